@@ -1,0 +1,183 @@
+"""REST endpoints for accounts and contacts: thin wrappers over selectors and services."""
+
+from django.core.exceptions import ValidationError
+from django.http import HttpResponse
+from ninja import PatchDict, Query, Router, Status
+
+from rapport.accounts import selectors, services
+from rapport.accounts.schemas import (
+    AccountIn,
+    AccountListParams,
+    AccountOut,
+    AccountPage,
+    ContactIn,
+    ContactListParams,
+    ContactOut,
+    ContactPage,
+)
+from rapport.api.versioning import expected_version, set_etag
+from rapport.records.api import ERRORS, active_user, add_record_actions, list_page, page_response
+from rapport.records.exceptions import RecordNotFound
+
+accounts_router = Router(tags=["accounts"])
+contacts_router = Router(tags=["contacts"])
+
+
+def _visible_account(user, account_id: int | None, field: str):
+    """Linking to an account needs seeing it; an invisible one is reported as missing."""
+    if account_id is None:
+        return None
+    try:
+        return selectors.account_get_for_user(pk=account_id, user=user)
+    except RecordNotFound:
+        raise ValidationError({field: [ValidationError("No such account", code="invalid_account")]})
+
+
+def _split(data: dict) -> tuple[dict, dict]:
+    extras = {k: data.pop(k) for k in ("tags", "custom") if k in data}
+    if "owner_id" in data:
+        extras["owner"] = active_user(data.pop("owner_id"))
+    return data, extras
+
+
+# ----- accounts ----------------------------------------------------------------------
+
+
+@accounts_router.get("", response={200: AccountPage, **ERRORS}, operation_id="accounts_list")
+def accounts_list(request, params: Query[AccountListParams]):
+    qs = selectors.account_list(
+        user=request.user,
+        q=params.q,
+        deleted=params.deleted,
+        industry=params.industry,
+        parent_id=params.parent_id,
+        **params.record_filters(),
+    )
+    return page_response(list_page(qs, params, selectors.ACCOUNT_SORTS))
+
+
+@accounts_router.post("", response={201: AccountOut, **ERRORS}, operation_id="account_create")
+def account_create(request, payload: AccountIn, response: HttpResponse):
+    data, extras = _split(payload.dict())
+    data["parent"] = _visible_account(request.user, data.pop("parent_id"), "parent_id")
+    account = services.account_create(actor=request.user, fields=data, **extras)
+    account = selectors.account_get_for_user(pk=account.pk, user=request.user, scope="all")
+    set_etag(response, account.version)
+    return Status(201, account)
+
+
+@accounts_router.get("/{int:pk}", response={200: AccountOut, **ERRORS}, operation_id="account_get")
+def account_get(request, pk: int, response: HttpResponse):
+    account = selectors.account_get_for_user(pk=pk, user=request.user)
+    set_etag(response, account.version)
+    return account
+
+
+@accounts_router.patch(
+    "/{int:pk}", response={200: AccountOut, **ERRORS}, operation_id="account_update"
+)
+def account_update(request, pk: int, payload: PatchDict[AccountIn], response: HttpResponse):
+    account = selectors.account_get_for_user(pk=pk, user=request.user)
+    data, extras = _split(dict(payload))
+    if "parent_id" in data:
+        data["parent"] = _visible_account(request.user, data.pop("parent_id"), "parent_id")
+    version = expected_version(request)
+    services.account_update(
+        account=account, actor=request.user, fields=data, expected_version=version, **extras
+    )
+    account = selectors.account_get_for_user(pk=pk, user=request.user)
+    set_etag(response, account.version)
+    return account
+
+
+@accounts_router.delete("/{int:pk}", response={204: None, **ERRORS}, operation_id="account_delete")
+def account_delete(request, pk: int):
+    account = selectors.account_get_for_user(pk=pk, user=request.user)
+    services.account_delete(
+        account=account, actor=request.user, expected_version=expected_version(request)
+    )
+    return Status(204, None)
+
+
+add_record_actions(
+    accounts_router, model=selectors.Account, out_schema=AccountOut, base_qs=selectors.account_base
+)
+
+
+# ----- contacts ----------------------------------------------------------------------
+
+
+@contacts_router.get("", response={200: ContactPage, **ERRORS}, operation_id="contacts_list")
+def contacts_list(request, params: Query[ContactListParams]):
+    qs = selectors.contact_list(
+        user=request.user,
+        q=params.q,
+        deleted=params.deleted,
+        account_id=params.account_id,
+        **params.record_filters(),
+    )
+    return page_response(list_page(qs, params, selectors.CONTACT_SORTS))
+
+
+def _contact_methods(data: dict) -> dict:
+    methods = {}
+    for key in ("emails", "phones"):
+        if key in data:
+            value = data.pop(key)
+            methods[key] = [dict(v) for v in value] if value is not None else None
+    return methods
+
+
+@contacts_router.post("", response={201: ContactOut, **ERRORS}, operation_id="contact_create")
+def contact_create(request, payload: ContactIn, response: HttpResponse):
+    data, extras = _split(payload.dict())
+    data["account"] = _visible_account(request.user, data.pop("account_id"), "account_id")
+    contact = services.contact_create(
+        actor=request.user, fields=data, **_contact_methods(data), **extras
+    )
+    contact = selectors.contact_get_for_user(pk=contact.pk, user=request.user, scope="all")
+    set_etag(response, contact.version)
+    return Status(201, contact)
+
+
+@contacts_router.get("/{int:pk}", response={200: ContactOut, **ERRORS}, operation_id="contact_get")
+def contact_get(request, pk: int, response: HttpResponse):
+    contact = selectors.contact_get_for_user(pk=pk, user=request.user)
+    set_etag(response, contact.version)
+    return contact
+
+
+@contacts_router.patch(
+    "/{int:pk}", response={200: ContactOut, **ERRORS}, operation_id="contact_update"
+)
+def contact_update(request, pk: int, payload: PatchDict[ContactIn], response: HttpResponse):
+    contact = selectors.contact_get_for_user(pk=pk, user=request.user)
+    data, extras = _split(dict(payload))
+    if "account_id" in data:
+        data["account"] = _visible_account(request.user, data.pop("account_id"), "account_id")
+    methods = _contact_methods(data)
+    services.contact_update(
+        contact=contact,
+        actor=request.user,
+        fields=data,
+        expected_version=expected_version(request),
+        **methods,
+        **extras,
+    )
+    contact = selectors.contact_get_for_user(pk=pk, user=request.user)
+    set_etag(response, contact.version)
+    return contact
+
+
+@contacts_router.delete("/{int:pk}", response={204: None, **ERRORS}, operation_id="contact_delete")
+def contact_delete(request, pk: int):
+    contact = selectors.contact_get_for_user(pk=pk, user=request.user)
+    services.contact_delete(
+        contact=contact, actor=request.user, expected_version=expected_version(request)
+    )
+    return Status(204, None)
+
+
+add_record_actions(
+    contacts_router, model=selectors.Contact, out_schema=ContactOut, base_qs=selectors.contact_base
+)

@@ -1,0 +1,5 @@
+"""REST endpoints for activities (being built)."""
+
+from ninja import Router
+
+router = Router(tags=["activities"])

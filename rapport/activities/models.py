@@ -1,0 +1,122 @@
+"""Activities (tasks, calls, meetings, logged emails, notes) and interactions from any
+touch point, linked by real foreign keys to the records they concern."""
+
+from django.conf import settings
+from django.db import models
+
+
+class ActivityKind(models.TextChoices):
+    TASK = "task", "Task"
+    CALL = "call", "Call"
+    MEETING = "meeting", "Meeting"
+    EMAIL = "email", "Email"
+    NOTE = "note", "Note"
+    INTERACTION = "interaction", "Interaction"
+
+
+class Direction(models.TextChoices):
+    INBOUND = "inbound", "Inbound"
+    OUTBOUND = "outbound", "Outbound"
+
+
+class Priority(models.TextChoices):
+    LOW = "low", "Low"
+    NORMAL = "normal", "Normal"
+    HIGH = "high", "High"
+
+
+class CallOutcome(models.TextChoices):
+    CONNECTED = "connected", "Connected"
+    NO_ANSWER = "no_answer", "No answer"
+    VOICEMAIL = "voicemail", "Left voicemail"
+    BUSY = "busy", "Busy"
+    WRONG_NUMBER = "wrong_number", "Wrong number"
+
+
+class InteractionChannel(models.TextChoices):
+    EMAIL = "email", "Email"
+    PHONE = "phone", "Phone"
+    IVR = "ivr", "IVR"
+    CHAT = "chat", "Chat"
+    WEB = "web", "Web"
+    STORE = "store", "Store / POS"
+    SOCIAL = "social", "Social"
+    SMS = "sms", "SMS"
+
+
+class Activity(models.Model):
+    kind = models.CharField(max_length=12, choices=ActivityKind.choices)
+    subject = models.CharField(max_length=200, blank=True)
+    body = models.TextField(blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="activities"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    account = models.ForeignKey(
+        "accounts.Account",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="activities",
+    )
+    contact = models.ForeignKey(
+        "accounts.Contact",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="activities",
+    )
+    lead = models.ForeignKey(
+        "leads.Lead", null=True, blank=True, on_delete=models.CASCADE, related_name="activities"
+    )
+    opportunity = models.ForeignKey(
+        "sales.Opportunity",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="activities",
+    )
+    occurred_at = models.DateTimeField(help_text="When it happened (or is planned)")
+    # Tasks
+    due_at = models.DateTimeField(null=True, blank=True)
+    priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.NORMAL)
+    done = models.BooleanField(default=False)
+    done_at = models.DateTimeField(null=True, blank=True)
+    # Calls, emails and interactions
+    direction = models.CharField(max_length=10, choices=Direction.choices, blank=True)
+    duration_seconds = models.PositiveIntegerField(null=True, blank=True)
+    outcome = models.CharField(max_length=20, choices=CallOutcome.choices, blank=True)
+    # Meetings
+    starts_at = models.DateTimeField(null=True, blank=True)
+    ends_at = models.DateTimeField(null=True, blank=True)
+    location = models.CharField(max_length=200, blank=True)
+    attendee_contacts = models.ManyToManyField(
+        "accounts.Contact", blank=True, related_name="meetings_attended"
+    )
+    attendee_users = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="meetings_attended"
+    )
+    # Interactions from a touch point
+    channel = models.CharField(max_length=10, choices=InteractionChannel.choices, blank=True)
+    external_id = models.CharField(max_length=100, null=True, blank=True, unique=True)
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        verbose_name_plural = "activities"
+        indexes = [
+            models.Index(fields=["owner", "done", "due_at"]),
+            models.Index(fields=["account", "-occurred_at"]),
+            models.Index(fields=["contact", "-occurred_at"]),
+            models.Index(fields=["lead", "-occurred_at"]),
+            models.Index(fields=["opportunity", "-occurred_at"]),
+            models.Index(fields=["kind", "-occurred_at"]),
+            models.Index(fields=["-occurred_at", "-id"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.subject}"

@@ -1,0 +1,20 @@
+"""API authentication: a personal token (`Authorization: Bearer rpt_…`) or the UI session."""
+
+from ninja.security import HttpBearer, SessionAuth
+
+from rapport.identity.services import api_token_authenticate
+
+
+class TokenAuth(HttpBearer):
+    def authenticate(self, request, token):
+        user = api_token_authenticate(token)
+        if user is not None:
+            request.user = user
+        return user
+
+
+class ActiveSessionAuth(SessionAuth):
+    """The browser session (CSRF-checked by ninja); inactive users have no session user."""
+
+
+api_auth = [TokenAuth(), ActiveSessionAuth()]

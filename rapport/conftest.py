@@ -1,0 +1,105 @@
+"""Shared test fixtures: named personas set up through services, and an API client."""
+
+import json
+from dataclasses import dataclass
+
+import pytest
+from django.test import Client
+
+from rapport.identity.models import Role, User
+from rapport.identity.services import api_token_create, team_create, user_create, user_deactivate
+
+
+@dataclass
+class Personas:
+    admin: User
+    manager: User
+    owner: User
+    teammate: User
+    outsider: User
+    reader: User
+    deactivated: User
+    team_a: object
+    team_b: object
+
+
+@pytest.fixture
+def personas(db) -> Personas:
+    """Team A (managed by `manager`): owner, teammate, reader; team B: outsider."""
+    admin = user_create(username="admin", role=Role.ADMIN, password="x", validate=False)
+    manager = user_create(
+        username="manager", role=Role.MANAGER, first_name="Mia", last_name="Manager"
+    )
+    team_a = team_create(name="Team A", manager=manager)
+    manager.team = team_a
+    manager.save(update_fields=["team"])
+    team_b = team_create(name="Team B")
+    owner = user_create(username="owner", team=team_a, first_name="Olga", last_name="Owner")
+    teammate = user_create(username="teammate", team=team_a)
+    outsider = user_create(username="outsider", team=team_b)
+    reader = user_create(username="reader", role=Role.READ_ONLY, team=team_a)
+    deactivated = user_create(username="deactivated", team=team_a)
+    return Personas(admin, manager, owner, teammate, outsider, reader, deactivated, team_a, team_b)
+
+
+class ApiClient:
+    """Calls the API as a user, through a real personal token (or anonymously)."""
+
+    def __init__(self, user: User | None = None):
+        self.client = Client()
+        self.headers: dict[str, str] = {}
+        if user is not None:
+            if user.is_active:
+                _, secret = api_token_create(user=user, name="test")
+            else:
+                # Make the token while active, then deactivate: proves tokens die with the user.
+                user.is_active = True
+                _, secret = api_token_create(user=user, name="test")
+                user_deactivate(user=user)
+            self.headers["Authorization"] = f"Bearer {secret}"
+
+    def _call(self, method: str, path: str, data=None, headers: dict | None = None, **params):
+        kwargs = {"headers": {**self.headers, **(headers or {})}}
+        fn = getattr(self.client, method)
+        if method in ("get", "delete") and data is None:
+            response = fn(path, params or None, **kwargs) if method == "get" else fn(path, **kwargs)
+        else:
+            response = fn(
+                path,
+                json.dumps(data) if not isinstance(data, str | bytes) else data,
+                content_type="application/json",
+                **kwargs,
+            )
+        try:
+            response.data = response.json() if response.content else None
+        except ValueError:
+            response.data = None
+        return response
+
+    def get(self, path, headers=None, **params):
+        return self._call("get", path, headers=headers, **params)
+
+    def post(self, path, data=None, headers=None):
+        return self._call("post", path, data if data is not None else {}, headers)
+
+    def patch(self, path, data, headers=None):
+        return self._call("patch", path, data, headers)
+
+    def put(self, path, data, headers=None):
+        return self._call("put", path, data, headers)
+
+    def delete(self, path, headers=None):
+        return self._call("delete", path, headers=headers)
+
+
+@pytest.fixture
+def api_as(db):
+    clients: dict = {}
+
+    def make(user: User | None) -> ApiClient:
+        key = user.pk if user is not None else None
+        if key not in clients:
+            clients[key] = ApiClient(user)
+        return clients[key]
+
+    return make

@@ -1,0 +1,5 @@
+"""REST endpoints for leads (being built)."""
+
+from ninja import Router
+
+router = Router(tags=["leads"])

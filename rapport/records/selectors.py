@@ -1,0 +1,100 @@
+"""Reads shared by every owned record: the list filters and single-record access."""
+
+import datetime
+
+from django.db.models import Model, Q, QuerySet
+
+from rapport.identity.models import User
+from rapport.records.custom_fields import custom_filter_kwargs
+from rapport.records.exceptions import RecordNotFound
+from rapport.records.models import RecordShare
+from rapport.records.visibility import visible
+
+
+def scoped(model: type[Model], scope: str = "active") -> QuerySet:
+    """Rows of an owned-record model by deletion state: active, deleted (the trash) or all."""
+    if scope == "active":
+        return model.objects.all()
+    if scope == "deleted":
+        return model.all_objects.filter(deleted_at__isnull=False)
+    return model.all_objects.all()
+
+
+def record_get_for_user(
+    *,
+    model: type[Model],
+    pk: int,
+    user: User,
+    include_deleted: bool = False,
+    qs: QuerySet | None = None,
+) -> Model:
+    """The record if `user` may see it, else RecordNotFound (existence never leaks).
+
+    `qs` is the base queryset (with joins) before visibility, which is applied here.
+    """
+    base = (
+        qs
+        if qs is not None
+        else (model.all_objects.all() if include_deleted else model.objects.all())
+    )
+    try:
+        return visible(base, user).get(pk=pk)
+    except (model.DoesNotExist, ValueError, TypeError, OverflowError):
+        raise RecordNotFound(model._meta.verbose_name)
+
+
+def owned_records_filter(
+    qs: QuerySet,
+    *,
+    object_type: str,
+    owner_id: int | None = None,
+    team_id: int | None = None,
+    tags: list[str] | None = None,
+    created_from: datetime.datetime | datetime.date | None = None,
+    created_to: datetime.datetime | datetime.date | None = None,
+    updated_from: datetime.datetime | datetime.date | None = None,
+    updated_to: datetime.datetime | datetime.date | None = None,
+    custom: list[str] | None = None,
+) -> QuerySet:
+    """Apply the filters every owned-record list offers. Call on an already visible queryset."""
+    if owner_id is not None:
+        qs = qs.filter(owner_id=owner_id)
+    if team_id is not None:
+        qs = qs.filter(team_id=team_id)
+    for tag in tags or []:
+        qs = qs.filter(tags__name=tag)
+    for field, value, op in (
+        ("created_at", created_from, "gte"),
+        ("created_at", created_to, "lte"),
+        ("updated_at", updated_from, "gte"),
+        ("updated_at", updated_to, "lte"),
+    ):
+        if value is not None:
+            lookup = (
+                f"{field}__date__{op}"
+                if not isinstance(value, datetime.datetime)
+                else f"{field}__{op}"
+            )
+            qs = qs.filter(**{lookup: value})
+    if custom:
+        qs = qs.filter(**custom_filter_kwargs(object_type, custom))
+    return qs
+
+
+def shares_of(record: Model) -> QuerySet[RecordShare]:
+    return RecordShare.objects.filter(
+        object_type=record.OBJECT_TYPE, object_id=record.pk
+    ).select_related("user", "team")
+
+
+def text_filter(qs: QuerySet, q: str | None, fields: list[str]) -> QuerySet:
+    """Case-insensitive substring match on any of `fields` (the search service replaces this)."""
+    if not q or not q.strip():
+        return qs
+    cond = Q()
+    for term in q.split()[:5]:
+        term_q = Q()
+        for field in fields:
+            term_q |= Q(**{f"{field}__icontains": term})
+        cond &= term_q
+    return qs.filter(cond)

@@ -1,0 +1,327 @@
+"""Writes shared by every owned record: versioned field updates, soft delete and
+restore, ownership transfer, sharing and tags. Domain services call these inside
+their own transaction and write the timeline through them."""
+
+import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F, Model
+from django.utils import timezone
+
+from rapport.identity.models import Team, User
+from rapport.records.exceptions import PermissionDenied, RecordNotFound, StaleVersion
+from rapport.records.models import OwnedRecord, RecordShare, ShareAccess, Tag
+from rapport.records.visibility import editable, visible
+from rapport.timeline.models import EventKind
+from rapport.timeline.services import timeline_record
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Model):
+        return value.pk
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime.datetime | datetime.date):
+        return value.isoformat()
+    return value
+
+
+def require_editable(record: OwnedRecord, actor: User) -> None:
+    """Raise RecordNotFound if the actor cannot see the record, PermissionDenied if they
+    can see but not change it."""
+    model = type(record)
+    if not visible(model.all_objects.filter(pk=record.pk), actor).exists():
+        raise RecordNotFound(model._meta.verbose_name)
+    if not editable(model.all_objects.filter(pk=record.pk), actor).exists():
+        raise PermissionDenied()
+
+
+def versioned_update(
+    *, instance: Model, changes: dict[str, Any], expected_version: int | None = None
+) -> dict[str, dict[str, Any]]:
+    """Apply `changes` with an atomic `UPDATE … WHERE version = n`; bump the version.
+
+    Returns {field: {"old": …, "new": …}} for the fields that really changed.
+    Raises StaleVersion (nothing written) when the stored version is not the expected one.
+    """
+    version = instance.version if expected_version is None else expected_version
+    diff: dict[str, dict[str, Any]] = {}
+    for field, new in changes.items():
+        old = getattr(instance, field)
+        if isinstance(new, Model):
+            old_cmp, new_cmp = getattr(instance, f"{field}_id"), new.pk
+        else:
+            old_cmp, new_cmp = old, new
+        if old_cmp != new_cmp:
+            diff[field] = {"old": _jsonable(old), "new": _jsonable(new)}
+    model = type(instance)
+    if expected_version is not None and instance.version != expected_version:
+        raise StaleVersion(instance.version)
+    if not diff:
+        return diff
+    values = {f: changes[f] for f in diff}
+    if hasattr(instance, "updated_at"):
+        values["updated_at"] = timezone.now()
+    updated = model._base_manager.filter(pk=instance.pk, version=version).update(
+        version=F("version") + 1, **values
+    )
+    if not updated:
+        current = model._base_manager.filter(pk=instance.pk).values_list("version", flat=True)
+        raise StaleVersion(next(iter(current), version))
+    for field, value in values.items():
+        setattr(instance, field, value)
+    instance.version = version + 1
+    return diff
+
+
+def record_update(
+    *,
+    record: OwnedRecord,
+    changes: dict[str, Any],
+    actor: User,
+    expected_version: int | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Check edit rights, apply a versioned update and log the changed fields."""
+    require_editable(record, actor)
+    with transaction.atomic():
+        diff = versioned_update(instance=record, changes=changes, expected_version=expected_version)
+        if diff:
+            timeline_record(
+                subject=record,
+                kind=EventKind.UPDATED,
+                actor=actor,
+                summary="Changed " + ", ".join(sorted(diff)),
+                payload={"changes": diff},
+            )
+    return diff
+
+
+def record_soft_delete(
+    *, record: OwnedRecord, actor: User, expected_version: int | None = None
+) -> None:
+    require_editable(record, actor)
+    with transaction.atomic():
+        versioned_update(
+            instance=record,
+            changes={"deleted_at": timezone.now()},
+            expected_version=expected_version,
+        )
+        timeline_record(
+            subject=record, kind=EventKind.DELETED, actor=actor, summary=f"Deleted {record}"
+        )
+
+
+def record_restore(*, record: OwnedRecord, actor: User) -> None:
+    if record.deleted_at is None:
+        return
+    require_editable(record, actor)
+    with transaction.atomic():
+        versioned_update(instance=record, changes={"deleted_at": None})
+        timeline_record(
+            subject=record, kind=EventKind.RESTORED, actor=actor, summary=f"Restored {record}"
+        )
+
+
+def record_transfer_owner(
+    *, record: OwnedRecord, new_owner: User, actor: User, expected_version: int | None = None
+) -> None:
+    """Give the record to another active user; the record's team follows the new owner."""
+    require_editable(record, actor)
+    if not new_owner.is_active:
+        raise ValidationError(
+            {"owner_id": [ValidationError("The new owner is deactivated", code="inactive_user")]}
+        )
+    old_owner_id = record.owner_id
+    with transaction.atomic():
+        diff = versioned_update(
+            instance=record,
+            changes={"owner": new_owner, "team_id": new_owner.team_id},
+            expected_version=expected_version,
+        )
+        if "owner" in diff:
+            timeline_record(
+                subject=record,
+                kind=EventKind.OWNER_CHANGED,
+                actor=actor,
+                summary=f"Owner changed to {new_owner.get_full_name() or new_owner.username}",
+                payload={"owner": {"old": old_owner_id, "new": new_owner.pk}},
+            )
+
+
+def record_share(
+    *,
+    record: OwnedRecord,
+    actor: User,
+    user: User | None = None,
+    team: Team | None = None,
+    access: str = ShareAccess.READ,
+) -> RecordShare:
+    """Share the record with one user or one team (read or edit); re-sharing updates access."""
+    require_editable(record, actor)
+    if (user is None) == (team is None):
+        raise ValidationError("Share with exactly one user or one team", code="invalid_share")
+    if access not in ShareAccess.values:
+        raise ValidationError(
+            {"access": [ValidationError("must be read or edit", code="invalid_choice")]}
+        )
+    with transaction.atomic():
+        share, _ = RecordShare.objects.update_or_create(
+            object_type=record.OBJECT_TYPE,
+            object_id=record.pk,
+            user=user,
+            team=team,
+            defaults={"access": access, "created_by": actor},
+        )
+        target = user.username if user else f"team {team.name}"
+        timeline_record(
+            subject=record,
+            kind=EventKind.SHARED,
+            actor=actor,
+            summary=f"Shared with {target} ({access})",
+            payload={
+                "user": user.pk if user else None,
+                "team": team.pk if team else None,
+                "access": access,
+            },
+        )
+    return share
+
+
+def record_unshare(*, record: OwnedRecord, share_id: int, actor: User) -> None:
+    require_editable(record, actor)
+    with transaction.atomic():
+        deleted, _ = RecordShare.objects.filter(
+            pk=share_id, object_type=record.OBJECT_TYPE, object_id=record.pk
+        ).delete()
+        if not deleted:
+            raise RecordNotFound("share")
+        timeline_record(
+            subject=record, kind=EventKind.UNSHARED, actor=actor, payload={"share": share_id}
+        )
+
+
+def tags_set(*, record: OwnedRecord, names: list[str]) -> list[str]:
+    """Replace the record's tags (creating missing Tag rows); returns the sorted names."""
+    clean = sorted({n.strip()[:60] for n in names if n and n.strip()})
+    existing = {t.name: t for t in Tag.objects.filter(name__in=clean)}
+    missing = [Tag(name=n) for n in clean if n not in existing]
+    if missing:
+        Tag.objects.bulk_create(missing, ignore_conflicts=True)
+        existing = {t.name: t for t in Tag.objects.filter(name__in=clean)}
+    record.tags.set(list(existing.values()))
+    return clean
+
+
+def _require_writer(actor: User) -> None:
+    if not actor.is_active or actor.is_read_only:
+        raise PermissionDenied("Read-only users cannot create or change records", code="read_only")
+
+
+def _validate_fields(instance: Model, fields: list[str]) -> None:
+    names = {f.name for f in instance._meta.concrete_fields}
+    exclude = [n for n in names if n not in fields]
+    instance.clean_fields(exclude=exclude)
+
+
+def _owner_for(actor: User, owner: User | None) -> User:
+    owner = owner or actor
+    if not owner.is_active:
+        raise ValidationError(
+            {"owner_id": [ValidationError("The owner is deactivated", code="inactive_user")]}
+        )
+    return owner
+
+
+def record_create(
+    *,
+    model: type[OwnedRecord],
+    actor: User,
+    fields: dict[str, Any],
+    owner: User | None = None,
+    tags: list[str] | None = None,
+    custom: dict | None = None,
+    summary: str = "",
+) -> OwnedRecord:
+    """Validate and insert an owned record, set its tags and log `created` — one transaction.
+
+    Call inside the domain service's transaction; the team follows the owner.
+    """
+    from rapport.records.custom_fields import custom_fields_clean
+
+    _require_writer(actor)
+    owner = _owner_for(actor, owner)
+    record = model(owner=owner, team_id=owner.team_id, **fields)
+    record.custom = custom_fields_clean(object_type=model.OBJECT_TYPE, values=custom or {})
+    _validate_fields(record, list(fields))
+    record.save()
+    if tags:
+        tags_set(record=record, names=tags)
+    timeline_record(
+        subject=record, kind=EventKind.CREATED, actor=actor, summary=summary or f"Created {record}"
+    )
+    return record
+
+
+def record_edit(
+    *,
+    record: OwnedRecord,
+    actor: User,
+    fields: dict[str, Any],
+    tags: list[str] | None = None,
+    custom: dict | None = None,
+    owner: User | None = None,
+    expected_version: int | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Validate and apply a partial update (fields, merged custom values, tags, owner) as
+    one versioned write with one `updated` event; returns the diff."""
+    from rapport.records.custom_fields import custom_fields_clean
+
+    require_editable(record, actor)
+    if expected_version is not None and record.version != expected_version:
+        raise StaleVersion(record.version)
+    changes = dict(fields)
+    if owner is not None and owner.pk != record.owner_id:
+        changes["owner"] = _owner_for(actor, owner)
+        changes["team_id"] = owner.team_id
+    if custom is not None:
+        changes["custom"] = custom_fields_clean(
+            object_type=record.OBJECT_TYPE, values=custom, current=record.custom
+        )
+    probe = type(record)(
+        **{f.attname: getattr(record, f.attname) for f in record._meta.concrete_fields}
+    )
+    for name, value in changes.items():
+        setattr(probe, name, value)
+    _validate_fields(probe, list(changes))
+    with transaction.atomic():
+        diff = versioned_update(instance=record, changes=changes, expected_version=record.version)
+        if tags is not None:
+            old = sorted(record.tags.values_list("name", flat=True))
+            new = tags_set(record=record, names=tags)
+            if old != new:
+                diff["tags"] = {"old": old, "new": new}
+                if set(diff) == {"tags"}:
+                    # A tag-only change still bumps the version: clients must see it.
+                    versioned_update(instance=record, changes={"updated_at": timezone.now()})
+        owner_diff = diff.pop("owner", None)
+        diff.pop("team_id", None)
+        if owner_diff:
+            timeline_record(
+                subject=record,
+                kind=EventKind.OWNER_CHANGED,
+                actor=actor,
+                summary=f"Owner changed to {owner.get_full_name() or owner.username}",
+                payload={"owner": owner_diff},
+            )
+        if diff:
+            timeline_record(
+                subject=record,
+                kind=EventKind.UPDATED,
+                actor=actor,
+                summary="Changed " + ", ".join(sorted(diff)),
+                payload={"changes": diff},
+            )
+    return diff

@@ -1,0 +1,136 @@
+"""Who sees what: the one place that decides record visibility.
+
+Organisation-wide default per object type, then grants: the owner; managers of
+the record's team and of every team above it; explicit shares with the user or
+one of their teams; admins see everything. Every read path (API, UI, search,
+export, reports) filters through `visible()`; every write checks `editable()`.
+Not visible means 404, never 403.
+"""
+
+from functools import lru_cache
+
+from django.db.models import Model, Q, QuerySet
+
+from rapport.identity.models import Team, User
+from rapport.records.models import Access, OrgDefault, RecordShare, ShareAccess
+
+
+def managed_team_ids(user: User) -> frozenset[int]:
+    """Teams the user manages, with every team below them (cached on the user object)."""
+    cached = getattr(user, "_rapport_managed_teams", None)
+    if cached is not None:
+        return cached
+    rows = list(Team.objects.values_list("id", "parent_id", "manager_id"))
+    children: dict[int | None, list[int]] = {}
+    for team_id, parent_id, _ in rows:
+        children.setdefault(parent_id, []).append(team_id)
+    result: set[int] = set()
+    stack = [team_id for team_id, _, manager_id in rows if manager_id == user.pk]
+    while stack:
+        team_id = stack.pop()
+        if team_id not in result:
+            result.add(team_id)
+            stack.extend(children.get(team_id, []))
+    user._rapport_managed_teams = frozenset(result)
+    return user._rapport_managed_teams
+
+
+def member_team_ids(user: User) -> frozenset[int]:
+    """Teams whose shares reach the user: their own team and the teams they manage."""
+    own = {user.team_id} if user.team_id else set()
+    return frozenset(own | managed_team_ids(user))
+
+
+def org_default(object_type: str) -> str:
+    row = OrgDefault.objects.filter(object_type=object_type).values_list("access", flat=True)
+    return next(iter(row), Access.PRIVATE)
+
+
+def _grants(object_type: str, user: User, *, edit: bool) -> Q:
+    q = Q(owner_id=user.pk)
+    teams = managed_team_ids(user)
+    if teams:
+        q |= Q(team_id__in=teams)
+    shares = RecordShare.objects.filter(object_type=object_type).filter(
+        Q(user_id=user.pk) | Q(team_id__in=member_team_ids(user))
+    )
+    if edit:
+        shares = shares.filter(access=ShareAccess.EDIT)
+    return q | Q(pk__in=shares.values("object_id"))
+
+
+def _object_type(qs: QuerySet) -> str:
+    object_type = getattr(qs.model, "OBJECT_TYPE", "")
+    if not object_type:
+        raise TypeError(f"{qs.model.__name__} is not an owned record")
+    return object_type
+
+
+def visible(qs: QuerySet, user: User | None) -> QuerySet:
+    """Narrow `qs` (of an owned record model) to the rows `user` may read."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return qs.none()
+    if user.is_admin:
+        return qs
+    object_type = _object_type(qs)
+    if org_default(object_type) in (Access.PUBLIC_READ, Access.PUBLIC_READ_WRITE):
+        return qs
+    return qs.filter(_grants(object_type, user, edit=False))
+
+
+def editable(qs: QuerySet, user: User | None) -> QuerySet:
+    """Narrow `qs` to the rows `user` may change (read-only users may change nothing)."""
+    if user is None or not user.is_authenticated or not user.is_active or user.is_read_only:
+        return qs.none()
+    if user.is_admin:
+        return qs
+    object_type = _object_type(qs)
+    if org_default(object_type) == Access.PUBLIC_READ_WRITE:
+        return qs
+    return qs.filter(_grants(object_type, user, edit=True))
+
+
+def can_edit(record: Model, user: User | None) -> bool:
+    model = type(record)
+    return editable(model.all_objects.filter(pk=record.pk), user).exists()
+
+
+@lru_cache(maxsize=1)
+def owned_record_models() -> dict[str, type[Model]]:
+    """Object type → model, for shares and generic actions."""
+    from rapport.accounts.models import Account, Contact
+    from rapport.leads.models import Lead
+    from rapport.sales.models import Opportunity
+
+    return {m.OBJECT_TYPE: m for m in (Account, Contact, Lead, Opportunity)}
+
+
+def sees_all(object_type: str, user: User) -> bool:
+    return user.is_admin or org_default(object_type) in (
+        Access.PUBLIC_READ,
+        Access.PUBLIC_READ_WRITE,
+    )
+
+
+def visible_through_parents(
+    qs: QuerySet, user: User | None, parents: dict[str, type[Model]], own_field: str | None = None
+) -> QuerySet:
+    """Narrow a child queryset (activities, orders, timeline events) to rows whose
+    parent record the user may see: a child inherits its parents' visibility.
+
+    `parents` maps the child's FK field name to the parent model; `own_field`, when
+    given, also grants rows whose that field is the user (an activity's owner).
+    """
+    if user is None or not user.is_authenticated or not user.is_active:
+        return qs.none()
+    if user.is_admin:
+        return qs
+    q = Q(pk__in=[])
+    for field, model in parents.items():
+        if sees_all(model.OBJECT_TYPE, user):
+            q |= Q(**{f"{field}__isnull": False})
+        else:
+            q |= Q(**{f"{field}__in": visible(model.objects.all(), user).values("pk")})
+    if own_field:
+        q |= Q(**{own_field: user.pk})
+    return qs.filter(q)

@@ -1,0 +1,62 @@
+"""The timeline: one event for everything that happens to a customer record."""
+
+from django.conf import settings
+from django.db import models
+
+
+class EventKind(models.TextChoices):
+    CREATED = "created", "Created"
+    UPDATED = "updated", "Fields changed"
+    DELETED = "deleted", "Deleted"
+    RESTORED = "restored", "Restored"
+    OWNER_CHANGED = "owner_changed", "Owner changed"
+    SHARED = "shared", "Shared"
+    UNSHARED = "unshared", "Share removed"
+    STAGE_CHANGED = "stage_changed", "Stage moved"
+    ACTIVITY_LOGGED = "activity_logged", "Activity logged"
+    ACTIVITY_UPDATED = "activity_updated", "Activity updated"
+    ACTIVITY_DONE = "activity_done", "Task completed"
+    LEAD_CONVERTED = "lead_converted", "Lead converted"
+    ORDER_PLACED = "order_placed", "Order placed"
+    CONTACT_ADDED = "contact_added", "Contact added"
+    OPPORTUNITY_ADDED = "opportunity_added", "Opportunity added"
+
+
+class TimelineEvent(models.Model):
+    kind = models.CharField(max_length=24, choices=EventKind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    occurred_at = models.DateTimeField()
+    summary = models.CharField(max_length=300, blank=True)
+    payload = models.JSONField(default=dict, blank=True)
+    account = models.ForeignKey(
+        "accounts.Account", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    contact = models.ForeignKey(
+        "accounts.Contact", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    lead = models.ForeignKey(
+        "leads.Lead", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    opportunity = models.ForeignKey(
+        "sales.Opportunity", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    activity = models.ForeignKey(
+        "activities.Activity", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    order = models.ForeignKey(
+        "orders.Order", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        indexes = [
+            models.Index(fields=["account", "-occurred_at", "-id"]),
+            models.Index(fields=["contact", "-occurred_at", "-id"]),
+            models.Index(fields=["lead", "-occurred_at", "-id"]),
+            models.Index(fields=["opportunity", "-occurred_at", "-id"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} @ {self.occurred_at:%Y-%m-%d %H:%M}"
