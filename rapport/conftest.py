@@ -39,6 +39,7 @@ def personas(db) -> Personas:
     outsider = user_create(username="outsider", team=team_b)
     reader = user_create(username="reader", role=Role.READ_ONLY, team=team_a)
     deactivated = user_create(username="deactivated", team=team_a)
+    user_deactivate(user=deactivated)
     return Personas(admin, manager, owner, teammate, outsider, reader, deactivated, team_a, team_b)
 
 

@@ -210,7 +210,7 @@ def add_record_actions(router: Router, *, model, out_schema, base_qs) -> None:
             actor=request.user,
             expected_version=expected_version(request),
         )
-        record = get(request, pk)
+        # Not re-read through visibility: the actor may just have given the record away.
         set_etag(response, record.version)
         return record
 

@@ -1,0 +1,65 @@
+# Rapport: `make run` (install, migrate, demo data, serve) and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export RAPPORT_DEV ?= 1
+
+.PHONY: run serve install install-dev test test-fast lint migrate demo worker bench lock clean
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV) || { echo "python3 -m venv failed: install your distribution's python3-venv package"; exit 1; }
+	$(PIP) install -q --upgrade pip
+
+$(VENV)/.installed: requirements.lock pyproject.toml | $(VENV)/bin/python
+	$(PIP) install -q --require-hashes -r requirements.lock
+	$(PIP) install -q --no-deps --no-build-isolation -e . || $(PIP) install -q --no-deps -e .
+	touch $@
+
+$(VENV)/.installed-dev: requirements-dev.lock $(VENV)/.installed
+	$(PIP) install -q --require-hashes -r requirements-dev.lock
+	touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+migrate: install
+	$(PY) manage.py migrate --noinput
+
+demo: migrate
+	$(PY) manage.py demo_data --if-empty
+
+run: demo
+	@echo "Rapport on http://$(HOST):$(PORT)/  (API docs: http://$(HOST):$(PORT)/api/docs)"
+	DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
+
+serve: run
+
+worker: install
+	$(PY) manage.py db_worker
+
+# Lint, migration check, then the whole suite (on DATABASE_URL's database; SQLite by default).
+test: install-dev lint
+	$(PY) -m pytest -q -n 2 --dist loadfile
+
+test-fast: install-dev
+	$(PY) -m pytest -q -x
+
+lint: install-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check rapport bench
+	$(PY) manage.py makemigrations --check --dry-run
+
+bench: install-dev
+	$(PY) -m bench $(if $(SCALE),--scale $(SCALE),)
+
+# Re-resolve the lockfiles after changing pyproject.toml.
+lock: | $(VENV)/bin/python
+	$(PIP) install -q pip-tools
+	$(VENV)/bin/pip-compile -q --generate-hashes --strip-extras --allow-unsafe -o requirements.lock pyproject.toml
+	$(VENV)/bin/pip-compile -q --generate-hashes --strip-extras --allow-unsafe --extra dev -o requirements-dev.lock pyproject.toml
+
+clean:
+	rm -rf $(VENV) var
