@@ -22,8 +22,9 @@ def main(argv: list[str] | None = None) -> None:
         if "--workers" in rest:
             workers = rest[rest.index("--workers") + 1]
         bind = os.environ.get("BIND", "127.0.0.1:8000")
-        os.execvp(
-            "gunicorn",
+        gunicorn = os.path.join(os.path.dirname(sys.executable), "gunicorn")
+        os.execv(  # noqa: S606 - gunicorn of the same virtualenv, no shell involved
+            gunicorn,
             [
                 "gunicorn",
                 "rapport.wsgi:application",
