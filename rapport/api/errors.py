@@ -4,6 +4,7 @@ No exception that a client can cause may end as a 500.
 """
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError
 from django.http import Http404
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
@@ -119,6 +120,16 @@ def install_error_handlers(api: NinjaAPI) -> None:
             request,
             error_body("Authentication required: a session or a Bearer token", "unauthenticated"),
             status=401,
+        )
+
+    @api.exception_handler(OverflowError)
+    @api.exception_handler(DataError)
+    def out_of_range(request, exc):
+        # Numbers beyond the database's range (ids of 2**70, say) fail in the driver.
+        return api.create_response(
+            request,
+            error_body("A number in the request is out of range", "out_of_range"),
+            status=422,
         )
 
     @api.exception_handler(HttpError)

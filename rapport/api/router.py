@@ -2,6 +2,8 @@
 
 import orjson
 from ninja import NinjaAPI
+from ninja.errors import ValidationError
+from ninja.parser import Parser
 from ninja.renderers import BaseRenderer
 
 from rapport.api.auth import api_auth
@@ -15,7 +17,62 @@ class ORJSONRenderer(BaseRenderer):
         return orjson.dumps(data, default=str, option=orjson.OPT_NON_STR_KEYS)
 
 
-api = NinjaAPI(
+class ObjectBodyParser(Parser):
+    """JSON bodies must be objects: a list or a scalar is refused before any schema sees it."""
+
+    def parse_body(self, request):
+        data = orjson.loads(request.body)
+        if not isinstance(data, dict):
+            raise ValidationError(
+                [
+                    {
+                        "loc": ("body",),
+                        "msg": "The body must be a JSON object",
+                        "type": "invalid_body",
+                    }
+                ]
+            )
+        return data
+
+
+_ERROR_STATUSES = {
+    "400": "Bad request (malformed cursor, header or body)",
+    "401": "Not authenticated",
+    "403": "Not allowed",
+    "404": "Not found (or not visible to you)",
+    "409": "Conflict with the current state",
+    "412": "Stale version in If-Match",
+    "422": "Validation error",
+    "429": "Rate limited",
+}
+
+
+class RapportAPI(NinjaAPI):
+    def get_openapi_schema(self, *, path_prefix=None, path_params=None):
+        """Document the common error shape on every operation, so that every answer a client
+        can get is in the schema."""
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        schema["components"].setdefault("schemas", {})["Error"] = {
+            "type": "object",
+            "title": "Error",
+            "required": ["detail", "code"],
+            "properties": {
+                "detail": {"type": "string"},
+                "code": {"type": "string"},
+                "field": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+                "errors": {"type": "array", "items": {"type": "object"}},
+            },
+        }
+        ref = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+        for methods in schema["paths"].values():
+            for operation in methods.values():
+                responses = operation.setdefault("responses", {})
+                for status, text in _ERROR_STATUSES.items():
+                    responses.setdefault(status, {"description": text, **ref})
+        return schema
+
+
+api = RapportAPI(
     title="Rapport API",
     version="1",
     description=(
@@ -27,6 +84,7 @@ api = NinjaAPI(
     ),
     auth=api_auth,
     renderer=ORJSONRenderer(),
+    parser=ObjectBodyParser(),
     urls_namespace="api",
 )
 install_error_handlers(api)
