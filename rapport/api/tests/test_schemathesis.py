@@ -3,9 +3,11 @@ response matches the schema it documents."""
 
 import pytest
 import schemathesis
-from schemathesis import checks
+from django.core import signals
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
+from schemathesis import checks
 
 from rapport.identity.models import Role
 from rapport.identity.services import api_token_create, user_create
@@ -14,7 +16,18 @@ schema = schemathesis.openapi.from_wsgi("/api/openapi.json", get_wsgi_applicatio
 
 
 @pytest.fixture
-def admin_token(db):
+def keep_test_connection():
+    """Calls go through the WSGI app, not Django's test client: like the test client, keep
+    Django from closing the connection (and the test's transaction) after each request."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def admin_token(db, keep_test_connection):
     user = user_create(username="fuzz-admin", role=Role.ADMIN)
     _, secret = api_token_create(user=user, name="fuzz")
     return secret
