@@ -1,11 +1,24 @@
 from django.contrib import admin
 from django.http import JsonResponse
+from django.db import connection
+from django.shortcuts import redirect
 from django.urls import path
 from django.views.defaults import page_not_found
 
 from rapport.api.router import api
 
+
+def health(request):
+    """Load-balancer probe: the app answers and its database too."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return JsonResponse({"status": "ok"})
+
+
 urlpatterns = [
+    # The web UI comes next; until then the admin is the way in.
+    path("", lambda request: redirect("/admin/"), name="home"),
+    path("health", health, name="health"),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
 ]

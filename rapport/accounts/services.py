@@ -9,8 +9,6 @@ from rapport.accounts.contact_methods import email_normalise, methods_clean, pho
 from rapport.accounts.models import Account, Contact, ContactEmail, ContactPhone
 from rapport.identity.models import User
 from rapport.records.services import record_create, record_edit, record_restore, record_soft_delete
-from rapport.timeline.models import EventKind
-from rapport.timeline.services import timeline_record
 
 
 def _domain_of(website: str) -> str:
@@ -128,8 +126,8 @@ def contact_create(
     tags: list[str] | None = None,
     custom: dict | None = None,
 ) -> Contact:
-    """Create a contact with normalised emails and phones (one primary each) and log it,
-    on the contact's timeline and its account's."""
+    """Create a contact with normalised emails and phones (one primary each) and log it; the
+    `created` event carries the account too, so it shows on the account's timeline."""
     fields = dict(fields)
     emails, phones = _contact_methods(emails, phones, fields)
     if fields.get("country"):
@@ -141,14 +139,6 @@ def contact_create(
             model=Contact, actor=actor, fields=fields, owner=owner, tags=tags, custom=custom
         )
         _store_methods(contact, emails, phones)
-        if contact.account_id:
-            timeline_record(
-                kind=EventKind.CONTACT_ADDED,
-                actor=actor,
-                account_id=contact.account_id,
-                summary=f"Contact {contact} added",
-                payload={"contact": contact.pk},
-            )
     return contact
 
 
