@@ -1,6 +1,6 @@
 from django.contrib import admin
-from django.http import JsonResponse
 from django.db import connection
+from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.urls import path
 from django.views.defaults import page_not_found
