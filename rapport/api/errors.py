@@ -50,7 +50,7 @@ def _ninja_errors(exc: NinjaValidationError) -> list[dict]:
         if len(loc) > 1 and loc[0] in ("body", "query", "path", "header"):
             where = loc[0]
             rest = loc[1:]
-            if rest and rest[0] in ("payload", "filters", "data", "body"):
+            if rest and rest[0] in ("payload", "filters", "params", "data", "body"):
                 rest = rest[1:]
             field = ".".join(rest) or where
         else:
