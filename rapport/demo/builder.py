@@ -1,0 +1,324 @@
+"""Demo data: a small company's CRM, built through the same services the app uses, so the
+timeline, versions and visibility are exactly what real use produces."""
+
+import datetime
+import random
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from rapport.identity.models import Role, User
+from rapport.identity.services import team_create, user_create
+
+DEMO_PASSWORD = "rapport-demo"
+
+INDUSTRIES = ["Software", "Retail", "Manufacturing", "Healthcare", "Logistics", "Finance", "Media"]
+CITIES = [
+    ("Berlin", "DE"),
+    ("Paris", "FR"),
+    ("Madrid", "ES"),
+    ("London", "GB"),
+    ("Boston", "US"),
+    ("Austin", "US"),
+    ("Toronto", "CA"),
+    ("Milan", "IT"),
+    ("Lyon", "FR"),
+    ("Hamburg", "DE"),
+]
+FIRST = [
+    "Anna",
+    "Ben",
+    "Chloé",
+    "David",
+    "Emma",
+    "Felix",
+    "Grace",
+    "Hugo",
+    "Ines",
+    "Jonas",
+    "Karin",
+    "Luis",
+    "Maya",
+    "Noah",
+    "Olivia",
+    "Paul",
+    "Quinn",
+    "Rosa",
+    "Sven",
+    "Tara",
+    "Umar",
+    "Vera",
+]
+LAST = [
+    "Schmidt",
+    "Martin",
+    "García",
+    "Smith",
+    "Rossi",
+    "Dubois",
+    "Müller",
+    "Brown",
+    "Lopez",
+    "Weber",
+    "Moreau",
+    "Wilson",
+    "Bianchi",
+    "Fischer",
+    "Taylor",
+    "Bernard",
+    "Novak",
+    "Kowalski",
+]
+WORDS = [
+    "Nord",
+    "Blue",
+    "Summit",
+    "Atlas",
+    "Pine",
+    "Bright",
+    "Iron",
+    "Nova",
+    "Delta",
+    "Harbor",
+    "Vertex",
+    "Oak",
+    "Silver",
+    "Quantum",
+    "Maple",
+    "Crest",
+    "Lumen",
+    "Terra",
+]
+SUFFIX = ["GmbH", "SA", "Ltd", "Inc", "Group", "Labs", "Systems", "Partners"]
+TITLES = ["CEO", "CTO", "Head of Sales", "Buyer", "Office Manager", "IT Director", "CFO", "Owner"]
+SOURCES = ["web", "referral", "event", "partner", "cold call", "advertising"]
+CATEGORIES = {
+    "Software": ["CRM Seat", "Analytics Add-on", "API Package", "Support Plan"],
+    "Hardware": ["Barcode Scanner", "POS Terminal", "Receipt Printer"],
+    "Services": ["Onboarding", "Training Day", "Data Migration"],
+    "Supplies": ["Paper Rolls", "Label Pack"],
+}
+
+
+@dataclass
+class DemoResult:
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+DEMO_LOGINS = [
+    ("admin", "administrator: sees and configures everything"),
+    ("maria", "manager of Sales EMEA (sam, rita)"),
+    ("alex", "manager of Sales Americas (nick, lena)"),
+    ("sam", "sales rep, EMEA"),
+    ("nick", "sales rep, Americas"),
+    ("viewer", "read-only, EMEA"),
+]
+
+
+def _users() -> tuple[User, list[User]]:
+    def make(username, first, last, role, team=None):
+        user = user_create(
+            username=username,
+            email=f"{username}@rapport.example",
+            password=DEMO_PASSWORD,
+            first_name=first,
+            last_name=last,
+            role=role,
+            team=team,
+            validate=False,
+        )
+        return user
+
+    admin = make("admin", "Ada", "Admin", Role.ADMIN)
+    maria = make("maria", "Maria", "Manager", Role.MANAGER)
+    alex = make("alex", "Alex", "Lead", Role.MANAGER)
+    emea = team_create(name="Sales EMEA", manager=maria)
+    americas = team_create(name="Sales Americas", manager=alex)
+    for boss, team in ((maria, emea), (alex, americas)):
+        boss.team = team
+        boss.save(update_fields=["team"])
+    reps = [
+        make("sam", "Sam", "Seller", Role.SALES_REP, emea),
+        make("rita", "Rita", "Rep", Role.SALES_REP, emea),
+        make("nick", "Nick", "Closer", Role.SALES_REP, americas),
+        make("lena", "Lena", "Hunter", Role.SALES_REP, americas),
+    ]
+    make("viewer", "Vic", "Viewer", Role.READ_ONLY, emea)
+    return admin, reps + [maria, alex]
+
+
+def demo_build(*, accounts: int = 200, seed: int = 42, progress=None) -> DemoResult:
+    """Build the demo company; `accounts` scales everything else with it."""
+    from rapport.accounts.services import account_create, contact_create
+    from rapport.leads.services import lead_create
+    from rapport.sales.models import Stage, StageKind
+    from rapport.sales.selectors import default_pipeline
+    from rapport.sales.services import (
+        line_item_add,
+        opportunity_create,
+        opportunity_move_stage,
+        price_book_create,
+        price_book_entry_set,
+        product_create,
+    )
+
+    rng = random.Random(seed)
+    now = timezone.now()
+    result = DemoResult()
+    say = progress or (lambda msg: None)
+
+    with transaction.atomic():
+        admin, sellers = _users()
+        say("users and teams")
+        book = price_book_create(
+            actor=admin, fields={"name": "Standard", "currency": "EUR", "is_default": True}
+        )
+        products = []
+        for category, names in CATEGORIES.items():
+            for name in names:
+                price = Decimal(rng.choice([19, 49, 99, 249, 499, 990, 1900]))
+                product = product_create(
+                    actor=admin,
+                    fields={
+                        "sku": name.upper().replace(" ", "-")[:20],
+                        "name": name,
+                        "category": category,
+                        "unit_price": price,
+                        "unit_cost": (price * Decimal("0.55")).quantize(Decimal("0.01")),
+                    },
+                )
+                price_book_entry_set(
+                    price_book=book, product=product, unit_price=price, actor=admin
+                )
+                products.append(product)
+        say(f"{len(products)} products")
+
+        account_rows, contact_rows = [], []
+        for i in range(accounts):
+            owner = rng.choice(sellers)
+            city, country = rng.choice(CITIES)
+            name = f"{rng.choice(WORDS)} {rng.choice(WORDS)} {rng.choice(SUFFIX)}"
+            slug = name.lower().replace(" ", "")[:20]
+            account = account_create(
+                actor=owner,
+                owner=owner,
+                fields={
+                    "name": name,
+                    "website": f"https://www.{slug}{i}.example",
+                    "industry": rng.choice(INDUSTRIES),
+                    "size": rng.choice(["1-9", "10-49", "50-249", "250-999", "1000+"]),
+                    "annual_revenue": Decimal(rng.randint(1, 500) * 100_000),
+                    "city": city,
+                    "country": country,
+                },
+                tags=rng.sample(
+                    ["customer", "prospect", "partner", "vip", "newsletter"], k=rng.randint(0, 2)
+                ),
+            )
+            account_rows.append(account)
+            for _ in range(rng.randint(1, 3)):
+                first, last = rng.choice(FIRST), rng.choice(LAST)
+                contact = contact_create(
+                    actor=owner,
+                    owner=owner,
+                    fields={
+                        "first_name": first,
+                        "last_name": last,
+                        "title": rng.choice(TITLES),
+                        "account": account,
+                        "city": city,
+                        "country": country,
+                    },
+                    emails=[
+                        {
+                            "email": f"{first}.{last}.{i}@{slug}{i}.example".lower()
+                            .encode("ascii", "ignore")
+                            .decode()
+                        }
+                    ],
+                    phones=[{"number": f"+1415555{rng.randint(1000, 9999)}", "kind": "work"}],
+                )
+                contact_rows.append(contact)
+        say(f"{len(account_rows)} accounts, {len(contact_rows)} contacts")
+
+        for i in range(int(accounts * 0.75)):
+            owner = rng.choice(sellers)
+            first, last = rng.choice(FIRST), rng.choice(LAST)
+            status = rng.choice(["new", "new", "working", "qualified", "disqualified"])
+            lead_create(
+                actor=owner,
+                owner=owner,
+                fields={
+                    "first_name": first,
+                    "last_name": last,
+                    "company": f"{rng.choice(WORDS)} {rng.choice(SUFFIX)}",
+                    "email": f"lead{i}@{rng.choice(WORDS).lower()}.example",
+                    "source": rng.choice(SOURCES),
+                    "status": status,
+                    "disqualified_reason": "No budget" if status == "disqualified" else "",
+                },
+            )
+        say(f"{int(accounts * 0.75)} leads")
+
+        pipeline = default_pipeline()
+        stages = list(Stage.objects.filter(pipeline=pipeline).order_by("position"))
+        open_stages = [s for s in stages if s.kind == StageKind.OPEN]
+        won = next(s for s in stages if s.kind == StageKind.WON)
+        lost = next(s for s in stages if s.kind == StageKind.LOST)
+        opportunities = 0
+        for account in rng.sample(account_rows, k=min(len(account_rows), accounts)):
+            owner = account.owner
+            contact = next((c for c in contact_rows if c.account_id == account.pk), None)
+            opp = opportunity_create(
+                actor=owner,
+                owner=owner,
+                fields={
+                    "name": f"{account.name} – {rng.choice(['new licence', 'renewal', 'expansion', 'pilot'])}",
+                    "account": account,
+                    "primary_contact": contact,
+                    "source": rng.choice(SOURCES),
+                    "expected_close_date": (
+                        now + datetime.timedelta(days=rng.randint(-120, 150))
+                    ).date(),
+                },
+            )
+            for product in rng.sample(products, k=rng.randint(1, 3)):
+                line_item_add(
+                    opportunity=opp,
+                    actor=owner,
+                    product=product,
+                    quantity=Decimal(rng.randint(1, 20)),
+                )
+            target = rng.choice(open_stages + [won, won, lost])
+            for stage in open_stages:
+                if stage.position >= target.position or stage.pk == opp.stage_id:
+                    continue
+                if stage.position > opp.stage.position:
+                    opportunity_move_stage(opportunity=opp, stage=stage, actor=owner)
+            if target.pk != opp.stage_id:
+                opportunity_move_stage(
+                    opportunity=opp,
+                    stage=target,
+                    actor=owner,
+                    lost_reason="Chose a competitor" if target.kind == StageKind.LOST else "",
+                )
+            opportunities += 1
+        say(f"{opportunities} opportunities")
+
+        _orders_and_activities(rng, now, account_rows, contact_rows, products, sellers, result, say)
+
+    from rapport.accounts.models import Account, Contact
+    from rapport.leads.models import Lead
+    from rapport.sales.models import Opportunity
+
+    result.counts = {
+        m._meta.verbose_name_plural: m.objects.count()
+        for m in (Account, Contact, Lead, Opportunity)
+    }
+    return result
+
+
+def _orders_and_activities(rng, now, accounts, contacts, products, sellers, result, say) -> None:
+    """Filled in once the orders and activities services land."""
