@@ -18,8 +18,6 @@ class EventKind(models.TextChoices):
     ACTIVITY_DONE = "activity_done", "Task completed"
     LEAD_CONVERTED = "lead_converted", "Lead converted"
     ORDER_PLACED = "order_placed", "Order placed"
-    CONTACT_ADDED = "contact_added", "Contact added"
-    OPPORTUNITY_ADDED = "opportunity_added", "Opportunity added"
 
 
 class TimelineEvent(models.Model):
