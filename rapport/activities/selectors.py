@@ -1,0 +1,116 @@
+"""Reads for activities: visible through any linked record, or to their owner."""
+
+import datetime
+
+from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
+
+from rapport.accounts.models import Account, Contact
+from rapport.activities.models import Activity, ActivityKind
+from rapport.identity.models import User
+from rapport.leads.models import Lead
+from rapport.records.exceptions import RecordNotFound
+from rapport.records.selectors import text_filter
+from rapport.records.visibility import editable, visible_through_parents
+from rapport.sales.models import Opportunity
+
+ACTIVITY_SORTS = {"occurred_at", "created_at"}  # due_at is nullable: no keyset on it
+ACTIVITY_PARENTS = {
+    "account": Account,
+    "contact": Contact,
+    "lead": Lead,
+    "opportunity": Opportunity,
+}
+
+
+def activity_base() -> QuerySet[Activity]:
+    """Activities with their attendees' ids prefetched (what the API output needs)."""
+    return Activity.objects.prefetch_related(
+        Prefetch("attendee_contacts", queryset=Contact.all_objects.only("id")),
+        Prefetch("attendee_users", queryset=User.objects.only("id")),
+    )
+
+
+def activities_visible_to(user: User) -> QuerySet[Activity]:
+    """Activities linked to a record the user sees, and those the user owns."""
+    return visible_through_parents(activity_base(), user, ACTIVITY_PARENTS, own_field="owner_id")
+
+
+def _date_bound(qs: QuerySet, field: str, value, op: str) -> QuerySet:
+    if value is None:
+        return qs
+    if isinstance(value, datetime.datetime):
+        if timezone.is_naive(value):
+            value = timezone.make_aware(value)
+        return qs.filter(**{f"{field}__{op}": value})
+    return qs.filter(**{f"{field}__date__{op}": value})
+
+
+def activity_list(
+    *,
+    user: User,
+    q: str | None = None,
+    kind: list[str] | None = None,
+    owner_id: int | None = None,
+    mine: bool = False,
+    account_id: int | None = None,
+    contact_id: int | None = None,
+    lead_id: int | None = None,
+    opportunity_id: int | None = None,
+    done: bool | None = None,
+    overdue: bool = False,
+    due_from: datetime.datetime | datetime.date | None = None,
+    due_to: datetime.datetime | datetime.date | None = None,
+    occurred_from: datetime.datetime | datetime.date | None = None,
+    occurred_to: datetime.datetime | datetime.date | None = None,
+    channel: list[str] | None = None,
+) -> QuerySet[Activity]:
+    """Visible activities narrowed by the filters (lists mean any of; a date bound includes
+    the whole day; overdue = tasks not done whose due time has passed)."""
+    qs = activities_visible_to(user)
+    if kind:
+        qs = qs.filter(kind__in=kind)
+    if owner_id is not None:
+        qs = qs.filter(owner_id=owner_id)
+    if mine:
+        qs = qs.filter(owner_id=user.pk)
+    for field, value in (
+        ("account_id", account_id),
+        ("contact_id", contact_id),
+        ("lead_id", lead_id),
+        ("opportunity_id", opportunity_id),
+    ):
+        if value is not None:
+            qs = qs.filter(**{field: value})
+    if done is not None:
+        qs = qs.filter(done=done)
+    if overdue:
+        qs = qs.filter(kind=ActivityKind.TASK, done=False, due_at__lt=timezone.now())
+    qs = _date_bound(qs, "due_at", due_from, "gte")
+    qs = _date_bound(qs, "due_at", due_to, "lte")
+    qs = _date_bound(qs, "occurred_at", occurred_from, "gte")
+    qs = _date_bound(qs, "occurred_at", occurred_to, "lte")
+    if channel:
+        qs = qs.filter(channel__in=channel)
+    return text_filter(qs, q, ["subject"])
+
+
+def activity_get_for_user(*, pk: int, user: User) -> Activity:
+    """The activity if `user` may see it, else RecordNotFound (404)."""
+    try:
+        return activities_visible_to(user).get(pk=pk)
+    except (Activity.DoesNotExist, ValueError, TypeError, OverflowError):
+        raise RecordNotFound("activity")
+
+
+def activity_editable(*, activity: Activity, user: User) -> bool:
+    """Writers may change an activity they own or one linked to a record they may change."""
+    if not user.is_active or user.is_read_only:
+        return False
+    if user.is_admin or activity.owner_id == user.pk:
+        return True
+    for field, model in ACTIVITY_PARENTS.items():
+        pk = getattr(activity, f"{field}_id")
+        if pk and editable(model.objects.filter(pk=pk), user).exists():
+            return True
+    return False

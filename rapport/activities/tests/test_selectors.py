@@ -1,0 +1,96 @@
+import datetime
+
+import pytest
+from django.utils import timezone
+
+from rapport.activities.selectors import (
+    activities_visible_to,
+    activity_editable,
+    activity_get_for_user,
+    activity_list,
+)
+from rapport.activities.services import activity_complete
+from rapport.activities.tests.conftest import AT
+from rapport.records.exceptions import RecordNotFound
+from rapport.records.models import RecordShare
+from rapport.records.services import record_share
+
+pytestmark = pytest.mark.django_db
+
+
+def _ids(qs) -> set[int]:
+    return set(qs.values_list("pk", flat=True))
+
+
+@pytest.mark.parametrize("link", ["account", "contact", "lead", "opportunity"])
+def test_activity_is_visible_through_each_linked_record(log, personas, request, link):
+    record = request.getfixturevalue(link)
+    activity = log("note", **{f"{link}_id": record.pk})
+    for who, sees in (
+        ("owner", True),
+        ("manager", True),
+        ("admin", True),
+        ("teammate", False),
+        ("outsider", False),
+        ("reader", False),
+        ("deactivated", False),
+    ):
+        assert _ids(activities_visible_to(getattr(personas, who))) == (
+            {activity.pk} if sees else set()
+        ), who
+    record_share(record=record, actor=personas.owner, user=personas.outsider)
+    assert _ids(activities_visible_to(personas.outsider)) == {activity.pk}
+
+
+def test_owner_sees_own_activity_without_seeing_its_record(log, personas, contact):
+    record_share(record=contact, actor=personas.owner, user=personas.teammate, access="edit")
+    call = log("call", actor=personas.teammate, contact_id=contact.pk)
+    personal = log("task", actor=personas.teammate)
+    RecordShare.objects.all().delete()
+    assert _ids(activities_visible_to(personas.teammate)) == {call.pk, personal.pk}
+    assert _ids(activities_visible_to(personas.owner)) == {call.pk}  # not the personal task
+    assert activity_get_for_user(pk=personal.pk, user=personas.teammate) == personal
+    with pytest.raises(RecordNotFound):
+        activity_get_for_user(pk=personal.pk, user=personas.owner)
+
+
+def test_who_may_change_an_activity(log, personas, contact):
+    call = log("call", contact_id=contact.pk)
+    assert activity_editable(activity=call, user=personas.owner)
+    assert activity_editable(activity=call, user=personas.manager)
+    assert not activity_editable(activity=call, user=personas.teammate)
+    record_share(record=contact, actor=personas.owner, user=personas.reader, access="edit")
+    assert not activity_editable(activity=call, user=personas.reader)  # read-only role
+    record_share(record=contact, actor=personas.owner, user=personas.teammate, access="edit")
+    assert activity_editable(activity=call, user=personas.teammate)
+
+
+def test_filters(log, personas, account, contact, lead, opportunity):
+    now = timezone.now()
+    overdue = log("task", account_id=account.pk, due_at=now - datetime.timedelta(days=1))
+    later = log("task", contact_id=contact.pk, due_at=now + datetime.timedelta(days=1))
+    done = log("task", lead_id=lead.pk, due_at=now - datetime.timedelta(days=2))
+    activity_complete(activity=done, actor=personas.owner)
+    chat = log("interaction", opportunity_id=opportunity.pk, channel="chat", occurred_at=AT)
+    sms = log("interaction", account_id=account.pk, channel="sms", occurred_at=AT)
+    theirs = log("call", account_id=account.pk, owner=personas.teammate, subject="Pricing call")
+    user = personas.owner
+
+    def ids(**filters):
+        return _ids(activity_list(user=user, **filters))
+
+    assert ids(kind=["interaction", "call"]) == {chat.pk, sms.pk, theirs.pk}
+    assert ids(mine=True) == {overdue.pk, later.pk, done.pk, chat.pk, sms.pk}
+    assert ids(owner_id=personas.teammate.pk) == {theirs.pk}
+    assert ids(overdue=True) == {overdue.pk}
+    assert ids(done=True) == {done.pk}
+    assert ids(kind=["task"], done=False) == {overdue.pk, later.pk}
+    assert ids(due_from=now) == {later.pk}
+    assert ids(due_to=(now - datetime.timedelta(days=1)).date()) == {overdue.pk, done.pk}
+    assert ids(occurred_from=AT.date(), occurred_to=AT.date()) == {chat.pk, sms.pk}
+    assert ids(channel=["chat"]) == {chat.pk}
+    assert ids(account_id=account.pk) == {overdue.pk, sms.pk, theirs.pk}
+    assert ids(contact_id=contact.pk) == {later.pk}
+    assert ids(lead_id=lead.pk) == {done.pk}
+    assert ids(opportunity_id=opportunity.pk) == {chat.pk}
+    assert ids(q="pricing") == {theirs.pk}

@@ -1,0 +1,87 @@
+"""Reads for orders: an order is visible with its account or its contact."""
+
+import datetime
+
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+from django.utils import timezone
+
+from rapport.accounts.models import Account, Contact
+from rapport.identity.models import User
+from rapport.orders.models import Order, OrderLine
+from rapport.records.exceptions import RecordNotFound
+from rapport.records.visibility import editable, visible_through_parents
+
+ORDER_SORTS = {"ordered_at", "total", "created_at"}
+ORDER_PARENTS = {"account": Account, "contact": Contact}
+
+
+def order_base() -> QuerySet[Order]:
+    """Orders with their lines prefetched (what the API output needs)."""
+    return Order.objects.prefetch_related(
+        Prefetch("lines", queryset=OrderLine.objects.order_by("id"))
+    )
+
+
+def orders_visible_to(user: User) -> QuerySet[Order]:
+    """Orders whose account or contact the user may see."""
+    return visible_through_parents(order_base(), user, ORDER_PARENTS)
+
+
+def _date_bound(qs: QuerySet, field: str, value, op: str) -> QuerySet:
+    if value is None:
+        return qs
+    if isinstance(value, datetime.datetime):
+        if timezone.is_naive(value):
+            value = timezone.make_aware(value)
+        return qs.filter(**{f"{field}__{op}": value})
+    return qs.filter(**{f"{field}__date__{op}": value})
+
+
+def order_list(
+    *,
+    user: User,
+    account_id: int | None = None,
+    contact_id: int | None = None,
+    channel: list[str] | None = None,
+    status: list[str] | None = None,
+    ordered_from: datetime.datetime | datetime.date | None = None,
+    ordered_to: datetime.datetime | datetime.date | None = None,
+    product_id: int | None = None,
+    external_id: str | None = None,
+) -> QuerySet[Order]:
+    """Visible orders narrowed by customer, channel/status (any of), order time (a date
+    bound includes the whole day) and product (orders with a line of it)."""
+    qs = orders_visible_to(user)
+    if account_id is not None:
+        qs = qs.filter(account_id=account_id)
+    if contact_id is not None:
+        qs = qs.filter(contact_id=contact_id)
+    if channel:
+        qs = qs.filter(channel__in=channel)
+    if status:
+        qs = qs.filter(status__in=status)
+    qs = _date_bound(qs, "ordered_at", ordered_from, "gte")
+    qs = _date_bound(qs, "ordered_at", ordered_to, "lte")
+    if product_id is not None:
+        # EXISTS rather than a join: an order with two lines of the product is listed once.
+        qs = qs.filter(
+            Exists(OrderLine.objects.filter(order_id=OuterRef("pk"), product_id=product_id))
+        )
+    if external_id:
+        qs = qs.filter(external_id=external_id)
+    return qs
+
+
+def order_get_for_user(*, pk: int, user: User) -> Order:
+    """The order (with lines) if `user` may see it, else RecordNotFound (404)."""
+    try:
+        return orders_visible_to(user).get(pk=pk)
+    except (Order.DoesNotExist, ValueError, TypeError, OverflowError):
+        raise RecordNotFound("order")
+
+
+def order_parents_editable(*, user: User, account_id: int | None, contact_id: int | None) -> bool:
+    """Whether the user may change the orders of this account or contact (either suffices)."""
+    if account_id and editable(Account.objects.filter(pk=account_id), user).exists():
+        return True
+    return bool(contact_id) and editable(Contact.objects.filter(pk=contact_id), user).exists()
