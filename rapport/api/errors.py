@@ -10,7 +10,13 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
-from rapport.records.exceptions import Conflict, PermissionDenied, RecordNotFound, StaleVersion
+from rapport.records.exceptions import (
+    Conflict,
+    PermissionDenied,
+    RecordNotFound,
+    StaleVersion,
+    field_path,
+)
 
 
 def error_body(
@@ -52,9 +58,9 @@ def _ninja_errors(exc: NinjaValidationError) -> list[dict]:
             rest = loc[1:]
             if rest and rest[0] in ("payload", "filters", "params", "data", "body"):
                 rest = rest[1:]
-            field = ".".join(rest) or where
+            field = field_path(rest) or where
         else:
-            field = ".".join(loc) or None
+            field = field_path(loc) or None
         out.append(
             {
                 "detail": err.get("msg", "invalid value"),

@@ -20,7 +20,7 @@ from rapport.identity.models import User
 from rapport.orders.models import Order, OrderLine
 from rapport.orders.schemas import OrderBulkRow
 from rapport.orders.selectors import ORDER_PARENTS, order_parents_editable
-from rapport.records.exceptions import Conflict, PermissionDenied, StaleVersion
+from rapport.records.exceptions import Conflict, PermissionDenied, StaleVersion, field_path
 from rapport.records.services import versioned_update
 from rapport.records.visibility import editable, visible, visible_through_parents
 from rapport.sales.models import Product
@@ -67,7 +67,7 @@ def _product_names(lines: list[dict[str, Any]]) -> dict[int, str]:
 def _lines_check(
     lines: list[dict[str, Any]], products: dict[int, str]
 ) -> tuple[list[dict[str, Any]], Decimal, list[dict[str, Any]]]:
-    """Clean lines, their total and the errors (field `lines.<i>.<name>`)."""
+    """Clean lines, their total and the errors (field `lines[<i>].<name>`)."""
     clean, errors, total = [], [], Decimal("0")
     if not lines:
         errors.append(_error("lines", "An order needs at least one line", "lines_required"))
@@ -77,13 +77,13 @@ def _lines_check(
         quantity = Decimal(line.get("quantity", 1)).quantize(CENT, ROUND_HALF_UP)
         unit_price = Decimal(line["unit_price"]).quantize(CENT, ROUND_HALF_UP)
         if product_id is not None and product_id not in products:
-            errors.append(_error(f"lines.{i}.product_id", "No such product", "invalid_product"))
+            errors.append(_error(f"lines[{i}].product_id", "No such product", "invalid_product"))
         if quantity <= 0:
             errors.append(
-                _error(f"lines.{i}.quantity", "Must be greater than 0", "invalid_quantity")
+                _error(f"lines[{i}].quantity", "Must be greater than 0", "invalid_quantity")
             )
         if unit_price < 0:
-            errors.append(_error(f"lines.{i}.unit_price", "Must not be negative", "invalid_price"))
+            errors.append(_error(f"lines[{i}].unit_price", "Must not be negative", "invalid_price"))
         description = line.get("description") or products.get(product_id, "")
         clean.append(
             {
@@ -298,10 +298,7 @@ def order_delete(*, order: Order, actor: User, expected_version: int | None = No
 
 
 def _schema_errors(exc: SchemaError) -> list[dict[str, Any]]:
-    return [
-        _error(".".join(str(p) for p in err["loc"]) or None, err["msg"], err["type"])
-        for err in exc.errors()
-    ]
+    return [_error(field_path(err["loc"]) or None, err["msg"], err["type"]) for err in exc.errors()]
 
 
 def _result(

@@ -36,3 +36,11 @@ class Conflict(Exception):
         super().__init__(message)
         self.code = code
         self.field = field
+
+
+def field_path(parts) -> str:
+    """The field name errors report: `["lines", 0, "quantity"]` → `lines[0].quantity`."""
+    out = ""
+    for part in map(str, parts):
+        out += f"[{part}]" if part.isdigit() else (f".{part}" if out else part)
+    return out

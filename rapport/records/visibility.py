@@ -41,9 +41,17 @@ def member_team_ids(user: User) -> frozenset[int]:
     return frozenset(own | managed_team_ids(user))
 
 
-def org_default(object_type: str) -> str:
-    row = OrgDefault.objects.filter(object_type=object_type).values_list("access", flat=True)
-    return next(iter(row), Access.PRIVATE)
+def org_default(object_type: str, user: User | None = None) -> str:
+    """The object type's organisation-wide default; with a user, read once per user object
+    (that is, once per request) for all object types together."""
+    if user is None:
+        row = OrgDefault.objects.filter(object_type=object_type).values_list("access", flat=True)
+        return next(iter(row), Access.PRIVATE)
+    cached = getattr(user, "_rapport_org_defaults", None)
+    if cached is None:
+        cached = dict(OrgDefault.objects.values_list("object_type", "access"))
+        user._rapport_org_defaults = cached
+    return cached.get(object_type, Access.PRIVATE)
 
 
 def _grants(object_type: str, user: User, *, edit: bool) -> Q:
@@ -73,7 +81,7 @@ def visible(qs: QuerySet, user: User | None) -> QuerySet:
     if user.is_admin:
         return qs
     object_type = _object_type(qs)
-    if org_default(object_type) in (Access.PUBLIC_READ, Access.PUBLIC_READ_WRITE):
+    if org_default(object_type, user) in (Access.PUBLIC_READ, Access.PUBLIC_READ_WRITE):
         return qs
     return qs.filter(_grants(object_type, user, edit=False))
 
@@ -85,7 +93,7 @@ def editable(qs: QuerySet, user: User | None) -> QuerySet:
     if user.is_admin:
         return qs
     object_type = _object_type(qs)
-    if org_default(object_type) == Access.PUBLIC_READ_WRITE:
+    if org_default(object_type, user) == Access.PUBLIC_READ_WRITE:
         return qs
     return qs.filter(_grants(object_type, user, edit=True))
 
@@ -106,7 +114,7 @@ def owned_record_models() -> dict[str, type[Model]]:
 
 
 def sees_all(object_type: str, user: User) -> bool:
-    return user.is_admin or org_default(object_type) in (
+    return user.is_admin or org_default(object_type, user) in (
         Access.PUBLIC_READ,
         Access.PUBLIC_READ_WRITE,
     )

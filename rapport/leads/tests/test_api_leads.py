@@ -242,7 +242,7 @@ def test_list_filters_search_and_sort(personas, api_as):
     assert r.data["next_cursor"] is None
     assert api.get("/api/leads", sort="email").status_code == 400
     r = api.get("/api/leads", status="bogus")
-    assert (r.status_code, r.data["field"]) == (422, "status.0")
+    assert (r.status_code, r.data["field"]) == (422, "status[0]")
     assert api.get("/api/leads", limit=500).status_code == 422
 
 

@@ -110,10 +110,10 @@ def test_creating_on_an_invisible_customer_is_422_on_the_field(
     ("body", "field"),
     [
         ({"lines": []}, "lines"),
-        ({"lines": [{"unit_price": "1", "quantity": "0"}]}, "lines.0.quantity"),
-        ({"lines": [{"unit_price": "-1"}]}, "lines.0.unit_price"),
-        ({"lines": [{"unit_price": "1.001"}]}, "lines.0.unit_price"),
-        ({"lines": [{"unit_price": "1", "product_id": 987654}]}, "lines.0.product_id"),
+        ({"lines": [{"unit_price": "1", "quantity": "0"}]}, "lines[0].quantity"),
+        ({"lines": [{"unit_price": "-1"}]}, "lines[0].unit_price"),
+        ({"lines": [{"unit_price": "1.001"}]}, "lines[0].unit_price"),
+        ({"lines": [{"unit_price": "1", "product_id": 987654}]}, "lines[0].product_id"),
         ({"channel": "fax"}, "channel"),
         ({"status": "lost"}, "status"),
         ({"currency": "EURO"}, "currency"),
@@ -139,7 +139,7 @@ def test_patch_with_bad_values_gives_422(personas, api_as, make_order):
     for body, field in (
         ({"status": None}, "status"),
         ({"lines": []}, "lines"),
-        ({"lines": [{"unit_price": "1", "quantity": "-2"}]}, "lines.0.quantity"),
+        ({"lines": [{"unit_price": "1", "quantity": "-2"}]}, "lines[0].quantity"),
     ):
         r = api.patch(f"/api/orders/{order.pk}", body)
         assert (r.status_code, r.data["field"]) == (422, field), body

@@ -69,10 +69,10 @@ def test_mixed_batch_writes_valid_rows_and_reports_the_others(personas, api_as, 
         "created",
     ]
     fields = {i: [e["field"] for e in by_index[i]["errors"]] for i in range(8)}
-    assert fields[1] == ["lines.0.quantity"]
+    assert fields[1] == ["lines[0].quantity"]
     assert fields[2] == ["external_id"]
     assert fields[3] == ["account_id"]
-    assert fields[4] == ["lines.0.product_id"]
+    assert fields[4] == ["lines[0].product_id"]
     assert fields[5] == [None]
     assert fields[6] == ["external_id"]
     assert by_index[6]["errors"][0]["code"] == "duplicate"

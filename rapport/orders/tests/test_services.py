@@ -71,7 +71,7 @@ def test_contact_of_another_account_is_refused(make_order, personas):
 def test_unknown_product_and_bad_quantities_are_reported_per_line(make_order):
     with pytest.raises(ValidationError) as err:
         make_order(lines=[line(product_id=987654), line("-1", "0")])
-    assert _fields(err) == {"lines.0.product_id", "lines.1.quantity", "lines.1.unit_price"}
+    assert _fields(err) == {"lines[0].product_id", "lines[1].quantity", "lines[1].unit_price"}
 
 
 def test_naive_order_time_is_taken_in_the_server_zone(make_order):
