@@ -307,18 +307,122 @@ def demo_build(*, accounts: int = 200, seed: int = 42, progress=None) -> DemoRes
             opportunities += 1
         say(f"{opportunities} opportunities")
 
-        _orders_and_activities(rng, now, account_rows, contact_rows, products, sellers, result, say)
+        _orders_and_activities(rng, now, account_rows, contact_rows, products, say)
 
     from rapport.accounts.models import Account, Contact
+    from rapport.activities.models import Activity
     from rapport.leads.models import Lead
+    from rapport.orders.models import Order
     from rapport.sales.models import Opportunity
 
     result.counts = {
         m._meta.verbose_name_plural: m.objects.count()
-        for m in (Account, Contact, Lead, Opportunity)
+        for m in (Account, Contact, Lead, Opportunity, Order, Activity)
     }
     return result
 
 
-def _orders_and_activities(rng, now, accounts, contacts, products, sellers, result, say) -> None:
-    """Filled in once the orders and activities services land."""
+CALL_NOTES = [
+    "Discussed renewal timeline",
+    "Asked for a pricing update",
+    "Left a voicemail",
+    "Walked through the new reporting",
+    "Follow-up on the support ticket",
+]
+NOTES = [
+    "Prefers email over phone.",
+    "Budget approved for Q3.",
+    "Uses a competitor for invoicing.",
+    "Decision maker is the CFO.",
+    "Happy with onboarding so far.",
+]
+
+
+def _orders_and_activities(rng, now, accounts, contacts, products, say) -> None:
+    """Purchase history (for analytics) and a working history of calls, notes, meetings,
+    tasks and web/chat interactions on the accounts."""
+    from rapport.activities.services import activity_log
+    from rapport.orders.services import order_create
+
+    contacts_by_account: dict[int, list] = {}
+    for contact in contacts:
+        contacts_by_account.setdefault(contact.account_id, []).append(contact)
+    orders = activities = 0
+    for account in accounts:
+        people = contacts_by_account.get(account.pk, [])
+        # A few loyal customers buy often, most buy a little, some never: realistic for RFM.
+        for _ in range(rng.choice([0, 0, 1, 1, 2, 3, 5, 8, 12])):
+            ordered_at = now - datetime.timedelta(
+                days=rng.randint(1, 720), hours=rng.randint(0, 23)
+            )
+            lines = [
+                {
+                    "product_id": p.pk,
+                    "quantity": Decimal(rng.randint(1, 5)),
+                    "unit_price": p.unit_price,
+                }
+                for p in rng.sample(products, k=rng.randint(1, 3))
+            ]
+            order_create(
+                actor=account.owner,
+                account=account,
+                contact=rng.choice(people) if people else None,
+                fields={
+                    "ordered_at": ordered_at,
+                    "channel": rng.choice(["web", "web", "store", "phone", "partner"]),
+                    "status": "paid",
+                },
+                lines=lines,
+            )
+            orders += 1
+        owner = account.owner
+        person = rng.choice(people) if people else None
+        links = {"account_id": account.pk, "contact_id": person.pk if person else None}
+        for _ in range(rng.randint(1, 4)):
+            kind = rng.choice(["call", "call", "note", "meeting", "task", "email", "interaction"])
+            when = now - datetime.timedelta(days=rng.randint(0, 200), hours=rng.randint(0, 8))
+            if kind == "call":
+                fields = {
+                    "subject": rng.choice(CALL_NOTES),
+                    "direction": rng.choice(["inbound", "outbound"]),
+                    "duration_seconds": rng.randint(60, 1800),
+                    "outcome": "connected",
+                    "occurred_at": when,
+                }
+            elif kind == "note":
+                fields = {"body": rng.choice(NOTES), "occurred_at": when}
+            elif kind == "meeting":
+                start = now + datetime.timedelta(days=rng.randint(-60, 20), hours=rng.randint(1, 6))
+                fields = {
+                    "subject": "Quarterly review",
+                    "starts_at": start,
+                    "ends_at": start + datetime.timedelta(hours=1),
+                    "location": "Video call",
+                }
+            elif kind == "task":
+                fields = {
+                    "subject": rng.choice(
+                        ["Send proposal", "Call back", "Prepare demo", "Check invoice"]
+                    ),
+                    "due_at": now + datetime.timedelta(days=rng.randint(-5, 10)),
+                    "priority": rng.choice(["low", "normal", "high"]),
+                }
+            elif kind == "email":
+                fields = {
+                    "subject": "Re: your order",
+                    "body": "Thanks for the quick delivery!",
+                    "direction": "inbound",
+                    "occurred_at": when,
+                }
+            else:
+                fields = {
+                    "channel": rng.choice(["chat", "web", "social", "store"]),
+                    "direction": "inbound",
+                    "subject": rng.choice(
+                        ["Visited pricing page", "Chat about shipping", "Store visit"]
+                    ),
+                    "occurred_at": when,
+                }
+            activity_log(actor=owner, kind=kind, fields=fields, links=links)
+            activities += 1
+    say(f"{orders} orders, {activities} activities")

@@ -1,0 +1,26 @@
+import pytest
+from django.core.management import call_command
+
+from rapport.accounts.models import Account
+from rapport.activities.models import Activity
+from rapport.identity.models import User
+from rapport.orders.models import Order
+from rapport.records.visibility import visible
+from rapport.sales.models import Opportunity
+from rapport.timeline.models import TimelineEvent
+
+pytestmark = pytest.mark.django_db
+
+
+def test_demo_data_builds_a_small_company_once(capsys):
+    call_command("demo_data", "--if-empty", "--accounts", "12")
+    out = capsys.readouterr().out
+    assert "Demo logins" in out and "maria" in out
+    assert Account.objects.count() == 12
+    assert Order.objects.exists() and Activity.objects.exists() and Opportunity.objects.exists()
+    assert TimelineEvent.objects.filter(kind="stage_changed").exists()
+    sam, nick = User.objects.get(username="sam"), User.objects.get(username="nick")
+    # Spread over users and teams: reps of different teams see different accounts.
+    assert set(visible(Account.objects.all(), sam)).isdisjoint(visible(Account.objects.all(), nick))
+    call_command("demo_data", "--if-empty")  # a second run keeps the data
+    assert Account.objects.count() == 12
