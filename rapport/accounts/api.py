@@ -1,6 +1,5 @@
 """REST endpoints for accounts and contacts: thin wrappers over selectors and services."""
 
-from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from ninja import PatchDict, Query, Router, Status
 
@@ -16,28 +15,17 @@ from rapport.accounts.schemas import (
     ContactPage,
 )
 from rapport.api.versioning import expected_version, set_etag
-from rapport.records.api import ERRORS, active_user, add_record_actions, list_page, page_response
-from rapport.records.exceptions import RecordNotFound
+from rapport.records.api import (
+    ERRORS,
+    add_record_actions,
+    linked_record,
+    list_page,
+    page_response,
+    split_owned,
+)
 
 accounts_router = Router(tags=["accounts"])
 contacts_router = Router(tags=["contacts"])
-
-
-def _visible_account(user, account_id: int | None, field: str):
-    """Linking to an account needs seeing it; an invisible one is reported as missing."""
-    if account_id is None:
-        return None
-    try:
-        return selectors.account_get_for_user(pk=account_id, user=user)
-    except RecordNotFound:
-        raise ValidationError({field: [ValidationError("No such account", code="invalid_account")]})
-
-
-def _split(data: dict) -> tuple[dict, dict]:
-    extras = {k: data.pop(k) for k in ("tags", "custom") if k in data}
-    if "owner_id" in data:
-        extras["owner"] = active_user(data.pop("owner_id"))
-    return data, extras
 
 
 # ----- accounts ----------------------------------------------------------------------
@@ -58,8 +46,10 @@ def accounts_list(request, params: Query[AccountListParams]):
 
 @accounts_router.post("", response={201: AccountOut, **ERRORS}, operation_id="account_create")
 def account_create(request, payload: AccountIn, response: HttpResponse):
-    data, extras = _split(payload.dict())
-    data["parent"] = _visible_account(request.user, data.pop("parent_id"), "parent_id")
+    data, extras = split_owned(payload.dict())
+    data["parent"] = linked_record(
+        selectors.account_get_for_user, request.user, data.pop("parent_id"), "parent_id", "account"
+    )
     account = services.account_create(actor=request.user, fields=data, **extras)
     account = selectors.account_get_for_user(pk=account.pk, user=request.user, scope="all")
     set_etag(response, account.version)
@@ -78,9 +68,15 @@ def account_get(request, pk: int, response: HttpResponse):
 )
 def account_update(request, pk: int, payload: PatchDict[AccountIn], response: HttpResponse):
     account = selectors.account_get_for_user(pk=pk, user=request.user)
-    data, extras = _split(dict(payload))
+    data, extras = split_owned(dict(payload))
     if "parent_id" in data:
-        data["parent"] = _visible_account(request.user, data.pop("parent_id"), "parent_id")
+        data["parent"] = linked_record(
+            selectors.account_get_for_user,
+            request.user,
+            data.pop("parent_id"),
+            "parent_id",
+            "account",
+        )
     version = expected_version(request)
     services.account_update(
         account=account, actor=request.user, fields=data, expected_version=version, **extras
@@ -130,8 +126,14 @@ def _contact_methods(data: dict) -> dict:
 
 @contacts_router.post("", response={201: ContactOut, **ERRORS}, operation_id="contact_create")
 def contact_create(request, payload: ContactIn, response: HttpResponse):
-    data, extras = _split(payload.dict())
-    data["account"] = _visible_account(request.user, data.pop("account_id"), "account_id")
+    data, extras = split_owned(payload.dict())
+    data["account"] = linked_record(
+        selectors.account_get_for_user,
+        request.user,
+        data.pop("account_id"),
+        "account_id",
+        "account",
+    )
     contact = services.contact_create(
         actor=request.user, fields=data, **_contact_methods(data), **extras
     )
@@ -152,9 +154,15 @@ def contact_get(request, pk: int, response: HttpResponse):
 )
 def contact_update(request, pk: int, payload: PatchDict[ContactIn], response: HttpResponse):
     contact = selectors.contact_get_for_user(pk=pk, user=request.user)
-    data, extras = _split(dict(payload))
+    data, extras = split_owned(dict(payload))
     if "account_id" in data:
-        data["account"] = _visible_account(request.user, data.pop("account_id"), "account_id")
+        data["account"] = linked_record(
+            selectors.account_get_for_user,
+            request.user,
+            data.pop("account_id"),
+            "account_id",
+            "account",
+        )
     methods = _contact_methods(data)
     services.contact_update(
         contact=contact,

@@ -1,6 +1,5 @@
 """REST endpoints for leads: thin wrappers over selectors and services."""
 
-from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from ninja import PatchDict, Query, Router, Status
 
@@ -15,28 +14,18 @@ from rapport.leads.schemas import (
     LeadOut,
     LeadPage,
 )
-from rapport.records.api import ERRORS, active_user, add_record_actions, list_page, page_response
-from rapport.records.exceptions import RecordNotFound
+from rapport.records.api import (
+    ERRORS,
+    active_user,
+    add_record_actions,
+    linked_record,
+    list_page,
+    page_response,
+    split_owned,
+)
 from rapport.records.services import require_editable
 
 router = Router(tags=["leads"])
-
-
-def _split(data: dict) -> tuple[dict, dict]:
-    extras = {k: data.pop(k) for k in ("tags", "custom") if k in data}
-    if "owner_id" in data:
-        extras["owner"] = active_user(data.pop("owner_id"))
-    return data, extras
-
-
-def _visible(getter, user, pk: int | None, field: str, what: str):
-    """Linking to a record needs seeing it; an invisible one is reported as missing."""
-    if pk is None:
-        return None
-    try:
-        return getter(pk=pk, user=user)
-    except RecordNotFound:
-        raise ValidationError({field: [ValidationError(f"No such {what}", code=f"invalid_{what}")]})
 
 
 @router.get("", response={200: LeadPage, **ERRORS}, operation_id="leads_list")
@@ -56,7 +45,7 @@ def leads_list(request, filters: Query[LeadListParams]):
 
 @router.post("", response={201: LeadOut, **ERRORS}, operation_id="lead_create")
 def lead_create(request, payload: LeadIn, response: HttpResponse):
-    data, extras = _split(payload.dict())
+    data, extras = split_owned(payload.dict())
     lead = services.lead_create(actor=request.user, fields=data, **extras)
     lead = selectors.lead_get_for_user(pk=lead.pk, user=request.user, scope="all")
     set_etag(response, lead.version)
@@ -73,7 +62,7 @@ def lead_get(request, pk: int, response: HttpResponse):
 @router.patch("/{int:pk}", response={200: LeadOut, **ERRORS}, operation_id="lead_update")
 def lead_update(request, pk: int, payload: PatchDict[LeadIn], response: HttpResponse):
     lead = selectors.lead_get_for_user(pk=pk, user=request.user)
-    data, extras = _split(dict(payload))
+    data, extras = split_owned(dict(payload))
     services.lead_update(
         lead=lead,
         actor=request.user,
@@ -108,9 +97,13 @@ def lead_convert(request, pk: int, payload: LeadConvertIn, response: HttpRespons
     result = services.lead_convert(
         lead=lead,
         actor=user,
-        account=_visible(account_get_for_user, user, payload.account_id, "account_id", "account"),
+        account=linked_record(
+            account_get_for_user, user, payload.account_id, "account_id", "account"
+        ),
         create_account=payload.create_account,
-        contact=_visible(contact_get_for_user, user, payload.contact_id, "contact_id", "contact"),
+        contact=linked_record(
+            contact_get_for_user, user, payload.contact_id, "contact_id", "contact"
+        ),
         create_contact=payload.create_contact,
         create_opportunity=payload.create_opportunity,
         opportunity_fields=opportunity,

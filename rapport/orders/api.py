@@ -4,7 +4,6 @@ An order is visible with its account or contact; changing it needs edit rights o
 DELETE is a hard delete (for mistakes); cancel a real order with PATCH status=cancelled.
 """
 
-from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from ninja import PatchDict, Query, Router, Status
 
@@ -21,20 +20,9 @@ from rapport.orders.schemas import (
     OrdersBulkIn,
     OrdersBulkOut,
 )
-from rapport.records.api import ERRORS, page_response
-from rapport.records.exceptions import RecordNotFound
+from rapport.records.api import ERRORS, linked_record, page_response
 
 router = Router(tags=["orders"])
-
-
-def _visible(getter, user, pk: int | None, field: str, what: str):
-    """Linking to a record needs seeing it; an invisible one is reported as missing."""
-    if pk is None:
-        return None
-    try:
-        return getter(pk=pk, user=user)
-    except RecordNotFound:
-        raise ValidationError({field: [ValidationError(f"No such {what}", code=f"invalid_{what}")]})
 
 
 @router.get("", response={200: OrderPage, **ERRORS}, operation_id="orders_list")
@@ -71,8 +59,12 @@ def order_create(request, payload: OrderIn, response: HttpResponse):
     user = request.user
     data = payload.dict()
     lines = data.pop("lines")
-    account = _visible(account_get_for_user, user, data.pop("account_id"), "account_id", "account")
-    contact = _visible(contact_get_for_user, user, data.pop("contact_id"), "contact_id", "contact")
+    account = linked_record(
+        account_get_for_user, user, data.pop("account_id"), "account_id", "account"
+    )
+    contact = linked_record(
+        contact_get_for_user, user, data.pop("contact_id"), "contact_id", "contact"
+    )
     order = services.order_create(
         actor=user, fields=data, lines=lines, account=account, contact=contact
     )

@@ -109,6 +109,28 @@ def list_page(qs, params: ListParams, sortable: set[str]):
     )
 
 
+def split_owned(data: dict) -> tuple[dict, dict]:
+    """Split an owned-record payload into model fields and the service's extras
+    (tags, custom values, owner as an active user)."""
+    extras = {k: data.pop(k) for k in ("tags", "custom") if k in data}
+    if "owner_id" in data:
+        extras["owner"] = active_user(data.pop("owner_id"))
+    return data, extras
+
+
+def linked_record(getter, user, pk: int | None, field: str, what: str):
+    """The record a payload links to by id: it must be visible to the user, and an invisible
+    one is reported as missing on that field (422), never as a 404 of the whole request."""
+    from django.core.exceptions import ValidationError
+
+    if pk is None:
+        return None
+    try:
+        return getter(pk=pk, user=user)
+    except RecordNotFound:
+        raise ValidationError({field: [ValidationError(f"No such {what}", code=f"invalid_{what}")]})
+
+
 def active_user(user_id: int | None, field: str = "owner_id") -> User | None:
     from django.core.exceptions import ValidationError
 

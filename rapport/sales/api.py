@@ -9,7 +9,14 @@ from ninja import PatchDict, Query, Router, Status
 from rapport.accounts.selectors import account_get_for_user, contact_get_for_user
 from rapport.api.pagination import keyset_page
 from rapport.api.versioning import expected_version, set_etag
-from rapport.records.api import ERRORS, active_user, add_record_actions, list_page, page_response
+from rapport.records.api import (
+    ERRORS,
+    active_user,
+    add_record_actions,
+    linked_record,
+    list_page,
+    page_response,
+)
 from rapport.records.exceptions import RecordNotFound
 from rapport.sales import selectors, services
 from rapport.sales.models import Opportunity, Pipeline, Product, Stage
@@ -56,16 +63,6 @@ exchange_rates_router = Router(tags=["exchange rates"])
 
 def _invalid(field: str, what: str) -> ValidationError:
     return ValidationError({field: [ValidationError(f"No such {what}", code=f"invalid_{what}")]})
-
-
-def _linked(getter, user, pk: int | None, field: str, what: str):
-    """Linking to a record needs seeing it; an invisible one is reported as missing."""
-    if pk is None:
-        return None
-    try:
-        return getter(pk=pk, user=user)
-    except RecordNotFound:
-        raise _invalid(field, what)
 
 
 def _row(model, pk: int | None, field: str, what: str):
@@ -179,11 +176,11 @@ def _opportunity_data(request, data: dict) -> tuple[dict, dict]:
         extras["owner"] = active_user(data.pop("owner_id"))
     user = request.user
     if "account_id" in data:
-        data["account"] = _linked(
+        data["account"] = linked_record(
             account_get_for_user, user, data.pop("account_id"), "account_id", "account"
         )
     if "primary_contact_id" in data:
-        data["primary_contact"] = _linked(
+        data["primary_contact"] = linked_record(
             contact_get_for_user,
             user,
             data.pop("primary_contact_id"),
