@@ -1,33 +1,17 @@
 """API schemas of activities (tasks, calls, meetings, emails, notes) and interactions."""
 
 import datetime
-import re
-from typing import Annotated, Any, Literal
+from typing import Literal
 
 from ninja import Field, Schema
-from pydantic import BeforeValidator
 
-Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
+from rapport.records.api import DayOrTime, Id
+
 KindIn = Literal["task", "call", "meeting", "email", "note", "interaction"]
 DirectionIn = Literal["inbound", "outbound"]
 PriorityIn = Literal["low", "normal", "high"]
 OutcomeIn = Literal["connected", "no_answer", "voicemail", "busy", "wrong_number"]
 ChannelIn = Literal["email", "phone", "ivr", "chat", "web", "store", "social", "sms"]
-DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-
-def _date_first(value: Any) -> Any:
-    # "2025-03-01" is a day (a bound that includes it whole), not midnight.
-    if isinstance(value, str) and DATE_ONLY.match(value):
-        return datetime.date.fromisoformat(value)
-    return value
-
-
-DayOrTime = Annotated[
-    datetime.datetime | datetime.date,
-    BeforeValidator(_date_first),
-    Field(description="a date (YYYY-MM-DD, the whole day) or a date-time"),
-]
 
 
 class ActivityFields(Schema):

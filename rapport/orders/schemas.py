@@ -1,33 +1,17 @@
 """API schemas of orders and the bulk import."""
 
 import datetime
-import re
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from ninja import Field, Schema
-from pydantic import BeforeValidator, PlainValidator
+from pydantic import PlainValidator
 
-# Ids beyond SQLite's / PostgreSQL's bigint are refused here, not in the driver: the bulk
-# import validates rows itself and must report such a row, not fail the batch.
-Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
+from rapport.records.api import DayOrTime, Id
+
 ChannelIn = Literal["web", "store", "phone", "partner", "email", "other"]
 StatusIn = Literal["placed", "paid", "shipped", "cancelled", "refunded"]
-DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
-
-def _date_first(value: Any) -> Any:
-    # "2025-03-01" is a day (a bound that includes it whole), not midnight.
-    if isinstance(value, str) and DATE_ONLY.match(value):
-        return datetime.date.fromisoformat(value)
-    return value
-
-
-DayOrTime = Annotated[
-    datetime.datetime | datetime.date,
-    BeforeValidator(_date_first),
-    Field(description="a date (YYYY-MM-DD, the whole day) or a date-time"),
-]
 SORT_DESCRIPTION = "ordered_at, total or created_at; prefix - to reverse"
 
 

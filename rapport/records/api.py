@@ -3,11 +3,13 @@
 organisation-wide defaults and tags."""
 
 import datetime
-from typing import Any, Literal
+import re
+from typing import Annotated, Any, Literal
 
 from django.db import transaction
 from django.http import HttpResponse
 from ninja import Field, Query, Router, Schema, Status
+from pydantic import BeforeValidator
 
 from rapport.api.pagination import keyset_page
 from rapport.api.versioning import expected_version, set_etag
@@ -29,6 +31,24 @@ from rapport.records.services import (
     record_unshare,
 )
 from rapport.timeline.selectors import timeline_of
+
+# Ids beyond SQLite's / PostgreSQL's bigint are refused by the schema, not the driver.
+Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
+DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _date_first(value: Any) -> Any:
+    # "2025-03-01" is a day (a bound that includes it whole), not midnight.
+    if isinstance(value, str) and DATE_ONLY.match(value):
+        return datetime.date.fromisoformat(value)
+    return value
+
+
+DayOrTime = Annotated[
+    datetime.datetime | datetime.date,
+    BeforeValidator(_date_first),
+    Field(description="a date (YYYY-MM-DD, the whole day) or a date-time"),
+]
 
 
 class ErrorOut(Schema):
