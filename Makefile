@@ -24,6 +24,7 @@ $(VENV)/.installed-dev: requirements-dev.lock $(VENV)/.installed
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; } || echo "note: no chromium: the browser tests will be skipped"
 
 migrate: install
 	$(PY) manage.py migrate --noinput

@@ -1,8 +1,7 @@
 from django.contrib import admin
 from django.db import connection
 from django.http import JsonResponse
-from django.shortcuts import redirect
-from django.urls import path
+from django.urls import include, path
 from django.views.defaults import page_not_found
 
 from rapport.api.router import api
@@ -16,8 +15,7 @@ def health(request):
 
 
 urlpatterns = [
-    # The web UI comes next; until then the admin is the way in.
-    path("", lambda request: redirect("/admin/"), name="home"),
+    path("", include("rapport.web.urls")),
     path("health", health, name="health"),
     path("admin/", admin.site.urls),
     path("api/", api.urls),

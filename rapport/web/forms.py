@@ -1,0 +1,194 @@
+"""Forms shared by every page: the list filter bar, bulk actions, saved views, API tokens,
+and putting a service's ValidationError next to the field it names."""
+
+import re
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from rapport.identity.selectors import teams_for, users_for
+
+DATE_INPUT = forms.DateInput(attrs={"type": "date"})
+DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+
+def error_messages(exc: ValidationError) -> dict[str, list[str]]:
+    """{field: [message, …]} of a service's ValidationError (`__all__` for the form)."""
+    if hasattr(exc, "error_dict"):
+        return {field: [str(m) for m in messages] for field, messages in exc}
+    return {"__all__": [str(m) for m in exc.messages]}
+
+
+def add_service_errors(form: forms.Form, exc: ValidationError, field_map: dict | None = None):
+    """Attach the service's errors to the form fields they name.
+
+    `field_map` maps a service field name ("owner_id", "emails[0].email") to a form field;
+    "custom.<key>" lands on "cf_<key>"; anything else without a form field goes on top.
+    """
+    field_map = field_map or {}
+    for field, messages in error_messages(exc).items():
+        target = field_map.get(field, field)
+        if target.startswith("custom."):
+            target = "cf_" + target.removeprefix("custom.")
+        labelled = target != "__all__"
+        if target not in form.fields:
+            target = None
+        for message in messages:
+            if target is None and labelled:
+                message = f"{field}: {message}"
+            form.add_error(target, message)
+
+
+def split_tags(text: str) -> list[str]:
+    """'vip, partner' → ['partner', 'vip'] (commas separate; blanks dropped; ≤ 60 chars each)."""
+    return sorted({t.strip()[:60] for t in (text or "").split(",") if t.strip()})
+
+
+class MultiValueField(forms.Field):
+    """A repeated query parameter (`?tag=a&tag=b`) as a list of short strings."""
+
+    widget = forms.MultipleHiddenInput
+
+    def __init__(self, *, max_items: int = 10, max_length: int = 200, **kwargs):
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+        self.max_items = max_items
+        self.max_length = max_length
+
+    def to_python(self, value):
+        values = [str(v).strip() for v in (value or []) if str(v).strip()]
+        if len(values) > self.max_items:
+            raise ValidationError(f"At most {self.max_items} values", code="too_many")
+        if any(len(v) > self.max_length for v in values):
+            raise ValidationError(f"Values are at most {self.max_length} characters")
+        return list(dict.fromkeys(values))
+
+
+class UserChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        return obj.get_full_name() or obj.username
+
+
+class RecordFilterForm(forms.Form):
+    """The filter bar of an owned-record list; the same parameter names as the API's."""
+
+    q = forms.CharField(required=False, max_length=200, label="Search")
+    owner_id = UserChoiceField(queryset=None, required=False, label="Owner", empty_label="Anyone")
+    team_id = forms.ModelChoiceField(
+        queryset=None, required=False, label="Team", empty_label="Any team"
+    )
+    tag = MultiValueField(label="Tag", max_length=60)
+    created_from = forms.DateField(required=False, label="Created from", widget=DATE_INPUT)
+    created_to = forms.DateField(required=False, label="Created to", widget=DATE_INPUT)
+    cf = MultiValueField(label="Custom field", max_length=200)
+
+    # Extra filters a subclass adds: field name → selector keyword.
+    extra_filters: dict[str, str] = {}
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner_id"].queryset = users_for(user).filter(is_active=True)
+        self.fields["team_id"].queryset = teams_for(user)
+
+    def clean_cf(self):
+        values = self.cleaned_data["cf"]
+        for value in values:
+            if not re.fullmatch(r"[a-z][a-z0-9_]*(__[a-z]+)?=.*", value):
+                raise ValidationError(f"'{value}' must look like key=value", code="invalid")
+        return values
+
+    def selector_kwargs(self) -> dict:
+        """Keyword arguments of the object's list selector (only the filters that are set)."""
+        data = self.cleaned_data if self.is_bound and self.is_valid() else {}
+        kwargs = {
+            "q": data.get("q") or None,
+            "owner_id": data["owner_id"].pk if data.get("owner_id") else None,
+            "team_id": data["team_id"].pk if data.get("team_id") else None,
+            "tags": data.get("tag") or [],
+            "created_from": data.get("created_from"),
+            "created_to": data.get("created_to"),
+            "custom": data.get("cf") or [],
+        }
+        for field, keyword in self.extra_filters.items():
+            value = data.get(field)
+            kwargs[keyword] = getattr(value, "pk", value) if value not in ("", None) else None
+        return kwargs
+
+    def current(self, name: str) -> list[str]:
+        """The raw values of a repeated parameter, for the hidden inputs that keep them."""
+        if not self.is_bound or not hasattr(self.data, "getlist"):
+            return []
+        return [v for v in self.data.getlist(name) if v.strip()]
+
+    def current_tags(self) -> list[str]:
+        return self.current("tag")
+
+    def current_cf(self) -> list[str]:
+        return self.current("cf")
+
+    def extra_fields(self) -> list:
+        return [self[name] for name in self.extra_filters]
+
+    def chips(self) -> list[dict]:
+        """Active filters for the chip row: label, shown value, parameter and raw value."""
+        if not self.is_bound or not self.is_valid():
+            return []
+        chips = []
+        for name, field in self.fields.items():
+            value = self.cleaned_data.get(name)
+            if name == "q" or value in (None, "", []):
+                continue
+            if isinstance(field, MultiValueField):
+                pairs = [(v, v) for v in value]
+            elif isinstance(field, forms.ModelChoiceField):
+                pairs = [(field.label_from_instance(value), self.data.get(name))]
+            else:
+                pairs = [(value, self.data.get(name))]
+            for shown, raw in pairs:
+                chips.append({"label": field.label, "value": str(shown), "param": name, "raw": raw})
+        return chips
+
+
+class BulkActionForm(forms.Form):
+    ACTIONS = [("assign", "Assign owner"), ("tag", "Add tag"), ("delete", "Delete")]
+
+    action = forms.ChoiceField(choices=ACTIONS)
+    ids = forms.TypedMultipleChoiceField(coerce=int, choices=[], required=True)
+    owner_id = UserChoiceField(
+        queryset=None, required=False, label="New owner", empty_label="New owner…"
+    )
+    tag = forms.CharField(required=False, max_length=60)
+    next = forms.CharField(required=False, max_length=2000)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner_id"].queryset = users_for(user).filter(is_active=True)
+
+    def clean_ids(self):
+        return self.cleaned_data["ids"][:500]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("action") == "assign" and not data.get("owner_id"):
+            self.add_error("owner_id", "Choose the new owner")
+        if data.get("action") == "tag" and not (data.get("tag") or "").strip():
+            self.add_error("tag", "Type the tag to add")
+        return data
+
+    def full_clean(self):
+        # The ids are whatever rows the page showed: accept any integers, the selector
+        # decides which of them the user may touch.
+        raw = self.data.getlist("ids") if hasattr(self.data, "getlist") else []
+        self.fields["ids"].choices = [(v, v) for v in raw if str(v).isdigit()]
+        super().full_clean()
+
+
+class SavedViewForm(forms.Form):
+    object_type = forms.CharField(max_length=30)
+    name = forms.CharField(max_length=60, label="View name")
+    query = forms.CharField(max_length=2000, required=False)
+    columns = forms.CharField(max_length=500, required=False)
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(max_length=100, label="Token name", help_text="What will use it")

@@ -1,0 +1,466 @@
+"""List pages: the machinery every object's list shares.
+
+An object describes its list once (`ListConfig`: selector, sorts, columns, services for
+bulk actions) and gets the list page, the CSV export, bulk actions, the trash and
+restore. Reads go through the object's list selector, the same one as the API, so the
+UI, the API and exports cannot disagree about who sees what.
+"""
+
+import datetime
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import formats, timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+from ninja.errors import HttpError
+
+from rapport.api.pagination import keyset_page
+from rapport.records.exceptions import PermissionDenied, RecordNotFound, StaleVersion
+from rapport.records.services import record_transfer_owner
+from rapport.records.visibility import editable
+from rapport.web.csv_export import csv_response
+from rapport.web.decorators import ui_view
+from rapport.web.forms import BulkActionForm, RecordFilterForm, error_messages
+from rapport.web.fragments import is_htmx, render_fragment
+from rapport.web.links import record_url
+from rapport.web.selectors import saved_views_of
+from rapport.web.services import TRANSIENT_PARAMS
+
+
+@dataclass(frozen=True)
+class Cell:
+    kind: str
+    text: str
+    href: str = ""
+    items: tuple = ()
+
+
+def _display_date(value) -> str:
+    if isinstance(value, datetime.datetime):
+        return formats.date_format(timezone.localtime(value), "DATE_FORMAT")
+    return formats.date_format(value, "DATE_FORMAT")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a list: how to read it from a row, show it, link it and sort by it.
+
+    kind: text | number | money | date | tags | email | phone | url | user.
+    """
+
+    key: str
+    label: str
+    value: Callable[[Any], Any]
+    kind: str = "text"
+    link: Callable[[Any], str] | None = None
+    sort: str | None = None
+    default: bool = True
+    currency: Callable[[Any], str] | None = None
+    csv: Callable[[Any], Any] | None = None  # what the CSV export writes, when not `value`
+
+    @property
+    def numeric(self) -> bool:
+        return self.kind in {"number", "money"}
+
+    def raw(self, row) -> Any:
+        value = self.value(row)
+        if self.kind == "user" and value is not None:
+            return value.get_full_name() or value.username
+        return value
+
+    def export(self, row) -> str:
+        """Plain, machine-readable text for CSV (ISO dates, unformatted numbers)."""
+        value = self.csv(row) if self.csv else self.raw(row)
+        if value is None:
+            return ""
+        if self.kind == "tags":
+            return ", ".join(value)
+        if isinstance(value, datetime.datetime):
+            return timezone.localtime(value).isoformat(timespec="seconds")
+        if isinstance(value, datetime.date):
+            return value.isoformat()
+        return str(value)
+
+    def cell(self, row) -> Cell:
+        value = self.raw(row)
+        href = self.link(row) if self.link else ""
+        if value is None or value == "":
+            return Cell(self.kind, "", "")
+        if self.kind == "tags":
+            return Cell(self.kind, "", "", tuple(value))
+        if self.kind == "money":
+            text = formats.number_format(Decimal(value), decimal_pos=2, force_grouping=True)
+            currency = self.currency(row) if self.currency else ""
+            return Cell(self.kind, f"{text} {currency}".strip(), href)
+        if self.kind == "number":
+            return Cell(self.kind, formats.number_format(value, force_grouping=True), href)
+        if self.kind == "date":
+            return Cell(self.kind, _display_date(value), href)
+        if self.kind == "email":
+            href = href or f"mailto:{value}"
+        elif self.kind == "phone":
+            href = href or f"tel:{value}"
+        elif self.kind == "url" and str(value).startswith(("http://", "https://")):
+            href = href or str(value)
+        return Cell(self.kind, str(value), href)
+
+
+def tags_of(row) -> list[str]:
+    # Reads the prefetch cache the selectors fill: no query per row.
+    return sorted(t.name for t in row.tags.all())
+
+
+def owner_column(**kwargs) -> Column:
+    return Column("owner", "Owner", lambda r: r.owner, kind="user", **kwargs)
+
+
+def team_column(**kwargs) -> Column:
+    return Column("team", "Team", lambda r: r.team.name if r.team_id else "", **kwargs)
+
+
+def tags_column(**kwargs) -> Column:
+    return Column("tags", "Tags", tags_of, kind="tags", **kwargs)
+
+
+def created_column(**kwargs) -> Column:
+    return Column(
+        "created", "Created", lambda r: r.created_at, kind="date", sort="created_at", **kwargs
+    )
+
+
+def updated_column(**kwargs) -> Column:
+    return Column(
+        "updated", "Updated", lambda r: r.updated_at, kind="date", sort="updated_at", **kwargs
+    )
+
+
+@dataclass
+class ListConfig:
+    """Everything the shared list machinery needs to know about one object's list.
+
+    URL names follow `<namespace>:<object_type>_<action>` with actions list, create,
+    detail, export, bulk, trash and restore.
+    """
+
+    object_type: str
+    singular: str
+    plural: str
+    namespace: str
+    selector: Callable[..., Any]
+    sorts: set[str]
+    default_sort: str
+    columns: list[Column]
+    filter_form: type[RecordFilterForm] = RecordFilterForm
+    related: tuple[str, ...] = ("owner", "team")
+    delete: Callable[..., Any] | None = None
+    restore: Callable[..., Any] | None = None
+    set_tags: Callable[..., Any] | None = None
+    empty_text: str = "Nothing here yet."
+    page_size: int = 50
+    bulk_actions: tuple[str, ...] = ("assign", "tag", "delete")
+    extra: dict = field(default_factory=dict)
+
+    def url(self, action: str, *args) -> str:
+        return reverse(f"{self.namespace}:{self.object_type}_{action}", args=args)
+
+    def urls(self) -> dict[str, str]:
+        return {a: self.url(a) for a in ("list", "create", "export", "bulk", "trash")}
+
+    def column_map(self) -> dict[str, Column]:
+        return {c.key: c for c in self.columns}
+
+    def chosen_columns(self, request) -> list[Column]:
+        """Columns from `?cols=a,b` (unknown keys ignored), else the default ones; the
+        first column (the record's name) is always shown."""
+        by_key = self.column_map()
+        raw = ",".join(request.GET.getlist("cols"))
+        keys = [k for k in raw.split(",") if k in by_key]
+        if not keys:
+            return [c for c in self.columns if c.default]
+        first = self.columns[0].key
+        return [by_key[first]] + [by_key[k] for k in dict.fromkeys(keys) if k != first]
+
+
+def _filters(request, config: ListConfig) -> RecordFilterForm:
+    data = request.GET if any(k for k in request.GET if k not in TRANSIENT_PARAMS) else None
+    form = config.filter_form(data, user=request.user)
+    if data is not None:
+        form.is_valid()
+    return form
+
+
+def _sort(request, config: ListConfig) -> str:
+    sort = request.GET.get("sort", "")
+    return sort if sort.lstrip("-") in config.sorts else config.default_sort
+
+
+def _without(request, param: str, raw: str | None = None) -> str:
+    """The current query string less one parameter value (and the cursor)."""
+    params = request.GET.copy()
+    params.pop("cursor", None)
+    params.pop("fragment", None)
+    if raw is None:
+        params.pop(param, None)
+    else:
+        params.setlist(param, [v for v in params.getlist(param) if v != raw])
+    encoded = params.urlencode()
+    return f"?{encoded}" if encoded else "?"
+
+
+def _headers(request, columns: list[Column], sort: str) -> list[dict]:
+    headers = []
+    current = sort.lstrip("-")
+    descending = sort.startswith("-")
+    for column in columns:
+        header = {"label": column.label, "numeric": column.numeric, "sort_url": "", "aria": ""}
+        if column.sort:
+            params = request.GET.copy()
+            params.pop("cursor", None)
+            params.pop("fragment", None)
+            next_desc = not descending if column.sort == current else column.kind == "date"
+            params["sort"] = f"-{column.sort}" if next_desc else column.sort
+            header["sort_url"] = "?" + params.urlencode()
+            if column.sort == current:
+                header["aria"] = "descending" if descending else "ascending"
+        headers.append(header)
+    return headers
+
+
+def _rows(records, columns: list[Column]) -> list[dict]:
+    return [
+        {"id": r.pk, "record": r, "cells": [c.cell(r) for c in columns], "url": record_url(r)}
+        for r in records
+    ]
+
+
+def filtered_queryset(request, config: ListConfig, form: RecordFilterForm, *, deleted=False):
+    """The visible rows matching the filter bar (ValidationError for a bad custom filter)."""
+    qs = config.selector(user=request.user, deleted=deleted, **form.selector_kwargs())
+    return qs.select_related(*config.related) if config.related else qs
+
+
+def _page(request, config: ListConfig, form: RecordFilterForm, *, deleted=False):
+    sort = _sort(request, config)
+    error = ""
+    page = None
+    if form.is_bound and not form.is_valid():
+        return None, sort, "Some filters are not valid: fix them above."
+    try:
+        qs = filtered_queryset(request, config, form, deleted=deleted)
+        page = keyset_page(
+            qs,
+            sort=sort,
+            allowed=config.sorts,
+            cursor=request.GET.get("cursor") or None,
+            limit=config.page_size,
+        )
+    except ValidationError as exc:
+        error = " ".join(m for ms in error_messages(exc).values() for m in ms)
+    except HttpError as exc:
+        error = str(exc)
+    return page, sort, error
+
+
+def _column_choices(request, config: ListConfig, chosen: list[Column]) -> list[dict]:
+    keys = {c.key for c in chosen}
+    return [
+        {"key": c.key, "label": c.label, "checked": c.key in keys, "locked": i == 0}
+        for i, c in enumerate(config.columns)
+    ]
+
+
+def render_list(request, config: ListConfig, template: str = "web/list/page.html"):
+    """The list page (or, for htmx "load more", just the next rows and pager)."""
+    form = _filters(request, config)
+    columns = config.chosen_columns(request)
+    page, sort, error = _page(request, config, form)
+    rows = _rows(page.items, columns) if page else []
+    query = request.GET.copy()
+    for key in ("cursor", "fragment"):
+        query.pop(key, None)
+    next_params = query.copy()
+    if page and page.next_cursor:
+        next_params["cursor"] = page.next_cursor
+    context = {
+        "config": config,
+        "form": form,
+        "columns": columns,
+        "headers": _headers(request, columns, sort),
+        "rows": rows,
+        "page": page,
+        "error": error,
+        "next_query": "?" + next_params.urlencode() if page and page.next_cursor else "",
+        "query_string": query.urlencode(),
+        "cols_value": ",".join(c.key for c in columns),
+        "sort": sort,
+        "urls": config.urls(),
+        "first_url": "?" + query.urlencode(),
+        "bulk_form": BulkActionForm(user=request.user) if config.bulk_actions else None,
+    }
+    if is_htmx(request) and request.GET.get("fragment") == "rows":
+        return render_fragment(request, "web/list/_rows_more.html", context)
+    chips = form.chips()
+    for chip in chips:
+        chip["remove_url"] = _without(request, chip["param"], chip["raw"])
+    context.update(
+        {
+            "chips": chips,
+            "clear_url": "?" + (f"cols={context['cols_value']}" if request.GET.get("cols") else ""),
+            "keep_params": [
+                (k, v) for k, vs in query.lists() if k not in ("cols", "view") for v in vs
+            ],
+            "column_choices": _column_choices(request, config, columns),
+            "saved_views": list(saved_views_of(user=request.user, object_type=config.object_type)),
+            "active_view": request.GET.get("view", ""),
+            "is_first_page": not request.GET.get("cursor"),
+        }
+    )
+    return render(request, template, context)
+
+
+def export_csv(request, config: ListConfig):
+    """The current filter as CSV: only rows the user may see, every column, in list order."""
+    form = _filters(request, config)
+    if form.is_bound and not form.is_valid():
+        messages.error(request, "Fix the filters before exporting.")
+        return HttpResponseRedirect(config.url("list") + "?" + request.GET.urlencode())
+    sort = _sort(request, config)
+    try:
+        qs = filtered_queryset(request, config, form)
+    except ValidationError as exc:
+        messages.error(request, " ".join(m for ms in error_messages(exc).values() for m in ms))
+        return HttpResponseRedirect(config.url("list"))
+    field_name = sort.lstrip("-")
+    ordering = [f"-{field_name}", "-id"] if sort.startswith("-") else [field_name, "id"]
+    records = qs.order_by(*ordering).iterator(chunk_size=2000)
+    header = ["ID"] + [c.label for c in config.columns]
+    rows = ([r.pk] + [c.export(r) for c in config.columns] for r in records)
+    stamp = timezone.localdate().isoformat()
+    return csv_response(f"{config.object_type}s-{stamp}.csv", header, rows)
+
+
+def safe_next(request, url: str | None, default: str) -> str:
+    """A same-site path to go back to (never an outside URL)."""
+    if url and url.startswith("/") and url_has_allowed_host_and_scheme(url, {request.get_host()}):
+        return url
+    return default
+
+
+def _plural(config: ListConfig, n: int) -> str:
+    return f"{n:,} {config.singular.lower() if n == 1 else config.plural.lower()}"
+
+
+def bulk_action(request, config: ListConfig):
+    """Apply one action to the checked rows; only rows the user may change are touched."""
+    form = BulkActionForm(request.POST, user=request.user)
+    back = safe_next(request, request.POST.get("next"), config.url("list"))
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return HttpResponseRedirect(back)
+    action = form.cleaned_data["action"]
+    if action not in config.bulk_actions:
+        raise Http404("unknown action")
+    ids = form.cleaned_data["ids"]
+    visible = config.selector(user=request.user).filter(pk__in=ids)
+    targets = list(editable(visible, request.user))
+    done = 0
+    for record in targets:
+        try:
+            if action == "assign":
+                record_transfer_owner(
+                    record=record, new_owner=form.cleaned_data["owner_id"], actor=request.user
+                )
+            elif action == "tag":
+                names = [t.name for t in record.tags.all()] + [form.cleaned_data["tag"].strip()]
+                config.set_tags(record=record, actor=request.user, tags=names)
+            elif action == "delete":
+                config.delete(record=record, actor=request.user)
+        except (PermissionDenied, RecordNotFound, StaleVersion, ValidationError):
+            continue
+        done += 1
+    verb = {"assign": "reassigned", "tag": "tagged", "delete": "moved to the trash"}[action]
+    text = f"{_plural(config, done)} {verb}."
+    skipped = len(ids) - done
+    if skipped:
+        text += f" {skipped:,} skipped: you may not change them."
+    (messages.success if done else messages.warning)(request, text)
+    return HttpResponseRedirect(back)
+
+
+def render_trash(request, config: ListConfig):
+    """Soft-deleted rows the user may see, newest first, each with a restore button."""
+    form = _filters(request, config)
+    columns = config.chosen_columns(request)
+    page, _, error = _page(request, config, form, deleted=True)
+    next_query = ""
+    if page and page.next_cursor:
+        params = request.GET.copy()
+        params["cursor"] = page.next_cursor
+        next_query = "?" + params.urlencode()
+    context = {
+        "config": config,
+        "urls": config.urls(),
+        "columns": columns,
+        "headers": [{"label": c.label, "numeric": c.numeric} for c in columns],
+        "rows": [
+            {"id": r.pk, "cells": [c.cell(r) for c in columns], "deleted_at": r.deleted_at}
+            for r in (page.items if page else [])
+        ],
+        "page": page,
+        "error": error,
+        "next_query": next_query,
+    }
+    return render(request, "web/list/trash.html", context)
+
+
+def restore(request, config: ListConfig, pk: int):
+    record = config.selector(user=request.user, deleted=True).filter(pk=pk).first()
+    if record is None:
+        raise RecordNotFound(config.singular.lower())
+    config.restore(record=record, actor=request.user)
+    messages.success(request, f"Restored {record}.")
+    return HttpResponseRedirect(record_url(record))
+
+
+def list_views(config: ListConfig) -> dict[str, Callable]:
+    """The list, export, bulk, trash and restore views of one object, ready for urls.py."""
+
+    @ui_view
+    def list_view(request):
+        return render_list(request, config)
+
+    @ui_view
+    def export_view(request):
+        return export_csv(request, config)
+
+    @ui_view
+    @require_POST
+    def bulk_view(request):
+        return bulk_action(request, config)
+
+    @ui_view
+    def trash_view(request):
+        return render_trash(request, config)
+
+    @ui_view
+    @require_POST
+    def restore_view(request, pk: int):
+        return restore(request, config, pk)
+
+    return {
+        "list": list_view,
+        "export": export_view,
+        "bulk": bulk_view,
+        "trash": trash_view,
+        "restore": restore_view,
+    }

@@ -1,0 +1,172 @@
+"""Browser journeys in Chromium: what a sales rep really does, with htmx in the loop."""
+
+import pytest
+from django.test import Client
+
+from rapport.accounts.models import Account, Contact
+from rapport.accounts.services import account_create, contact_create
+from rapport.activities.models import Activity
+from rapport.activities.services import activity_log
+from rapport.identity.services import team_create, user_create
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+PASSWORD = "browser-Pass-2024"
+XSS = "<script>alert(1)</script>"
+
+
+@pytest.fixture
+def rep(transactional_db):
+    team = team_create(name="Field")
+    return user_create(
+        username="rita",
+        first_name="Rita",
+        last_name="Rep",
+        password=PASSWORD,
+        team=team,
+        validate=False,
+    )
+
+
+@pytest.fixture
+def page(browser, live_server):
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, base_url=live_server.url)
+    context.set_default_timeout(20_000)
+    tab = context.new_page()
+    tab.dialogs = []
+    tab.on("dialog", lambda dialog: (tab.dialogs.append(dialog.message), dialog.dismiss()))
+    yield tab
+    context.close()
+
+
+def _sign_in_with_cookie(page, user, live_server):
+    client = Client()
+    client.force_login(user)
+    cookie = client.cookies["sessionid"]
+    page.context.add_cookies([{"name": "sessionid", "value": cookie.value, "url": live_server.url}])
+
+
+def test_sign_in_create_account_and_contact_then_log_a_call_in_place(
+    page, rep, live_server, screenshot
+):
+    page.goto("/accounts/")
+    assert "/login/" in page.url
+    page.fill("#id_username", "rita")
+    page.fill("#id_password", PASSWORD)
+    page.click("button:has-text('Sign in')")
+    page.wait_for_url("**/accounts/")
+
+    page.click("a:has-text('New account')")
+    page.fill("#id_name", "Northwind Traders")
+    page.fill("#id_industry", "Logistics")
+    page.fill("#id_city", "Hamburg")
+    page.click("button:has-text('Create account')")
+    page.wait_for_selector("h1:has-text('Northwind Traders')")
+    account = Account.objects.get(name="Northwind Traders")
+
+    page.click("a:has-text('Add contact')")
+    page.fill("#id_first_name", "Nora")
+    page.fill("#id_last_name", "Lindqvist")
+    page.fill("#id_email", "nora@northwind.example")
+    assert page.input_value("#id_account") == str(account.pk)
+    page.click("button:has-text('Create contact')")
+    page.wait_for_selector("h1:has-text('Nora Lindqvist')")
+    assert Contact.objects.get().account_id == account.pk
+
+    page.click(".fact-list a:has-text('Northwind Traders')")
+    page.wait_for_selector("h1:has-text('Northwind Traders')")
+    # A marker that a full page load would wipe: the call must be logged in place.
+    page.evaluate("window.__stillHere = true")
+    page.fill("#id_subject", "Discovery call")
+    page.select_option("#id_outcome", "connected")
+    page.fill("#id_body", "Wants a quote for 40 seats")
+    page.click("button:has-text('Log call')")
+    page.wait_for_selector("#timeline-list .event-summary:has-text('Call: Discovery call')")
+    assert page.evaluate("window.__stillHere") is True
+    page.wait_for_selector(".toast:has-text('Call saved.')", state="attached")
+    assert page.input_value("#id_subject") == ""  # a fresh composer for the next one
+    assert Activity.objects.get().account_id == account.pk
+
+    # Inline edit: click, type, Enter; the field swaps in place.
+    page.hover("#field-industry")
+    page.click("#field-industry .field-edit")
+    page.fill("#field-industry input[name=value]", "Shipping")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#field-industry .field-value:has-text('Shipping')")
+    # The timeline reloads itself (HX-Trigger) and shows the change.
+    page.wait_for_selector("#timeline-list .event-summary:has-text('Changed industry')")
+    assert page.evaluate("window.__stillHere") is True
+    account.refresh_from_db()
+    assert account.industry == "Shipping"
+    screenshot(page, "account-page")
+
+    page.goto("/accounts/")
+    page.wait_for_selector("td a:has-text('Northwind Traders')")
+    screenshot(page, "accounts-list")
+
+    page.goto("/")
+    page.keyboard.press("/")
+    page.keyboard.type("northwind")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("h1:has-text('Results for')")
+    page.wait_for_selector(".card a:has-text('Northwind Traders')")
+    page.wait_for_selector(".card a:has-text('Nora Lindqvist')")
+    screenshot(page, "search-results")
+
+    page.goto("/")
+    screenshot(page, "home")
+    assert page.dialogs == []
+
+
+def test_script_names_and_html_notes_render_inert(page, rep, live_server, screenshot):
+    account = account_create(actor=rep, fields={"name": f"Acme {XSS}"})
+    contact = contact_create(actor=rep, fields={"last_name": XSS, "account": account})
+    activity_log(
+        actor=rep,
+        kind="note",
+        fields={"body": '<img src=x onerror="alert(2)"><b>bold?</b>'},
+        links={"contact_id": contact.pk},
+    )
+    _sign_in_with_cookie(page, rep, live_server)
+    for url in (
+        f"/contacts/{contact.pk}/",
+        f"/accounts/{account.pk}/",
+        "/contacts/",
+        "/accounts/",
+        "/search?q=acme",
+    ):
+        page.goto(url)
+        page.wait_for_load_state("load")
+        assert page.locator("script:text('alert(1)')").count() == 0, url
+    page.goto(f"/contacts/{contact.pk}/")
+    assert page.locator("h1").inner_text() == XSS
+    assert (
+        page.locator(".event-text").first.inner_text().startswith('<img src=x onerror="alert(2)">')
+    )
+    assert page.locator(".event-text img").count() == 0
+    # Inline edit with markup: saved and shown as text, still no script runs.
+    page.hover("#field-title")
+    page.click("#field-title .field-edit")
+    page.fill("#field-title input[name=value]", '<img src=y onerror="alert(3)">')
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#field-title .field-value:has-text('onerror')")
+    screenshot(page, "contact-page")
+    assert page.dialogs == []
+
+
+def test_phone_width_sidebar_collapses_into_a_menu(page, rep, live_server, screenshot):
+    account_create(actor=rep, fields={"name": "Pocket GmbH"})
+    _sign_in_with_cookie(page, rep, live_server)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto("/accounts/")
+    sidebar = page.locator("#sidebar")
+    assert not sidebar.is_visible()
+    assert page.locator("td a:has-text('Pocket GmbH')").is_visible()
+    page.click("[data-nav-toggle]")
+    assert sidebar.is_visible()
+    assert page.get_attribute("[data-nav-toggle]", "aria-expanded") == "true"
+    assert page.locator("#sidebar a:has-text('Opportunities')").is_visible()
+    screenshot(page, "phone-menu")
+    page.keyboard.press("Escape")
+    assert not sidebar.is_visible()
+    assert page.dialogs == []

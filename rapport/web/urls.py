@@ -1,0 +1,28 @@
+from django.urls import include, path
+
+from rapport.web import auth_views, views
+
+# The shell's pages live in the "web" namespace; each object's pages keep their own app's
+# namespace ("accounts:account_list", later "leads:lead_list" …) and are included below.
+shell_patterns = [
+    path("", views.home, name="home"),
+    path("search", views.search, name="search"),
+    path("views/save", views.saved_view_save, name="saved_view_save"),
+    path("views/<int:pk>/delete", views.saved_view_remove, name="saved_view_delete"),
+    path("login/", auth_views.login, name="login"),
+    path("logout/", auth_views.logout, name="logout"),
+    path("password-reset/", auth_views.password_reset, name="password_reset"),
+    path("password-reset/sent/", auth_views.password_reset_done, name="password_reset_done"),
+    path(
+        "reset/<uidb64>/<token>/", auth_views.password_reset_confirm, name="password_reset_confirm"
+    ),
+    path("reset/done/", auth_views.password_reset_complete, name="password_reset_complete"),
+    path("me/password/", auth_views.password_change, name="password_change"),
+    path("me/tokens/", auth_views.api_tokens, name="api_tokens"),
+    path("me/tokens/<int:pk>/revoke", auth_views.api_token_revoke_view, name="api_token_revoke"),
+]
+
+urlpatterns = [
+    path("", include((shell_patterns, "web"))),
+    path("", include("rapport.accounts.urls")),
+]
