@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "rapport.activities",
     "rapport.timeline",
     "rapport.api",
+    "rapport.analytics",
     "rapport.demo",
     "rapport.web",
 ]

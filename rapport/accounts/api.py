@@ -39,6 +39,7 @@ def accounts_list(request, params: Query[AccountListParams]):
         deleted=params.deleted,
         industry=params.industry,
         parent_id=params.parent_id,
+        segment=params.segment,
         **params.record_filters(),
     )
     return page_response(list_page(qs, params, selectors.ACCOUNT_SORTS))
@@ -110,6 +111,7 @@ def contacts_list(request, params: Query[ContactListParams]):
         q=params.q,
         deleted=params.deleted,
         account_id=params.account_id,
+        segment=params.segment,
         **params.record_filters(),
     )
     return page_response(list_page(qs, params, selectors.CONTACT_SORTS))

@@ -1,5 +1,6 @@
 """API schemas of accounts and contacts."""
 
+import datetime
 from decimal import Decimal
 from typing import Literal
 
@@ -8,6 +9,22 @@ from ninja import Field, Schema
 from rapport.records.api import ListParams, OwnedIn, OwnedOut
 
 Size = Literal["", "1-9", "10-49", "50-249", "250-999", "1000+"]
+
+
+class AnalyticsScoresOut(Schema):
+    """Read-only analytics scores of the customer (from the last analytics refresh)."""
+
+    segment: str
+    clv: Decimal
+    p_alive: float | None
+    churn_risk: float
+    next_products: list[int]
+    computed_at: datetime.datetime
+
+
+def _scores(obj):
+    # select_related by the selectors; an unscored customer has no row (None).
+    return getattr(obj, "customer_score", None)
 
 
 class AddressFields(Schema):
@@ -55,6 +72,11 @@ class AccountOut(OwnedOut):
     shipping_country: str
     parent_id: int | None
     description: str
+    scores: AnalyticsScoresOut | None = None
+
+    @staticmethod
+    def resolve_scores(obj):
+        return _scores(obj)
 
 
 class AccountPage(Schema):
@@ -63,7 +85,11 @@ class AccountPage(Schema):
     count: int | str
 
 
-class AccountListParams(ListParams):
+class ScoreFilter(ListParams):
+    segment: str | None = Field(None, max_length=30, description="RFM segment, e.g. champions")
+
+
+class AccountListParams(ScoreFilter):
     industry: str | None = None
     parent_id: int | None = None
 
@@ -121,6 +147,11 @@ class ContactOut(OwnedOut):
     postal_code: str
     country: str
     description: str
+    scores: AnalyticsScoresOut | None = None
+
+    @staticmethod
+    def resolve_scores(obj):
+        return _scores(obj)
 
     @staticmethod
     def resolve_account_name(obj) -> str | None:
@@ -141,5 +172,5 @@ class ContactPage(Schema):
     count: int | str
 
 
-class ContactListParams(ListParams):
+class ContactListParams(ScoreFilter):
     account_id: int | None = None

@@ -1,31 +1,48 @@
 """Reads for accounts and contacts, always through the visibility layer."""
 
-from django.db.models import Prefetch, QuerySet
+from decimal import Decimal
+
+from django.db.models import DecimalField, FloatField, Prefetch, QuerySet, Value
+from django.db.models.functions import Coalesce
 
 from rapport.accounts.models import Account, Contact, ContactEmail, ContactPhone
 from rapport.identity.models import User
 from rapport.records.selectors import owned_records_filter, record_get_for_user, scoped, text_filter
 from rapport.records.visibility import visible
 
-ACCOUNT_SORTS = {"created_at", "updated_at", "name"}
-CONTACT_SORTS = {"created_at", "updated_at", "last_name"}
+ACCOUNT_SORTS = {"created_at", "updated_at", "name", "clv", "churn_risk"}
+CONTACT_SORTS = {"created_at", "updated_at", "last_name", "clv", "churn_risk"}
 
 
 def account_base(scope: str = "active") -> QuerySet[Account]:
     """Accounts with what their API/UI output needs; scope: active, deleted or all."""
-    return scoped(Account, scope).prefetch_related("tags")
+    return scoped(Account, scope).select_related("customer_score").prefetch_related("tags")
 
 
 def contact_base(scope: str = "active") -> QuerySet[Contact]:
     return (
         scoped(Contact, scope)
-        .select_related("account")
+        .select_related("account", "customer_score")
         .prefetch_related(
             "tags",
             Prefetch("emails", queryset=ContactEmail.objects.order_by("-is_primary", "id")),
             Prefetch("phones", queryset=ContactPhone.objects.order_by("-is_primary", "id")),
         )
     )
+
+
+def _with_scores(qs: QuerySet, segment: str | None) -> QuerySet:
+    """Analytics scores as sort keys (0 for customers without scores: keyset pagination
+    needs non-null keys) and the RFM segment filter."""
+    qs = qs.annotate(
+        clv=Coalesce(
+            "customer_score__clv",
+            Value(Decimal("0")),
+            output_field=DecimalField(max_digits=16, decimal_places=2),
+        ),
+        churn_risk=Coalesce("customer_score__churn_risk", Value(0.0), output_field=FloatField()),
+    )
+    return qs.filter(customer_score__segment=segment) if segment else qs
 
 
 def accounts_visible_to(user: User, *, scope: str = "active") -> QuerySet[Account]:
@@ -39,9 +56,10 @@ def account_list(
     deleted: bool = False,
     industry: str | None = None,
     parent_id: int | None = None,
+    segment: str | None = None,
     **filters,
 ) -> QuerySet[Account]:
-    qs = accounts_visible_to(user, scope="deleted" if deleted else "active")
+    qs = _with_scores(accounts_visible_to(user, scope="deleted" if deleted else "active"), segment)
     qs = owned_records_filter(qs, object_type="account", **filters)
     if industry:
         qs = qs.filter(industry__iexact=industry)
@@ -64,9 +82,10 @@ def contact_list(
     q: str | None = None,
     deleted: bool = False,
     account_id: int | None = None,
+    segment: str | None = None,
     **filters,
 ) -> QuerySet[Contact]:
-    qs = contacts_visible_to(user, scope="deleted" if deleted else "active")
+    qs = _with_scores(contacts_visible_to(user, scope="deleted" if deleted else "active"), segment)
     qs = owned_records_filter(qs, object_type="contact", **filters)
     if account_id is not None:
         qs = qs.filter(account_id=account_id)

@@ -93,6 +93,7 @@ install_error_handlers(api)
 def _mount() -> None:
     from rapport.accounts.api import accounts_router, contacts_router
     from rapport.activities.api import router as activities_router
+    from rapport.analytics.api import router as analytics_router
     from rapport.identity.api import router as identity_router
     from rapport.leads.api import router as leads_router
     from rapport.orders.api import router as orders_router
@@ -107,6 +108,7 @@ def _mount() -> None:
     api.add_router("/", sales_router)
     api.add_router("/orders", orders_router)
     api.add_router("/activities", activities_router)
+    api.add_router("/analytics", analytics_router)
 
 
 _mount()
