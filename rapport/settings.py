@@ -52,7 +52,9 @@ INSTALLED_APPS = [
     "rapport.activities",
     "rapport.timeline",
     "rapport.api",
+    "rapport.duplicates",
     "rapport.analytics",
+    "rapport.search",
     "rapport.demo",
     "rapport.web",
 ]

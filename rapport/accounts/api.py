@@ -15,6 +15,7 @@ from rapport.accounts.schemas import (
     ContactPage,
 )
 from rapport.api.versioning import expected_version, set_etag
+from rapport.duplicates.selectors import duplicate_warning
 from rapport.records.api import (
     ERRORS,
     add_record_actions,
@@ -46,8 +47,14 @@ def accounts_list(request, params: Query[AccountListParams]):
 
 
 @accounts_router.post("", response={201: AccountOut, **ERRORS}, operation_id="account_create")
-def account_create(request, payload: AccountIn, response: HttpResponse):
+def account_create(
+    request, payload: AccountIn, response: HttpResponse, check_duplicates: bool = False
+):
+    """`?check_duplicates=true`: 409 `possible_duplicate` (nothing saved) when the account
+    looks like one you can see; POST /api/duplicates/check lists the matches."""
     data, extras = split_owned(payload.dict())
+    if check_duplicates:
+        duplicate_warning(user=request.user, object_type="account", fields=data)
     data["parent"] = linked_record(
         selectors.account_get_for_user, request.user, data.pop("parent_id"), "parent_id", "account"
     )
@@ -127,8 +134,14 @@ def _contact_methods(data: dict) -> dict:
 
 
 @contacts_router.post("", response={201: ContactOut, **ERRORS}, operation_id="contact_create")
-def contact_create(request, payload: ContactIn, response: HttpResponse):
+def contact_create(
+    request, payload: ContactIn, response: HttpResponse, check_duplicates: bool = False
+):
+    """`?check_duplicates=true`: 409 `possible_duplicate` (nothing saved) when the contact
+    looks like one you can see; POST /api/duplicates/check lists the matches."""
     data, extras = split_owned(payload.dict())
+    if check_duplicates:
+        duplicate_warning(user=request.user, object_type="contact", fields=data)
     data["account"] = linked_record(
         selectors.account_get_for_user,
         request.user,

@@ -94,11 +94,13 @@ def _mount() -> None:
     from rapport.accounts.api import accounts_router, contacts_router
     from rapport.activities.api import router as activities_router
     from rapport.analytics.api import router as analytics_router
+    from rapport.duplicates.api import router as duplicates_router
     from rapport.identity.api import router as identity_router
     from rapport.leads.api import router as leads_router
     from rapport.orders.api import router as orders_router
     from rapport.records.api import router as records_router
     from rapport.sales.api import router as sales_router
+    from rapport.search.api import router as search_router
 
     api.add_router("/", identity_router)
     api.add_router("/", records_router)
@@ -109,6 +111,8 @@ def _mount() -> None:
     api.add_router("/orders", orders_router)
     api.add_router("/activities", activities_router)
     api.add_router("/analytics", analytics_router)
+    api.add_router("/search", search_router)
+    api.add_router("/duplicates", duplicates_router)
 
 
 _mount()

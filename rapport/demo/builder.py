@@ -149,6 +149,21 @@ def _users() -> tuple[User, list[User]]:
     return admin, reps + [maria, alex]
 
 
+def _standard_pipeline(admin: User):
+    """The migration's "Sales" pipeline, made again if a database flush removed it."""
+    from importlib import import_module
+
+    from rapport.sales.services import pipeline_create
+
+    stages = import_module("rapport.sales.migrations.0002_default_pipeline").STAGES
+    return pipeline_create(
+        actor=admin,
+        name="Sales",
+        is_default=True,
+        stages=[{"name": n, "probability": p, "kind": k} for n, p, k in stages],
+    )
+
+
 def demo_build(*, accounts: int = 200, seed: int = 42, progress=None) -> DemoResult:
     """Build the demo company; `accounts` scales everything else with it."""
     from rapport.accounts.services import account_create, contact_create
@@ -262,7 +277,7 @@ def demo_build(*, accounts: int = 200, seed: int = 42, progress=None) -> DemoRes
             )
         say(f"{int(accounts * 0.75)} leads")
 
-        pipeline = default_pipeline()
+        pipeline = default_pipeline() or _standard_pipeline(admin)
         stages = list(Stage.objects.filter(pipeline=pipeline).order_by("position"))
         open_stages = [s for s in stages if s.kind == StageKind.OPEN]
         won = next(s for s in stages if s.kind == StageKind.WON)

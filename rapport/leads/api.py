@@ -5,6 +5,7 @@ from ninja import PatchDict, Query, Router, Status
 
 from rapport.accounts.selectors import account_get_for_user, contact_get_for_user
 from rapport.api.versioning import expected_version, set_etag
+from rapport.duplicates.selectors import duplicate_warning
 from rapport.leads import selectors, services
 from rapport.leads.schemas import (
     LeadConvertIn,
@@ -44,8 +45,12 @@ def leads_list(request, filters: Query[LeadListParams]):
 
 
 @router.post("", response={201: LeadOut, **ERRORS}, operation_id="lead_create")
-def lead_create(request, payload: LeadIn, response: HttpResponse):
+def lead_create(request, payload: LeadIn, response: HttpResponse, check_duplicates: bool = False):
+    """`?check_duplicates=true`: 409 `possible_duplicate` (nothing saved) when the lead
+    looks like one you can see; POST /api/duplicates/check lists the matches."""
     data, extras = split_owned(payload.dict())
+    if check_duplicates:
+        duplicate_warning(user=request.user, object_type="lead", fields=data)
     lead = services.lead_create(actor=request.user, fields=data, **extras)
     lead = selectors.lead_get_for_user(pk=lead.pk, user=request.user, scope="all")
     set_etag(response, lead.version)

@@ -2,13 +2,14 @@
 
 import datetime
 
-from django.db.models import Model, Q, QuerySet
+from django.db.models import Model, QuerySet
 
 from rapport.identity.models import User
 from rapport.records.custom_fields import custom_filter_kwargs
 from rapport.records.exceptions import RecordNotFound
 from rapport.records.models import RecordShare
 from rapport.records.visibility import visible
+from rapport.search.matching import search_filter
 
 
 def scoped(model: type[Model], scope: str = "active") -> QuerySet:
@@ -88,13 +89,7 @@ def shares_of(record: Model) -> QuerySet[RecordShare]:
 
 
 def text_filter(qs: QuerySet, q: str | None, fields: list[str]) -> QuerySet:
-    """Case-insensitive substring match on any of `fields` (the search service replaces this)."""
-    if not q or not q.strip():
-        return qs
-    cond = Q()
-    for term in q.split()[:5]:
-        term_q = Q()
-        for field in fields:
-            term_q |= Q(**{f"{field}__icontains": term})
-        cond &= term_q
-    return qs.filter(cond)
+    """Free-text filter of a list: every word of `q` must match. Accounts, contacts, leads
+    and opportunities go through the search service (its index decides which columns
+    match); other models match each word as a substring of any of `fields`."""
+    return search_filter(qs, q, fields=fields)

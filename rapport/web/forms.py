@@ -149,6 +149,49 @@ class RecordFilterForm(forms.Form):
         return chips
 
 
+class ListFilterForm(forms.Form):
+    """The filter bar of a list that is not of owned records (activities, orders, products):
+    each field is a keyword of the list's selector, under the same name as the API's query
+    parameter. A model choice passes its pk; an empty field is left out."""
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def selector_kwargs(self) -> dict:
+        data = self.cleaned_data if self.is_bound and self.is_valid() else {}
+        kwargs = {}
+        for name in self.fields:
+            value = data.get(name)
+            if value is None or value == "" or value == []:
+                continue
+            kwargs[name] = getattr(value, "pk", value)
+        return kwargs
+
+    def chips(self) -> list[dict]:
+        """Active filters for the chip row (choices shown by their labels)."""
+        if not self.is_bound or not self.is_valid():
+            return []
+        chips = []
+        for name, field in self.fields.items():
+            value = self.cleaned_data.get(name)
+            if name == "q" or value is None or value == "" or value == []:
+                continue
+            labels = {str(k): v for k, v in getattr(field, "choices", [])}
+            if isinstance(field, MultiValueField):
+                pairs = [(v, v) for v in value]
+            elif isinstance(field, forms.ModelChoiceField):
+                pairs = [(field.label_from_instance(value), self.data.get(name))]
+            elif isinstance(field, forms.MultipleChoiceField):
+                pairs = [(labels.get(str(v), v), v) for v in self.data.getlist(name)]
+            else:
+                raw = self.data.get(name)
+                pairs = [(labels.get(str(raw), value), raw)]
+            for shown, raw in pairs:
+                chips.append({"label": field.label, "value": str(shown), "param": name, "raw": raw})
+        return chips
+
+
 class BulkActionForm(forms.Form):
     ACTIONS = [("assign", "Assign owner"), ("tag", "Add tag"), ("delete", "Delete")]
 

@@ -16,7 +16,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils import formats, timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
@@ -167,12 +167,23 @@ class ListConfig:
     page_size: int = 50
     bulk_actions: tuple[str, ...] = ("assign", "tag", "delete")
     extra: dict = field(default_factory=dict)
+    # A template extending web/list/page.html (its blocks: list_actions, list_nav,
+    # filter_bar, empty_actions) for a list whose filters or actions differ.
+    template: str = "web/list/page.html"
 
     def url(self, action: str, *args) -> str:
         return reverse(f"{self.namespace}:{self.object_type}_{action}", args=args)
 
     def urls(self) -> dict[str, str]:
-        return {a: self.url(a) for a in ("list", "create", "export", "bulk", "trash")}
+        """The list's URLs by action; '' for an action the object does not have (a list
+        without trash or bulk actions names no such URL)."""
+        urls = {}
+        for action in ("list", "create", "export", "bulk", "trash"):
+            try:
+                urls[action] = self.url(action)
+            except NoReverseMatch:
+                urls[action] = ""
+        return urls
 
     def column_map(self) -> dict[str, Column]:
         return {c.key: c for c in self.columns}
@@ -277,8 +288,9 @@ def _column_choices(request, config: ListConfig, chosen: list[Column]) -> list[d
     ]
 
 
-def render_list(request, config: ListConfig, template: str = "web/list/page.html"):
+def render_list(request, config: ListConfig, template: str | None = None):
     """The list page (or, for htmx "load more", just the next rows and pager)."""
+    template = template or config.template
     form = _filters(request, config)
     columns = config.chosen_columns(request)
     page, sort, error = _page(request, config, form)
@@ -344,7 +356,7 @@ def export_csv(request, config: ListConfig):
     header = ["ID"] + [c.label for c in config.columns]
     rows = ([r.pk] + [c.export(r) for c in config.columns] for r in records)
     stamp = timezone.localdate().isoformat()
-    return csv_response(f"{config.object_type}s-{stamp}.csv", header, rows)
+    return csv_response(f"{config.plural.lower()}-{stamp}.csv", header, rows)
 
 
 def safe_next(request, url: str | None, default: str) -> str:

@@ -1,12 +1,35 @@
 from django.urls import include, path
 
-from rapport.web import auth_views, views
+from rapport.web import auth_views, share_views, views
 
 # The shell's pages live in the "web" namespace; each object's pages keep their own app's
 # namespace ("accounts:account_list", later "leads:lead_list" …) and are included below.
 shell_patterns = [
     path("", views.home, name="home"),
     path("search", views.search, name="search"),
+    path("search/suggest", views.search_suggest, name="search_suggest"),
+    path("home/tasks/<int:pk>/complete", views.task_complete, name="task_complete"),
+    path("home/tasks/<int:pk>/reopen", views.task_reopen, name="task_reopen"),
+    path(
+        "records/<slug:object_type>/<int:pk>/access",
+        share_views.record_access,
+        name="record_access",
+    ),
+    path(
+        "records/<slug:object_type>/<int:pk>/shares",
+        share_views.record_share_add,
+        name="record_share_add",
+    ),
+    path(
+        "records/<slug:object_type>/<int:pk>/shares/<int:share_id>/remove",
+        share_views.record_share_remove,
+        name="record_share_remove",
+    ),
+    path(
+        "records/<slug:object_type>/<int:pk>/owner",
+        share_views.record_owner_transfer,
+        name="record_owner_transfer",
+    ),
     path("views/save", views.saved_view_save, name="saved_view_save"),
     path("views/<int:pk>/delete", views.saved_view_remove, name="saved_view_delete"),
     path("login/", auth_views.login, name="login"),
@@ -25,4 +48,10 @@ shell_patterns = [
 urlpatterns = [
     path("", include((shell_patterns, "web"))),
     path("", include("rapport.accounts.urls")),
+    path("", include("rapport.activities.urls")),
+    path("", include("rapport.orders.urls")),
+    path("", include("rapport.sales.catalog_urls")),
+    path("settings/", include("rapport.web.settings_urls")),
+    path("", include("rapport.leads.urls")),
+    path("", include("rapport.sales.urls")),
 ]

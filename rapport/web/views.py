@@ -1,99 +1,161 @@
-"""The shell's own pages: home, global search, saved views. Sign-in and API tokens are
-in auth_views.py."""
+"""The shell's own pages: home (the dashboard), global search and its typeahead, saved
+views. Sign-in and API tokens are in auth_views.py."""
+
+import contextlib
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
-from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.urls import NoReverseMatch, reverse
+from django.views.decorators.http import require_POST, require_safe
 
-from rapport.accounts.selectors import account_list, contact_list
-from rapport.activities.models import ActivityKind
-from rapport.activities.selectors import activity_list
-from rapport.leads.selectors import lead_list
-from rapport.sales.selectors import opportunity_list
+from rapport.activities.selectors import activity_get_for_user
+from rapport.activities.services import activity_complete, activity_reopen
+from rapport.records.exceptions import StaleVersion
+from rapport.search.selectors import search_typeahead
+from rapport.web import dashboard
 from rapport.web.decorators import ui_view
 from rapport.web.forms import SavedViewForm
-from rapport.web.links import record_url
+from rapport.web.fragments import is_htmx, render_fragment
 from rapport.web.listing import safe_next
 from rapport.web.selectors import saved_view_get_for_user
 from rapport.web.services import saved_view_create, saved_view_delete
 
-SEARCH_LIMIT = 10
+SEARCH_PAGE_LIMIT = 20  # the search service's maximum per type
+SUGGEST_LIMIT = 5
+SEARCH_MAX_LENGTH = 200
+SEARCH_TYPES = {
+    # type: (group label, list URL name, its conventional path while the page is not built)
+    "account": ("Accounts", "accounts:account_list", "/accounts/"),
+    "contact": ("Contacts", "accounts:contact_list", "/contacts/"),
+    "lead": ("Leads", "leads:lead_list", "/leads/"),
+    "opportunity": ("Opportunities", "sales:opportunity_list", "/opportunities/"),
+}
+TASK_STALE = "Someone else changed this task meanwhile: reload the page and try again."
+
+
+# ----- home -------------------------------------------------------------------------
 
 
 @ui_view
+@require_safe
 def home(request):
-    """Start of the day: my open tasks (overdue first) and the accounts I touched lately."""
+    """Start of the day: my tasks due today and overdue, my open pipeline by stage, won
+    revenue by month (charts with their data tables) and recent activity on my records."""
     user = request.user
-    tasks = list(
-        activity_list(user=user, mine=True, kind=[ActivityKind.TASK], done=False)
-        .select_related("account", "contact", "lead", "opportunity")
-        .order_by("due_at", "id")[:15]
-    )
-    now = timezone.now()
-    for task in tasks:
-        task.overdue = bool(task.due_at and task.due_at < now)
-        task.subject_record = task.account or task.contact or task.lead or task.opportunity
-        task.subject_url = record_url(task.subject_record)
-    recent = list(account_list(user=user, owner_id=user.pk).order_by("-updated_at", "-id")[:8])
+    convert = dashboard.Converter()  # the exchange rates are read once, if at all
+    pipeline = dashboard.pipeline_by_stage(user=user, convert=convert)
+    won = dashboard.won_by_month(user=user, convert=convert)
     return render(
         request,
         "web/home.html",
         {
-            "tasks": tasks,
-            "recent_accounts": [(a, record_url(a)) for a in recent],
+            "tasks": dashboard.dashboard_tasks(user=user),
+            "pipeline": pipeline,
+            "won": won,
+            "events": dashboard.recent_events(user=user),
+            "scope": dashboard.scope_label(user),
+            "chart_data": dashboard.chart_data(pipeline, won),
         },
     )
 
 
-def _search_group(label: str, qs, describe) -> dict:
-    rows = list(qs[: SEARCH_LIMIT + 1])
-    return {
-        "label": label,
-        "items": [(r, record_url(r), describe(r)) for r in rows[:SEARCH_LIMIT]],
-        "more": len(rows) > SEARCH_LIMIT,
-    }
+def _task_done_toggle(request, pk: int, *, done: bool):
+    task = activity_get_for_user(pk=pk, user=request.user)
+    version = request.POST.get("version", "")
+    change = activity_complete if done else activity_reopen
+    try:
+        change(
+            activity=task,
+            actor=request.user,
+            expected_version=int(version) if version.isdigit() else None,
+        )
+    except StaleVersion:
+        messages.error(request, TASK_STALE)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        label = task.subject or task.get_kind_display()
+        messages.success(request, f"“{label}” {'completed' if done else 'reopened'}.")
+    if not is_htmx(request):
+        return HttpResponseRedirect(safe_next(request, request.POST.get("next"), "/"))
+    task = dashboard.dashboard_task(user=request.user, pk=pk)
+    return render_fragment(request, "web/home/_task.html", {"task": task})
 
 
 @ui_view
+@require_POST
+def task_complete(request, pk: int):
+    """Complete one of my tasks from the dashboard (in place with htmx)."""
+    return _task_done_toggle(request, pk, done=True)
+
+
+@ui_view
+@require_POST
+def task_reopen(request, pk: int):
+    """Undo a completion made on the dashboard."""
+    return _task_done_toggle(request, pk, done=False)
+
+
+# ----- search -----------------------------------------------------------------------
+
+
+def _list_url(object_type: str, q: str) -> str:
+    _label, name, base = SEARCH_TYPES[object_type]
+    with contextlib.suppress(NoReverseMatch):
+        base = reverse(name)
+    return f"{base}?{urlencode({'q': q})}"
+
+
+def _search_groups(user, q: str, limit: int) -> list[dict]:
+    """The search service's groups (the same call as GET /api/search), labelled."""
+    groups = search_typeahead(user=user, q=q, limit=limit)
+    return [
+        {
+            "type": group["type"],
+            "label": SEARCH_TYPES[group["type"]][0],
+            "items": group["items"],
+            "full": len(group["items"]) >= limit,
+            "list_url": _list_url(group["type"], q),
+        }
+        for group in groups
+    ]
+
+
+def _search_q(request) -> str:
+    return (request.GET.get("q") or "").strip()[:SEARCH_MAX_LENGTH]
+
+
+@ui_view
+@require_safe
 def search(request):
     """Results of the header search, grouped by type; only records the user may see."""
-    q = (request.GET.get("q") or "").strip()[:200]
-    groups = []
-    if q:
-        user = request.user
-        groups = [
-            _search_group(
-                "Accounts",
-                account_list(user=user, q=q).order_by("name", "id"),
-                lambda a: " · ".join(x for x in (a.industry, a.city) if x),
-            ),
-            _search_group(
-                "Contacts",
-                contact_list(user=user, q=q).order_by("last_name", "first_name", "id"),
-                lambda c: " · ".join(
-                    x for x in (c.account.name if c.account else "", c.email) if x
-                ),
-            ),
-            _search_group(
-                "Leads",
-                lead_list(user=user, q=q).order_by("last_name", "id"),
-                lambda lead: " · ".join(x for x in (lead.get_status_display(), lead.email) if x),
-            ),
-            _search_group(
-                "Opportunities",
-                opportunity_list(user=user, q=q).order_by("name", "id"),
-                lambda o: " · ".join(
-                    x for x in (o.stage.name, o.account.name if o.account else "") if x
-                ),
-            ),
-        ]
+    q = _search_q(request)
+    groups = _search_groups(request.user, q, SEARCH_PAGE_LIMIT) if q else []
     return render(
         request,
         "web/search.html",
-        {"q": q, "groups": groups, "total": sum(len(g["items"]) for g in groups)},
+        {
+            "q": q,
+            "search_q": q,
+            "groups": groups,
+            "total": sum(len(g["items"]) for g in groups),
+        },
+    )
+
+
+@ui_view
+@require_safe
+def search_suggest(request):
+    """The typeahead under the header's search box: a few hits per type."""
+    q = _search_q(request)
+    groups = _search_groups(request.user, q, SUGGEST_LIMIT) if q else []
+    return render(
+        request,
+        "web/search/_suggestions.html",
+        {"q": q, "groups": [g for g in groups if g["items"]]},
     )
 
 

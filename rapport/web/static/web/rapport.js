@@ -22,8 +22,129 @@
     });
   }
 
+  // Global search typeahead. htmx fills #search-suggestions while one types (debounced,
+  // see _topbar.html); here: open/close it, arrows move through the hits (the focus stays
+  // in the box, aria-activedescendant names the hit), Enter opens the highlighted hit
+  // (without one the form submits: the full results page), Esc closes the list.
+  var suggestDismissed = null;
+
+  function searchInput() {
+    return document.getElementById("global-search");
+  }
+
+  function suggestBox() {
+    return document.getElementById("search-suggestions");
+  }
+
+  function suggestOptions() {
+    var box = suggestBox();
+    return box ? Array.prototype.slice.call(box.querySelectorAll("[role=option]")) : [];
+  }
+
+  function setActiveOption(option) {
+    var input = searchInput();
+    suggestOptions().forEach(function (o) {
+      o.setAttribute("aria-selected", o === option ? "true" : "false");
+      o.classList.toggle("is-active", o === option);
+    });
+    if (!input) return;
+    if (option) {
+      input.setAttribute("aria-activedescendant", option.id);
+      option.scrollIntoView({ block: "nearest" });
+    } else {
+      input.removeAttribute("aria-activedescendant");
+    }
+  }
+
+  function setSuggestOpen(open) {
+    var box = suggestBox();
+    var input = searchInput();
+    if (!box || !input) return;
+    open = open && box.children.length > 0 && input.value.trim() !== "";
+    box.hidden = !open;
+    input.setAttribute("aria-expanded", open ? "true" : "false");
+    if (!open) setActiveOption(null);
+  }
+
+  function suggestIsOpen() {
+    var box = suggestBox();
+    return !!box && !box.hidden;
+  }
+
+  function moveSuggestion(step) {
+    var options = suggestOptions();
+    if (!options.length) return;
+    var current = options.findIndex(function (o) {
+      return o.getAttribute("aria-selected") === "true";
+    });
+    var next = current + step;
+    if (next < -1) next = options.length - 1;
+    if (next >= options.length) next = -1;
+    setActiveOption(next === -1 ? null : options[next]);
+  }
+
+  function onSearchKey(event) {
+    var key = event.key;
+    if (key === "ArrowDown" || key === "ArrowUp") {
+      if (!suggestIsOpen()) {
+        suggestDismissed = null;
+        setSuggestOpen(true);
+        if (!suggestIsOpen()) return false;
+      }
+      event.preventDefault();
+      moveSuggestion(key === "ArrowDown" ? 1 : -1);
+      return true;
+    }
+    if (key === "Enter" && suggestIsOpen()) {
+      var active = suggestOptions().filter(function (o) {
+        return o.getAttribute("aria-selected") === "true";
+      })[0];
+      if (active) {
+        event.preventDefault();
+        window.location.assign(active.href);
+        return true;
+      }
+      return false;
+    }
+    if (key === "Escape" && suggestIsOpen()) {
+      event.preventDefault();
+      suggestDismissed = event.target.value;
+      setSuggestOpen(false);
+      return true;
+    }
+    return false;
+  }
+
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (event.target && event.target.id === "search-suggestions") {
+      var input = searchInput();
+      setActiveOption(null);
+      setSuggestOpen(
+        !!input && document.activeElement === input && input.value !== suggestDismissed
+      );
+    }
+  });
+
+  document.addEventListener("input", function (event) {
+    if (event.target.id === "global-search") suggestDismissed = null;
+  });
+
+  document.addEventListener("focusout", function (event) {
+    var form = event.target.closest && event.target.closest(".global-search");
+    if (form && !(event.relatedTarget && form.contains(event.relatedTarget))) {
+      setSuggestOpen(false);
+    }
+  });
+
+  document.addEventListener("focusin", function (event) {
+    if (event.target.id === "global-search" && event.target.value !== suggestDismissed) {
+      setSuggestOpen(true);
+    }
+  });
+
   // Keyboard: "/" goes to the search box, Esc closes menus, the phone menu and inline editors.
   document.addEventListener("keydown", function (event) {
+    if (event.target.id === "global-search" && onSearchKey(event)) return;
     if (event.key === "/" && !isTyping(event.target) && !event.ctrlKey && !event.metaKey) {
       var search = document.getElementById("global-search");
       if (search) {
@@ -50,6 +171,7 @@
 
   document.addEventListener("click", function (event) {
     var target = event.target;
+    if (!target.closest(".global-search")) setSuggestOpen(false);
     // A click outside an open menu closes it; opening one closes the others.
     var menu = target.closest("details[data-menu]");
     closeMenus(menu);

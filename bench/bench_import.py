@@ -1,0 +1,388 @@
+"""Benchmark: importing contacts from a CSV file, against baselines on the same rows.
+
+Builds a fresh database (SQLite in a temporary directory by default, or --database-url),
+writes a CSV of N contacts (names, email, phone, company, city, country; a few hundred
+companies), then measures:
+  - Rapport's import (the same service the task runs: file scan, validation with
+    email-validator and phonenumbers, matching on email then phone, bulk writes of the
+    contacts, their emails and phones, accounts and one timeline event per record);
+  - the same file again (every row matches: the idempotent rerun);
+  - a dry run of the file;
+  - the baseline: the same rows inserted into the same, indexed contacts table (search
+    triggers included) with sqlite3 `executemany` (SQLite) or `COPY` (PostgreSQL), parsed
+    from the same CSV, without validation or matching;
+  - the floor of the import's actual work: the same records raw into all four tables it
+    fills (contacts, contact emails and phones, timeline events), without validation;
+  - django-import-export on the same file, when it is importable (run this script with
+    /tmp/dievenv/bin/python, a venv that adds django-import-export to Rapport's packages).
+
+Prints one table: rows/s, the ratio to the baseline, and peak RSS of the process.
+
+    .venv/bin/python bench/bench_import.py --rows 100000
+    /tmp/dievenv/bin/python bench/bench_import.py --rows 100000 --die
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import random
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+FIRST = ["Anna", "Ben", "Chloé", "David", "Emma", "Felix", "Grace", "Hugo", "Inès", "Jonas"]
+LAST = ["Schmidt", "Martin", "García", "Smith", "Rossi", "Dubois", "Müller", "Brown", "Weber"]
+CITIES = [("Berlin", "DE"), ("Paris", "FR"), ("London", "GB"), ("Boston", "US")]
+# Unique numbers (a shared number would rightly match another row's contact).
+PHONES = {
+    "DE": "+49 30 {:08d}",
+    "FR": "+33 1 {:08d}",
+    "GB": "+44 20 7{:07d}",
+    "US": "+1 617 {:07d}",
+}
+
+
+def _setup(database_url: str | None, workdir: Path) -> None:
+    os.environ.setdefault("RAPPORT_DEV", "1")
+    os.environ["TASK_BACKEND"] = "immediate"
+    os.environ["DATABASE_URL"] = database_url or f"sqlite:///{workdir / 'bench.sqlite3'}"
+    os.environ["RAPPORT_IMPORT_DIR"] = str(workdir / "imports")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rapport.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def _phone(country: str, i: int) -> str:
+    return PHONES[country].format(1_000_000 + i)
+
+
+def write_csv(path: Path, rows: int, seed: int = 7) -> None:
+    rnd = random.Random(seed)
+    companies = [f"Company {i:04d}" for i in range(max(1, rows // 200))]
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["First name", "Last name", "E-mail", "Phone", "Company", "City", "Country"])
+        for i in range(rows):
+            city, country = rnd.choice(CITIES)
+            w.writerow(
+                [
+                    rnd.choice(FIRST),
+                    rnd.choice(LAST),
+                    f"person{i}@example{i % 97}.com",
+                    _phone(country, i),
+                    rnd.choice(companies),
+                    city,
+                    country,
+                ]
+            )
+
+
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def rapport_import(path: Path, user, *, dry_run: bool = False, policy: str = "update"):
+    from rapport.imports.models import ImportJob
+    from rapport.imports.services import import_job_create, import_run
+    from rapport.imports.services.files import new_upload_path
+
+    copy = new_upload_path(path.name)
+    copy.write_bytes(path.read_bytes())
+    job = import_job_create(
+        actor=user,
+        object_type="contacts",
+        path=copy,
+        original_name=path.name,
+        policy=policy,
+        dry_run=dry_run,
+    )
+    ImportJob.objects.filter(pk=job.pk).update(queued_at=job.created_at)
+    job.refresh_from_db()
+    started = time.perf_counter()
+    job = import_run(job=job)
+    elapsed = time.perf_counter() - started
+    assert job.status == "done", (job.status, job.error)
+    return elapsed, job
+
+
+def baseline_executemany(path: Path, user) -> tuple[float, str]:
+    """The same rows into the same contacts table, raw: the floor of any importer."""
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    now = timezone.now().isoformat()
+    started = time.perf_counter()
+    with open(path, newline="", encoding="utf-8") as f:
+        reader = csv.reader(f)
+        next(reader)
+        params = (
+            (first, last, email, phone, city, country, now, now, user.pk, user.team_id)
+            for first, last, email, phone, _company, city, country in reader
+        )
+        if connection.vendor == "sqlite":
+            sql = (
+                "INSERT INTO accounts_contact (first_name, last_name, email, phone, city, "
+                "country, created_at, updated_at, owner_id, team_id, version, custom, title, "
+                "description, street, region, postal_code) VALUES "
+                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, '{}', '', '', '', '', '')"
+            )
+            with transaction.atomic():
+                raw = connection.cursor().connection  # the sqlite3 connection itself
+                raw.executemany(sql, params)
+            label = "sqlite3 executemany"
+        else:
+            columns = (
+                "first_name, last_name, email, phone, city, country, created_at, "
+                "updated_at, owner_id, team_id, version, custom, title, description, "
+                "street, region, postal_code"
+            )
+            sql = f"COPY accounts_contact ({columns}) FROM STDIN"
+            with (
+                transaction.atomic(),
+                connection.cursor() as cursor,
+                cursor.cursor.copy(sql) as copy,
+            ):
+                for p in params:
+                    copy.write_row((*p, 1, "{}", "", "", "", "", ""))
+            label = "PostgreSQL COPY"
+    return time.perf_counter() - started, label
+
+
+def baseline_same_tables(path: Path, user) -> float:
+    """The same records raw into every table the import fills (contacts, their emails and
+    phones, one timeline event each), no validation or matching: the floor for the import's
+    actual work."""
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    now = timezone.now()
+    started = time.perf_counter()
+    with open(path, newline="", encoding="utf-8") as f:
+        reader = csv.reader(f)
+        next(reader)
+        records = [(r[0], r[1], r[2], r[3], r[5], r[6]) for r in reader]
+    n = len(records)
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("SELECT COALESCE(MAX(id), 0) FROM accounts_contact")
+            first = cursor.fetchone()[0] + 1
+            ids = range(first, first + n)
+            stamp = now.isoformat()
+            raw = cursor.cursor
+            raw.executemany(
+                "INSERT INTO accounts_contact (id, first_name, last_name, email, phone, city, "
+                "country, created_at, updated_at, owner_id, team_id, version, custom, title, "
+                "description, street, region, postal_code) VALUES "
+                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, '{}', '', '', '', '', '')",
+                [
+                    (pk, *r, stamp, stamp, user.pk, user.team_id)
+                    for pk, r in zip(ids, records, strict=True)
+                ],
+            )
+            raw.executemany(
+                "INSERT INTO accounts_contactemail (contact_id, email, kind, is_primary) "
+                "VALUES (?, ?, 'work', 1)",
+                [(pk, r[2]) for pk, r in zip(ids, records, strict=True)],
+            )
+            raw.executemany(
+                "INSERT INTO accounts_contactphone (contact_id, number, kind, is_primary) "
+                "VALUES (?, ?, 'work', 1)",
+                [(pk, r[3]) for pk, r in zip(ids, records, strict=True)],
+            )
+            raw.executemany(
+                "INSERT INTO timeline_timelineevent (kind, actor_id, occurred_at, summary, "
+                "payload, contact_id) VALUES ('created', ?, ?, ?, '{}', ?)",
+                [
+                    (user.pk, stamp, f"Created {r[0]} {r[1]}", pk)
+                    for pk, r in zip(ids, records, strict=True)
+                ],
+            )
+        else:
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence('accounts_contact', 'id')) "
+                "FROM generate_series(1, %s)",
+                [n],
+            )
+            ids = [row[0] for row in cursor.fetchall()]
+            pg = cursor.cursor
+            columns = (
+                "id, first_name, last_name, email, phone, city, country, created_at, "
+                "updated_at, owner_id, team_id, version, custom, title, description, street, "
+                "region, postal_code"
+            )
+            with pg.copy(f"COPY accounts_contact ({columns}) FROM STDIN") as copy:
+                for pk, r in zip(ids, records, strict=True):
+                    copy.write_row(
+                        (pk, *r, now, now, user.pk, user.team_id, 1, "{}", "", "", "", "", "")
+                    )
+            with pg.copy(
+                "COPY accounts_contactemail (contact_id, email, kind, is_primary) FROM STDIN"
+            ) as copy:
+                for pk, r in zip(ids, records, strict=True):
+                    copy.write_row((pk, r[2], "work", True))
+            with pg.copy(
+                "COPY accounts_contactphone (contact_id, number, kind, is_primary) FROM STDIN"
+            ) as copy:
+                for pk, r in zip(ids, records, strict=True):
+                    copy.write_row((pk, r[3], "work", True))
+            with pg.copy(
+                "COPY timeline_timelineevent (kind, actor_id, occurred_at, summary, payload, "
+                "contact_id) FROM STDIN"
+            ) as copy:
+                for pk, r in zip(ids, records, strict=True):
+                    copy.write_row(("created", user.pk, now, f"Created {r[0]} {r[1]}", "{}", pk))
+    return time.perf_counter() - started
+
+
+def die_import(path: Path, user) -> float | None:
+    """django-import-export, default settings, matching on email (when installed)."""
+    try:
+        import tablib
+        from import_export import fields, resources
+    except ImportError:
+        return None
+    from rapport.accounts.models import Contact
+
+    class ContactResource(resources.ModelResource):
+        email = fields.Field(attribute="email", column_name="E-mail")
+        first_name = fields.Field(attribute="first_name", column_name="First name")
+        last_name = fields.Field(attribute="last_name", column_name="Last name")
+        phone = fields.Field(attribute="phone", column_name="Phone")
+        city = fields.Field(attribute="city", column_name="City")
+        country = fields.Field(attribute="country", column_name="Country")
+
+        class Meta:
+            model = Contact
+            import_id_fields = ("email",)
+            fields = ("email", "first_name", "last_name", "phone", "city", "country")
+
+        def before_save_instance(self, instance, row, **kwargs):
+            instance.owner_id = user.pk
+            instance.team_id = user.team_id
+
+    started = time.perf_counter()
+    with open(path, encoding="utf-8") as f:
+        dataset = tablib.Dataset().load(f.read(), format="csv")
+    result = ContactResource().import_data(dataset, dry_run=False, raise_errors=True)
+    assert not result.has_errors()
+    return time.perf_counter() - started
+
+
+class FreshDatabase:
+    """Each measurement starts from the same freshly migrated database (SQLite: a copy of
+    a template file; PostgreSQL: the imported tables emptied), so none pays for another's
+    leftovers (deleted rows weigh on the search index)."""
+
+    def __init__(self, workdir: Path):
+        from django.db import connection
+
+        self.vendor = connection.vendor
+        self.path = Path(connection.settings_dict["NAME"]) if self.vendor == "sqlite" else None
+        self.template = workdir / "template.sqlite3"
+        if self.path:
+            connection.close()
+            shutil.copyfile(self.path, self.template)
+
+    def reset(self) -> None:
+        from django.db import connection
+
+        if self.path:
+            connection.close()
+            for suffix in ("-wal", "-shm"):
+                Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+            shutil.copyfile(self.template, self.path)
+            return
+        from rapport.accounts.models import Account, Contact, ContactEmail, ContactPhone
+        from rapport.timeline.models import TimelineEvent
+
+        TimelineEvent.objects.all().delete()
+        ContactEmail.objects.all().delete()
+        ContactPhone.objects.all().delete()
+        Contact.all_objects.all().delete()
+        Account.all_objects.all().delete()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
+    parser.add_argument("--die", action="store_true", help="also run django-import-export")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="rapport-bench-import-") as tmp:
+        workdir = Path(tmp)
+        _setup(args.database_url, workdir)
+        from django.db import connection
+
+        from rapport.identity.models import User
+        from rapport.identity.services import team_create, user_create
+
+        user = User.objects.filter(username="bench").first() or user_create(
+            username="bench", team=team_create(name="Bench team"), validate=False
+        )
+        fresh = FreshDatabase(workdir)
+        fresh.reset()
+        path = workdir / "contacts.csv"
+        write_csv(path, args.rows)
+        size_mib = path.stat().st_size / 1024 / 1024
+        n = args.rows
+        results = []
+
+        elapsed, job = rapport_import(path, user, dry_run=True)
+        results.append(("Rapport dry run (validate + match, no writes)", elapsed))
+        rss_dry = peak_rss_mib()
+        fresh.reset()
+        elapsed, job = rapport_import(path, user)
+        assert job.created == n, (job.created, job.failed)
+        results.append(("Rapport import (new contacts, emails, phones, events)", elapsed))
+        rss_import = peak_rss_mib()
+        elapsed, job = rapport_import(path, user)
+        assert job.unchanged == n and job.created == 0, (job.unchanged, job.created)
+        results.append(("Rapport rerun of the same file (every row matches)", elapsed))
+
+        fresh.reset()
+        elapsed, label = baseline_executemany(path, user)
+        baseline = elapsed
+        results.append((f"baseline: {label} into accounts_contact", elapsed))
+        fresh.reset()
+        results.append(
+            (
+                "floor: raw inserts into the same 4 tables as the import",
+                baseline_same_tables(path, user),
+            )
+        )
+        if args.die:
+            fresh.reset()
+            die = die_import(path, user)
+            if die is None:
+                results.append(("django-import-export: not installed", None))
+            else:
+                results.append(("django-import-export (default, match on email)", die))
+
+        print(f"\nImport of {n:,} contacts ({size_mib:.1f} MiB CSV) on {connection.vendor}")
+        print(f"{'path':<58} {'seconds':>8} {'rows/s':>9} {'vs baseline':>11}")
+        for label, seconds in results:
+            if seconds is None:
+                print(f"{label:<58} {'-':>8} {'-':>9} {'-':>11}")
+                continue
+            print(f"{label:<58} {seconds:8.2f} {n / seconds:9,.0f} {baseline / seconds:10.0%}")
+        print(
+            f"peak RSS: {rss_dry:.0f} MiB after the dry run, {rss_import:.0f} MiB after "
+            f"the import, {peak_rss_mib():.0f} MiB at the end"
+        )
+
+
+if __name__ == "__main__":
+    main()

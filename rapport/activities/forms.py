@@ -1,0 +1,251 @@
+"""Forms of the activity pages: the list's filter bar, the calendar's controls and the
+activity form (create and edit). They validate the shape of the input only; the activity
+services decide the rest, and their errors come back next to the field."""
+
+import datetime
+
+from django import forms
+from django.utils import timezone
+
+from rapport.accounts.selectors import accounts_visible_to, contacts_visible_to
+from rapport.activities.models import (
+    ActivityKind,
+    CallOutcome,
+    Direction,
+    InteractionChannel,
+    Priority,
+)
+from rapport.identity.selectors import users_for
+from rapport.leads.selectors import leads_visible_to
+from rapport.sales.selectors import opportunities_visible_to
+from rapport.web.forms import DATE_INPUT, DATETIME_INPUT, ListFilterForm, UserChoiceField
+
+ACCOUNT_CHOICES_LIMIT = 500
+
+
+class LinkedRecordField(forms.ModelChoiceField):
+    """`?account_id=` and friends: a visible record, kept as a hidden input and shown by
+    its name in the filter chips."""
+
+    widget = forms.HiddenInput
+
+    def label_from_instance(self, obj) -> str:
+        return str(obj)
+
+
+def _bool_choice(value: str) -> bool:
+    return value == "true"
+
+
+class ActivityFilterForm(ListFilterForm):
+    """The activity list's filters, under the API's query parameter names."""
+
+    q = forms.CharField(required=False, max_length=200, label="Search")
+    kind = forms.ChoiceField(
+        required=False, label="Kind", choices=[("", "Any kind"), *ActivityKind.choices]
+    )
+    owner_id = UserChoiceField(queryset=None, required=False, label="Owner", empty_label="Anyone")
+    done = forms.TypedChoiceField(
+        required=False,
+        label="Done",
+        choices=[("", "Any"), ("false", "Not done"), ("true", "Done")],
+        coerce=_bool_choice,
+        empty_value=None,
+    )
+    due_from = forms.DateField(required=False, label="Due from", widget=DATE_INPUT)
+    due_to = forms.DateField(required=False, label="Due to", widget=DATE_INPUT)
+    occurred_from = forms.DateField(required=False, label="When from", widget=DATE_INPUT)
+    occurred_to = forms.DateField(required=False, label="When to", widget=DATE_INPUT)
+    account_id = LinkedRecordField(queryset=None, required=False, label="Account")
+    contact_id = LinkedRecordField(queryset=None, required=False, label="Contact")
+    lead_id = LinkedRecordField(queryset=None, required=False, label="Lead")
+    opportunity_id = LinkedRecordField(queryset=None, required=False, label="Opportunity")
+
+    LINKED = ("account_id", "contact_id", "lead_id", "opportunity_id")
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, user=user, **kwargs)
+        self.fields["owner_id"].queryset = users_for(user).filter(is_active=True)
+        self.fields["account_id"].queryset = accounts_visible_to(user)
+        self.fields["contact_id"].queryset = contacts_visible_to(user)
+        self.fields["lead_id"].queryset = leads_visible_to(user)
+        self.fields["opportunity_id"].queryset = opportunities_visible_to(user)
+
+    def selector_kwargs(self) -> dict:
+        kwargs = super().selector_kwargs()
+        if "kind" in kwargs:
+            kwargs["kind"] = [kwargs["kind"]]
+        return kwargs
+
+    def linked_fields(self) -> list:
+        return [self[name] for name in self.LINKED]
+
+
+class CalendarForm(forms.Form):
+    """The calendar's controls: week or month, the day shown, and whose meetings."""
+
+    view = forms.ChoiceField(
+        required=False, choices=[("week", "Week"), ("month", "Month")], label="View"
+    )
+    date = forms.DateField(required=False, label="Date", widget=DATE_INPUT)
+    who = forms.ChoiceField(required=False, label="Meetings of")
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        people = users_for(user).filter(is_active=True).exclude(pk=user.pk)
+        self.fields["who"].choices = [
+            ("me", "Me"),
+            ("all", "Everyone I can see"),
+            *((str(u.pk), u.get_full_name() or u.username) for u in people),
+        ]
+
+    def value(self, name: str, default):
+        if self.is_bound and self.is_valid():
+            return self.cleaned_data.get(name) or default
+        return default
+
+
+# ----- the activity form -----------------------------------------------------------------
+
+# What the form asks for each kind (beyond subject, body and owner).
+KIND_INPUTS: dict[str, tuple[str, ...]] = {
+    ActivityKind.TASK: ("due_at", "priority", "done"),
+    ActivityKind.CALL: ("occurred_at", "direction", "outcome", "duration_minutes"),
+    ActivityKind.MEETING: ("starts_at", "ends_at", "location"),
+    ActivityKind.EMAIL: ("occurred_at", "direction"),
+    ActivityKind.NOTE: ("occurred_at",),
+    ActivityKind.INTERACTION: ("occurred_at", "channel", "direction"),
+}
+CREATABLE_KINDS = [
+    ActivityKind.TASK,
+    ActivityKind.CALL,
+    ActivityKind.MEETING,
+    ActivityKind.EMAIL,
+    ActivityKind.NOTE,
+]
+SERVICE_FIELD_MAP = {
+    "duration_seconds": "duration_minutes",
+    "owner_id": "owner",
+    "account_id": "account",
+}
+
+
+def _optional(choices) -> list:
+    return [("", "—"), *choices]
+
+
+class ActivityForm(forms.Form):
+    """Create (with `kind`) or edit (with `record`) one activity."""
+
+    subject = forms.CharField(max_length=200, required=False)
+    body = forms.CharField(
+        max_length=100_000, required=False, label="Notes", widget=forms.Textarea(attrs={"rows": 5})
+    )
+    owner = UserChoiceField(queryset=None, empty_label=None)
+    account = forms.TypedChoiceField(coerce=int, empty_value=None, required=False, label="Account")
+    occurred_at = forms.DateTimeField(
+        required=False, label="When", widget=DATETIME_INPUT, help_text="Empty: now"
+    )
+    due_at = forms.DateTimeField(required=False, label="Due", widget=DATETIME_INPUT)
+    priority = forms.ChoiceField(choices=Priority.choices, initial=Priority.NORMAL)
+    done = forms.BooleanField(required=False, label="Done")
+    direction = forms.ChoiceField(choices=_optional(Direction.choices), required=False)
+    outcome = forms.ChoiceField(choices=_optional(CallOutcome.choices), required=False)
+    duration_minutes = forms.IntegerField(
+        min_value=0, max_value=24 * 60, required=False, label="Minutes"
+    )
+    starts_at = forms.DateTimeField(required=False, label="Starts", widget=DATETIME_INPUT)
+    ends_at = forms.DateTimeField(required=False, label="Ends", widget=DATETIME_INPUT)
+    location = forms.CharField(max_length=200, required=False)
+    channel = forms.ChoiceField(choices=_optional(InteractionChannel.choices), required=False)
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
+
+    def __init__(self, *args, user, kind: str, record=None, account_id: int | None = None, **kw):
+        super().__init__(*args, **kw)
+        self.user = user
+        self.kind = kind
+        self.record = record
+        self.fields["owner"].queryset = users_for(user).filter(is_active=True)
+        keep = {"subject", "body", "owner", "version", *KIND_INPUTS[kind]}
+        if record is None:
+            keep.add("account")
+        for name in list(self.fields):
+            if name not in keep:
+                del self.fields[name]
+        if kind in (ActivityKind.TASK, ActivityKind.MEETING):
+            self.fields["subject"].required = True
+        if kind == ActivityKind.NOTE:
+            self.fields["body"].required = True
+        if kind == ActivityKind.MEETING:
+            self.fields["starts_at"].required = True
+            self.fields["subject"].label = "Meeting"
+        if kind == ActivityKind.TASK:
+            self.fields["subject"].label = "Task"
+        if kind == ActivityKind.INTERACTION:
+            self.fields["channel"].required = True
+        if record is not None:
+            self._initial_from(record)
+            if "occurred_at" in self.fields:
+                self.fields["occurred_at"].required = True
+                self.fields["occurred_at"].help_text = ""
+        else:
+            self.initial["owner"] = user.pk
+            if kind == ActivityKind.TASK:
+                tomorrow = datetime.datetime.combine(
+                    timezone.localdate() + datetime.timedelta(days=1), datetime.time(9)
+                )
+                self.initial["due_at"] = tomorrow
+            if kind in (ActivityKind.CALL, ActivityKind.EMAIL):
+                self.initial["direction"] = Direction.OUTBOUND
+            self._account_choices(account_id)
+
+    def _account_choices(self, wanted: int | None) -> None:
+        visible = accounts_visible_to(self.user).order_by("name", "id")
+        choices = list(visible.values_list("id", "name")[:ACCOUNT_CHOICES_LIMIT])
+        if wanted and wanted not in {pk for pk, _ in choices}:
+            choices += list(visible.filter(pk=wanted).values_list("id", "name"))
+        empty = "— none: a personal task —" if self.kind == ActivityKind.TASK else "— none —"
+        self.fields["account"].choices = [("", empty), *choices]
+        self.initial["account"] = wanted
+
+    def _initial_from(self, record) -> None:
+        for name in self.fields:
+            if name in ("owner", "version", "duration_minutes"):
+                continue
+            self.initial[name] = getattr(record, name)
+        self.initial["owner"] = record.owner_id
+        self.initial["version"] = record.version
+        if "duration_minutes" in self.fields and record.duration_seconds is not None:
+            self.initial["duration_minutes"] = round(record.duration_seconds / 60)
+        for name in ("occurred_at", "due_at", "starts_at", "ends_at"):
+            value = self.initial.get(name)
+            if isinstance(value, datetime.datetime):
+                self.initial[name] = timezone.localtime(value).replace(tzinfo=None)
+
+    def activity_fields(self) -> dict:
+        """The service's `fields`: on create only what was given (the rest takes the
+        kind's defaults), on edit every field of the kind (empty clears)."""
+        data = self.cleaned_data
+        fields = {}
+        for name in self.fields:
+            if name in ("owner", "version", "account"):
+                continue
+            value = data.get(name)
+            if name == "duration_minutes":
+                name, value = "duration_seconds", (None if value is None else value * 60)
+            if self.record is None and value in (None, "", False):
+                continue
+            fields[name] = value
+        return fields
+
+    def links(self) -> dict:
+        account = self.cleaned_data.get("account")
+        return {"account_id": account} if account else {}
+
+    def clean_account(self):
+        pk = self.cleaned_data.get("account")
+        if pk is None:
+            return None
+        if not accounts_visible_to(self.user).filter(pk=pk).exists():
+            raise forms.ValidationError("No such account", code="invalid_account")
+        return pk

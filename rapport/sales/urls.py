@@ -1,0 +1,33 @@
+"""Pages of opportunities and the pipeline board (namespace "sales")."""
+
+from django.urls import path
+
+from rapport.sales import views
+from rapport.web.routing import object_urls
+
+app_name = "sales"
+
+urlpatterns = [
+    path("opportunities/board", views.board, name="opportunity_board"),
+    *object_urls(
+        "opportunities",
+        "opportunity",
+        lists=views.opportunity_list_views,
+        pages=views.opportunity_page_views,
+        create=views.opportunity_create,
+        edit=views.opportunity_edit,
+        delete=views.opportunity_delete,
+    ),
+    path("opportunities/<int:pk>/move", views.opportunity_move, name="opportunity_move"),
+    path("opportunities/<int:pk>/line-items/add", views.line_item_add, name="line_item_add"),
+    path(
+        "opportunities/<int:pk>/line-items/<int:item_id>/edit",
+        views.line_item_edit,
+        name="line_item_edit",
+    ),
+    path(
+        "opportunities/<int:pk>/line-items/<int:item_id>/remove",
+        views.line_item_remove,
+        name="line_item_remove",
+    ),
+]

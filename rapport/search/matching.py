@@ -1,0 +1,352 @@
+"""The search service: narrow a queryset of records to those matching free text.
+
+Every list's `q` filter goes through `search_filter` (called by
+`rapport.records.selectors.text_filter`); the global typeahead ranks the few rows
+`search_candidates` picks. Words are matched as substrings, every word must match (in any
+indexed column); words shorter than a trigram match the start of a name field; a query that
+looks like a phone number is matched as its digits. The queryset passed in is already
+narrowed by visibility: these only add conditions (`pk IN (<ids from the index>)`, a join
+with the FTS table, the indexed trigram expression), so the result stays lazy and is one
+SQL query.
+"""
+
+# ruff: noqa: S608, S611 - identifiers come from indexes.py; the query's words are parameters
+
+import re
+from dataclasses import dataclass
+
+from django.apps import apps
+from django.db import connections
+from django.db.models import BooleanField, F, Func, Q, QuerySet
+from django.db.models.expressions import RawSQL
+
+from rapport.search.indexes import BY_MODEL, INDEXES, IndexedTable, SearchIndex
+from rapport.search.schema import pg_document, pg_value
+
+MAX_WORDS = 5
+MAX_WORD_LENGTH = 100
+TRIGRAM = 3
+_PHONE_QUERY = re.compile(r"\+?[\d\s().\-/]+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class Term:
+    """One word of the query, lower-cased; `variants` are alternatives any of which may match
+    (a phone number with and without its leading zeros)."""
+
+    text: str
+    variants: tuple[str, ...]
+    phone: bool = False
+
+    @property
+    def short(self) -> bool:
+        return len(self.text) < TRIGRAM
+
+
+def parse_query(q: str | None, *, phones: bool = True) -> list[Term]:
+    """The words of a free-text query (at most five, duplicates dropped). With `phones`, a
+    query that looks like a phone number is one term: its digits, written in any format."""
+    q = _CONTROL.sub(" ", q or "").strip().lower()
+    if not q:
+        return []
+    if phones and _PHONE_QUERY.fullmatch(q):
+        digits = re.sub(r"\D", "", q)
+        if len(digits) >= TRIGRAM:
+            # "+44 20 7946 0958", "020 7946 0958" and "0044…" must all find +442079460958;
+            # "2024-05" may also be a word of a name.
+            variants = [digits]
+            if len(digits.lstrip("0")) >= TRIGRAM:
+                variants.append(digits.lstrip("0"))
+            if " " not in q:
+                variants.append(q[:MAX_WORD_LENGTH])
+            return [Term(digits, tuple(dict.fromkeys(variants)), phone=True)]
+    terms: list[Term] = []
+    for word in q.split():
+        word = word[:MAX_WORD_LENGTH]
+        if word not in {t.text for t in terms}:
+            terms.append(Term(word, (word,)))
+        if len(terms) == MAX_WORDS:
+            break
+    return terms
+
+
+def escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def like_sql(lhs: str, vendor: str) -> str:
+    """`lhs LIKE %s`, case-insensitive, for a lower-cased pattern, in the form the prefix
+    indexes of schema.py serve (SQLite: NOCASE index; PostgreSQL: lower() text_pattern_ops)."""
+    if vendor == "sqlite":  # LIKE is case-insensitive (ASCII) in SQLite
+        return f"{lhs} LIKE %s ESCAPE '\\'"
+    if vendor == "postgresql":  # backslash is the default escape
+        return f"lower({lhs}) LIKE %s"
+    return f"UPPER({lhs}) LIKE UPPER(%s) ESCAPE '\\'"
+
+
+class Like(Func):
+    """`expression LIKE pattern` (see like_sql), usable in filter() and When()."""
+
+    output_field = BooleanField()
+
+    def __init__(self, expression, pattern: str):
+        super().__init__(expression)
+        self.pattern = pattern
+
+    def as_sql(self, compiler, connection, **extra):
+        lhs, params = compiler.compile(self.source_expressions[0])
+        return like_sql(lhs, connection.vendor), (*params, self.pattern)
+
+
+def name_prefix(index: SearchIndex, prefix: str) -> Q:
+    """Any name field of the record starts with `prefix` (case-insensitively)."""
+    pattern = escape_like(prefix.lower()) + "%"
+    cond = Q()
+    for field in index.name_fields:
+        cond |= Q(Like(field, pattern))
+    return cond
+
+
+# ----- SQL over the indexes ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Source:
+    """An indexed table seen from a record type: its own table, its emails, its account."""
+
+    table: IndexedTable
+    path: str  # ORM path from the record to the rows of `table` ("" for the record itself)
+
+
+def sources(index: SearchIndex) -> list[Source]:
+    found = [Source(t, t.path) for t in index.tables]
+    for fk, object_type in index.through:
+        found += [
+            Source(t, f"{fk}__{t.path}" if t.path else fk) for t in INDEXES[object_type].tables
+        ]
+    return found
+
+
+def _fts_phrase(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
+
+
+def _fts_query(terms: list[Term], *, starts: tuple[str, ...] = ()) -> str:
+    """An FTS5 query every term of which must match (as a substring: trigram tokenizer);
+    with `starts`, the first term must begin one of those columns."""
+    parts = []
+    for term in terms:
+        phrases = [_fts_phrase(v) for v in term.variants]
+        parts.append(phrases[0] if len(phrases) == 1 else "(" + " OR ".join(phrases) + ")")
+    if starts:
+        parts[0] = "{" + " ".join(starts) + "} : ^" + _fts_phrase(terms[0].text)
+    return " AND ".join(parts)
+
+
+def _pg_where(document: str, terms: list[Term]) -> tuple[str, list]:
+    conds, params = [], []
+    for term in terms:
+        likes = [f"{document} LIKE %s" for _ in term.variants]
+        conds.append(likes[0] if len(likes) == 1 else "(" + " OR ".join(likes) + ")")
+        params += ["%" + escape_like(v) + "%" for v in term.variants]
+    return " AND ".join(conds), params
+
+
+def _table_ids(t: IndexedTable, terms: list[Term], vendor: str) -> tuple[str, list]:
+    """SQL selecting the record ids of rows of `t` matching every term."""
+    if vendor == "sqlite":
+        ids = f"SELECT rowid FROM {t.fts} WHERE {t.fts} MATCH %s"
+        params: list = [_fts_query(terms)]
+        if t.record_column == "id":
+            return ids, params
+        return f"SELECT {t.record_column} FROM {t.table} WHERE id IN ({ids})", params
+    where, params = _pg_where(pg_document(t), terms)
+    return f"SELECT {t.record_column} FROM {t.table} WHERE {where}", params
+
+
+def _source_ids(
+    index: SearchIndex, source: Source, terms: list[Term], vendor: str, cap: int | None = None
+) -> tuple[str, list]:
+    """SQL selecting ids of records of `index` whose `source` rows match every term (with
+    `cap`, from at most that many matching rows of the source)."""
+    sql, params = _table_ids(source.table, terms, vendor)
+    if cap is not None:
+        sql = f"{sql} LIMIT {int(cap)}"
+    if source.path and source.table.record_column == "id":  # a parent: the records under it
+        fk = source.path.split("__")[0]
+        return f"SELECT id FROM {index.main.table} WHERE {fk}_id IN ({sql})", params
+    return sql, params
+
+
+class DocumentLike(Func):
+    """PostgreSQL: the rows of `source` reached from the queried record match every term,
+    written with the indexed expression (schema.pg_document) so the trigram index serves it.
+    Compiled from column references: right whatever the table aliases of the query."""
+
+    output_field = BooleanField()
+
+    def __init__(self, source: Source, terms: list[Term]):
+        prefix = f"{source.path}__" if source.path else ""
+        super().__init__(*(F(prefix + c.name) for c in source.table.columns))
+        self.source, self.terms = source, terms
+
+    def as_sql(self, compiler, connection, **extra):
+        values, params = [], []
+        for column, expression in zip(
+            self.source.table.columns, self.source_expressions, strict=True
+        ):
+            sql, p = compiler.compile(expression)
+            values.append(pg_value(column, sql))
+            params += p
+        if params:
+            raise ValueError("document columns take no parameters")
+        return _pg_where("lower(" + " || ' ' || ".join(values) + ")", self.terms)
+
+
+def candidate_filter(
+    index: SearchIndex, source: Source, terms: list[Term], vendor: str, cap: int
+) -> Q:
+    """Records whose `source` rows match every term, as a condition that streams from the
+    index under a LIMIT (typeahead candidates).
+
+    SQLite joins the FTS table (models.py): the first matches cost a few row lookups, where
+    `id IN (SELECT rowid …)` collects every match first. PostgreSQL filters the record's own
+    table with the indexed expression; for other tables (emails, phones, the account) it
+    takes the first `cap` matching rows before visibility, because joining them under a
+    LIMIT invites merge-join plans that read whole tables."""
+    if vendor == "sqlite":
+        prefix = f"{source.path}__" if source.path else ""
+        return Q(**{f"{prefix}search_document__document__match": _fts_query(terms)})
+    if not source.path:
+        return Q(DocumentLike(source, terms))
+    return Q(pk__in=RawSQL(*_source_ids(index, source, terms, vendor, cap=cap)))
+
+
+def matching_ids_sql(index: SearchIndex, terms: list[Term], vendor: str) -> list[tuple[str, list]]:
+    """One (sql, params) per term: each selects the ids of records matching the term in any
+    of their sources, so a record whose words are spread over several tables (its name in
+    one, an email in another) still matches every term."""
+    found = []
+    for term in terms:
+        parts, params = [], []
+        for source in sources(index):
+            sql, p = _source_ids(index, source, [term], vendor)
+            parts.append(sql)
+            params += p
+        found.append((" UNION ".join(parts), params))
+    return found
+
+
+# ----- the service -----------------------------------------------------------------------
+
+
+def index_for(qs: QuerySet) -> SearchIndex | None:
+    """The search index of the model of `qs` when its database has one."""
+    if connections[qs.db].vendor not in ("sqlite", "postgresql"):
+        return None
+    if not apps.is_installed("rapport.search"):
+        return None
+    return BY_MODEL.get(qs.model._meta.label)
+
+
+def _short_filters(index: SearchIndex, terms: list[Term]) -> Q:
+    cond = Q()
+    for term in terms:
+        if term.short:
+            cond &= name_prefix(index, term.text)
+    return cond
+
+
+def search_filter(qs: QuerySet, q: str | None, *, fields: list[str] | None = None) -> QuerySet:
+    """`qs` narrowed to the rows matching every word of `q`, through the search index of its
+    model; models without one match each word as a substring of any of `fields`."""
+    index = index_for(qs)
+    terms = parse_query(q, phones=index is not None)
+    if not terms:
+        return qs
+    if index is None:
+        return _substring_filter(qs, terms, fields or [])
+    vendor = connections[qs.db].vendor
+    long_terms = [t for t in terms if not t.short]
+    if long_terms:
+        all_sources = sources(index)
+        if len(all_sources) == 1 and vendor == "postgresql":
+            qs = qs.filter(DocumentLike(all_sources[0], long_terms))
+        else:
+            for sql, params in matching_ids_sql(index, long_terms, vendor):
+                qs = qs.filter(pk__in=RawSQL(sql, params))
+    return qs.filter(_short_filters(index, terms))
+
+
+def _name_starts(index: SearchIndex, terms: list[Term], vendor: str, cap: int) -> Q:
+    """A name field starts with the first term and every other term matches the record:
+    the best-ranked candidates. A name containing the first word matches it, so on
+    PostgreSQL only the other words need the trigram index; SQLite anchors the first word
+    at the start of the name columns of the FTS table (^), which keeps the join streaming."""
+    if vendor == "sqlite":
+        query = _fts_query(terms, starts=index.name_fields)
+        return Q(search_document__document__match=query)
+    cond = name_prefix(index, terms[0].text)
+    if terms[1:]:
+        cond &= candidate_filter(index, sources(index)[0], terms[1:], vendor, cap)
+    return cond
+
+
+def search_candidates(qs: QuerySet, q: str | None, *, per_source: int) -> RawSQL | None:
+    """Ids of at most `per_source` rows of `qs` per way of matching `q` (a union of small
+    subqueries, for `pk__in=`): in each indexed source (the record, one of its emails or
+    phones, its account) and among the records whose name starts with the first word. None
+    when `q` has no words.
+
+    Typeahead ranks these few rows instead of every match: a common trigram matches a large
+    part of a big table, and sorting all of it is what made typeahead slow. Unlike
+    `search_filter`, words spread over two sources (a contact's name and a secondary email)
+    do not match, except for records found through a parent (an account name and a deal
+    name, which is how people look up opportunities).
+    """
+    index = index_for(qs)
+    terms = parse_query(q, phones=index is not None)
+    if index is None or not terms:
+        return None
+    vendor = connections[qs.db].vendor
+    base = qs.order_by().values("pk")
+    short = _short_filters(index, terms)
+    long_terms = [t for t in terms if not t.short]
+    conditions: list[Q] = []
+    if not long_terms:
+        conditions.append(short)
+    else:
+        all_sources = sources(index)
+        for source in all_sources:
+            conditions.append(
+                short & candidate_filter(index, source, long_terms, vendor, per_source)
+            )
+        if not terms[0].short and not terms[0].phone:
+            conditions.append(short & _name_starts(index, long_terms, vendor, per_source))
+    parts = [base.filter(cond)[:per_source] for cond in conditions]
+    if index.through and len(long_terms) > 1:
+        parts.append(search_filter(base, q)[:per_source])
+    # Compiled here rather than combined with QuerySet.union(): typeahead builds this on
+    # every keystroke, and the ORM's clones cost more than the queries take to run. Each
+    # part is a complete SELECT with its own FROM, so its table names cannot capture the
+    # outer query's.
+    sqls, params = [], []
+    for part in parts:
+        sql, part_params = part.query.get_compiler(using=qs.db).as_sql()
+        sqls.append(f"SELECT * FROM ({sql}) AS candidates{len(sqls)}")
+        params += part_params
+    return RawSQL(" UNION ".join(sqls), params)
+
+
+def _substring_filter(qs: QuerySet, terms: list[Term], fields: list[str]) -> QuerySet:
+    if not fields:
+        return qs
+    cond = Q()
+    for term in terms:
+        term_q = Q()
+        for field in fields:
+            for variant in term.variants:
+                term_q |= Q(**{f"{field}__icontains": variant})
+        cond &= term_q
+    return qs.filter(cond)

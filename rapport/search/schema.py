@@ -1,0 +1,152 @@
+"""The SQL of the search indexes, built from indexes.py for each backend.
+
+SQLite: one FTS5 table per indexed table, trigram tokenizer, external content (the
+record's table: no second copy of the text), kept in sync by AFTER INSERT/UPDATE/DELETE
+triggers; a NOCASE index per name field serves the prefix match of short terms.
+PostgreSQL: pg_trgm; a GIN trigram index on one lower() expression concatenating the
+columns (queried with the same expression, so the index is used) and a text_pattern_ops
+index on lower(name field) for prefixes.
+
+Every statement is idempotent (IF NOT EXISTS / IF EXISTS): the migrations run them once and
+`search_schema_ensure` reruns them to put back what a table rebuild dropped. The migration
+files hold a frozen copy; a test checks the copy still equals what this module builds.
+"""
+
+# ruff: noqa: S608 - identifiers come from indexes.py, never from input; no values here
+
+from rapport.search.indexes import INDEXES, Column, IndexedTable
+
+# Phones are indexed as digits. SQLite has no regexp_replace: remove the usual separators.
+_PHONE_SEPARATORS = ("+", " ", "-", "(", ")", ".", "/")
+
+
+def all_tables() -> list[IndexedTable]:
+    return [t for index in INDEXES.values() for t in index.tables]
+
+
+# ----- SQLite ----------------------------------------------------------------------------
+
+
+def sqlite_value(column: Column, row: str | None = None) -> str:
+    """The value indexed for `column` of `row` (new/old in a trigger, the table if None)."""
+    sql = f"{row}.{column.name}" if row else column.name
+    if column.digits:
+        for sep in _PHONE_SEPARATORS:
+            sql = f"replace({sql}, '{sep}', '')"
+    return sql
+
+
+def _sqlite_insert(t: IndexedTable, row: str) -> str:
+    names = ", ".join(c.name for c in t.columns)
+    values = ", ".join(sqlite_value(c, row) for c in t.columns)
+    return f"INSERT INTO {t.fts}(rowid, {names}) VALUES ({row}.id, {values});"
+
+
+def _sqlite_delete(t: IndexedTable, row: str) -> str:
+    # External content: FTS5 removes a row given the exact values it indexed.
+    names = ", ".join(c.name for c in t.columns)
+    values = ", ".join(sqlite_value(c, row) for c in t.columns)
+    return f"INSERT INTO {t.fts}({t.fts}, rowid, {names}) VALUES ('delete', {row}.id, {values});"
+
+
+def sqlite_table_sql(t: IndexedTable) -> list[str]:
+    """The FTS5 table of `t` and the three triggers that keep it in sync."""
+    names = ", ".join(c.name for c in t.columns)
+    changed = " OR ".join(f"old.{c.name} IS NOT new.{c.name}" for c in t.columns)
+    return [
+        f"CREATE VIRTUAL TABLE IF NOT EXISTS {t.fts} USING fts5({names}, "
+        f"content='{t.table}', content_rowid='id', tokenize='trigram')",
+        f"CREATE TRIGGER IF NOT EXISTS {t.trigger('ai')} AFTER INSERT ON {t.table} "
+        f"BEGIN {_sqlite_insert(t, 'new')} END",
+        f"CREATE TRIGGER IF NOT EXISTS {t.trigger('ad')} AFTER DELETE ON {t.table} "
+        f"BEGIN {_sqlite_delete(t, 'old')} END",
+        # Only when an indexed column changes: a version bump or a soft delete costs nothing.
+        f"CREATE TRIGGER IF NOT EXISTS {t.trigger('au')} AFTER UPDATE ON {t.table} "
+        f"WHEN old.id IS NOT new.id OR {changed} "
+        f"BEGIN {_sqlite_delete(t, 'old')} {_sqlite_insert(t, 'new')} END",
+    ]
+
+
+def sqlite_schema_sql() -> list[str]:
+    statements: list[str] = []
+    for index in INDEXES.values():
+        for t in index.tables:
+            statements += sqlite_table_sql(t)
+        for field in index.name_fields:
+            statements.append(
+                f"CREATE INDEX IF NOT EXISTS {index.prefix_index(field)} "
+                f"ON {index.main.table} ({field} COLLATE NOCASE)"
+            )
+    return statements
+
+
+def sqlite_populate_sql(t: IndexedTable) -> list[str]:
+    """Empty the FTS table of `t` and index every row of the table again."""
+    names = ", ".join(c.name for c in t.columns)
+    values = ", ".join(sqlite_value(c) for c in t.columns)
+    return [
+        f"INSERT INTO {t.fts}({t.fts}) VALUES ('delete-all')",
+        f"INSERT INTO {t.fts}(rowid, {names}) SELECT id, {values} FROM {t.table}",
+    ]
+
+
+def sqlite_drop_sql() -> list[str]:
+    statements: list[str] = []
+    for index in INDEXES.values():
+        for t in index.tables:
+            statements += [f"DROP TRIGGER IF EXISTS {t.trigger(e)}" for e in ("ai", "ad", "au")]
+            statements.append(f"DROP TABLE IF EXISTS {t.fts}")
+        statements += [f"DROP INDEX IF EXISTS {index.prefix_index(f)}" for f in index.name_fields]
+    return statements
+
+
+def sqlite_object_names(t: IndexedTable) -> set[str]:
+    """sqlite_master names without which the index of `t` is missing or out of sync."""
+    return {t.fts, t.trigger("ai"), t.trigger("ad"), t.trigger("au")}
+
+
+# ----- PostgreSQL ------------------------------------------------------------------------
+
+
+def pg_value(column: Column, sql: str | None = None) -> str:
+    """The indexed value of `column` (written `sql` in the query, its bare name by default)."""
+    sql = sql or column.name
+    return f"regexp_replace({sql}, '[^0-9]+', '', 'g')" if column.digits else sql
+
+
+def pg_document(t: IndexedTable) -> str:
+    """The indexed expression of `t`; queries must use exactly this text to use the index."""
+    return "lower(" + " || ' ' || ".join(pg_value(c) for c in t.columns) + ")"
+
+
+def pg_schema_sql() -> list[str]:
+    statements = ["CREATE EXTENSION IF NOT EXISTS pg_trgm"]
+    for index in INDEXES.values():
+        for t in index.tables:
+            statements.append(
+                f"CREATE INDEX IF NOT EXISTS {t.trgm_index} ON {t.table} "
+                f"USING gin (({pg_document(t)}) gin_trgm_ops)"
+            )
+        for field in index.name_fields:
+            statements.append(
+                f"CREATE INDEX IF NOT EXISTS {index.prefix_index(field)} "
+                f"ON {index.main.table} (lower({field}) text_pattern_ops)"
+            )
+    return statements
+
+
+def pg_drop_sql() -> list[str]:
+    # The pg_trgm extension stays: other indexes may come to use it.
+    statements: list[str] = []
+    for index in INDEXES.values():
+        statements += [f"DROP INDEX IF EXISTS {t.trgm_index}" for t in index.tables]
+        statements += [f"DROP INDEX IF EXISTS {index.prefix_index(f)}" for f in index.name_fields]
+    return statements
+
+
+def pg_index_names() -> set[str]:
+    names: set[str] = set()
+    for index in INDEXES.values():
+        names |= {t.trgm_index for t in index.tables}
+        names |= {index.prefix_index(f) for f in index.name_fields}
+    return names

@@ -1,0 +1,173 @@
+"""Global search (typeahead): the best few matches of each record type the user may see."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+
+from django.db.models import Expression, F, IntegerField, QuerySet
+from django.db.models.functions import Lower
+
+from rapport.accounts.models import Account, Contact
+from rapport.accounts.selectors import accounts_visible_to, contacts_visible_to
+from rapport.identity.models import User
+from rapport.leads.models import Lead
+from rapport.leads.selectors import leads_visible_to
+from rapport.sales.models import Opportunity
+from rapport.sales.selectors import opportunities_visible_to
+from rapport.search.indexes import INDEXES
+from rapport.search.matching import Term, escape_like, like_sql, parse_query, search_candidates
+from rapport.web.links import record_url
+
+MAX_LIMIT = 20
+# Rows ranked per way of matching (see search_candidates): enough for the best 20 to be
+# among them, few enough to sort in well under a millisecond.
+CANDIDATES = 100
+
+
+def _join(*parts: str | None) -> str:
+    return " · ".join(p for p in parts if p)
+
+
+def _person(row: dict) -> str:
+    return f"{row['first_name']} {row['last_name']}".strip()
+
+
+@dataclass(frozen=True)
+class Kind:
+    """How one record type shows in the global search."""
+
+    visible: Callable[[User], QuerySet]
+    model: type
+    values: tuple[str, ...]
+    order: tuple[str, ...]  # after the rank
+    full_name: tuple[str, ...]  # fields that, joined by a space, make the name (ranking)
+    title: Callable[[dict], str]
+    subtitle: Callable[[dict], str]
+
+
+KINDS: dict[str, Kind] = {
+    "account": Kind(
+        visible=accounts_visible_to,
+        model=Account,
+        values=("id", "name", "domain", "city"),
+        order=("name",),
+        full_name=(),
+        title=lambda r: r["name"],
+        subtitle=lambda r: _join(r["domain"], r["city"]),
+    ),
+    "contact": Kind(
+        visible=contacts_visible_to,
+        model=Contact,
+        values=("id", "first_name", "last_name", "email", "title", "account__name"),
+        order=("last_name", "first_name"),
+        full_name=("first_name", "last_name"),
+        title=_person,
+        subtitle=lambda r: _join(r["email"], r["account__name"] or r["title"]),
+    ),
+    "lead": Kind(
+        visible=leads_visible_to,
+        model=Lead,
+        values=("id", "first_name", "last_name", "company", "email"),
+        order=("last_name", "first_name"),
+        full_name=("first_name", "last_name"),
+        title=_person,
+        subtitle=lambda r: _join(r["company"], r["email"]),
+    ),
+    "opportunity": Kind(
+        visible=opportunities_visible_to,
+        model=Opportunity,
+        values=("id", "name", "account__name", "stage__name"),
+        order=("name",),
+        full_name=(),
+        title=lambda r: r["name"],
+        subtitle=lambda r: _join(r["account__name"], r["stage__name"]),
+    ),
+}
+TYPES = tuple(KINDS)
+
+
+class NameRank(Expression):
+    """0: a name is the query; 1: a name starts with the query; 2: with its first word;
+    3: the query is elsewhere (inside a name, an email, a phone).
+
+    One expression compiling each name column once: typeahead runs it on every keystroke and
+    a CASE built from When/Q objects costs more to compile than the query costs to run."""
+
+    output_field = IntegerField()
+
+    def __init__(self, fields: tuple[str, ...], full_name: tuple[str, ...], terms: list[Term]):
+        super().__init__()
+        self.fields, self.full_name = fields, full_name
+        self.columns = [F(f) for f in dict.fromkeys(fields + full_name)]
+        whole = escape_like(" ".join(t.text for t in terms))
+        first = escape_like(terms[0].text)
+        self.levels = [(whole, 0), (whole + "%", 1)]
+        if first != whole:
+            self.levels.append((first + "%", 2))
+
+    def get_source_expressions(self):
+        return self.columns
+
+    def set_source_expressions(self, exprs):
+        self.columns = list(exprs)
+
+    def as_sql(self, compiler, connection, **extra):
+        compiled = {}
+        for name, column in zip(
+            dict.fromkeys(self.fields + self.full_name), self.columns, strict=True
+        ):
+            compiled[name] = compiler.compile(column)[0]
+        names = [compiled[f] for f in self.fields]
+        if self.full_name:
+            names.append(" || ' ' || ".join(compiled[f] for f in self.full_name))
+        whens, params = [], []
+        for pattern, rank in self.levels:
+            whens.append(
+                f"WHEN {' OR '.join(like_sql(n, connection.vendor) for n in names)} THEN {rank}"
+            )
+            params += [pattern] * len(names)
+        return f"CASE {' '.join(whens)} ELSE 3 END", params
+
+
+@cache
+def _url_template(model: type) -> str:
+    """The record page URL of `model` with a {pk} placeholder: reversing it once per type,
+    not once per hit."""
+    marker = 987654321
+    return record_url(model(pk=marker)).replace(str(marker), "{pk}")
+
+
+def search_typeahead(
+    *, user: User, q: str | None, types: list[str] | None = None, limit: int = 5
+) -> list[dict]:
+    """For each requested type, up to `limit` (≤ 20) records `user` may see that match every
+    word of `q`, names equal to or starting with the query first, then by name. One query
+    per type, ranking a bounded set of candidates (see search_candidates)."""
+    limit = max(1, min(limit, MAX_LIMIT))
+    wanted = [t for t in TYPES if not types or t in types]
+    terms = parse_query(q)
+    groups = []
+    for object_type in wanted:
+        kind = KINDS[object_type]
+        items: list[dict] = []
+        candidates = search_candidates(kind.visible(user), q, per_source=CANDIDATES)
+        if candidates is not None:
+            rank = NameRank(INDEXES[object_type].name_fields, kind.full_name, terms)
+            rows = (
+                kind.model.all_objects.filter(pk__in=candidates)
+                .annotate(_rank=rank)
+                .order_by("_rank", *(Lower(f) for f in kind.order), "id")
+                .values(*kind.values)[:limit]
+            )
+            items = [
+                {
+                    "type": object_type,
+                    "id": row["id"],
+                    "title": kind.title(row),
+                    "subtitle": kind.subtitle(row),
+                    "url_path": _url_template(kind.model).format(pk=row["id"]),
+                }
+                for row in rows
+            ]
+        groups.append({"type": object_type, "items": items})
+    return groups

@@ -1,0 +1,398 @@
+"""Reads of the home dashboard: my tasks, my open pipeline by stage, won revenue by month
+and recent activity on my records.
+
+"My records" are the ones the user answers for: those they own and, for a manager, those of
+the teams they manage (down the hierarchy); an admin answers for everything. That scope is
+always applied on top of `visible()`, so the dashboard never shows more than the lists do
+(and a public-read organisation does not turn a rep's dashboard into everyone's).
+
+Every number is an SQL aggregate; each block is a fixed number of queries, whatever the
+number of records (see test_dashboard's query-count tests).
+"""
+
+import calendar
+import datetime
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import (
+    BooleanField,
+    Count,
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    Q,
+    QuerySet,
+    Sum,
+)
+from django.db.models.functions import TruncMonth
+from django.utils import timezone
+
+from rapport.accounts.models import Account, Contact
+from rapport.activities.models import Activity, ActivityKind
+from rapport.activities.selectors import activity_list
+from rapport.identity.models import User
+from rapport.leads.models import Lead
+from rapport.records.exceptions import RecordNotFound
+from rapport.records.visibility import managed_team_ids, visible
+from rapport.sales.models import Opportunity, Stage, StageKind
+from rapport.sales.selectors import (
+    ExchangeRateMissing,
+    convert_to_org_currency,
+    exchange_rate_table,
+)
+from rapport.timeline.models import TimelineEvent
+from rapport.web.links import record_url
+
+TASKS_DUE_LIMIT = 20
+TASKS_UPCOMING_LIMIT = 5
+RECENT_EVENTS_LIMIT = 20
+WON_MONTHS = 12
+CENT = Decimal("0.01")
+
+# The records an event can be about, the most specific first (an opportunity's event also
+# carries its account).
+EVENT_SUBJECTS = (
+    ("opportunity", Opportunity),
+    ("lead", Lead),
+    ("contact", Contact),
+    ("account", Account),
+)
+
+
+# ----- scope --------------------------------------------------------------------------
+
+
+def responsibility(user: User) -> Q | None:
+    """The records the user answers for, as a filter on owner/team (None: all, for admins)."""
+    if user.is_admin:
+        return None
+    q = Q(owner_id=user.pk)
+    teams = managed_team_ids(user)
+    if teams:
+        q |= Q(team_id__in=teams)
+    return q
+
+
+def my_records(model, user: User) -> QuerySet:
+    """Active records of `model` the user may see and answers for."""
+    qs = visible(model.objects.all(), user)
+    scope = responsibility(user)
+    return qs if scope is None else qs.filter(scope)
+
+
+def scope_label(user: User) -> str:
+    """Whose numbers the dashboard shows, in words."""
+    if user.is_admin:
+        return "Everyone's"
+    if managed_team_ids(user):
+        return "Your teams'"
+    return "Your"
+
+
+# ----- tasks --------------------------------------------------------------------------
+
+
+@dataclass
+class Tasks:
+    overdue: list[Activity]
+    today: list[Activity]
+    upcoming: list[Activity]
+    more_due: bool  # more overdue/today tasks than shown
+
+    @property
+    def due_count(self) -> int:
+        return len(self.overdue) + len(self.today)
+
+
+def _end_of_today(now: datetime.datetime) -> datetime.datetime:
+    tomorrow = timezone.localtime(now).date() + datetime.timedelta(days=1)
+    return timezone.make_aware(datetime.datetime.combine(tomorrow, datetime.time.min))
+
+
+def _subject_flags(user: User, records) -> dict:
+    """`show_<field>` annotations: whether each linked record is among `records(model)`,
+    computed in SQL (subqueries of the same query, not one query per row)."""
+    return {
+        f"show_{name}": ExpressionWrapper(
+            Q(**{f"{name}_id__in": records(model, user).values("pk")}),
+            output_field=BooleanField(),
+        )
+        for name, model in EVENT_SUBJECTS
+    }
+
+
+def _first_shown(row):
+    """The most specific linked record of an event or a task that may be shown, or None:
+    a row may also name a record the user may not see (a call on my account about someone
+    else's opportunity; my task on a record given away since)."""
+    return next(
+        (getattr(row, name) for name, _ in EVENT_SUBJECTS if getattr(row, f"show_{name}")),
+        None,
+    )
+
+
+def _visible_records(model, user: User) -> QuerySet:
+    return visible(model.objects.all(), user)
+
+
+def _task_base(user: User) -> QuerySet[Activity]:
+    return (
+        activity_list(user=user, mine=True, kind=[ActivityKind.TASK])
+        .prefetch_related(None)  # the attendees the API needs are not shown here
+        .select_related(*(name for name, _ in EVENT_SUBJECTS))
+        .annotate(**_subject_flags(user, _visible_records))
+    )
+
+
+def _task_rows(tasks, now: datetime.datetime) -> list[Activity]:
+    tasks = list(tasks)
+    for task in tasks:
+        task.subject_record = _first_shown(task)
+        task.subject_url = record_url(task.subject_record)
+        task.overdue = bool(not task.done and task.due_at and task.due_at < now)
+    return tasks
+
+
+def dashboard_tasks(*, user: User, now: datetime.datetime | None = None) -> Tasks:
+    """The user's open tasks: overdue and due today (earliest first), and the next few
+    with a later date or none. Two queries."""
+    now = now or timezone.now()
+    end = _end_of_today(now)
+    base = _task_base(user).filter(done=False)
+    due = _task_rows(
+        base.filter(due_at__lt=end).order_by("due_at", "id")[: TASKS_DUE_LIMIT + 1], now
+    )
+    upcoming = base.filter(Q(due_at__gte=end) | Q(due_at__isnull=True)).order_by(
+        F("due_at").asc(nulls_last=True), "id"
+    )
+    return Tasks(
+        overdue=[t for t in due[:TASKS_DUE_LIMIT] if t.overdue],
+        today=[t for t in due[:TASKS_DUE_LIMIT] if not t.overdue],
+        upcoming=_task_rows(upcoming[:TASKS_UPCOMING_LIMIT], now),
+        more_due=len(due) > TASKS_DUE_LIMIT,
+    )
+
+
+def dashboard_task(*, user: User, pk: int) -> Activity:
+    """One of my tasks as the dashboard shows it (after completing or reopening it)."""
+    task = _task_base(user).filter(pk=pk).first()
+    if task is None:
+        raise RecordNotFound("task")
+    return _task_rows([task], timezone.now())[0]
+
+
+# ----- money --------------------------------------------------------------------------
+
+
+@dataclass
+class Converter:
+    """Amounts in the organisation's currency; the rate table is read only when a foreign
+    currency shows up. Currencies without a rate are left out and remembered."""
+
+    currency: str = field(default_factory=lambda: settings.RAPPORT_CURRENCY.upper())
+    missing: set[str] = field(default_factory=set)
+    _table: dict | None = None
+
+    def __call__(self, amount, currency: str, on: datetime.date) -> Decimal | None:
+        amount = Decimal(amount or 0)
+        if (currency or "").upper() == self.currency:
+            return amount.quantize(CENT)
+        if self._table is None:
+            self._table = exchange_rate_table()
+        try:
+            return convert_to_org_currency(amount, currency, on, table=self._table)
+        except ExchangeRateMissing:
+            self.missing.add(currency.upper())
+            return None
+
+
+# ----- pipeline by stage ----------------------------------------------------------------
+
+
+@dataclass
+class StageRow:
+    stage_id: int
+    label: str
+    count: int = 0
+    amount: Decimal = Decimal("0.00")
+    weighted: Decimal = Decimal("0.00")
+
+
+@dataclass
+class Pipeline:
+    rows: list[StageRow]
+    currency: str
+    missing_rates: list[str]
+
+    @property
+    def count(self) -> int:
+        return sum(r.count for r in self.rows)
+
+    @property
+    def amount(self) -> Decimal:
+        return sum((r.amount for r in self.rows), Decimal("0.00"))
+
+    @property
+    def weighted(self) -> Decimal:
+        return sum((r.weighted for r in self.rows), Decimal("0.00"))
+
+
+def pipeline_by_stage(*, user: User, convert: Converter | None = None) -> Pipeline:
+    """Open opportunities I answer for, per stage: count, amount and weighted amount
+    (amount × probability) in the organisation's currency. Open stages of the default
+    pipeline are always listed (zero when empty); other pipelines' when they hold deals.
+    Two queries (three with a foreign currency, unless `convert` has read the rates)."""
+    weighted = ExpressionWrapper(
+        F("amount") * F("probability"), output_field=DecimalField(max_digits=22, decimal_places=2)
+    )
+    sums = (
+        my_records(Opportunity, user)
+        .filter(stage__kind=StageKind.OPEN)
+        .order_by()
+        .values("stage_id", "currency")
+        .annotate(n=Count("id"), total=Sum("amount"), weighted_total=Sum(weighted))
+    )
+    convert = convert or Converter()
+    today = timezone.localdate()
+    per_stage: dict[int, StageRow] = {}
+    for row in sums:
+        stage_row = per_stage.setdefault(row["stage_id"], StageRow(row["stage_id"], ""))
+        stage_row.count += row["n"]
+        amount = convert(row["total"], row["currency"], today)
+        weighted_amount = convert(Decimal(row["weighted_total"] or 0) / 100, row["currency"], today)
+        if amount is not None:
+            stage_row.amount += amount
+        if weighted_amount is not None:
+            stage_row.weighted += weighted_amount
+    stages = list(
+        Stage.objects.filter(kind=StageKind.OPEN)
+        .select_related("pipeline")
+        .order_by("pipeline__position", "pipeline_id", "position", "id")
+    )
+    used_pipelines = {s.pipeline_id for s in stages if s.pk in per_stage}
+    shown = [s for s in stages if s.pipeline_id in used_pipelines or s.pipeline.is_default]
+    several = len({s.pipeline_id for s in shown}) > 1
+    rows = []
+    for stage in shown:
+        row = per_stage.get(stage.pk, StageRow(stage.pk, ""))
+        row.label = f"{stage.pipeline.name} · {stage.name}" if several else stage.name
+        rows.append(row)
+    return Pipeline(rows=rows, currency=convert.currency, missing_rates=sorted(convert.missing))
+
+
+# ----- won revenue by month -------------------------------------------------------------
+
+
+@dataclass
+class MonthRow:
+    month: datetime.date  # the first day
+    count: int = 0
+    amount: Decimal = Decimal("0.00")
+
+    @property
+    def label(self) -> str:
+        return self.month.strftime("%b %Y")
+
+
+@dataclass
+class WonByMonth:
+    rows: list[MonthRow]
+    currency: str
+    missing_rates: list[str]
+
+    @property
+    def count(self) -> int:
+        return sum(r.count for r in self.rows)
+
+    @property
+    def amount(self) -> Decimal:
+        return sum((r.amount for r in self.rows), Decimal("0.00"))
+
+
+def _add_months(day: datetime.date, months: int) -> datetime.date:
+    index = day.year * 12 + day.month - 1 + months
+    return datetime.date(index // 12, index % 12 + 1, 1)
+
+
+def won_by_month(
+    *, user: User, months: int = WON_MONTHS, convert: Converter | None = None
+) -> WonByMonth:
+    """Revenue of the opportunities I answer for that were won (closed in a won stage) in
+    each of the last `months` calendar months, this one included, in the organisation's
+    currency at the month's end rate. One query (two with a foreign currency, unless
+    `convert` has read the rates)."""
+    today = timezone.localdate()
+    first = _add_months(today.replace(day=1), -(months - 1))
+    start = timezone.make_aware(datetime.datetime.combine(first, datetime.time.min))
+    sums = (
+        my_records(Opportunity, user)
+        .filter(stage__kind=StageKind.WON, closed_at__gte=start)
+        .annotate(month=TruncMonth("closed_at"))
+        .order_by()
+        .values("month", "currency")
+        .annotate(n=Count("id"), total=Sum("amount"))
+    )
+    rows = {_add_months(first, i): MonthRow(_add_months(first, i)) for i in range(months)}
+    convert = convert or Converter()
+    for row in sums:
+        month = row["month"]
+        if isinstance(month, datetime.datetime):
+            month = (timezone.localtime(month) if timezone.is_aware(month) else month).date()
+        month = month.replace(day=1)
+        target = rows.get(month)
+        if target is None:  # closed in the future (a clock skew): not part of the chart
+            continue
+        last_day = month.replace(day=calendar.monthrange(month.year, month.month)[1])
+        amount = convert(row["total"], row["currency"], min(last_day, today))
+        target.count += row["n"]
+        if amount is not None:
+            target.amount += amount
+    return WonByMonth(
+        rows=list(rows.values()), currency=convert.currency, missing_rates=sorted(convert.missing)
+    )
+
+
+# ----- recent activity ------------------------------------------------------------------
+
+
+def recent_events(*, user: User, limit: int = RECENT_EVENTS_LIMIT) -> list[TimelineEvent]:
+    """The newest timeline events of records I answer for, newest first, each with
+    `subject` (the most specific record of the event that I may see) and `subject_url`.
+    One query: the subjects are joined, and whether each may be shown is computed in SQL."""
+    mine = Q(pk__in=[])
+    for name, model in EVENT_SUBJECTS:
+        mine |= Q(**{f"{name}_id__in": my_records(model, user).values("pk")})
+    events = list(
+        TimelineEvent.objects.filter(mine)
+        .annotate(**_subject_flags(user, my_records))
+        .select_related("actor", "activity", *(name for name, _ in EVENT_SUBJECTS))
+        .order_by("-occurred_at", "-id")[:limit]
+    )
+    for event in events:
+        event.subject = _first_shown(event)
+        event.subject_url = record_url(event.subject)
+        event.subject_kind = type(event.subject)._meta.verbose_name if event.subject else ""
+    return events
+
+
+# ----- the charts' data -----------------------------------------------------------------
+
+
+def chart_data(pipeline: Pipeline, won: WonByMonth) -> dict:
+    """What the client-side charts draw (embedded with json_script; numbers as floats)."""
+    return {
+        "currency": pipeline.currency,
+        "pipeline": {
+            "labels": [r.label for r in pipeline.rows],
+            "count": [r.count for r in pipeline.rows],
+            "amount": [float(r.amount) for r in pipeline.rows],
+            "weighted": [float(r.weighted) for r in pipeline.rows],
+        },
+        "won": {
+            "labels": [r.label for r in won.rows],
+            "count": [r.count for r in won.rows],
+            "amount": [float(r.amount) for r in won.rows],
+        },
+    }
