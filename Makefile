@@ -53,8 +53,9 @@ lint: install-dev
 	$(VENV)/bin/ruff format --check rapport bench
 	$(PY) manage.py makemigrations --check --dry-run
 
+# Each script prints medians and ratios against a baseline measured in the same run.
 bench: install-dev
-	$(PY) -m bench $(if $(SCALE),--scale $(SCALE),)
+	@for script in bench/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
 
 # Re-resolve the lockfiles after changing pyproject.toml.
 lock: | $(VENV)/bin/python
