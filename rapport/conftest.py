@@ -2,6 +2,7 @@
 
 import json
 from dataclasses import dataclass
+from importlib import import_module
 
 import pytest
 from django.test import Client
@@ -104,3 +105,31 @@ def api_as(db):
         return clients[key]
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _migration_data(request):
+    """Data migrations' rows (the default "Sales" pipeline) for every database test.
+
+    Transactional tests (browser journeys, search schema) flush the database when they end,
+    migration data included; the tests after them on the same worker get it back here.
+    """
+    marker = request.node.get_closest_marker("django_db")
+    uses_db = marker is not None or "db" in request.fixturenames
+    transactional = (
+        "transactional_db" in request.fixturenames or "live_server" in request.fixturenames
+    )
+    if marker is not None and (
+        marker.kwargs.get("transaction") or (marker.args and marker.args[0])
+    ):
+        transactional = True
+    if not uses_db or transactional:
+        return
+    request.getfixturevalue("db")
+    from django.apps import apps
+
+    from rapport.sales.models import Pipeline
+
+    if not Pipeline.objects.filter(name="Sales").exists():
+        migration = import_module("rapport.sales.migrations.0002_default_pipeline")
+        migration.create_default_pipeline(apps, None)
