@@ -92,6 +92,12 @@ def test_sign_in_create_account_and_contact_then_log_a_call_in_place(
     page.hover("#field-industry")
     page.click("#field-industry .field-edit")
     page.fill("#field-industry input[name=value]", "Shipping")
+    # Press Enter only once htmx has processed the swapped-in form; before that, Enter is a
+    # plain form submit (seen under heavy load).
+    page.wait_for_function(
+        "() => { const f = document.querySelector('#field-industry form');"
+        " return !!(f && f['htmx-internal-data']); }"
+    )
     page.keyboard.press("Enter")
     page.wait_for_selector("#field-industry .field-value:has-text('Shipping')")
     # The timeline reloads itself (HX-Trigger) and shows the change. Known race, to fix: on a
