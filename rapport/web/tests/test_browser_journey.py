@@ -256,7 +256,10 @@ def test_access_panel_shares_and_unshares_in_place(
     page.evaluate("window.__stillHere = true")
     page.click(".record-actions a:has-text('Share')")
     page.wait_for_selector("#record-access form.access-form")
-    assert page.evaluate("document.activeElement.id") == "share-target"
+    # Focus moves to the first field once htmx has settled the swapped-in panel.
+    page.wait_for_function(
+        "() => document.activeElement && document.activeElement.id === 'share-target'"
+    )
     page.select_option("#share-target", label="Colin Colleague")
     page.select_option("#share-access", "edit")
     page.click("#record-access button:text-is('Share')")
