@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "rapport.timeline",
     "rapport.api",
     "rapport.duplicates",
+    "rapport.imports",
     "rapport.analytics",
     "rapport.search",
     "rapport.demo",
@@ -69,6 +70,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "rapport.api.nul.NulTextMiddleware",
     "rapport.api.idempotency.IdempotencyMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
@@ -186,6 +188,10 @@ RAPPORT_CURRENCY = os.environ.get("RAPPORT_CURRENCY", "EUR")
 RAPPORT_PHONE_REGION = os.environ.get("RAPPORT_PHONE_REGION", "US")
 # Lists count exactly up to this many rows, then answer "10000+".
 RAPPORT_COUNT_CAP = 10_000
+# Uploaded import files (kept for the job's rerun and rejected-rows download, purged after 30 days).
+RAPPORT_IMPORT_DIR = Path(os.environ.get("RAPPORT_IMPORT_DIR", BASE_DIR / "var" / "imports"))
+# The largest import file accepted, in bytes (default 2 GiB; the import streams, memory stays flat).
+RAPPORT_IMPORT_MAX_BYTES = int(os.environ.get("RAPPORT_IMPORT_MAX_BYTES", 2 * 1024**3))
 
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"

@@ -96,6 +96,8 @@ def _mount() -> None:
     from rapport.analytics.api import router as analytics_router
     from rapport.duplicates.api import router as duplicates_router
     from rapport.identity.api import router as identity_router
+    from rapport.imports.api import exports_router
+    from rapport.imports.api import router as imports_router
     from rapport.leads.api import router as leads_router
     from rapport.orders.api import router as orders_router
     from rapport.records.api import router as records_router
@@ -113,6 +115,8 @@ def _mount() -> None:
     api.add_router("/analytics", analytics_router)
     api.add_router("/search", search_router)
     api.add_router("/duplicates", duplicates_router)
+    api.add_router("/imports", imports_router)
+    api.add_router("/exports", exports_router)
 
 
 _mount()

@@ -1,0 +1,169 @@
+"""What every object importer shares: the batch interface the runner calls and bulk
+helpers for tags and timeline events."""
+
+import datetime
+from collections import Counter
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Model
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from rapport.identity.models import User
+from rapport.imports.models import ImportJob
+from rapport.imports.services.bulk_sql import BulkInsert, where_in
+from rapport.imports.services.cleaning import Row
+from rapport.imports.services.mapping import Target
+from rapport.records.models import Tag
+from rapport.timeline.models import EventKind, TimelineEvent
+
+NOT_EDITABLE = "Matches a record you cannot change"
+
+
+def jsonable(value: Any) -> Any:
+    if isinstance(value, Model):
+        return value.pk
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime.datetime | datetime.date):
+        return value.isoformat()
+    return value
+
+
+class Importer:
+    """Imports one object type batch by batch. `process` decides each row's outcome
+    (created, updated, unchanged, skipped, failed with issues) and, unless this is a dry
+    run, writes; the runner calls it inside one transaction per batch."""
+
+    def __init__(self, *, job: ImportJob, actor: User, policy: str, dry_run: bool, targets: dict):
+        self.job = job
+        self.actor = actor
+        self.policy = policy
+        self.dry_run = dry_run
+        self.targets: dict[str, Target] = targets
+        self.extra: Counter = Counter()
+        self._owners: dict[str, User | None] = {}
+        self.required_custom = sorted(
+            t.custom.key for t in targets.values() if t.custom is not None and t.custom.required
+        )
+
+    def column(self, field: str) -> str:
+        """The file's column mapped to `field` (a full name stands for the last name)."""
+        for header, key in self.job.mapping.items():
+            if key == field or (field == "last_name" and key == "full_name"):
+                return header
+        return ""
+
+    def resolve_owners(self, rows: list[Row]) -> None:
+        """Owner cells name an active user by username or email: one query per batch for
+        the names not seen yet; an unknown name fails its row."""
+        wanted = {
+            r.values["owner"].strip().lower()
+            for r in rows
+            if isinstance(r.values.get("owner"), str)
+        }
+        unknown = wanted - set(self._owners)
+        if unknown:
+            self._owners.update(dict.fromkeys(unknown))
+            users = (
+                User.objects.annotate(u=Lower("username"), e=Lower("email"))
+                .filter(where_in("u", unknown) | where_in("e", unknown), is_active=True)
+                .select_related("team")
+                .order_by("-id")  # the oldest wins below
+            )
+            for user in users:
+                for key in (user.u, user.e):
+                    if key in unknown:
+                        self._owners[key] = user
+        for row in rows:
+            text = row.values.get("owner")
+            if not isinstance(text, str):
+                continue
+            owner = self._owners.get(text.strip().lower())
+            if owner is None:
+                del row.values["owner"]
+                row.fail(
+                    f"No active user with the username or email {text!r}",
+                    "invalid_owner",
+                    self.column("owner"),
+                    "owner",
+                )
+            else:
+                row.values["owner"] = owner
+
+    def keys(self, row: Row) -> tuple:
+        """Values that identify the row's record: two rows sharing one are never in the same
+        batch, so the second finds what the first wrote."""
+        return ()
+
+    def process(self, rows: list[Row]) -> None:
+        raise NotImplementedError
+
+    def summary(self, label: str) -> str:
+        return f"Created {label} (import #{self.job.pk})"[:300]
+
+
+def tags_bulk_set(model: type[Model], tags_by_record: dict[int, list[str]], *, replace: bool):
+    """Give each record exactly these tags (creating missing Tag rows): a few queries for
+    the whole batch."""
+    if not tags_by_record:
+        return
+    names = {n for names in tags_by_record.values() for n in names}
+    existing = dict(Tag.objects.filter(where_in("name", names)).values_list("name", "pk"))
+    missing = [Tag(name=n) for n in sorted(names - set(existing))]
+    if missing:
+        Tag.objects.bulk_create(missing, ignore_conflicts=True)
+        existing = dict(Tag.objects.filter(where_in("name", names)).values_list("name", "pk"))
+    through = model.tags.through
+    fk = f"{model._meta.model_name}_id"
+    if replace:
+        through.objects.filter(**{f"{fk}__in": list(tags_by_record)}).delete()
+    through.objects.bulk_create(
+        [
+            through(**{fk: pk, "tag_id": existing[name]})
+            for pk, names in tags_by_record.items()
+            for name in names
+        ],
+        ignore_conflicts=True,
+    )
+
+
+def current_tags(model: type[Model], ids) -> dict[int, list[str]]:
+    through = model.tags.through
+    fk = f"{model._meta.model_name}_id"
+    out: dict[int, list[str]] = {}
+    for pk, name in through.objects.filter(where_in(fk, ids)).values_list(fk, "tag__name"):
+        out.setdefault(pk, []).append(name)
+    return {pk: sorted(names) for pk, names in out.items()}
+
+
+def event(
+    *, kind: str, actor: User, summary: str, payload: dict, occurred_at=None, **links: int | None
+) -> dict:
+    """A timeline event as column values, for `events_insert`."""
+    values = {
+        "kind": kind,
+        "actor_id": actor.pk,
+        "occurred_at": occurred_at or timezone.now(),
+        "summary": summary[:300],
+        "payload": payload,
+    }
+    values.update({k: v for k, v in links.items() if v is not None})
+    return values
+
+
+def events_insert(events: list[dict]) -> None:
+    if events:
+        BulkInsert(TimelineEvent).insert(events)
+
+
+__all__ = [
+    "EventKind",
+    "Importer",
+    "current_tags",
+    "event",
+    "events_insert",
+    "jsonable",
+    "tags_bulk_set",
+]

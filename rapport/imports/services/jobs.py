@@ -1,0 +1,281 @@
+"""The life of an import job: created from an uploaded file (its shape sniffed and a
+mapping guessed), edited while pending, started (the task is enqueued on commit),
+cancelled, deleted; and saved mappings."""
+
+import datetime
+from pathlib import Path
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from rapport.identity.models import User
+from rapport.imports.models import (
+    ACTIVE_STATUSES,
+    FINISHED_STATUSES,
+    ImportJob,
+    ImportObject,
+    ImportPolicy,
+    ImportStatus,
+    SavedMapping,
+)
+from rapport.imports.services.files import FileProblem, import_dir, sniff
+from rapport.imports.services.mapping import guess_mapping, mapping_check, mapping_clean
+from rapport.imports.services.rights import require_importer
+from rapport.records.exceptions import Conflict, PermissionDenied
+
+
+def _error(field: str, message: str, code: str) -> ValidationError:
+    return ValidationError({field: [ValidationError(message, code=code)]})
+
+
+def _check_choices(object_type: str, policy: str) -> None:
+    if object_type not in ImportObject.values:
+        raise _error("object_type", f"Must be one of {', '.join(ImportObject.values)}", "invalid")
+    if policy not in ImportPolicy.values:
+        raise _error("policy", f"Must be one of {', '.join(ImportPolicy.values)}", "invalid")
+
+
+def _saved_for(headers: list[str], saved: SavedMapping) -> dict[str, Any]:
+    """A saved mapping applied to this file: the columns it knows, others ignored."""
+    return {h: saved.mapping.get(h) for h in headers}
+
+
+def import_job_create(
+    *,
+    actor: User,
+    object_type: str,
+    path: Path,
+    original_name: str,
+    policy: str = ImportPolicy.UPDATE,
+    dry_run: bool = False,
+    encoding: str | None = None,
+    mapping: dict | None = None,
+    saved_mapping: SavedMapping | None = None,
+) -> ImportJob:
+    """A pending job for an uploaded file (already in the import directory). The file is
+    sniffed now: one that is not a readable table is deleted and refused (422 on `file`)."""
+    require_importer(actor, object_type)
+    _check_choices(object_type, policy)
+    try:
+        shape = sniff(path, encoding=encoding)
+    except FileProblem as exc:
+        path.unlink(missing_ok=True)
+        raise ValidationError({"file": [ValidationError(str(exc), code=exc.code)]})
+    if saved_mapping is not None and saved_mapping.object_type != object_type:
+        path.unlink(missing_ok=True)
+        raise _error("saved_mapping_id", "That mapping is for another object", "invalid")
+    if mapping is not None:
+        try:
+            mapping = mapping_clean(
+                object_type=object_type, headers=shape.headers, mapping=mapping, policy=policy
+            )
+        except ValidationError:
+            path.unlink(missing_ok=True)
+            raise
+    elif saved_mapping is not None:
+        mapping = _saved_for(shape.headers, saved_mapping)
+    else:
+        mapping = guess_mapping(object_type, shape.headers)
+    return ImportJob.objects.create(
+        object_type=object_type,
+        file_path=str(path),
+        original_name=original_name[:255] or path.name,
+        size=path.stat().st_size,
+        file_format=shape.file_format,
+        encoding=shape.encoding,
+        delimiter=shape.delimiter,
+        headers=shape.headers,
+        mapping=mapping,
+        policy=policy,
+        dry_run=dry_run,
+        created_by=actor,
+    )
+
+
+def _require_owner(job: ImportJob, actor: User) -> None:
+    if job.created_by_id != actor.pk and not actor.is_admin:
+        raise PermissionDenied("Only the user who uploaded the file may change this import")
+
+
+def _require_editable_job(job: ImportJob) -> None:
+    if job.status in ACTIVE_STATUSES or (job.status == ImportStatus.PENDING and job.queued_at):
+        raise Conflict("The import is queued or running; cancel it first", code="import_running")
+
+
+def import_job_update(*, job: ImportJob, actor: User, fields: dict[str, Any]) -> ImportJob:
+    """Change the mapping, policy, dry-run flag, encoding or delimiter of a job that is not
+    queued or running. A new encoding or delimiter reads the header again (and guesses the
+    mapping again unless one is given)."""
+    _require_owner(job, actor)
+    _require_editable_job(job)
+    policy = fields.get("policy", job.policy)
+    _check_choices(job.object_type, policy)
+    changes: dict[str, Any] = {"policy": policy}
+    if "dry_run" in fields:
+        changes["dry_run"] = bool(fields["dry_run"])
+    headers = job.headers
+    if job.file_format == "csv" and ("encoding" in fields or "delimiter" in fields):
+        try:
+            shape = sniff(Path(job.file_path), encoding=fields.get("encoding") or job.encoding)
+        except FileProblem as exc:
+            raise _error("encoding", str(exc), exc.code)
+        if fields.get("delimiter"):
+            shape.delimiter = fields["delimiter"]
+            shape = _reshape(job, shape)
+        headers = shape.headers
+        changes.update(encoding=shape.encoding, delimiter=shape.delimiter, headers=headers)
+        if "mapping" not in fields and "saved_mapping" not in fields:
+            changes["mapping"] = guess_mapping(job.object_type, headers)
+    if fields.get("saved_mapping") is not None:
+        saved = fields["saved_mapping"]
+        if saved.object_type != job.object_type:
+            raise _error("saved_mapping_id", "That mapping is for another object", "invalid")
+        changes["mapping"] = _saved_for(headers, saved)
+    if fields.get("mapping") is not None:
+        changes["mapping"] = mapping_clean(
+            object_type=job.object_type, headers=headers, mapping=fields["mapping"], policy=policy
+        )
+    with transaction.atomic():
+        for name, value in changes.items():
+            setattr(job, name, value)
+        job.save(update_fields=[*changes, "updated_at"])
+    return job
+
+
+def _reshape(job: ImportJob, shape):
+    """Read the header again with a delimiter the user chose."""
+    from rapport.imports.services.files import CsvReader, unique_headers
+
+    reader = CsvReader(Path(job.file_path), encoding=shape.encoding, delimiter=shape.delimiter)
+    try:
+        for _, cells in reader.rows():
+            shape.headers = unique_headers(cells)
+            break
+    except FileProblem as exc:
+        raise _error("delimiter", str(exc), exc.code)
+    finally:
+        reader.close()
+    return shape
+
+
+def import_job_start(
+    *, job: ImportJob, actor: User, dry_run: bool | None = None, enqueue: bool = True
+) -> ImportJob:
+    """Queue the job (again, after a dry run or a cancel: the counts and the error report
+    start over). The task is enqueued once the transaction commits; without `enqueue` the
+    caller runs it itself (the command line, in the foreground)."""
+    from rapport.imports.tasks import import_run_task
+
+    _require_owner(job, actor)
+    require_importer(actor, job.object_type)
+    _require_editable_job(job)
+    mapping_check(object_type=job.object_type, mapping=job.mapping, policy=job.policy)
+    if not job.file_path or not Path(job.file_path).is_file():
+        raise Conflict("The uploaded file is gone; upload it again", code="file_missing")
+    with transaction.atomic():
+        job.row_errors.all().delete()
+        job.status = ImportStatus.PENDING
+        job.queued_at = timezone.now()
+        if dry_run is not None:
+            job.dry_run = dry_run
+        job.cancel_requested = False
+        job.rows_total = None
+        job.rows_done = job.created = job.updated = job.unchanged = 0
+        job.skipped = job.failed = 0
+        job.extra = {}
+        job.error = job.error_code = ""
+        job.started_at = job.finished_at = None
+        job.save()
+        job_id = job.pk
+        if enqueue:
+            transaction.on_commit(lambda: import_run_task.enqueue(job_id))
+    return job
+
+
+def import_job_cancel(*, job: ImportJob, actor: User) -> ImportJob:
+    """Ask the worker to stop after its current batch (a job not yet started stops now).
+    Batches already written stay; importing the same file again completes them."""
+    _require_owner(job, actor)
+    if job.status in FINISHED_STATUSES:
+        raise Conflict(f"The import is already {job.status}", code="import_finished")
+    with transaction.atomic():
+        stopped = ImportJob.objects.filter(pk=job.pk, status=ImportStatus.PENDING).update(
+            status=ImportStatus.CANCELLED,
+            cancel_requested=True,
+            finished_at=timezone.now(),
+            updated_at=timezone.now(),
+        )
+        if not stopped:
+            ImportJob.objects.filter(pk=job.pk).update(
+                cancel_requested=True, updated_at=timezone.now()
+            )
+    job.refresh_from_db()
+    return job
+
+
+def import_job_delete(*, job: ImportJob, actor: User) -> None:
+    """Delete a job that is not running, its error report and its uploaded file (a file
+    imported in place from the command line is left alone)."""
+    _require_owner(job, actor)
+    _require_editable_job(job)
+    path = Path(job.file_path)
+    uploaded = path.resolve().parent == import_dir().resolve()
+    with transaction.atomic():
+        job.delete()
+        if uploaded:
+            transaction.on_commit(lambda: path.unlink(missing_ok=True))
+
+
+def import_files_purge(*, older_than: datetime.timedelta) -> int:
+    """Delete the uploaded files of jobs finished before `older_than` ago (the jobs and
+    their error reports stay); returns how many files went."""
+    cutoff = timezone.now() - older_than
+    root = import_dir().resolve()
+    removed = 0
+    jobs = ImportJob.objects.filter(status__in=FINISHED_STATUSES, finished_at__lt=cutoff).exclude(
+        file_path=""
+    )
+    for job in jobs.iterator(chunk_size=500):
+        path = Path(job.file_path)
+        if path.resolve().parent == root:
+            path.unlink(missing_ok=True)
+            removed += 1
+        ImportJob.objects.filter(pk=job.pk).update(file_path="", updated_at=timezone.now())
+    return removed
+
+
+def saved_mapping_create(
+    *, actor: User, name: str, object_type: str, mapping: dict
+) -> SavedMapping:
+    """Keep a mapping under a name (unique per user and object)."""
+    if object_type not in ImportObject.values:
+        raise _error("object_type", f"Must be one of {', '.join(ImportObject.values)}", "invalid")
+    from rapport.imports.services.mapping import targets_for
+
+    targets = targets_for(object_type)
+    if not isinstance(mapping, dict):
+        raise _error("mapping", "The mapping must be an object {column: field}", "invalid")
+    for column, field in mapping.items():
+        if field not in (None, "") and field not in targets:
+            raise _error("mapping", f"Column {column!r}: {field!r} is not a field", "unknown_field")
+    name = (name or "").strip()
+    if not name:
+        raise _error("name", "A name is required", "required")
+    try:
+        with transaction.atomic():
+            return SavedMapping.objects.create(
+                name=name[:100],
+                object_type=object_type,
+                mapping={k[:200]: v or None for k, v in mapping.items()},
+                created_by=actor,
+            )
+    except IntegrityError:
+        raise Conflict("You already have a mapping with this name", code="duplicate", field="name")
+
+
+def saved_mapping_delete(*, saved: SavedMapping, actor: User) -> None:
+    if saved.created_by_id != actor.pk and not actor.is_admin:
+        raise PermissionDenied("Only its author may delete a saved mapping")
+    saved.delete()
