@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from rapport.accounts.selectors import accounts_visible_to, contacts_visible_to
+from rapport.duplicates.create_warning import unless_duplicate
 from rapport.leads import selectors, services
 from rapport.leads.forms import LeadConvertForm, LeadFilterForm, LeadForm
 from rapport.leads.models import Lead, LeadStatus
@@ -69,10 +70,7 @@ def _full_name(lead) -> str:
 
 def _set_tags(record, actor, tags):
     # A converted lead is frozen (Conflict): the bulk action counts it as skipped.
-    try:
-        services.lead_update(lead=record, actor=actor, fields={}, tags=tags)
-    except Conflict as exc:
-        raise ValidationError(str(exc), code=exc.code)
+    services.lead_update(lead=record, actor=actor, fields={}, tags=tags)
 
 
 # ----- list ---------------------------------------------------------------------------
@@ -201,8 +199,6 @@ def _lead_page_update(record, **kwargs):
     needs a reason come back as errors on the edited field."""
     try:
         return services.lead_update(lead=record, **kwargs)
-    except Conflict as exc:
-        raise ValidationError(str(exc), code=exc.code)
     except ValidationError as exc:
         errors = error_messages(exc)
         if "status" in kwargs.get("fields", {}) and "disqualified_reason" in errors:
@@ -307,7 +303,7 @@ def _form_page(request, form, *, record=None, status=200):
 def lead_create(request):
     form = LeadForm(request.POST or None, user=request.user)
     if request.method == "POST":
-        lead = _save(form, lambda kw: services.lead_create(actor=request.user, **kw))
+        lead = _save(form, unless_duplicate(request, form, "lead", services.lead_create))
         if lead is not None:
             messages.success(request, f"Lead {lead} created.")
             return HttpResponseRedirect(_lead_url(lead))

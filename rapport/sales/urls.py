@@ -2,13 +2,13 @@
 
 from django.urls import path
 
-from rapport.sales import views
+from rapport.sales import board_views, line_item_views, views
 from rapport.web.routing import object_urls
 
 app_name = "sales"
 
 urlpatterns = [
-    path("opportunities/board", views.board, name="opportunity_board"),
+    path("opportunities/board", board_views.board, name="opportunity_board"),
     *object_urls(
         "opportunities",
         "opportunity",
@@ -19,15 +19,17 @@ urlpatterns = [
         delete=views.opportunity_delete,
     ),
     path("opportunities/<int:pk>/move", views.opportunity_move, name="opportunity_move"),
-    path("opportunities/<int:pk>/line-items/add", views.line_item_add, name="line_item_add"),
+    path(
+        "opportunities/<int:pk>/line-items/add", line_item_views.line_item_add, name="line_item_add"
+    ),
     path(
         "opportunities/<int:pk>/line-items/<int:item_id>/edit",
-        views.line_item_edit,
+        line_item_views.line_item_edit,
         name="line_item_edit",
     ),
     path(
         "opportunities/<int:pk>/line-items/<int:item_id>/remove",
-        views.line_item_remove,
+        line_item_views.line_item_remove,
         name="line_item_remove",
     ),
 ]

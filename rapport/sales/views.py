@@ -1,23 +1,20 @@
 """Opportunity pages: the list, the record page (stage stepper, products, stage history),
-create/edit/delete, stage moves (with the lost-reason prompt) and the pipeline board.
+create/edit/delete and stage moves (with the lost-reason prompt). Line items live in
+line_item_views.py, the pipeline board in board_views.py.
 
 Thin: every change goes through the sales services (the API's), every read through the
 visibility-applying selectors.
 """
 
-from decimal import Decimal
 from urllib.parse import urlencode
 
 from django import forms
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Count, DecimalField, ExpressionWrapper, F, Sum, Window
-from django.db.models.functions import RowNumber
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import formats, timezone
+from django.utils import formats
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -25,11 +22,8 @@ from rapport.leads.selectors import leads_visible_to
 from rapport.records.exceptions import StaleVersion
 from rapport.records.selectors import record_get_for_user
 from rapport.records.services import require_editable
-from rapport.records.visibility import editable
 from rapport.sales import selectors, services
 from rapport.sales.forms import (
-    BoardFilterForm,
-    LineItemEditForm,
     LineItemForm,
     MoveStageForm,
     OpportunityFilterForm,
@@ -38,7 +32,7 @@ from rapport.sales.forms import (
 from rapport.sales.models import Opportunity, StageKind
 from rapport.web.decorators import ui_view
 from rapport.web.forms import DATE_INPUT, add_service_errors, error_messages
-from rapport.web.fragments import is_htmx, render_fragment
+from rapport.web.fragments import is_htmx
 from rapport.web.listing import (
     Column,
     ListConfig,
@@ -64,11 +58,9 @@ from rapport.web.templatetags.rapport_ui import money
 
 STAGE_STYLE = {StageKind.OPEN: "info", StageKind.WON: "success", StageKind.LOST: "danger"}
 HISTORY_LIMIT = 10
-BOARD_CARD_LIMIT = 50
-CENTS = Decimal("0.01")
 
 
-def _opp_url(opportunity) -> str:
+def opportunity_url(opportunity) -> str:
     return reverse("sales:opportunity_detail", args=[opportunity.pk])
 
 
@@ -92,7 +84,7 @@ OPPORTUNITIES = ListConfig(
     default_sort="-created_at",
     filter_form=OpportunityFilterForm,
     columns=[
-        Column("name", "Name", lambda o: o.name, link=_opp_url, sort="name"),
+        Column("name", "Name", lambda o: o.name, link=opportunity_url, sort="name"),
         Column(
             "account",
             "Account",
@@ -220,7 +212,7 @@ def opportunity_fields() -> list[DetailField]:
     ]
 
 
-def _load_opportunity(*, pk: int, user) -> Opportunity:
+def load_opportunity(*, pk: int, user) -> Opportunity:
     qs = selectors.opportunity_base("active").select_related("owner", "team")
     return record_get_for_user(model=Opportunity, pk=pk, user=user, qs=qs)
 
@@ -272,7 +264,7 @@ def opportunity_context(request, opportunity) -> dict:
 OPPORTUNITY_PAGE = RecordConfig(
     object_type="opportunity",
     namespace="sales",
-    get=_load_opportunity,
+    get=load_opportunity,
     update=lambda record, **kw: services.opportunity_update(opportunity=record, **kw),
     fields=opportunity_fields,
     activity_link="opportunity_id",
@@ -316,7 +308,7 @@ def opportunity_create(request):
         opportunity = _save(form, lambda kw: services.opportunity_create(actor=request.user, **kw))
         if opportunity is not None:
             messages.success(request, f"Opportunity {opportunity.name} created.")
-            return HttpResponseRedirect(_opp_url(opportunity))
+            return HttpResponseRedirect(opportunity_url(opportunity))
         return _form_page(request, form, status=422)
     return _form_page(request, form)
 
@@ -339,7 +331,7 @@ def opportunity_edit(request, pk: int):
 
         if _save(form, save) is not None:
             messages.success(request, "Opportunity saved.")
-            return HttpResponseRedirect(_opp_url(opportunity))
+            return HttpResponseRedirect(opportunity_url(opportunity))
         return _form_page(request, form, record=opportunity, status=422)
     return _form_page(request, form, record=opportunity)
 
@@ -372,7 +364,7 @@ def opportunity_move(request, pk: int):
     opportunity = selectors.opportunity_get_for_user(pk=pk, user=user)
     require_editable(opportunity, user)
     data = request.POST if request.method == "POST" else request.GET
-    back = safe_next(request, data.get("next"), _opp_url(opportunity))
+    back = safe_next(request, data.get("next"), opportunity_url(opportunity))
     form = MoveStageForm(data, opportunity=opportunity)
     if not form.is_valid():
         messages.error(request, "Choose a stage of the opportunity's pipeline.")
@@ -416,244 +408,3 @@ def opportunity_move(request, pk: int):
         else:
             messages.success(request, f"{opportunity.name} moved to {stage.name}.")
     return HttpResponseRedirect(back)
-
-
-# ----- line items ---------------------------------------------------------------------
-
-
-def _retarget(response, element_id: str):
-    """An htmx form answered with its errors: swap them into the form, not the page."""
-    response["HX-Retarget"] = f"#{element_id}"
-    response["HX-Reswap"] = "outerHTML"
-    response["HX-Reselect"] = f"#{element_id}"
-    return response
-
-
-def _line_item_page(request, opportunity, form, *, item=None, status=200):
-    context = {"record": opportunity, "form": form, "item": item}
-    return render(request, "sales/line_item_form.html", context, status=status)
-
-
-@ui_view
-def line_item_add(request, pk: int):
-    opportunity = _load_opportunity(pk=pk, user=request.user)
-    require_editable(opportunity, request.user)
-    form = LineItemForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            item = services.line_item_add(
-                opportunity=opportunity,
-                actor=request.user,
-                product=data["product"],
-                quantity=data["quantity"],
-                unit_price=data["unit_price"],
-                discount_percent=data["discount_percent"],
-            )
-        except ValidationError as exc:
-            add_service_errors(form, exc, {"product_id": "product"})
-        else:
-            messages.success(request, f"Added {item.product.name}.")
-            return HttpResponseRedirect(_opp_url(opportunity) + "#line-items")
-    status = 422 if request.method == "POST" else 200
-    if is_htmx(request):
-        context = {
-            "record": opportunity,
-            "line_item_form": form,
-            "line_item_add_url": reverse("sales:line_item_add", args=[pk]),
-            "can_edit": True,
-        }
-        response = render_fragment(request, "sales/_line_item_add.html", context, status=status)
-        return _retarget(response, "line-item-add")
-    return _line_item_page(request, opportunity, form, status=status)
-
-
-@ui_view
-def line_item_edit(request, pk: int, item_id: int):
-    opportunity = _load_opportunity(pk=pk, user=request.user)
-    item = selectors.line_item_get(opportunity=opportunity, pk=item_id)
-    require_editable(opportunity, request.user)
-    form = LineItemEditForm(request.POST or None, item=item)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.line_item_update(
-                line_item=item,
-                actor=request.user,
-                fields=form.changes(),
-                expected_version=form.cleaned_data["version"],
-            )
-        except StaleVersion:
-            form.add_error(None, STALE_MESSAGE)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(request, f"{item.product.name} saved.")
-            return HttpResponseRedirect(_opp_url(opportunity) + "#line-items")
-    status = 422 if request.method == "POST" else 200
-    if is_htmx(request):
-        context = {"record": opportunity, "item": item, "form": form}
-        response = render_fragment(request, "sales/_line_item_edit_row.html", context, status)
-        return _retarget(response, f"line-item-{item.pk}") if status == 422 else response
-    return _line_item_page(request, opportunity, form, item=item, status=status)
-
-
-@ui_view
-@require_POST
-def line_item_remove(request, pk: int, item_id: int):
-    opportunity = _load_opportunity(pk=pk, user=request.user)
-    item = selectors.line_item_get(opportunity=opportunity, pk=item_id)
-    version = request.POST.get("version", "")
-    try:
-        services.line_item_delete(
-            line_item=item,
-            actor=request.user,
-            expected_version=int(version) if version.isdigit() else None,
-        )
-    except StaleVersion:
-        messages.error(request, f"{item.product.name} was changed meanwhile: not removed.")
-    else:
-        messages.success(request, f"Removed {item.product.name}.")
-    return HttpResponseRedirect(_opp_url(opportunity) + "#line-items")
-
-
-# ----- pipeline board -----------------------------------------------------------------
-
-
-def _amounts(by_currency: dict[str, Decimal], table) -> dict:
-    """Sums per currency shown as one sum in the organisation's currency when every rate is
-    known (approx: converted), else one sum per currency."""
-    org = settings.RAPPORT_CURRENCY
-    parts = {c: v.quantize(CENTS) for c, v in by_currency.items() if v is not None}
-    if not parts:
-        return {"parts": [(Decimal("0.00"), org)], "approx": False}
-    if len(parts) == 1:
-        ((currency, value),) = parts.items()
-        return {"parts": [(value, currency)], "approx": False}
-    try:
-        total = sum(
-            (
-                selectors.convert_to_org_currency(v, c, table=table)
-                for c, v in sorted(parts.items())
-            ),
-            Decimal("0.00"),
-        )
-    except selectors.ExchangeRateMissing:
-        return {"parts": [(v, c) for c, v in sorted(parts.items())], "approx": False}
-    return {"parts": [(total, org)], "approx": True}
-
-
-def _board_cards(qs):
-    """The first BOARD_CARD_LIMIT cards of every column in one query (a window function
-    numbers the rows per stage): soonest close date first, then the largest."""
-    return (
-        qs.select_related("owner")
-        .prefetch_related(None)
-        .annotate(
-            board_rank=Window(
-                RowNumber(),
-                partition_by=[F("stage_id")],
-                order_by=[
-                    F("expected_close_date").asc(nulls_last=True),
-                    F("amount").desc(),
-                    F("id").asc(),
-                ],
-            )
-        )
-        .filter(board_rank__lte=BOARD_CARD_LIMIT)
-        .order_by("stage_id", "board_rank")
-    )
-
-
-def board_columns(request, pipeline, filters: dict) -> dict:
-    """One column per stage with its count, sum and weighted sum, and its first cards.
-
-    A fixed number of queries whatever the number of cards: one aggregate per
-    (stage, currency), one for the cards, one for which cards the user may move.
-    """
-    user = request.user
-    stages = list(pipeline.stages.all())
-    qs = selectors.opportunity_list(user=user, pipeline_id=pipeline.pk, **filters)
-    weighted = ExpressionWrapper(
-        F("amount") * F("probability"), output_field=DecimalField(max_digits=24, decimal_places=2)
-    )
-    groups = list(
-        qs.order_by()
-        .values("stage_id", "currency")
-        .annotate(n=Count("id"), total=Sum("amount"), weighted=Sum(weighted))
-    )
-    cards = list(_board_cards(qs))
-    movable = set()
-    if cards and not user.is_read_only:
-        ids = [c.pk for c in cards]
-        movable = set(
-            editable(Opportunity.objects.filter(pk__in=ids), user).values_list("pk", flat=True)
-        )
-    currencies = {g["currency"] for g in groups}
-    table = selectors.exchange_rate_table() if currencies - {settings.RAPPORT_CURRENCY} else {}
-    today = timezone.localdate()
-    by_stage: dict[int, list] = {s.pk: [] for s in stages}
-    for card in cards:
-        card.movable = card.pk in movable
-        card.overdue = bool(
-            card.expected_close_date
-            and card.expected_close_date < today
-            and card.stage.kind == StageKind.OPEN
-        )
-        by_stage.setdefault(card.stage_id, []).append(card)
-    list_url = reverse("sales:opportunity_list")
-    columns = []
-    summary = {"open": {}, "open_weighted": {}, "won": {}, "open_n": 0}
-    for stage in stages:
-        rows = [g for g in groups if g["stage_id"] == stage.pk]
-        count = sum(g["n"] for g in rows)
-        total = {g["currency"]: Decimal(g["total"] or 0) for g in rows}
-        weight = {g["currency"]: Decimal(g["weighted"] or 0) / 100 for g in rows}
-        stage_cards = by_stage.get(stage.pk, [])
-        query = {"pipeline_id": pipeline.pk, "stage_id": stage.pk}
-        query.update({k: v for k, v in filters.items() if v is not None})
-        columns.append(
-            {
-                "stage": stage,
-                "style": STAGE_STYLE.get(stage.kind, "info"),
-                "count": count,
-                "total": _amounts(total, table),
-                "weighted": _amounts(weight, table),
-                "cards": stage_cards,
-                "more": count - len(stage_cards),
-                "more_url": f"{list_url}?{urlencode(query)}",
-            }
-        )
-        if stage.kind == StageKind.OPEN:
-            summary["open_n"] += count
-            for key, values in (("open", total), ("open_weighted", weight)):
-                for currency, value in values.items():
-                    summary[key][currency] = summary[key].get(currency, Decimal(0)) + value
-        elif stage.kind == StageKind.WON:
-            for currency, value in total.items():
-                summary["won"][currency] = summary["won"].get(currency, Decimal(0)) + value
-    return {
-        "columns": columns,
-        "stages": stages,
-        "open_count": summary["open_n"],
-        "open_total": _amounts(summary["open"], table),
-        "open_weighted": _amounts(summary["open_weighted"], table),
-        "won_total": _amounts(summary["won"], table),
-    }
-
-
-@ui_view
-def board(request):
-    """The pipeline board: a column per stage, cards to drag (or move with the "Move to…"
-    form, which works without JavaScript), totals per column; only visible opportunities."""
-    pipelines = list(selectors.pipeline_list())
-    form = BoardFilterForm(request.GET or None, user=request.user, pipelines=pipelines)
-    pipeline = form.chosen_pipeline()
-    context = {
-        "form": form,
-        "pipeline": pipeline,
-        "card_limit": BOARD_CARD_LIMIT,
-        "next": request.get_full_path(),
-    }
-    if pipeline is not None:
-        context.update(board_columns(request, pipeline, form.selector_kwargs()))
-    return render(request, "sales/board.html", context)

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from rapport.activities.models import CallOutcome, Direction, Priority
 from rapport.activities.services import activity_log
+from rapport.records.exceptions import Conflict
 from rapport.web.forms import DATETIME_INPUT, add_service_errors
 from rapport.web.fragments import is_htmx, render_fragment
 from rapport.web.record_page import timeline_context
@@ -125,7 +126,7 @@ def composer_view(
             logged, _ = activity_log(
                 actor=request.user, kind=form.kind, fields=form.activity_fields(), links=links
             )
-        except ValidationError as exc:
+        except (ValidationError, Conflict) as exc:
             add_service_errors(
                 form, exc, {"duration_seconds": "duration_minutes", "account_id": "__all__"}
             )

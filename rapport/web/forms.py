@@ -7,19 +7,25 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from rapport.identity.selectors import teams_for, users_for
+from rapport.records.exceptions import Conflict
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"})
 DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
 
-def error_messages(exc: ValidationError) -> dict[str, list[str]]:
-    """{field: [message, …]} of a service's ValidationError (`__all__` for the form)."""
+def error_messages(exc: ValidationError | Conflict) -> dict[str, list[str]]:
+    """{field: [message, …]} of a service's ValidationError or Conflict (`__all__` for the
+    form)."""
+    if isinstance(exc, Conflict):
+        return {exc.field or "__all__": [str(exc)]}
     if hasattr(exc, "error_dict"):
         return {field: [str(m) for m in messages] for field, messages in exc}
     return {"__all__": [str(m) for m in exc.messages]}
 
 
-def add_service_errors(form: forms.Form, exc: ValidationError, field_map: dict | None = None):
+def add_service_errors(
+    form: forms.Form, exc: ValidationError | Conflict, field_map: dict | None = None
+):
     """Attach the service's errors to the form fields they name.
 
     `field_map` maps a service field name ("owner_id", "emails[0].email") to a form field;

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_POST
 from ninja.errors import HttpError
 
 from rapport.api.pagination import keyset_page
-from rapport.records.exceptions import PermissionDenied, RecordNotFound, StaleVersion
+from rapport.records.exceptions import Conflict, PermissionDenied, RecordNotFound, StaleVersion
 from rapport.records.services import record_transfer_owner
 from rapport.records.visibility import editable
 from rapport.web.csv_export import csv_response
@@ -397,7 +397,7 @@ def bulk_action(request, config: ListConfig):
                 config.set_tags(record=record, actor=request.user, tags=names)
             elif action == "delete":
                 config.delete(record=record, actor=request.user)
-        except (PermissionDenied, RecordNotFound, StaleVersion, ValidationError):
+        except (Conflict, PermissionDenied, RecordNotFound, StaleVersion, ValidationError):
             continue
         done += 1
     verb = {"assign": "reassigned", "tag": "tagged", "delete": "moved to the trash"}[action]

@@ -24,7 +24,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from rapport.api.pagination import keyset_page
 from rapport.identity.selectors import users_for
 from rapport.records.custom_fields import definitions_for
-from rapport.records.exceptions import PermissionDenied, RecordNotFound, StaleVersion
+from rapport.records.exceptions import Conflict, PermissionDenied, RecordNotFound, StaleVersion
 from rapport.records.models import FieldType
 from rapport.records.selectors import shares_of
 from rapport.timeline.selectors import timeline_of
@@ -268,7 +268,7 @@ def inline_field(
         )
     except StaleVersion:
         return _edit_fragment(request, spec, form, base_url, stale=True, status=409)
-    except ValidationError as exc:
+    except (ValidationError, Conflict) as exc:
         mapping = {spec.name: "value", "owner_id": "value", "owner": "value", "tags": "value"}
         if spec.name.startswith("cf_"):
             mapping["custom." + spec.name.removeprefix("cf_")] = "value"

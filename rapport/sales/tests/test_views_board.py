@@ -9,9 +9,9 @@ from decimal import Decimal
 import pytest
 
 from rapport.records.services import record_share
+from rapport.sales.board_views import BOARD_CARD_LIMIT
 from rapport.sales.models import ExchangeRate, Opportunity, Pipeline, Stage, StageKind
 from rapport.sales.services import opportunity_update
-from rapport.sales.views import BOARD_CARD_LIMIT
 from rapport.web.testing import HTMX, count_queries, text_of, ui_client
 
 pytestmark = pytest.mark.django_db
