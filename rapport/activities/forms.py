@@ -18,9 +18,14 @@ from rapport.activities.models import (
 from rapport.identity.selectors import users_for
 from rapport.leads.selectors import leads_visible_to
 from rapport.sales.selectors import opportunities_visible_to
-from rapport.web.forms import DATE_INPUT, DATETIME_INPUT, ListFilterForm, UserChoiceField
-
-ACCOUNT_CHOICES_LIMIT = 500
+from rapport.web.forms import (
+    DATE_INPUT,
+    DATETIME_INPUT,
+    ListFilterForm,
+    UserChoiceField,
+    UsersChoiceField,
+)
+from rapport.web.pickers import RecordPickerField
 
 
 class LinkedRecordField(forms.ModelChoiceField):
@@ -127,6 +132,18 @@ SERVICE_FIELD_MAP = {
     "duration_seconds": "duration_minutes",
     "owner_id": "owner",
     "account_id": "account",
+    "contact_id": "contact",
+    "lead_id": "lead",
+    "opportunity_id": "opportunity",
+    "attendee_contact_ids": "attendee_contacts",
+    "attendee_user_ids": "attendee_users",
+}
+# The records an activity is about (form field → service link).
+LINK_FIELDS = {
+    "account": "account_id",
+    "contact": "contact_id",
+    "lead": "lead_id",
+    "opportunity": "opportunity_id",
 }
 
 
@@ -142,7 +159,20 @@ class ActivityForm(forms.Form):
         max_length=100_000, required=False, label="Notes", widget=forms.Textarea(attrs={"rows": 5})
     )
     owner = UserChoiceField(queryset=None, empty_label=None)
-    account = forms.TypedChoiceField(coerce=int, empty_value=None, required=False, label="Account")
+    account = RecordPickerField(object_type="account", required=False)
+    contact = RecordPickerField(object_type="contact", required=False)
+    opportunity = RecordPickerField(object_type="opportunity", required=False)
+    lead = RecordPickerField(object_type="lead", required=False)
+    attendee_contacts = RecordPickerField(
+        object_type="contact", multiple=True, required=False, label="Attending contacts"
+    )
+    attendee_users = UsersChoiceField(
+        queryset=None,
+        required=False,
+        label="Attending colleagues",
+        widget=forms.SelectMultiple(attrs={"size": 4}),
+        help_text="Ctrl/⌘-click to choose several",
+    )
     occurred_at = forms.DateTimeField(
         required=False, label="When", widget=DATETIME_INPUT, help_text="Empty: now"
     )
@@ -160,18 +190,23 @@ class ActivityForm(forms.Form):
     channel = forms.ChoiceField(choices=_optional(InteractionChannel.choices), required=False)
     version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
 
-    def __init__(self, *args, user, kind: str, record=None, account_id: int | None = None, **kw):
+    def __init__(self, *args, user, kind: str, record=None, links: dict | None = None, **kw):
         super().__init__(*args, **kw)
         self.user = user
         self.kind = kind
         self.record = record
         self.fields["owner"].queryset = users_for(user).filter(is_active=True)
-        keep = {"subject", "body", "owner", "version", *KIND_INPUTS[kind]}
-        if record is None:
-            keep.add("account")
+        keep = {"subject", "body", "owner", "version", *KIND_INPUTS[kind], *LINK_FIELDS}
+        if kind == ActivityKind.MEETING:
+            keep |= {"attendee_contacts", "attendee_users"}
+            self.fields["attendee_users"].queryset = users_for(user).filter(is_active=True)
         for name in list(self.fields):
             if name not in keep:
                 del self.fields[name]
+            elif isinstance(self.fields[name], RecordPickerField):
+                self.fields[name].bind(user)
+        if kind == ActivityKind.TASK:
+            self.fields["account"].help_text = "No link at all: a personal task"
         if kind in (ActivityKind.TASK, ActivityKind.MEETING):
             self.fields["subject"].required = True
         if kind == ActivityKind.NOTE:
@@ -197,22 +232,19 @@ class ActivityForm(forms.Form):
                 self.initial["due_at"] = tomorrow
             if kind in (ActivityKind.CALL, ActivityKind.EMAIL):
                 self.initial["direction"] = Direction.OUTBOUND
-            self._account_choices(account_id)
-
-    def _account_choices(self, wanted: int | None) -> None:
-        visible = accounts_visible_to(self.user).order_by("name", "id")
-        choices = list(visible.values_list("id", "name")[:ACCOUNT_CHOICES_LIMIT])
-        if wanted and wanted not in {pk for pk, _ in choices}:
-            choices += list(visible.filter(pk=wanted).values_list("id", "name"))
-        empty = "— none: a personal task —" if self.kind == ActivityKind.TASK else "— none —"
-        self.fields["account"].choices = [("", empty), *choices]
-        self.initial["account"] = wanted
+            for name, link in LINK_FIELDS.items():
+                self.initial[name] = (links or {}).get(link)
 
     def _initial_from(self, record) -> None:
         for name in self.fields:
-            if name in ("owner", "version", "duration_minutes"):
+            if name in ("owner", "version", "duration_minutes", *LINK_FIELDS):
+                continue
+            if name in ("attendee_contacts", "attendee_users"):
+                self.initial[name] = list(getattr(record, name).values_list("pk", flat=True))
                 continue
             self.initial[name] = getattr(record, name)
+        for name, link in LINK_FIELDS.items():
+            self.initial[name] = getattr(record, link)
         self.initial["owner"] = record.owner_id
         self.initial["version"] = record.version
         if "duration_minutes" in self.fields and record.duration_seconds is not None:
@@ -228,7 +260,7 @@ class ActivityForm(forms.Form):
         data = self.cleaned_data
         fields = {}
         for name in self.fields:
-            if name in ("owner", "version", "account"):
+            if name in ("owner", "version", "attendee_contacts", "attendee_users", *LINK_FIELDS):
                 continue
             value = data.get(name)
             if name == "duration_minutes":
@@ -239,13 +271,25 @@ class ActivityForm(forms.Form):
         return fields
 
     def links(self) -> dict:
-        account = self.cleaned_data.get("account")
-        return {"account_id": account} if account else {}
+        """The service's `links`: on create the given ones; on edit each link the form sent
+        (an emptied picker clears it; one the request left out stays as it is)."""
+        links = {link: self.cleaned_data.get(name) for name, link in LINK_FIELDS.items()}
+        if self.record is None:
+            return {link: pk for link, pk in links.items() if pk}
+        sent = {n for n in LINK_FIELDS if n in self.data or f"{n}__q" in self.data}
+        return {LINK_FIELDS[n]: links[LINK_FIELDS[n]] for n in sent}
 
-    def clean_account(self):
-        pk = self.cleaned_data.get("account")
-        if pk is None:
-            return None
-        if not accounts_visible_to(self.user).filter(pk=pk).exists():
-            raise forms.ValidationError("No such account", code="invalid_account")
-        return pk
+    def attendees(self) -> dict:
+        """The service's attendee lists (meetings only)."""
+        if "attendee_contacts" not in self.fields:
+            return {}
+        if self.record is not None and not {
+            "attendee_contacts",
+            "attendee_contacts__q",
+            "attendee_users",
+        } & set(self.data):
+            return {}
+        return {
+            "attendee_contact_ids": self.cleaned_data.get("attendee_contacts") or [],
+            "attendee_user_ids": [u.pk for u in self.cleaned_data.get("attendee_users") or []],
+        }

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_POST
 from rapport.accounts.selectors import contacts_visible_to
 from rapport.activities.forms import (
     CREATABLE_KINDS,
+    LINK_FIELDS,
     SERVICE_FIELD_MAP,
     ActivityFilterForm,
     ActivityForm,
@@ -538,11 +539,11 @@ def activity_create(request):
     if kind not in CREATABLE_KINDS:
         kind = ActivityKind.TASK
     next_url = safe_next(request, source.get("next"), "")
-    account_id = _int_param(source.get("account"))
+    links = {link: _int_param(request.GET.get(name)) for name, link in LINK_FIELDS.items()}
     if request.method != "POST":
-        form = ActivityForm(user=request.user, kind=kind, account_id=account_id)
+        form = ActivityForm(user=request.user, kind=kind, links=links)
         return _form_page(request, form, next_url=next_url)
-    form = ActivityForm(request.POST, user=request.user, kind=kind, account_id=account_id)
+    form = ActivityForm(request.POST, user=request.user, kind=kind)
     activity = None
     if form.is_valid():
         try:
@@ -552,6 +553,7 @@ def activity_create(request):
                 fields=form.activity_fields(),
                 links=form.links(),
                 owner=form.cleaned_data["owner"],
+                **form.attendees(),
             )
         except ValidationError as exc:
             add_service_errors(form, exc, SERVICE_FIELD_MAP)
@@ -579,8 +581,10 @@ def activity_edit(request, pk: int):
                 activity=activity,
                 actor=request.user,
                 fields=form.activity_fields(),
+                links=form.links(),
                 owner=form.cleaned_data["owner"],
                 expected_version=form.cleaned_data.get("version"),
+                **form.attendees(),
             )
             saved = True
         except StaleVersion:

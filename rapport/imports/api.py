@@ -10,7 +10,6 @@ header) and the mapping guessed. Edit the job (PATCH), then POST /start; follow
 
 import inspect
 
-from django.core.exceptions import ValidationError
 from django.http import HttpResponse, JsonResponse
 from ninja import PatchDict, Query, Router, Status
 from ninja.errors import ValidationError as SchemaError

@@ -3,10 +3,10 @@ turned into the pages a person expects (not visible → 404, not allowed → 403
 
 from functools import wraps
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import BadRequest
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import render
 from ninja.errors import HttpError

@@ -75,6 +75,11 @@ class UserChoiceField(forms.ModelChoiceField):
         return obj.get_full_name() or obj.username
 
 
+class UsersChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj) -> str:
+        return obj.get_full_name() or obj.username
+
+
 class RecordFilterForm(forms.Form):
     """The filter bar of an owned-record list; the same parameter names as the API's."""
 

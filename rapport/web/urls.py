@@ -8,6 +8,7 @@ shell_patterns = [
     path("", views.home, name="home"),
     path("search", views.search, name="search"),
     path("search/suggest", views.search_suggest, name="search_suggest"),
+    path("pick/<slug:object_type>", views.picker_options, name="picker_options"),
     path("home/tasks/<int:pk>/complete", views.task_complete, name="task_complete"),
     path("home/tasks/<int:pk>/reopen", views.task_reopen, name="task_reopen"),
     path(

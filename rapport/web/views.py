@@ -6,7 +6,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_POST, require_safe
@@ -20,6 +20,7 @@ from rapport.web.decorators import ui_view
 from rapport.web.forms import SavedViewForm
 from rapport.web.fragments import is_htmx, render_fragment
 from rapport.web.listing import safe_next
+from rapport.web.pickers import LABELS, PICKER_LIMIT
 from rapport.web.selectors import saved_view_get_for_user
 from rapport.web.services import saved_view_create, saved_view_delete
 
@@ -156,6 +157,22 @@ def search_suggest(request):
         request,
         "web/search/_suggestions.html",
         {"q": q, "groups": [g for g in groups if g["items"]]},
+    )
+
+
+@ui_view
+def picker_options(request, object_type: str):
+    """A record picker's suggestions: the best few records of one type the user may see."""
+    if object_type not in LABELS:
+        raise Http404("unknown record type")
+    q = next((v for k, v in request.GET.items() if k.endswith("__q") or k == "q"), "")
+    q = q.strip()[:200]
+    groups = search_typeahead(user=request.user, q=q, types=[object_type], limit=PICKER_LIMIT)
+    items = groups[0]["items"] if q and groups else []
+    return render(
+        request,
+        "web/_picker_options.html",
+        {"items": items, "q": q, "plural": LABELS[object_type][1]},
     )
 
 

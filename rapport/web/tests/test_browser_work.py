@@ -312,3 +312,34 @@ def test_work_pages_at_phone_width(browser, people, work, live_server, screensho
         screenshot(tab, "phone-settings-users", full_page=True)
     finally:
         context.close()
+
+
+def test_meeting_form_links_records_with_the_keyboard_pickers(
+    page, people, work, live_server, screenshot
+):
+    _sign_in_with_cookie(page, people["rep"], live_server)
+    page.goto("/activities/new?kind=meeting")
+    page.fill("#id_subject", "Roadmap review")
+    page.fill("#id_starts_at", "2030-05-14T10:00")
+    # Account: type, arrow down onto the suggestion, Enter picks it.
+    page.locator("#id_account").press_sequentially("northw", delay=30)
+    option = page.locator("#id_account_options [data-pick-id]")
+    option.first.wait_for()
+    assert page.locator("#id_account").get_attribute("aria-expanded") == "true"
+    screenshot(page, "picker-suggestions")
+    page.locator("#id_account").press("ArrowDown")
+    page.keyboard.press("Enter")
+    assert page.locator("#id_account").input_value() == "Northwind Traders"
+    assert page.locator("input[name=account]").input_value() == str(work["account"].pk)
+    # Attendees: Enter in the box takes the first suggestion as a chip.
+    page.locator("#id_attendee_contacts").press_sequentially("nora", delay=30)
+    page.locator("#id_attendee_contacts_options [data-pick-id]").first.wait_for()
+    page.locator("#id_attendee_contacts").press("Enter")
+    page.wait_for_selector(".picker-chip:has-text('Nora Lindqvist')")
+    assert page.locator("#id_attendee_contacts").input_value() == ""
+    screenshot(page, "picker-chosen")
+    page.click("button:has-text('Create meeting')")
+    page.wait_for_selector("h1:has-text('Roadmap review')")
+    meeting = Activity.objects.get(subject="Roadmap review")
+    assert meeting.account_id == work["account"].pk
+    assert list(meeting.attendee_contacts.values_list("pk", flat=True)) == [work["contact"].pk]
