@@ -18,6 +18,7 @@ from rapport.accounts import selectors, services
 from rapport.accounts.forms import AccountFilterForm, AccountForm, ContactFilterForm, ContactForm
 from rapport.accounts.models import Account, CompanySize, Contact
 from rapport.api.pagination import capped_count
+from rapport.duplicates.create_warning import unless_duplicate
 from rapport.orders.models import OrderStatus
 from rapport.orders.selectors import order_list
 from rapport.records.exceptions import StaleVersion
@@ -405,7 +406,7 @@ def _form_page(request, template, form, *, record=None, status=200):
 def account_create(request):
     form = AccountForm(request.POST or None, user=request.user)
     if request.method == "POST":
-        account = _save(form, lambda kw: services.account_create(actor=request.user, **kw))
+        account = _save(form, unless_duplicate(request, form, "account", services.account_create))
         if account is not None:
             messages.success(request, f"Account {account.name} created.")
             return HttpResponseRedirect(_account_url(account))
@@ -455,7 +456,7 @@ def contact_create(request):
         account_id=int(account_id) if account_id.isdigit() else None,
     )
     if request.method == "POST":
-        contact = _save(form, lambda kw: services.contact_create(actor=request.user, **kw))
+        contact = _save(form, unless_duplicate(request, form, "contact", services.contact_create))
         if contact is not None:
             messages.success(request, f"Contact {contact.full_name} created.")
             return HttpResponseRedirect(_contact_url(contact))

@@ -55,4 +55,5 @@ urlpatterns = [
     path("settings/", include("rapport.web.settings_urls")),
     path("", include("rapport.leads.urls")),
     path("", include("rapport.sales.urls")),
+    path("", include("rapport.duplicates.urls")),
 ]
