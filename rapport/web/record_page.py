@@ -288,8 +288,9 @@ def inline_field(
         "new_version": record.version,
     }
     response = render_fragment(request, template, context)
-    # The timeline listens for this and reloads its first page (the change is on it).
-    response["HX-Trigger"] = "timeline-changed"
+    # The timeline listens for this and reloads its first page (the change is on it); the
+    # header's name, facts and tags reload too.
+    response["HX-Trigger"] = "timeline-changed, record-changed"
     return response
 
 

@@ -11,6 +11,7 @@ shell_patterns = [
     path("pick/<slug:object_type>", views.picker_options, name="picker_options"),
     path("home/tasks/<int:pk>/complete", views.task_complete, name="task_complete"),
     path("home/tasks/<int:pk>/reopen", views.task_reopen, name="task_reopen"),
+    path("home/tasks/count", views.task_stat, name="task_stat"),
     path(
         "records/<slug:object_type>/<int:pk>/access",
         share_views.record_access,

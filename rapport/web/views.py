@@ -83,7 +83,18 @@ def _task_done_toggle(request, pk: int, *, done: bool):
     if not is_htmx(request):
         return HttpResponseRedirect(safe_next(request, request.POST.get("next"), "/"))
     task = dashboard.dashboard_task(user=request.user, pk=pk)
-    return render_fragment(request, "web/home/_task.html", {"task": task})
+    response = render_fragment(request, "web/home/_task.html", {"task": task})
+    # The "due today or overdue" number at the top listens for this and reloads itself.
+    response["HX-Trigger"] = "tasks-changed"
+    return response
+
+
+@ui_view
+@require_safe
+def task_stat(request):
+    """The home page's count of tasks due today or overdue (refreshed in place)."""
+    tasks = dashboard.dashboard_tasks(user=request.user)
+    return render(request, "web/home/_task_stat.html", {"tasks": tasks})
 
 
 @ui_view

@@ -100,6 +100,8 @@ def test_sign_in_create_account_and_contact_then_log_a_call_in_place(
     )
     page.keyboard.press("Enter")
     page.wait_for_selector("#field-industry .field-value:has-text('Shipping')")
+    # The header's facts reload too (record-changed), without a page load.
+    page.wait_for_selector("#record-summary .fact-list dd:has-text('Shipping')")
     # The timeline reloads itself (HX-Trigger) and shows the change. Known race, to fix: on a
     # heavily loaded machine the refresh was seen to be missed (the timeline swapped in by the
     # composer not yet processed by htmx); then the change must still be there after a reload.

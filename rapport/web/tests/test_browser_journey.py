@@ -188,14 +188,18 @@ def test_dashboard_draws_its_charts_and_completes_a_task_in_place(
     screenshot(page, "home-dashboard", full_page=True)
 
     page.evaluate("window.__stillHere = true")
+    due_before = int(page.inner_text("#stat-tasks .stat-value").rstrip("+"))
     overdue = page.locator(".dash-task:has-text('Send the Northwind quote')")
     overdue.locator("button.dash-task-check").click()
     page.wait_for_selector(".dash-task.dash-task-done:has-text('Send the Northwind quote')")
     page.wait_for_selector(".toast:has-text('completed')", state="attached")
+    # The count at the top follows in place (tasks-changed).
+    page.wait_for_selector(f"#stat-tasks .stat-value:text-is('{due_before - 1}')")
     assert page.evaluate("window.__stillHere") is True
     # Undo is the same button.
     page.locator(".dash-task.dash-task-done button.dash-task-check").click()
     page.wait_for_selector(".dash-task:not(.dash-task-done):has-text('Send the Northwind quote')")
+    page.wait_for_selector(f"#stat-tasks .stat-value:text-is('{due_before}')")
 
     page.set_viewport_size(PHONE)
     page.goto("/")
