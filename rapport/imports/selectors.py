@@ -1,5 +1,8 @@
 """Reads of import jobs: a job is visible to the user who uploaded it and to admins."""
 
+from collections.abc import Iterator
+from pathlib import Path
+
 from django.db.models import QuerySet
 
 from rapport.identity.models import User
@@ -50,3 +53,57 @@ def saved_mapping_get_for_user(*, pk: int, user: User) -> SavedMapping:
         return saved_mappings_of(user=user).get(pk=pk)
     except (SavedMapping.DoesNotExist, ValueError, TypeError, OverflowError):
         raise RecordNotFound("saved mapping")
+
+
+def _rejected_line(number: int, raw: list, reasons: list[str], width: int) -> list:
+    cells = list(raw or [])
+    cells += [None] * (width - len(cells))
+    return [*cells, number, "; ".join(reasons)]
+
+
+def _rejected_lines(job: ImportJob, width: int) -> Iterator[list]:
+    rows = row_errors_of(job).values_list("row_number", "column", "message", "raw")
+    current, raw, reasons = None, None, []
+    for number, column, message, cells in rows.iterator(chunk_size=2000):
+        if number != current:
+            if current is not None:
+                yield _rejected_line(current, raw, reasons, width)
+            current, raw, reasons = number, cells, []
+        reasons.append(f"{column}: {message}" if column else message)
+    if current is not None:
+        yield _rejected_line(current, raw, reasons, width)
+
+
+def rejected_rows_of(job: ImportJob) -> tuple[str, list[str], Iterator[list]]:
+    """(file name, header, rows) of the rejected rows: the file's cells as read, then the
+    row number and the reasons; one line per rejected row, in file order (the caller
+    checked the job is visible)."""
+    header = [*job.headers, "row", "reason"]
+    stem = (job.original_name.rsplit(".", 1)[0] or "import")[:80]
+    return f"{stem}-rejected.csv", header, _rejected_lines(job, len(job.headers))
+
+
+def job_preview(job: ImportJob, *, rows: int = 3) -> list[list[str]]:
+    """The first data rows of the job's file as text (for the mapping step's samples);
+    [] when the file is gone or cannot be read with the job's encoding and delimiter."""
+    from rapport.imports.services.files import FileProblem, cell_text, open_reader
+
+    path = Path(job.file_path) if job.file_path else None
+    if path is None or not path.is_file():
+        return []
+    reader = open_reader(
+        path, file_format=job.file_format, encoding=job.encoding, delimiter=job.delimiter
+    )
+    out: list[list[str]] = []
+    try:
+        for number, cells in reader.rows():
+            if number == 1:
+                continue
+            out.append([cell_text(c)[:200] for c in cells])
+            if len(out) == rows:
+                break
+    except FileProblem:
+        pass
+    finally:
+        reader.close()
+    return out

@@ -1,35 +1,33 @@
-"""CSV export that spreadsheets cannot be tricked by: a cell starting with = + - @ tab or
-carriage return is a formula to Excel/LibreOffice, so it gets a leading quote."""
+"""The list pages' export (CSV or XLSX) of the current filter: the list's columns under
+their labels, written by rapport.records.export, the writer of /api/exports, so both
+faces neutralise spreadsheet formulas the same way and stream in constant memory. The
+rows come from the list's selector: only records the user sees."""
 
-import csv
 from collections.abc import Iterable
+from typing import Any
 
-from django.http import StreamingHttpResponse
+from django.utils import timezone
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+from rapport.records.export import csv_response, xlsx_response
+from rapport.records.export import csv_text as csv_safe  # noqa: F401 - the cell text CSV gets
 
-
-def csv_safe(value) -> str:
-    """The cell text, neutralised when a spreadsheet would run it as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+FORMATS = ("csv", "xlsx")
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
+def _value(column, row) -> Any:
+    """The cell as data (numbers, dates stay typed for XLSX; the writer formats CSV)."""
+    value = column.csv(row) if column.csv else column.raw(row)
+    if column.kind == "tags":
+        return ", ".join(value or ())
+    return value
 
 
-def csv_response(filename: str, header: list[str], rows: Iterable[list]) -> StreamingHttpResponse:
-    """Stream `rows` as CSV (rows are produced while sending: a million rows need no memory)."""
-    writer = csv.writer(_Echo())
-
-    def lines():
-        yield "\ufeff"  # BOM: Excel then reads UTF-8 names correctly
-        yield writer.writerow([csv_safe(h) for h in header])
-        for row in rows:
-            yield writer.writerow([csv_safe(v) for v in row])
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+def list_export_response(*, config, records: Iterable, file_format: str = "csv"):
+    """Stream `records` (already filtered, visible and ordered) with every column of the
+    list `config`, as CSV or as an XLSX attachment."""
+    header = ["ID"] + [c.label for c in config.columns]
+    rows = ([r.pk] + [_value(c, r) for c in config.columns] for r in records)
+    filename = f"{config.plural.lower()}-{timezone.localdate().isoformat()}"
+    if file_format == "xlsx":
+        return xlsx_response(f"{filename}.xlsx", header, rows)
+    return csv_response(f"{filename}.csv", header, rows)

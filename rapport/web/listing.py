@@ -24,9 +24,10 @@ from ninja.errors import HttpError
 
 from rapport.api.pagination import keyset_page
 from rapport.records.exceptions import Conflict, PermissionDenied, RecordNotFound, StaleVersion
+from rapport.records.export import export_sorted
 from rapport.records.services import record_transfer_owner
 from rapport.records.visibility import editable
-from rapport.web.csv_export import csv_response
+from rapport.web.csv_export import list_export_response
 from rapport.web.decorators import ui_view
 from rapport.web.forms import BulkActionForm, RecordFilterForm, error_messages
 from rapport.web.fragments import is_htmx, render_fragment
@@ -64,7 +65,7 @@ class Column:
     sort: str | None = None
     default: bool = True
     currency: Callable[[Any], str] | None = None
-    csv: Callable[[Any], Any] | None = None  # what the CSV export writes, when not `value`
+    csv: Callable[[Any], Any] | None = None  # what exports write, when not `value`
 
     @property
     def numeric(self) -> bool:
@@ -75,19 +76,6 @@ class Column:
         if self.kind == "user" and value is not None:
             return value.get_full_name() or value.username
         return value
-
-    def export(self, row) -> str:
-        """Plain, machine-readable text for CSV (ISO dates, unformatted numbers)."""
-        value = self.csv(row) if self.csv else self.raw(row)
-        if value is None:
-            return ""
-        if self.kind == "tags":
-            return ", ".join(value)
-        if isinstance(value, datetime.datetime):
-            return timezone.localtime(value).isoformat(timespec="seconds")
-        if isinstance(value, datetime.date):
-            return value.isoformat()
-        return str(value)
 
     def cell(self, row) -> Cell:
         value = self.raw(row)
@@ -339,24 +327,25 @@ def render_list(request, config: ListConfig, template: str | None = None):
 
 
 def export_csv(request, config: ListConfig):
-    """The current filter as CSV: only rows the user may see, every column, in list order."""
+    """The current filter as CSV (or XLSX with `format=xlsx`): only rows the user may see,
+    every column, in list order; written by rapport.records.export like /api/exports."""
+    request.GET = request.GET.copy()
+    file_format = request.GET.pop("format", ["csv"])[-1]
     form = _filters(request, config)
     if form.is_bound and not form.is_valid():
         messages.error(request, "Fix the filters before exporting.")
         return HttpResponseRedirect(config.url("list") + "?" + request.GET.urlencode())
-    sort = _sort(request, config)
     try:
         qs = filtered_queryset(request, config, form)
+        records = export_sorted(qs, _sort(request, config), config.sorts)
+        return list_export_response(
+            config=config,
+            records=records.iterator(chunk_size=2000),
+            file_format="xlsx" if file_format == "xlsx" else "csv",
+        )
     except ValidationError as exc:
         messages.error(request, " ".join(m for ms in error_messages(exc).values() for m in ms))
-        return HttpResponseRedirect(config.url("list"))
-    field_name = sort.lstrip("-")
-    ordering = [f"-{field_name}", "-id"] if sort.startswith("-") else [field_name, "id"]
-    records = qs.order_by(*ordering).iterator(chunk_size=2000)
-    header = ["ID"] + [c.label for c in config.columns]
-    rows = ([r.pk] + [c.export(r) for c in config.columns] for r in records)
-    stamp = timezone.localdate().isoformat()
-    return csv_response(f"{config.plural.lower()}-{stamp}.csv", header, rows)
+        return HttpResponseRedirect(config.url("list") + "?" + request.GET.urlencode())
 
 
 def safe_next(request, url: str | None, default: str) -> str:

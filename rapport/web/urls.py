@@ -56,5 +56,6 @@ urlpatterns = [
     path("settings/", include("rapport.web.settings_urls")),
     path("", include("rapport.leads.urls")),
     path("", include("rapport.sales.urls")),
+    path("", include("rapport.imports.urls")),
     path("", include("rapport.duplicates.urls")),
 ]

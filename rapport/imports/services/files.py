@@ -96,6 +96,7 @@ class LimitedUploadHandler(FileUploadHandler):
         self.original_name = ""
         self._out = None
         self._mine = False
+        self.preparsed = False
 
     def new_file(self, field_name, file_name, content_type, content_length, charset=None, *a):
         super().new_file(field_name, file_name, content_type, content_length, charset, *a)
@@ -152,10 +153,10 @@ def _no_file() -> ValidationError:
     )
 
 
-def receive_upload(request) -> tuple[Path, str] | None:
-    """(path, original name) of the multipart field `file`, stored in the import directory
-    while it streams in; None when it was too large (nothing kept). The API and the web
-    upload both call this before anything reads the request body."""
+def start_upload(request) -> "LimitedUploadHandler | None":
+    """Put the size-limited handler in place before anything reads the request body (a
+    view checking CSRF itself must call this first). None: the request is already larger
+    than the limit (refuse it unread); ValidationError: not a multipart form."""
     content_type = request.META.get("CONTENT_TYPE", "")
     if not content_type.startswith("multipart/form-data"):
         raise ValidationError(
@@ -180,8 +181,16 @@ def receive_upload(request) -> tuple[Path, str] | None:
         request.upload_handlers = [handler]
     except AttributeError:
         # The body was parsed before (a CSRF check reading the form): the file went
-        # through Django's own handlers; copy it with the same limit.
-        return _copy_parsed(request, limit)
+        # through Django's own handlers; finish_upload copies it with the same limit.
+        handler.preparsed = True
+    return handler
+
+
+def finish_upload(request, handler: "LimitedUploadHandler") -> tuple[Path, str] | None:
+    """(path, original name) of the multipart field `file` once the body is read, stored
+    in the import directory; None when it was too large (nothing kept)."""
+    if handler.preparsed:
+        return _copy_parsed(request, handler.limit)
     request.POST  # noqa: B018 - parses the body through the handler
     if handler.too_large:
         handler.discard()
@@ -189,6 +198,12 @@ def receive_upload(request) -> tuple[Path, str] | None:
     if handler.path is None:
         raise _no_file()
     return handler.path, handler.original_name
+
+
+def receive_upload(request) -> tuple[Path, str] | None:
+    """start_upload then finish_upload: (path, original name), or None when too large."""
+    handler = start_upload(request)
+    return None if handler is None else finish_upload(request, handler)
 
 
 def _copy_parsed(request, limit: int) -> tuple[Path, str] | None:

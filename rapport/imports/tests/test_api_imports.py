@@ -316,7 +316,7 @@ def test_an_upload_parsed_before_the_view_is_copied_with_the_same_limit(db, sett
     before the view: the file then comes through Django's handlers and is copied."""
     from django.test import RequestFactory
 
-    from rapport.imports.api import _receive_upload
+    from rapport.imports.services.files import receive_upload as _receive_upload
 
     def request(data: bytes):
         req = RequestFactory().post(

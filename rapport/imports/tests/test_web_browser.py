@@ -1,0 +1,142 @@
+"""Browser journey of an import in Chromium: upload a CSV with one bad row, fix one column's
+mapping, dry run, run, follow the progress (htmx polling) to the end and download the
+rejected rows (screenshots under screenshots/)."""
+
+import pytest
+from django.test import Client
+
+from rapport.accounts.models import Contact
+from rapport.identity.services import user_create
+from rapport.imports.models import ImportJob
+from rapport.imports.services import import_run
+from rapport.imports.tests.conftest import csv_bytes
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+FILE = csv_bytes(
+    [
+        ["First name", "Surname", "E-mail", "Job", "Comments"],
+        ["Ann", "Lee", "ann@example.org", "Buyer", "met at the fair"],
+        ["Bob", "Stone", "bob@", "CTO", "bad email"],
+        ["Cy", "Park", "cy@example.org", "Founder", ""],
+    ]
+)
+
+
+@pytest.fixture
+def rep(transactional_db):
+    return user_create(username="rita", first_name="Rita", last_name="Rep", validate=False)
+
+
+@pytest.fixture
+def page(browser, live_server, settings):  # noqa: F811
+    # Started jobs wait in the queue: the test plays the worker, so that the page has
+    # something to poll.
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    context = browser.new_context(
+        viewport={"width": 1440, "height": 900}, base_url=live_server.url, accept_downloads=True
+    )
+    context.set_default_timeout(20_000)
+    tab = context.new_page()
+    tab.errors = []
+    tab.on("pageerror", lambda error: tab.errors.append(str(error)))
+    yield tab
+    context.close()
+
+
+def _sign_in(page, user, live_server):
+    client = Client()
+    client.force_login(user)
+    cookie = client.cookies["sessionid"]
+    page.context.add_cookies([{"name": "sessionid", "value": cookie.value, "url": live_server.url}])
+
+
+def _work(job_id: int) -> ImportJob:
+    """What the worker does with the queued task."""
+    return import_run(job=ImportJob.objects.get(pk=job_id))
+
+
+def test_import_a_csv_with_a_bad_row_from_upload_to_rejected_rows(
+    page,
+    rep,
+    live_server,
+    screenshot,
+    tmp_path,  # noqa: F811
+):
+    _sign_in(page, rep, live_server)
+    page.goto("/contacts/")
+    page.click(".page-actions a:has-text('Import')")
+    page.wait_for_url("**/imports/new?object_type=contact")
+    assert page.input_value("#id_object_type") == "contacts"
+    # Not a table: the error sits next to the file field.
+    page.set_input_files(
+        "#id_file", files=[{"name": "fair.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1"}]
+    )
+    page.click("button:has-text('Upload and map columns')")
+    page.wait_for_selector(".field-error:has-text('not a CSV or XLSX table')")
+    screenshot(page, "import-0-upload-error")
+    page.set_input_files(
+        "#id_file", files=[{"name": "fair.csv", "mimeType": "text/csv", "buffer": FILE}]
+    )
+    screenshot(page, "import-1-upload")
+    page.click("button:has-text('Upload and map columns')")
+    page.wait_for_selector("h1:has-text('Map the columns of fair.csv')")
+    job = ImportJob.objects.get()
+
+    # The guess: Job is not recognised; map it to the title by hand.
+    assert page.input_value("#id_col_1") == "last_name"
+    assert page.input_value("#id_col_3") == ""
+    page.select_option("#id_col_3", "title")
+    screenshot(page, "import-2-mapping", full_page=True)
+    page.click("button:has-text('Dry run')")
+    page.wait_for_selector("#import-status")
+    assert "Waiting for a worker" in page.inner_text("#import-status")
+    screenshot(page, "import-3a-waiting")
+    _work(job.pk)
+    # The page polls: no reload, the results appear in place.
+    page.wait_for_selector("#import-status .status-success:has-text('Done')")
+    assert Contact.objects.count() == 0
+    assert "nothing was written" in page.inner_text("#import-status")
+    assert page.locator("#import-status .import-errors tbody tr").count() == 1
+    screenshot(page, "import-3-dry-run", full_page=True)
+
+    page.click("button:has-text('Run the import')")
+    page.wait_for_selector("#import-status progress")
+    page.evaluate("window.__stillHere = true")
+    _work(job.pk)
+    page.wait_for_selector("#import-status .status-success:has-text('Done')")
+    assert page.evaluate("window.__stillHere") is True
+    assert page.get_attribute("#import-progress-bar", "value") == "100"
+    stats = page.inner_text(".import-counts").lower()
+    assert "created\n2" in stats and "failed\n1" in stats
+    assert sorted(Contact.objects.values_list("title", flat=True)) == ["Buyer", "Founder"]
+    screenshot(page, "import-4-done", full_page=True)
+
+    with page.expect_download() as info:
+        page.click("a:has-text('Download rejected rows')")
+    path = tmp_path / "rejected.csv"
+    info.value.save_as(path)
+    rejected = path.read_text(encoding="utf-8-sig")
+    assert rejected.splitlines()[0] == "First name,Surname,E-mail,Job,Comments,row,reason"
+    assert "Bob,Stone,bob@,CTO,bad email,3,E-mail:" in rejected
+
+    page.click("a:has-text('My imports')")
+    page.wait_for_selector("h1:has-text('Imports')")
+    assert "fair.csv" in page.inner_text("table")
+    screenshot(page, "import-5-list")
+
+    page.goto(f"/imports/{job.pk}/errors")
+    page.wait_for_selector(".import-errors")
+    screenshot(page, "import-5b-errors")
+
+    # The contacts list: Import next to the Export menu (CSV or Excel of the filter).
+    page.goto("/contacts/?q=Lee")
+    page.click("summary:has-text('Export')")
+    page.wait_for_selector("a:has-text('Excel .xlsx')")
+    assert "q=Lee&format=xlsx" in page.get_attribute("a:has-text('Excel .xlsx')", "href")
+    screenshot(page, "import-7-list-actions")
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"/imports/{job.pk}/mapping")
+    screenshot(page, "import-6-mapping-phone", full_page=True)
+    assert page.errors == []
