@@ -1,4 +1,5 @@
-"""Writes for users, teams and API tokens."""
+"""Writes for users, teams and API tokens, and the administrators' changes to them (roles,
+teams, the team hierarchy)."""
 
 import hashlib
 import secrets
@@ -10,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from rapport.identity.models import ApiToken, Role, Team, User
+from rapport.records.exceptions import PermissionDenied
 
 TOKEN_PREFIX = "rpt_"
 
@@ -125,3 +127,90 @@ def api_token_authenticate(secret: str) -> User | None:
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token.user
+
+
+# ----- administration (the settings pages) ------------------------------------------
+
+
+def _field_error(field: str, message: str, code: str) -> ValidationError:
+    return ValidationError({field: [ValidationError(message, code=code)]})
+
+
+def require_settings_admin(actor: User) -> None:
+    if not actor.is_admin:
+        raise PermissionDenied("Only administrators may change settings", code="admin_only")
+
+
+def can_view_settings(user: User) -> bool:
+    """Administrators change the settings; managers may read them."""
+    return user.is_admin or (user.is_active and user.role == Role.MANAGER)
+
+
+def _other_active_admins(user: User) -> bool:
+    return (
+        User.objects.filter(is_active=True, role=Role.ADMIN).exclude(pk=user.pk).exists()
+        or User.objects.filter(is_active=True, is_superuser=True).exclude(pk=user.pk).exists()
+    )
+
+
+def user_set_role(*, user: User, role: str, actor: User) -> bool:
+    """Give the user another role (admins only). An administrator keeps their own role and
+    the last active administrator stays one. Returns whether it changed."""
+    require_settings_admin(actor)
+    if role not in Role.values:
+        raise _field_error("role", "Unknown role", "invalid_choice")
+    if role == user.role:
+        return False
+    if user.pk == actor.pk:
+        raise _field_error("role", "You cannot change your own role", "own_role")
+    if user.is_admin and role != Role.ADMIN and not _other_active_admins(user):
+        raise _field_error("role", "Keep at least one active administrator", "last_admin")
+    with transaction.atomic():
+        user.role = role
+        # Django's admin site and the `is_admin` check follow the role.
+        user.is_staff = user.is_superuser = role == Role.ADMIN
+        user.save(update_fields=["role", "is_staff", "is_superuser"])
+    return True
+
+
+def user_set_team(*, user: User, team: Team | None, actor: User) -> None:
+    """Move the user to another team, or to none (admins only)."""
+    require_settings_admin(actor)
+    with transaction.atomic():
+        user.team = team
+        user.save(update_fields=["team"])
+
+
+def _descendant_ids(team: Team) -> set[int]:
+    children: dict[int | None, list[int]] = {}
+    for pk, parent_id in Team.objects.values_list("pk", "parent_id"):
+        children.setdefault(parent_id, []).append(pk)
+    found: set[int] = set()
+    todo = [team.pk]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def team_update(
+    *, team: Team, actor: User, name: str, manager: User | None, parent: Team | None
+) -> Team:
+    """Rename a team, set its manager and its parent (admins only); a team is never below
+    itself (no cycles in the hierarchy managers see down)."""
+    require_settings_admin(actor)
+    name = (name or "").strip()
+    if not name:
+        raise _field_error("name", "A team needs a name", "required")
+    if Team.objects.filter(name__iexact=name).exclude(pk=team.pk).exists():
+        raise _field_error("name", "A team with this name exists", "unique")
+    if parent is not None and (parent.pk == team.pk or parent.pk in _descendant_ids(team)):
+        raise _field_error("parent", "A team cannot sit below itself", "team_cycle")
+    if manager is not None and not manager.is_active:
+        raise _field_error("manager", "The manager is deactivated", "inactive_user")
+    with transaction.atomic():
+        team.name, team.manager, team.parent = name, manager, parent
+        team.save(update_fields=["name", "manager", "parent"])
+    return team

@@ -6,7 +6,6 @@ import datetime
 import re
 from typing import Annotated, Any, Literal
 
-from django.db import transaction
 from django.http import HttpResponse
 from ninja import Field, Query, Router, Schema, Status
 from pydantic import BeforeValidator
@@ -14,7 +13,8 @@ from pydantic import BeforeValidator
 from rapport.api.pagination import keyset_page
 from rapport.api.versioning import expected_version, set_etag
 from rapport.identity.models import Team, User
-from rapport.records.exceptions import PermissionDenied, RecordNotFound
+from rapport.identity.services import require_settings_admin
+from rapport.records.exceptions import RecordNotFound
 from rapport.records.models import (
     Access,
     CustomFieldDefinition,
@@ -24,6 +24,8 @@ from rapport.records.models import (
     Tag,
 )
 from rapport.records.selectors import record_get_for_user, shares_of
+from rapport.records.services import custom_field_delete as custom_field_delete_service
+from rapport.records.services import org_default_set as org_default_set_service
 from rapport.records.services import (
     record_restore,
     record_share,
@@ -319,11 +321,6 @@ def add_record_actions(router: Router, *, model, out_schema, base_qs) -> None:
 router = Router(tags=["settings"])
 
 
-def _require_admin(user: User) -> None:
-    if not user.is_admin:
-        raise PermissionDenied("Only administrators may change settings", code="admin_only")
-
-
 class CustomFieldIn(Schema):
     object_type: ObjectType
     key: str = Field(..., pattern=r"^[a-z][a-z0-9_]{0,59}$")
@@ -366,7 +363,7 @@ def custom_fields_list(request, object_type: ObjectType | None = None):
 def custom_field_create(request, payload: CustomFieldIn):
     from rapport.records.custom_fields import custom_field_define
 
-    _require_admin(request.user)
+    require_settings_admin(request.user)
     return Status(201, custom_field_define(**payload.dict()))
 
 
@@ -374,10 +371,11 @@ def custom_field_create(request, payload: CustomFieldIn):
     "/custom-fields/{int:pk}", response={204: None, **ERRORS}, operation_id="custom_field_delete"
 )
 def custom_field_delete(request, pk: int):
-    _require_admin(request.user)
-    deleted, _ = CustomFieldDefinition.objects.filter(pk=pk).delete()
-    if not deleted:
+    require_settings_admin(request.user)
+    definition = CustomFieldDefinition.objects.filter(pk=pk).first()
+    if definition is None:
         raise RecordNotFound("custom field")
+    custom_field_delete_service(definition=definition, actor=request.user)
     return Status(204, None)
 
 
@@ -393,12 +391,10 @@ def org_defaults_list(request):
     operation_id="org_default_set",
 )
 def org_default_set(request, object_type: ObjectType, payload: OrgDefaultIn):
-    _require_admin(request.user)
-    with transaction.atomic():
-        OrgDefault.objects.update_or_create(
-            object_type=object_type, defaults={"access": payload.access}
-        )
-    return {"object_type": object_type, "access": payload.access}
+    row = org_default_set_service(
+        object_type=object_type, access=payload.access, actor=request.user
+    )
+    return {"object_type": row.object_type, "access": row.access}
 
 
 class TagOut(Schema):

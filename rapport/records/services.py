@@ -12,8 +12,18 @@ from django.db.models import F, Model
 from django.utils import timezone
 
 from rapport.identity.models import Team, User
+from rapport.identity.services import require_settings_admin
 from rapport.records.exceptions import PermissionDenied, RecordNotFound, StaleVersion
-from rapport.records.models import OwnedRecord, RecordShare, ShareAccess, Tag
+from rapport.records.models import (
+    Access,
+    CustomFieldDefinition,
+    ObjectType,
+    OrgDefault,
+    OwnedRecord,
+    RecordShare,
+    ShareAccess,
+    Tag,
+)
 from rapport.records.visibility import editable, visible
 from rapport.timeline.models import EventKind
 from rapport.timeline.services import timeline_record
@@ -325,3 +335,32 @@ def record_edit(
                 payload={"changes": diff},
             )
     return diff
+
+
+# ----- administration: organisation-wide defaults, custom field definitions ------------
+
+
+def _settings_error(field: str, message: str, code: str) -> ValidationError:
+    return ValidationError({field: [ValidationError(message, code=code)]})
+
+
+def org_default_set(*, object_type: str, access: str, actor: User) -> OrgDefault:
+    """Set who sees an object's records by default (admins only)."""
+    require_settings_admin(actor)
+    if object_type not in ObjectType.values:
+        raise _settings_error("object_type", "Unknown object", "invalid_choice")
+    if access not in Access.values:
+        raise _settings_error("access", "Unknown access level", "invalid_choice")
+    with transaction.atomic():
+        row, _ = OrgDefault.objects.update_or_create(
+            object_type=object_type, defaults={"access": access}
+        )
+    return row
+
+
+def custom_field_delete(*, definition: CustomFieldDefinition, actor: User) -> None:
+    """Remove a custom field's definition (admins only). Values already stored stay in the
+    records' JSON but are no longer shown, validated or filterable."""
+    require_settings_admin(actor)
+    with transaction.atomic():
+        CustomFieldDefinition.objects.filter(pk=definition.pk).delete()

@@ -2,8 +2,8 @@
 pipelines and stages, custom fields.
 
 Administrators change them; managers may read them; everyone else gets 403. Every write
-is a POST through a service (identity, sales, records, or `settings_services` for what no
-app offers yet) and answers with the section page again.
+is a POST through a service (identity, sales, records) and answers with the section page
+again.
 """
 
 from django.contrib import messages
@@ -16,12 +16,24 @@ from django.views.decorators.http import require_POST
 
 from rapport.identity.models import Role
 from rapport.identity.selectors import teams_for, users_for
-from rapport.identity.services import team_create, user_create, user_deactivate, user_reactivate
+from rapport.identity.services import (
+    can_view_settings,
+    require_settings_admin,
+    team_create,
+    team_update,
+    user_create,
+    user_deactivate,
+    user_reactivate,
+    user_set_role,
+    user_set_team,
+)
 from rapport.records.custom_fields import custom_field_define
 from rapport.records.exceptions import Conflict, PermissionDenied, RecordNotFound
 from rapport.records.models import Access, CustomFieldDefinition, ObjectType, OrgDefault
+from rapport.records.services import custom_field_delete, org_default_set
 from rapport.sales import selectors as sales_selectors
 from rapport.sales import services as sales_services
+from rapport.sales.services import stage_move
 from rapport.web.decorators import ui_view
 from rapport.web.forms import add_service_errors
 from rapport.web.fragments import is_htmx, render_fragment
@@ -37,16 +49,6 @@ from rapport.web.settings_forms import (
     StageForm,
     TeamForm,
     UserCreateForm,
-)
-from rapport.web.settings_services import (
-    can_view_settings,
-    custom_field_delete,
-    org_default_set,
-    require_settings_admin,
-    stage_move,
-    team_update,
-    user_set_role,
-    user_set_team,
 )
 
 SECTIONS = [

@@ -26,6 +26,7 @@ from rapport.sales.services.pipelines import (
     pipeline_update,
     stage_create,
     stage_delete,
+    stage_move,
     stage_update,
 )
 
@@ -53,5 +54,6 @@ __all__ = [
     "product_update",
     "stage_create",
     "stage_delete",
+    "stage_move",
     "stage_update",
 ]

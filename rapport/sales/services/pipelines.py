@@ -227,3 +227,22 @@ def stage_delete(*, stage: Stage, actor: User) -> None:
                 stage.delete()
         except ProtectedError:
             raise Conflict("Opportunities use or used this stage", code="stage_in_use")
+
+
+def stage_move(*, stage: Stage, offset: int, actor: User) -> bool:
+    """Move a stage up (-1) or down (+1) in its pipeline; the stages are renumbered 1…n in
+    the new order through `stage_update`. Returns whether it moved."""
+    require_admin(actor, "pipelines")
+    with transaction.atomic():
+        stages = list(
+            Stage.objects.filter(pipeline_id=stage.pipeline_id).order_by("position", "id")
+        )
+        index = next(i for i, s in enumerate(stages) if s.pk == stage.pk)
+        target = index + offset
+        if offset not in (-1, 1) or not 0 <= target < len(stages):
+            return False
+        stages[index], stages[target] = stages[target], stages[index]
+        for position, item in enumerate(stages, start=1):
+            if item.position != position:
+                stage_update(stage=item, actor=actor, fields={"position": position})
+    return True

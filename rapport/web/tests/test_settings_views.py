@@ -406,8 +406,10 @@ def test_user_text_is_escaped_on_settings_pages(personas):
 
 
 def test_settings_services_refuse_non_admins(personas):
+    from rapport.identity import services as identity
+    from rapport.records import services as records
     from rapport.records.exceptions import PermissionDenied
-    from rapport.web import settings_services as svc
+    from rapport.sales import services as sales
 
     definition = custom_field_define(
         object_type="account", key="tier", label="Tier", field_type="text"
@@ -415,16 +417,16 @@ def test_settings_services_refuse_non_admins(personas):
     stage = Pipeline.objects.get(name="Sales").stages.first()
     for actor in (personas.manager, personas.owner, personas.reader):
         calls = [
-            lambda a=actor: svc.user_set_role(user=personas.owner, role="admin", actor=a),
-            lambda a=actor: svc.user_set_team(user=personas.owner, team=None, actor=a),
-            lambda a=actor: svc.team_update(
+            lambda a=actor: identity.user_set_role(user=personas.owner, role="admin", actor=a),
+            lambda a=actor: identity.user_set_team(user=personas.owner, team=None, actor=a),
+            lambda a=actor: identity.team_update(
                 team=personas.team_b, actor=a, name="X", manager=None, parent=None
             ),
-            lambda a=actor: svc.org_default_set(
+            lambda a=actor: records.org_default_set(
                 object_type="account", access="public_read", actor=a
             ),
-            lambda a=actor: svc.custom_field_delete(definition=definition, actor=a),
-            lambda a=actor: svc.stage_move(stage=stage, offset=1, actor=a),
+            lambda a=actor: records.custom_field_delete(definition=definition, actor=a),
+            lambda a=actor: sales.stage_move(stage=stage, offset=1, actor=a),
         ]
         for call in calls:
             with pytest.raises(PermissionDenied):
@@ -437,8 +439,7 @@ def test_settings_services_refuse_non_admins(personas):
 def test_an_admin_demotes_another_admin_but_not_themselves(personas):
     from django.core.exceptions import ValidationError
 
-    from rapport.identity.services import user_create
-    from rapport.web.settings_services import user_set_role
+    from rapport.identity.services import user_create, user_set_role
 
     second = user_create(username="second", role=Role.ADMIN)
     assert user_set_role(user=second, role="manager", actor=personas.admin) is True
@@ -451,7 +452,7 @@ def test_an_admin_demotes_another_admin_but_not_themselves(personas):
 
 
 def test_stage_move_swaps_neighbours_and_stops_at_the_ends(personas):
-    from rapport.web.settings_services import stage_move
+    from rapport.sales.services import stage_move
 
     pipeline = Pipeline.objects.get(name="Sales")
     before = list(pipeline.stages.all())
