@@ -1,14 +1,24 @@
-"""Shared test fixtures: named personas set up through services, and an API client."""
+"""Shared test fixtures: named personas set up through services, an API client, and the
+headless Chromium of the browser tests (one per test process, for every app's journeys).
+
+Browser tests drive Debian's chromium (/usr/bin/chromium) through Playwright against
+pytest-django's live server. Playwright's sync API runs an event loop in the test thread,
+so Django's async-safety check must be told that the ORM calls there are fine."""
 
 import json
+import os
+import shutil
 from dataclasses import dataclass
 from importlib import import_module
+from pathlib import Path
 
 import pytest
 from django.test import Client
 
 from rapport.identity.models import Role, User
 from rapport.identity.services import api_token_create, team_create, user_create, user_deactivate
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
 @dataclass
@@ -133,3 +143,48 @@ def _migration_data(request):
     if not Pipeline.objects.filter(name="Sales").exists():
         migration = import_module("rapport.sales.migrations.0002_default_pipeline")
         migration.create_default_pipeline(apps, None)
+
+
+# ----- browser tests -----------------------------------------------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "screenshots"
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for the whole session (a browser start costs ~1 s)."""
+    if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
+        if os.environ.get("CI"):
+            pytest.fail("chromium is missing: .ci/run installs it with apt-get")
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(
+            executable_path=CHROMIUM if os.path.exists(CHROMIUM) else shutil.which("chromium"),
+            args=CHROMIUM_ARGS,
+        )
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def screenshot():
+    """Save a screenshot of the page under screenshots/ (git-ignored) for reviewers."""
+    SCREENSHOTS.mkdir(exist_ok=True)
+
+    def take(page, name: str, full_page: bool = False):
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
+
+    return take

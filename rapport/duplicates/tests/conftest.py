@@ -37,11 +37,3 @@ def make_lead(personas):
         return lead_create(actor=owner or personas.owner, fields=fields, tags=tags)
 
     return make
-
-
-# The browser journey (test_web_browser.py) drives the shared headless Chromium.
-from rapport.web.tests.conftest import (  # noqa: E402, F401
-    browser,
-    pytest_configure,
-    screenshot,
-)

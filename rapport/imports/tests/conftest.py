@@ -60,11 +60,3 @@ def run(django_capture_on_commit_callbacks):
         return job
 
     return go
-
-
-# The browser journey (test_web_browser.py) drives the shared headless Chromium.
-from rapport.web.tests.conftest import (  # noqa: E402, F401
-    browser,
-    pytest_configure,
-    screenshot,
-)
