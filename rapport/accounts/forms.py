@@ -6,6 +6,7 @@ from django.core.validators import RegexValidator
 
 from rapport.accounts.models import CompanySize, ContactMethodKind
 from rapport.accounts.selectors import accounts_visible_to
+from rapport.analytics.forms import segment_filter_field
 from rapport.identity.selectors import users_for
 from rapport.records.custom_fields import definitions_for
 from rapport.web.forms import RecordFilterForm, UserChoiceField, split_tags
@@ -225,7 +226,8 @@ class ContactForm(_OwnedRecordForm):
 
 class AccountFilterForm(RecordFilterForm):
     industry = forms.CharField(required=False, max_length=100, label="Industry")
-    extra_filters = {"industry": "industry"}
+    segment = segment_filter_field()
+    extra_filters = {"industry": "industry", "segment": "segment"}
 
 
 class AccountFilterField(forms.ModelChoiceField):
@@ -239,7 +241,8 @@ class AccountFilterField(forms.ModelChoiceField):
 
 class ContactFilterForm(RecordFilterForm):
     account_id = AccountFilterField(queryset=None, required=False, label="Account")
-    extra_filters = {"account_id": "account_id"}
+    segment = segment_filter_field()
+    extra_filters = {"account_id": "account_id", "segment": "segment"}
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, user=user, **kwargs)

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from rapport.accounts import selectors, services
 from rapport.accounts.forms import AccountFilterForm, AccountForm, ContactFilterForm, ContactForm
 from rapport.accounts.models import Account, CompanySize, Contact
+from rapport.analytics.columns import score_columns
 from rapport.api.pagination import capped_count
 from rapport.duplicates.create_warning import unless_duplicate
 from rapport.orders.models import OrderStatus
@@ -100,6 +101,7 @@ ACCOUNTS = ListConfig(
         tags_column(),
         created_column(),
         updated_column(default=False),
+        *score_columns(),
     ],
     delete=lambda record, actor: services.account_delete(account=record, actor=actor),
     restore=lambda record, actor: services.account_restore(account=record, actor=actor),
@@ -135,6 +137,7 @@ CONTACTS = ListConfig(
         tags_column(),
         created_column(),
         updated_column(default=False),
+        *score_columns(),
     ],
     delete=lambda record, actor: services.contact_delete(contact=record, actor=actor),
     restore=lambda record, actor: services.contact_restore(contact=record, actor=actor),

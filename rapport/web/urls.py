@@ -57,5 +57,6 @@ urlpatterns = [
     path("", include("rapport.leads.urls")),
     path("", include("rapport.sales.urls")),
     path("", include("rapport.imports.urls")),
+    path("", include("rapport.analytics.urls")),
     path("", include("rapport.duplicates.urls")),
 ]

@@ -1,0 +1,136 @@
+"""Browser journey of the analytics pages in Chromium: the overview's charts, a segment's
+accounts and the "Customer value" card of a scored account (screenshots under screenshots/)."""
+
+import pytest
+from django.test import Client
+
+from rapport.analytics.models import CustomerScore, RunStatus
+from rapport.analytics.services import analytics_refresh_now
+from rapport.identity.models import User
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def page(browser, live_server):
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, base_url=live_server.url)
+    context.set_default_timeout(20_000)
+    tab = context.new_page()
+    tab.errors = []
+    tab.on("pageerror", lambda error: tab.errors.append(str(error)))
+    yield tab
+    context.close()
+
+
+def _sign_in(page, user, live_server):
+    client = Client()
+    client.force_login(user)
+    cookie = client.cookies["sessionid"]
+    page.context.add_cookies([{"name": "sessionid", "value": cookie.value, "url": live_server.url}])
+
+
+def test_manager_reads_the_analytics_overview_and_a_scored_account(
+    page,
+    live_server,
+    screenshot,
+    settings,
+    tmp_path,
+):
+    from rapport.demo.builder import demo_build
+
+    settings.RAPPORT_WAREHOUSE_PATH = str(tmp_path / "browser.duckdb")
+    demo_build(accounts=40)
+    assert analytics_refresh_now(full=True).status == RunStatus.SUCCEEDED
+    manager = User.objects.get(username="maria")
+    _sign_in(page, manager, live_server)
+
+    page.goto("/")
+    page.click(".sidebar a:has-text('Analytics')")
+    page.wait_for_url("**/analytics/")
+    page.wait_for_selector("#chart-segments", state="visible")
+    page.wait_for_selector("#chart-clv", state="visible")
+    page.wait_for_selector("#chart-calibration", state="visible")
+    assert page.locator(".stat").count() == 6
+    assert page.locator("#table-cohorts tbody tr").count() >= 1
+    # Drawn charts fold their tables away; the reader can open them again.
+    assert page.locator("details[data-chart-table='clv']").get_attribute("open") is None
+    assert page.locator("button:has-text('Refresh now')").is_visible()
+    assert page.errors == []
+    screenshot(page, "analytics-overview", full_page=True)
+
+    page.click(".section-tabs a:has-text('Segments')")
+    page.wait_for_selector("#table-grid")
+    screenshot(page, "analytics-segments", full_page=True)
+    champions = page.locator("#table-segments tr:has-text('Champions') a:has-text('Accounts')")
+    if champions.count():
+        champions.click()
+        page.wait_for_url("**/accounts/?cols=*segment=champions*")
+        assert page.locator("th:has-text('CLV')").count() == 1
+        assert page.locator("table.data-table tbody tr").count() >= 1
+        screenshot(page, "analytics-segment-accounts")
+
+    score = (
+        CustomerScore.objects.filter(account__isnull=False, account__owner__team=manager.team)
+        .exclude(next_products=[])
+        .order_by("-clv")
+        .first()
+        or CustomerScore.objects.filter(account__isnull=False).order_by("-clv").first()
+    )
+    page.goto(f"/accounts/{score.account_id}/")
+    page.wait_for_selector("#rel-customer-value")
+    card = page.locator("section.customer-value")
+    assert score.segment.capitalize() in card.inner_text()
+    assert "Probability alive" in card.inner_text()
+    screenshot(page, "analytics-account-card")
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto("/analytics/")
+    page.wait_for_selector("#chart-clv", state="visible")
+    overflow = page.evaluate(
+        "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 1, "the phone layout scrolls sideways"
+    screenshot(page, "analytics-overview-phone")
+    assert page.errors == []
+
+    page.set_viewport_size({"width": 1440, "height": 900})
+    for path, name in [
+        ("/analytics/cohorts/?months=24", "analytics-cohorts"),
+        ("/analytics/model-fit/", "analytics-model-fit"),
+        ("/analytics/at-risk/", "analytics-at-risk"),
+        ("/analytics/cross-sell/", "analytics-cross-sell"),
+        ("/analytics/settings/", "analytics-settings"),
+    ]:
+        page.goto(path)
+        page.wait_for_selector(".section-tabs [aria-current='page']")
+        screenshot(page, name, full_page=True)
+    assert page.errors == []
+
+    page.context.clear_cookies()
+    _sign_in(page, User.objects.get(username="admin"), live_server)
+    page.goto("/analytics/settings/")
+    page.fill("#id_cost_per_call", "4.50")
+    page.click("button:has-text('Save settings')")
+    page.wait_for_selector(".toast:has-text('Settings saved')")
+    assert page.input_value("#id_cost_per_call") == "4.50"
+    screenshot(page, "analytics-settings-admin", full_page=True)
+
+
+def test_the_overview_reads_without_javascript(browser, live_server, settings, tmp_path):
+    from rapport.demo.builder import demo_build
+
+    settings.RAPPORT_WAREHOUSE_PATH = str(tmp_path / "nojs.duckdb")
+    demo_build(accounts=25)
+    assert analytics_refresh_now(full=True).status == RunStatus.SUCCEEDED
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 900}, base_url=live_server.url, java_script_enabled=False
+    )
+    page = context.new_page()
+    _sign_in(page, User.objects.get(username="sam"), live_server)
+    page.goto("/analytics/")
+    assert page.locator("#table-segments").is_visible()
+    assert page.locator("#table-clv").is_visible()  # the table stays open without the chart
+    assert not page.locator("[data-chart='clv']").is_visible()
+    assert page.locator("#table-cohorts").is_visible()
+    assert not page.locator("button:has-text('Refresh now')").count()  # a rep cannot refresh
+    context.close()
