@@ -10,18 +10,18 @@ from rapport.analytics.forms import segment_filter_field
 from rapport.identity.selectors import users_for
 from rapport.records.custom_fields import definitions_for
 from rapport.web.forms import RecordFilterForm, UserChoiceField, split_tags
+from rapport.web.pickers import RecordPickerField
 from rapport.web.record_page import custom_form_field, custom_value
 
 COUNTRY = RegexValidator(r"^[A-Za-z]{2}$", "Use the two-letter country code, e.g. DE")
 CURRENCY = RegexValidator(r"^[A-Za-z]{3}$", "Use the three-letter currency code, e.g. EUR")
-ACCOUNT_CHOICES_LIMIT = 500
 
 
 def _text(max_length: int, label: str | None = None, **kwargs) -> forms.CharField:
     return forms.CharField(max_length=max_length, required=False, label=label, **kwargs)
 
 
-class _OwnedRecordForm(forms.Form):
+class OwnedRecordForm(forms.Form):
     """Owner, tags, custom fields and the version the form was opened at."""
 
     object_type = ""
@@ -66,7 +66,7 @@ class _OwnedRecordForm(forms.Form):
 ADDRESS_FIELDS = ["street", "city", "region", "postal_code", "country"]
 
 
-class AccountForm(_OwnedRecordForm):
+class AccountForm(OwnedRecordForm):
     object_type = "account"
     name = forms.CharField(max_length=200)
     website = forms.URLField(max_length=300, required=False, assume_scheme="https")
@@ -76,6 +76,9 @@ class AccountForm(_OwnedRecordForm):
         max_digits=16, decimal_places=2, min_value=0, required=False
     )
     currency = forms.CharField(max_length=3, initial="EUR", validators=[CURRENCY])
+    parent = RecordPickerField(
+        object_type="account", required=False, label="Parent account", help_text="Its group"
+    )
     street = _text(200)
     city = _text(100)
     region = _text(100)
@@ -106,30 +109,30 @@ class AccountForm(_OwnedRecordForm):
 
     def __init__(self, *args, record=None, **kwargs):
         super().__init__(*args, record=record, **kwargs)
+        self.fields["parent"].bind(self.user)
         if record is not None:
             for name in self.FIELDS:
                 self.initial[name] = getattr(record, name)
+            self.initial["parent"] = record.parent_id
+
+    def clean_parent(self):
+        pk = self.cleaned_data.get("parent")
+        return accounts_visible_to(self.user).filter(pk=pk).first() if pk else None
 
     def service_kwargs(self) -> dict:
         fields = {name: self.cleaned_data[name] for name in self.FIELDS}
         fields["currency"] = fields["currency"] or "EUR"
+        if self.record is None or {"parent", "parent__q"} & set(self.data):
+            fields["parent"] = self.cleaned_data.get("parent")
         return {"fields": fields, **self.owned_kwargs()}
 
 
-class AccountChoiceField(forms.TypedChoiceField):
-    """A visible account, offered as a list of names (the largest lists are capped: the
-    search-as-you-type picker replaces this when search lands)."""
-
-    def __init__(self, **kwargs):
-        super().__init__(coerce=int, empty_value=None, required=False, **kwargs)
-
-
-class ContactForm(_OwnedRecordForm):
+class ContactForm(OwnedRecordForm):
     object_type = "contact"
     first_name = _text(100)
     last_name = forms.CharField(max_length=100)
     title = _text(120)
-    account = AccountChoiceField(label="Account")
+    account = RecordPickerField(object_type="account", required=False, label="Account")
     email = _text(254, label="Email", help_text="Primary email")
     phone = _text(40, label="Phone", help_text="Primary phone")
     other_emails = _text(
@@ -149,13 +152,8 @@ class ContactForm(_OwnedRecordForm):
 
     def __init__(self, *args, record=None, account_id=None, **kwargs):
         super().__init__(*args, record=record, **kwargs)
-        visible = accounts_visible_to(self.user).order_by("name", "id")
-        choices = list(visible.values_list("id", "name")[:ACCOUNT_CHOICES_LIMIT])
-        wanted = record.account_id if record is not None else account_id
-        if wanted and wanted not in {pk for pk, _ in choices}:
-            choices += list(visible.filter(pk=wanted).values_list("id", "name"))
-        self.fields["account"].choices = [("", "— none —"), *choices]
-        self.initial["account"] = wanted
+        self.fields["account"].bind(self.user)
+        self.initial["account"] = record.account_id if record is not None else account_id
         if record is not None:
             for name in self.FIELDS:
                 self.initial[name] = getattr(record, name)

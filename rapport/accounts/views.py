@@ -40,6 +40,7 @@ from rapport.web.listing import (
     team_column,
     updated_column,
 )
+from rapport.web.pickers import record_picker
 from rapport.web.record_page import (
     STALE_MESSAGE,
     DetailField,
@@ -166,6 +167,31 @@ def _money_field(name: str, label: str, group: str) -> DetailField:
     )
 
 
+def _linked(record, name: str):
+    """The linked account the page loader found visible (None when it is not)."""
+    return getattr(record, f"linked_{name}", None)
+
+
+def _account_link_field(name: str, label: str, *, group: str) -> DetailField:
+    """A link to another account (a contact's account, an account's parent), edited in place
+    with the account picker."""
+
+    def changes(pk, record) -> dict:
+        # The picker has already checked that the user sees this account.
+        return {"fields": {name: Account.objects.filter(pk=pk).first() if pk else None}}
+
+    return DetailField(
+        name=name,
+        label=label,
+        form_field=lambda user: record_picker("account", user, required=False),
+        initial=lambda r: getattr(r, f"{name}_id"),
+        display=lambda r: _linked(r, name).name if _linked(r, name) else "",
+        link=lambda r: _account_url(_linked(r, name)) if _linked(r, name) else "",
+        changes=changes,
+        group=group,
+    )
+
+
 def account_fields() -> list[DetailField]:
     company, address, shipping = "Company", "Billing address", "Shipping address"
     return [
@@ -184,6 +210,7 @@ def account_fields() -> list[DetailField]:
         choice_field("size", "Employees", CompanySize.choices, group=company),
         _money_field("annual_revenue", "Annual revenue", company),
         text_field("currency", "Currency", max_length=3, required=True, group=company),
+        _account_link_field("parent", "Parent account", group=company),
         text_field("street", "Street", max_length=200, group=address),
         text_field("city", "City", max_length=100, group=address),
         text_field("region", "Region", max_length=100, group=address),
@@ -232,16 +259,7 @@ def contact_fields() -> list[DetailField]:
         text_field("first_name", "First name", max_length=100, group=person),
         text_field("last_name", "Last name", max_length=100, required=True, group=person),
         text_field("title", "Title", max_length=120, group=person),
-        DetailField(
-            name="account",
-            label="Account",
-            form_field=lambda user: forms.CharField(required=False),
-            initial=lambda c: c.account_id,
-            display=lambda c: c.account.name if c.account else "",
-            link=lambda c: _account_url(c.account) if c.account else "",
-            group=person,
-            editable=False,
-        ),
+        _account_link_field("account", "Account", group=person),
         DetailField(
             name="email",
             label="Email",
@@ -348,12 +366,20 @@ def contact_related(request, contact) -> dict:
     }
 
 
-def _page_loader(model, base):
-    """The visible-record selector with the page header's joins (owner, team)."""
+def _page_loader(model, base, link: str):
+    """The visible-record selector with the page header's joins (owner, team), and the
+    linked account (`link`: a contact's account, an account's parent) as `linked_<link>`
+    only when the user may see it: a private account's name is not shown through a link."""
 
     def load(*, pk: int, user):
         qs = base("active").select_related("owner", "team")
-        return record_get_for_user(model=model, pk=pk, user=user, qs=qs)
+        record = record_get_for_user(model=model, pk=pk, user=user, qs=qs)
+        linked_id = getattr(record, f"{link}_id")
+        linked = None
+        if linked_id:
+            linked = selectors.accounts_visible_to(user).filter(pk=linked_id).first()
+        setattr(record, f"linked_{link}", linked)
+        return record
 
     return load
 
@@ -361,7 +387,7 @@ def _page_loader(model, base):
 ACCOUNT_PAGE = RecordConfig(
     object_type="account",
     namespace="accounts",
-    get=_page_loader(Account, selectors.account_base),
+    get=_page_loader(Account, selectors.account_base, "parent"),
     update=lambda record, **kw: services.account_update(account=record, **kw),
     fields=account_fields,
     activity_link="account_id",
@@ -372,7 +398,7 @@ ACCOUNT_PAGE = RecordConfig(
 CONTACT_PAGE = RecordConfig(
     object_type="contact",
     namespace="accounts",
-    get=_page_loader(Contact, selectors.contact_base),
+    get=_page_loader(Contact, selectors.contact_base, "account"),
     update=lambda record, **kw: services.contact_update(contact=record, **kw),
     fields=contact_fields,
     activity_link="contact_id",

@@ -4,7 +4,7 @@ their errors come back next to the field they name."""
 
 from django import forms
 
-from rapport.accounts.forms import COUNTRY, _OwnedRecordForm
+from rapport.accounts.forms import COUNTRY, OwnedRecordForm
 from rapport.accounts.selectors import accounts_visible_to, contacts_visible_to
 from rapport.identity.selectors import users_for
 from rapport.leads.models import Lead, LeadStatus
@@ -21,7 +21,7 @@ def _text(max_length: int, label: str | None = None, **kwargs) -> forms.CharFiel
     return forms.CharField(max_length=max_length, required=False, label=label, **kwargs)
 
 
-class LeadForm(_OwnedRecordForm):
+class LeadForm(OwnedRecordForm):
     object_type = "lead"
     first_name = _text(100)
     last_name = forms.CharField(max_length=100)

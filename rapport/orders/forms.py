@@ -15,6 +15,7 @@ from rapport.accounts.selectors import accounts_visible_to, contacts_visible_to
 from rapport.orders.models import Channel, OrderStatus
 from rapport.sales.selectors import default_unit_price, product_list
 from rapport.web.forms import DATE_INPUT, DATETIME_INPUT, ListFilterForm
+from rapport.web.pickers import RecordPickerField
 
 CHOICES_LIMIT = 500
 MAX_LINES = 200
@@ -38,22 +39,6 @@ def _plain(qs):
 def account_choices(user, wanted=None) -> list:
     qs = _plain(accounts_visible_to(user)).order_by("name", "id").only("id", "name")
     return _capped_choices(qs, lambda a: a.name, wanted)
-
-
-def contact_choices(user, wanted=None, account_id=None) -> list:
-    qs = (
-        _plain(contacts_visible_to(user))
-        .select_related("account")
-        .only("id", "first_name", "last_name", "account_id", "account__name")
-        .order_by("last_name", "id")
-    )
-    if account_id:
-        qs = qs.filter(account_id=account_id)
-
-    def label(c):
-        return f"{c.full_name} ({c.account.name})" if c.account_id else c.full_name
-
-    return _capped_choices(qs, label, wanted)
 
 
 class ContactFilterField(forms.ModelChoiceField):
@@ -99,8 +84,8 @@ class OrderFilterForm(ListFilterForm):
 class OrderForm(forms.Form):
     """The order itself. On edit only what the service lets change: time, channel, status."""
 
-    account = forms.TypedChoiceField(coerce=int, empty_value=None, required=False)
-    contact = forms.TypedChoiceField(coerce=int, empty_value=None, required=False)
+    account = RecordPickerField(object_type="account", required=False)
+    contact = RecordPickerField(object_type="contact", required=False)
     ordered_at = forms.DateTimeField(label="Ordered at", widget=DATETIME_INPUT)
     channel = forms.ChoiceField(choices=Channel.choices, initial=Channel.WEB)
     status = forms.ChoiceField(choices=OrderStatus.choices, initial=OrderStatus.PAID)
@@ -138,11 +123,8 @@ class OrderForm(forms.Form):
         self.initial.setdefault("ordered_at", now)
         self.initial.setdefault("account", account_id)
         self.initial.setdefault("contact", contact_id)
-        self.fields["account"].choices = [("", "— none —"), *account_choices(user, account_id)]
-        self.fields["contact"].choices = [
-            ("", "— none —"),
-            *contact_choices(user, contact_id, account_id=None),
-        ]
+        self.fields["account"].bind(user)
+        self.fields["contact"].bind(user)
 
     def clean_account(self):
         pk = self.cleaned_data.get("account")

@@ -4,13 +4,13 @@ field they name."""
 
 from django import forms
 
-from rapport.accounts.forms import AccountChoiceField, AccountFilterField
-from rapport.accounts.forms import _OwnedRecordForm as OwnedRecordForm
+from rapport.accounts.forms import AccountFilterField, OwnedRecordForm
 from rapport.accounts.selectors import accounts_visible_to, contacts_visible_to
 from rapport.identity.selectors import teams_for, users_for
 from rapport.sales.models import Pipeline, Stage, StageKind
 from rapport.sales.selectors import default_pipeline, pipeline_list, product_list
 from rapport.web.forms import DATE_INPUT, RecordFilterForm, UserChoiceField
+from rapport.web.pickers import RecordPickerField
 
 CHOICES_LIMIT = 500
 CURRENCY_ERROR = "Use the three-letter currency code, e.g. EUR"
@@ -28,20 +28,12 @@ def stage_choices(pipelines) -> list:
     ]
 
 
-def _visible_choices(qs, wanted: int | None, label) -> list:
-    """Up to CHOICES_LIMIT visible rows as choices, plus the current one if beyond them."""
-    rows = list(qs[:CHOICES_LIMIT])
-    if wanted and wanted not in {r[0] for r in rows}:
-        rows += list(qs.filter(pk=wanted))
-    return [(r[0], label(r)) for r in rows]
-
-
 class OpportunityForm(OwnedRecordForm):
     object_type = "opportunity"
     name = forms.CharField(max_length=200)
-    account = AccountChoiceField(label="Account")
-    primary_contact = forms.TypedChoiceField(
-        coerce=int, empty_value=None, required=False, label="Primary contact"
+    account = RecordPickerField(object_type="account", required=False, label="Account")
+    primary_contact = RecordPickerField(
+        object_type="contact", required=False, label="Primary contact"
     )
     stage = forms.TypedChoiceField(coerce=int, empty_value=None, label="Pipeline and stage")
     amount = forms.DecimalField(
@@ -82,25 +74,9 @@ class OpportunityForm(OwnedRecordForm):
 
     def __init__(self, *args, record=None, account_id=None, **kwargs):
         super().__init__(*args, record=record, **kwargs)
-        accounts = accounts_visible_to(self.user).order_by("name", "id").values_list("id", "name")
+        self.fields["account"].bind(self.user)
+        self.fields["primary_contact"].bind(self.user)
         wanted_account = record.account_id if record is not None else account_id
-        self.fields["account"].choices = [
-            ("", "— none —"),
-            *_visible_choices(accounts, wanted_account, lambda r: r[1]),
-        ]
-        contacts = (
-            contacts_visible_to(self.user)
-            .order_by("last_name", "first_name", "id")
-            .values_list("id", "first_name", "last_name", "account__name")
-        )
-        self.fields["primary_contact"].choices = [
-            ("", "— none —"),
-            *_visible_choices(
-                contacts,
-                record.primary_contact_id if record is not None else None,
-                lambda r: f"{r[1]} {r[2]}".strip() + (f" ({r[3]})" if r[3] else ""),
-            ),
-        ]
         pipelines = list(pipeline_list())
         self.fields["stage"].choices = [("", "—"), *stage_choices(pipelines)]
         self._stages = {s.pk: s for p in pipelines for s in p.stages.all()}
@@ -143,14 +119,6 @@ class OpportunityForm(OwnedRecordForm):
         if stage is None:
             raise forms.ValidationError("Choose a stage", code="invalid_stage")
         return stage
-
-    def full_clean(self):
-        # Any visible account or contact is accepted, not only the listed ones.
-        for name in ("account", "primary_contact"):
-            value = self.data.get(name, "") if self.is_bound else ""
-            if str(value).isdigit():
-                self.fields[name].choices = [*self.fields[name].choices, (int(value), value)]
-        super().full_clean()
 
     def service_kwargs(self) -> dict:
         """Model fields for the services. Editing sends only what changed, so that an

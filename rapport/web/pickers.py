@@ -80,6 +80,13 @@ class RecordPicker(forms.Widget):
         return context
 
 
+def record_picker(object_type: str, user, **kwargs) -> "RecordPickerField":
+    """A picker field already bound to `user` (for field factories such as DetailField's)."""
+    field = RecordPickerField(object_type=object_type, **kwargs)
+    field.bind(user)
+    return field
+
+
 class RecordPickerField(forms.Field):
     """One visible record of `object_type` (or, with `multiple=True`, a list of them); cleans
     to the record's id (a list of ids). Call `bind(user)` in the form's __init__."""

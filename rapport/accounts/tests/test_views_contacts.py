@@ -17,9 +17,8 @@ def _contact(owner, last_name="Doe", **kwargs):
 def test_create_contact_with_emails_and_phones(personas):
     account = account_create(actor=personas.owner, fields={"name": "Acme"})
     client = ui_client(personas.owner)
-    assert f'value="{account.pk}" selected' in text_of(
-        client.get(f"/contacts/new?account={account.pk}")
-    )
+    page = text_of(client.get(f"/contacts/new?account={account.pk}"))
+    assert f'name="account" value="{account.pk}"' in page and 'value="Acme"' in page
     r = client.post(
         "/contacts/new",
         {
@@ -134,9 +133,67 @@ def test_inline_edit_of_primary_email_keeps_the_other_emails(personas):
 def test_inline_edit_of_a_read_only_field_is_refused(personas):
     contact = _contact(personas.owner)
     client = ui_client(personas.owner)
-    assert "Edit" not in text_of(client.get(f"/contacts/{contact.pk}/fields/account/"))
-    r = client.post(f"/contacts/{contact.pk}/fields/account/", {"value": "1", "version": 1})
+    assert "Edit" not in text_of(client.get(f"/contacts/{contact.pk}/fields/other_emails/"))
+    r = client.post(f"/contacts/{contact.pk}/fields/other_emails/", {"value": "x", "version": 1})
     assert r.status_code == 403
+
+
+def test_inline_edit_moves_the_contact_to_an_account_picked_by_name(personas):
+    from rapport.accounts.models import Contact
+
+    acme = account_create(actor=personas.owner, fields={"name": "Acme Tools"})
+    hidden = account_create(actor=personas.outsider, fields={"name": "Hidden Works"})
+    contact = _contact(personas.owner)
+    client = ui_client(personas.owner)
+    url = f"/contacts/{contact.pk}/fields/account/"
+    r = client.post(url, {"value__q": "Acme", "version": contact.version})
+    assert r.status_code == 200, text_of(r)
+    assert Contact.objects.get(pk=contact.pk).account_id == acme.pk
+    assert "Acme Tools" in text_of(r)
+    # An account the user cannot see is neither found by name nor taken by id.
+    version = Contact.objects.get(pk=contact.pk).version
+    r = client.post(url, {"value__q": "Hidden Works", "version": version})
+    assert r.status_code == 422 and "No account matches" in text_of(r)
+    r = client.post(url, {"value": str(hidden.pk), "version": version})
+    assert r.status_code == 422 and "No such account" in text_of(r)
+    assert Contact.objects.get(pk=contact.pk).account_id == acme.pk
+    # Emptying the picker takes the contact off the account.
+    r = client.post(url, {"value": "", "value__q": "", "version": version})
+    assert r.status_code == 200, text_of(r)
+    assert Contact.objects.get(pk=contact.pk).account_id is None
+
+
+def test_account_form_sets_and_inline_edit_changes_the_parent_account(personas):
+    from rapport.accounts.models import Account
+
+    group = account_create(actor=personas.owner, fields={"name": "Globex Group"})
+    other = account_create(actor=personas.owner, fields={"name": "Initech Holding"})
+    client = ui_client(personas.owner)
+    r = client.post(
+        "/accounts/new",
+        {
+            "name": "Globex Germany",
+            "currency": "EUR",
+            "owner": personas.owner.pk,
+            "parent__q": "Globex Group",
+        },
+    )
+    assert r.status_code == 302, text_of(r)
+    child = Account.objects.get(name="Globex Germany")
+    assert child.parent_id == group.pk
+    page = text_of(client.get(f"/accounts/{child.pk}/"))
+    assert "Parent account" in page and f'href="/accounts/{group.pk}/"' in page
+    r = client.post(
+        f"/accounts/{child.pk}/fields/parent/", {"value": str(other.pk), "version": child.version}
+    )
+    assert r.status_code == 200, text_of(r)
+    assert Account.objects.get(pk=child.pk).parent_id == other.pk
+    # An account cannot be its own parent: the service's error shows on the field.
+    child.refresh_from_db()
+    r = client.post(
+        f"/accounts/{child.pk}/fields/parent/", {"value": str(child.pk), "version": child.version}
+    )
+    assert r.status_code == 422 and "cannot be its own parent" in text_of(r)
 
 
 def test_contact_page_shows_its_account_and_logs_on_the_contact(personas):
@@ -214,3 +271,16 @@ def test_trash_lists_deleted_contacts_and_restores_them(personas):
     assert client.get(f"/contacts/{contact.pk}/").status_code == 404
     client.post(f"/contacts/{contact.pk}/restore")
     assert client.get(f"/contacts/{contact.pk}/").status_code == 200
+
+
+def test_a_contact_page_does_not_reveal_an_account_the_reader_cannot_see(personas):
+    from rapport.records.services import record_share
+
+    secret = account_create(actor=personas.outsider, fields={"name": "Secret Holdings"})
+    contact = contact_create(
+        actor=personas.outsider, fields={"last_name": "Shared", "account": secret}
+    )
+    record_share(record=contact, actor=personas.outsider, user=personas.owner, access="read")
+    page = text_of(ui_client(personas.owner).get(f"/contacts/{contact.pk}/"))
+    assert "Shared" in page
+    assert "Secret Holdings" not in page and f"/accounts/{secret.pk}/" not in page

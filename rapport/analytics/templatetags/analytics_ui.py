@@ -68,7 +68,8 @@ def customer_value(record) -> dict:
     }
     if score is None:
         if not out["is_account"] and record.account_id:
-            out["buys_through_account"] = record.account
+            # Only an account the reader may see (the contact page's loader checked it).
+            out["buys_through_account"] = getattr(record, "linked_account", None)
         return out
     ids = [int(i) for i in score.next_products or []]
     if ids:

@@ -239,7 +239,7 @@ def test_order_page_has_no_n_plus_one(personas, make_order, product):
 def test_create_with_two_lines_totals_on_the_server(personas, account, product):
     client = ui_client(personas.owner)
     page = text_of(client.get(f"/orders/new?account={account.pk}"))
-    assert f'<option value="{account.pk}" selected>Acme</option>' in page
+    assert f'name="account" value="{account.pk}"' in page and 'value="Acme"' in page
     r = _post_order(
         client,
         account,
@@ -411,7 +411,8 @@ def test_user_text_is_escaped_on_order_pages(personas):
         account=account,
     )
     client = ui_client(personas.owner)
-    for url in ("/orders/", f"/orders/{order.pk}/", f"/orders/{order.pk}/edit", "/orders/new"):
+    new = f"/orders/new?account={account.pk}"  # the account picker shows the name
+    for url in ("/orders/", f"/orders/{order.pk}/", f"/orders/{order.pk}/edit", new):
         body = text_of(client.get(url))
         assert evil not in body, url
         assert "&lt;script&gt;" in body, url

@@ -69,7 +69,8 @@ def test_sign_in_create_account_and_contact_then_log_a_call_in_place(
     page.fill("#id_first_name", "Nora")
     page.fill("#id_last_name", "Lindqvist")
     page.fill("#id_email", "nora@northwind.example")
-    assert page.input_value("#id_account") == str(account.pk)
+    assert page.input_value("input[name=account]") == str(account.pk)
+    assert page.input_value("#id_account") == "Northwind Traders"  # the picker shows the name
     page.click("button:has-text('Create contact')")
     page.wait_for_selector("h1:has-text('Nora Lindqvist')")
     assert Contact.objects.get().account_id == account.pk
