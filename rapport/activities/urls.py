@@ -11,6 +11,7 @@ urlpatterns = [
     path("activities/", views.my_tasks, name="tasks"),
     path("activities/all/", views.activity_list_view, name="activity_list"),
     path("activities/all/export.csv", views.activity_export_view, name="activity_export"),
+    path("activities/all/bulk", views.activity_bulk_view, name="activity_bulk"),
     path("activities/calendar/", views.calendar_view, name="calendar"),
     path("activities/new", views.activity_create, name="activity_create"),
     path("activities/<int:pk>/", views.activity_detail, name="activity_detail"),

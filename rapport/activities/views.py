@@ -51,7 +51,14 @@ from rapport.web.decorators import ui_view
 from rapport.web.forms import add_service_errors
 from rapport.web.fragments import is_htmx, render_fragment
 from rapport.web.links import record_url
-from rapport.web.listing import Column, ListConfig, created_column, owner_column, safe_next
+from rapport.web.listing import (
+    BulkAction,
+    Column,
+    ListConfig,
+    created_column,
+    owner_column,
+    safe_next,
+)
 from rapport.web.listing import list_views as shared_list_views
 from rapport.web.record_page import STALE_MESSAGE, display_datetime
 
@@ -135,7 +142,29 @@ ACTIVITIES = ListConfig(
     default_sort="-occurred_at",
     filter_form=ActivityFilterForm,
     related=("owner",),
-    bulk_actions=(),
+    bulk_actions=("assign", "complete", "delete"),
+    custom_bulk={
+        "assign": BulkAction(
+            "Assign owner",
+            "reassigned",
+            lambda record, actor, data: activity_update(
+                activity=record, actor=actor, fields={}, owner=data["owner_id"]
+            ),
+            needs="owner_id",
+        ),
+        "complete": BulkAction(
+            "Mark done",
+            "marked done",
+            lambda record, actor, data: activity_complete(activity=record, actor=actor),
+        ),
+        "delete": BulkAction(
+            "Delete",
+            "deleted",
+            lambda record, actor, data: activity_delete(activity=record, actor=actor),
+        ),
+    },
+    # The services refuse what the user may not change; those rows count as skipped.
+    bulk_targets=lambda qs, user: qs,
     template="activities/activity_list.html",
     columns=[
         Column(
@@ -159,6 +188,7 @@ ACTIVITIES = ListConfig(
 _list = shared_list_views(ACTIVITIES)
 activity_list_view = _list["list"]
 activity_export_view = _list["export"]
+activity_bulk_view = _list["bulk"]
 
 
 # ----- my tasks ----------------------------------------------------------------------------

@@ -9,6 +9,7 @@ app_name = "orders"
 urlpatterns = [
     path("orders/", views.order_list_view, name="order_list"),
     path("orders/export.csv", views.order_export_view, name="order_export"),
+    path("orders/bulk", views.order_bulk_view, name="order_bulk"),
     path("orders/new", views.order_create_view, name="order_create"),
     path("orders/<int:pk>/", views.order_detail, name="order_detail"),
     path("orders/<int:pk>/edit", views.order_edit, name="order_edit"),

@@ -37,7 +37,7 @@ from rapport.web.decorators import ui_view
 from rapport.web.forms import error_messages
 from rapport.web.fragments import is_htmx, render_fragment
 from rapport.web.links import record_url
-from rapport.web.listing import Column, ListConfig, created_column
+from rapport.web.listing import BulkAction, Column, ListConfig, created_column
 from rapport.web.listing import list_views as shared_list_views
 from rapport.web.record_page import STALE_MESSAGE
 
@@ -102,7 +102,30 @@ ORDERS = ListConfig(
     default_sort="-ordered_at",
     filter_form=OrderFilterForm,
     related=(),
-    bulk_actions=(),
+    bulk_actions=("paid", "shipped", "cancelled", "delete"),
+    custom_bulk={
+        **{
+            status: BulkAction(
+                label,
+                f"marked {status}",
+                lambda record, actor, data, status=status: order_update(
+                    order=record, actor=actor, fields={"status": status}
+                ),
+            )
+            for status, label in (
+                (OrderStatus.PAID, "Mark paid"),
+                (OrderStatus.SHIPPED, "Mark shipped"),
+                (OrderStatus.CANCELLED, "Cancel"),
+            )
+        },
+        "delete": BulkAction(
+            "Delete",
+            "deleted",
+            lambda record, actor, data: order_delete(order=record, actor=actor),
+        ),
+    },
+    # Rows are the visible orders; the services refuse a customer the user may not change.
+    bulk_targets=lambda qs, user: qs,
     template="orders/order_list.html",
     columns=[
         Column("order", "Order", order_label, link=_detail_url),
@@ -128,6 +151,7 @@ ORDERS = ListConfig(
 _list = shared_list_views(ORDERS)
 order_list_view = _list["list"]
 order_export_view = _list["export"]
+order_bulk_view = _list["bulk"]
 
 
 # ----- the order page -----------------------------------------------------------------------

@@ -9,6 +9,7 @@ app_name = "catalog"
 
 urlpatterns = [
     path("products/", views.product_list_view, name="product_list"),
+    path("products/bulk", views.product_bulk_view, name="product_bulk"),
     path("products/export.csv", views.product_export_view, name="product_export"),
     path("products/new", views.product_create, name="product_create"),
     path("products/<int:pk>/", views.product_detail, name="product_detail"),

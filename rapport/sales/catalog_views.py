@@ -27,7 +27,7 @@ from rapport.sales.services.guards import require_catalog_manager
 from rapport.web.decorators import ui_view
 from rapport.web.forms import add_service_errors
 from rapport.web.fragments import is_htmx, render_fragment
-from rapport.web.listing import Column, ListConfig, created_column, updated_column
+from rapport.web.listing import BulkAction, Column, ListConfig, created_column, updated_column
 from rapport.web.listing import list_views as shared_list_views
 from rapport.web.record_page import STALE_MESSAGE
 from rapport.web.templatetags.rapport_ui import money
@@ -82,7 +82,30 @@ PRODUCTS = ListConfig(
     default_sort="name",
     filter_form=ProductFilterForm,
     related=(),
-    bulk_actions=(),
+    bulk_actions=("deactivate", "activate", "delete"),
+    custom_bulk={
+        "deactivate": BulkAction(
+            "Deactivate",
+            "deactivated",
+            lambda record, actor, data: services.product_update(
+                product=record, actor=actor, fields={"is_active": False}
+            ),
+        ),
+        "activate": BulkAction(
+            "Activate",
+            "activated",
+            lambda record, actor, data: services.product_update(
+                product=record, actor=actor, fields={"is_active": True}
+            ),
+        ),
+        "delete": BulkAction(
+            "Delete (deactivate if sold)",
+            "deleted or deactivated",
+            lambda record, actor, data: services.product_delete(product=record, actor=actor),
+        ),
+    },
+    # Only managers and administrators change the catalogue: the services refuse the others.
+    bulk_targets=lambda qs, user: qs,
     template="sales/catalog/product_list.html",
     columns=[
         Column("name", "Name", lambda p: p.name, link=_product_url, sort="name"),
@@ -113,6 +136,7 @@ PRODUCTS = ListConfig(
 
 _list = shared_list_views(PRODUCTS)
 product_list_view = _list["list"]
+product_bulk_view = _list["bulk"]
 product_export_view = _list["export"]
 
 

@@ -214,9 +214,11 @@ class BulkActionForm(forms.Form):
     tag = forms.CharField(required=False, max_length=60)
     next = forms.CharField(required=False, max_length=2000)
 
-    def __init__(self, *args, user, **kwargs):
+    def __init__(self, *args, user, actions: list[tuple[str, str]] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["owner_id"].queryset = users_for(user).filter(is_active=True)
+        if actions is not None:
+            self.fields["action"].choices = actions
 
     def clean_ids(self):
         return self.cleaned_data["ids"][:500]

@@ -130,6 +130,25 @@ def updated_column(**kwargs) -> Column:
     )
 
 
+@dataclass(frozen=True)
+class BulkAction:
+    """One bulk action of a list: its label in the bulk bar, the past tense for the
+    message ("completed"), `run(record=, actor=, data=)` calling the object's service, and
+    the input it needs besides the rows ("owner_id" shows the owner select)."""
+
+    label: str
+    verb: str
+    run: Callable[..., Any]
+    needs: str = ""
+
+
+BUILTIN_BULK = {
+    "assign": ("Assign owner", "reassigned", "owner_id"),
+    "tag": ("Add tag", "tagged", "tag"),
+    "delete": ("Delete", "moved to the trash", ""),
+}
+
+
 @dataclass
 class ListConfig:
     """Everything the shared list machinery needs to know about one object's list.
@@ -154,6 +173,11 @@ class ListConfig:
     empty_text: str = "Nothing here yet."
     page_size: int = 50
     bulk_actions: tuple[str, ...] = ("assign", "tag", "delete")
+    # Bulk actions of objects that are not owned records (or extra ones): name → BulkAction.
+    # Their rows are those `bulk_targets(queryset, user)` lets the user change (default:
+    # records.visibility.editable).
+    custom_bulk: dict[str, "BulkAction"] = field(default_factory=dict)
+    bulk_targets: Callable[..., Any] | None = None
     extra: dict = field(default_factory=dict)
     # A template extending web/list/page.html (its blocks: list_actions, list_nav,
     # filter_bar, empty_actions) for a list whose filters or actions differ.
@@ -303,7 +327,7 @@ def render_list(request, config: ListConfig, template: str | None = None):
         "sort": sort,
         "urls": config.urls(),
         "first_url": "?" + query.urlencode(),
-        "bulk_form": BulkActionForm(user=request.user) if config.bulk_actions else None,
+        "bulk_form": _bulk_form(config, request.user) if config.bulk_actions else None,
     }
     if is_htmx(request) and request.GET.get("fragment") == "rows":
         return render_fragment(request, "web/list/_rows_more.html", context)
@@ -359,9 +383,29 @@ def _plural(config: ListConfig, n: int) -> str:
     return f"{n:,} {config.singular.lower() if n == 1 else config.plural.lower()}"
 
 
+def _bulk_choices(config: ListConfig) -> list[tuple[str, str, str]]:
+    """(action, label, needed input) of the list's bulk actions, in the config's order."""
+    out = []
+    for name in config.bulk_actions:
+        if name in config.custom_bulk:
+            spec = config.custom_bulk[name]
+            out.append((name, spec.label, spec.needs))
+        else:
+            label, _verb, needs = BUILTIN_BULK[name]
+            out.append((name, label, needs))
+    return out
+
+
+def _bulk_form(config: ListConfig, user, data=None) -> BulkActionForm:
+    choices = _bulk_choices(config)
+    form = BulkActionForm(data, user=user, actions=[(n, label) for n, label, _ in choices])
+    form.needs = {needs for _, _, needs in choices if needs}
+    return form
+
+
 def bulk_action(request, config: ListConfig):
     """Apply one action to the checked rows; only rows the user may change are touched."""
-    form = BulkActionForm(request.POST, user=request.user)
+    form = _bulk_form(config, request.user, request.POST)
     back = safe_next(request, request.POST.get("next"), config.url("list"))
     if not form.is_valid():
         for errors in form.errors.values():
@@ -373,11 +417,15 @@ def bulk_action(request, config: ListConfig):
         raise Http404("unknown action")
     ids = form.cleaned_data["ids"]
     visible = config.selector(user=request.user).filter(pk__in=ids)
-    targets = list(editable(visible, request.user))
+    targets = list((config.bulk_targets or editable)(visible, request.user))
     done = 0
     for record in targets:
         try:
-            if action == "assign":
+            if action in config.custom_bulk:
+                config.custom_bulk[action].run(
+                    record=record, actor=request.user, data=form.cleaned_data
+                )
+            elif action == "assign":
                 record_transfer_owner(
                     record=record, new_owner=form.cleaned_data["owner_id"], actor=request.user
                 )
@@ -389,7 +437,9 @@ def bulk_action(request, config: ListConfig):
         except (Conflict, PermissionDenied, RecordNotFound, StaleVersion, ValidationError):
             continue
         done += 1
-    verb = {"assign": "reassigned", "tag": "tagged", "delete": "moved to the trash"}[action]
+    verb = (
+        config.custom_bulk[action].verb if action in config.custom_bulk else BUILTIN_BULK[action][1]
+    )
     text = f"{_plural(config, done)} {verb}."
     skipped = len(ids) - done
     if skipped:
