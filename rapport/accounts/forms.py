@@ -211,7 +211,7 @@ class ContactForm(OwnedRecordForm):
         )
         return {"fields": fields, "emails": emails, "phones": phones, **self.owned_kwargs()}
 
-    def service_field_map(self) -> dict[str, str]:
+    def service_error_map(self) -> dict[str, str]:
         """Service error names ("emails[1].email") → the form field the value came from."""
         return {
             **self._service_fields,

@@ -5,9 +5,10 @@ machinery in rapport.web does the rest through the same selectors and services a
 API.
 """
 
+from functools import partial
+
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.db.models import Count, Sum
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
@@ -22,13 +23,11 @@ from rapport.api.pagination import capped_count
 from rapport.duplicates.create_warning import unless_duplicate
 from rapport.orders.models import OrderStatus
 from rapport.orders.selectors import order_list
-from rapport.records.exceptions import StaleVersion
 from rapport.records.selectors import record_get_for_user
 from rapport.records.services import require_editable
 from rapport.sales.models import StageKind
 from rapport.sales.selectors import opportunity_list
 from rapport.web.decorators import ui_view
-from rapport.web.forms import add_service_errors
 from rapport.web.links import record_url
 from rapport.web.listing import (
     Column,
@@ -42,7 +41,6 @@ from rapport.web.listing import (
 )
 from rapport.web.pickers import record_picker
 from rapport.web.record_page import (
-    STALE_MESSAGE,
     DetailField,
     choice_field,
     custom_detail_fields,
@@ -50,7 +48,13 @@ from rapport.web.record_page import (
     tags_field,
     text_field,
 )
-from rapport.web.record_views import RecordConfig, record_views
+from rapport.web.record_views import (
+    RecordConfig,
+    record_views,
+    save_form,
+    trash_and_back,
+    update_with_version,
+)
 from rapport.web.templatetags.rapport_ui import money
 
 RELATED_LIMIT = 10
@@ -412,21 +416,6 @@ contact_page_views = record_views(CONTACT_PAGE)
 # ----- create, edit, delete -----------------------------------------------------------
 
 
-def _save(form, save):
-    """Run the service; its errors go next to the fields. Returns the record or None."""
-    if not form.is_valid():
-        return None
-    try:
-        return save(form.service_kwargs())
-    except StaleVersion:
-        form.add_error(None, STALE_MESSAGE)
-    except ValidationError as exc:
-        # Read after the call: the contact form learns which input each email came from.
-        field_map = getattr(form, "service_field_map", lambda: {"owner_id": "owner"})()
-        add_service_errors(form, exc, field_map)
-    return None
-
-
 def _form_page(request, template, form, *, record=None, status=200):
     return render(request, template, {"form": form, "record": record}, status=status)
 
@@ -435,7 +424,9 @@ def _form_page(request, template, form, *, record=None, status=200):
 def account_create(request):
     form = AccountForm(request.POST or None, user=request.user)
     if request.method == "POST":
-        account = _save(form, unless_duplicate(request, form, "account", services.account_create))
+        account = save_form(
+            form, unless_duplicate(request, form, "account", services.account_create)
+        )
         if account is not None:
             messages.success(request, f"Account {account.name} created.")
             return HttpResponseRedirect(_account_url(account))
@@ -449,17 +440,8 @@ def account_edit(request, pk: int):
     require_editable(account, request.user)
     form = AccountForm(request.POST or None, user=request.user, record=account)
     if request.method == "POST":
-
-        def save(kw):
-            services.account_update(
-                account=account,
-                actor=request.user,
-                expected_version=form.cleaned_data.get("version"),
-                **kw,
-            )
-            return account
-
-        if _save(form, save) is not None:
+        update = partial(services.account_update, account=account, actor=request.user)
+        if save_form(form, update_with_version(form, account, update)) is not None:
             messages.success(request, "Account saved.")
             return HttpResponseRedirect(_account_url(account))
         return _form_page(request, "accounts/account_form.html", form, record=account, status=422)
@@ -471,9 +453,12 @@ def account_edit(request, pk: int):
 def account_delete(request, pk: int):
     account = selectors.account_get_for_user(pk=pk, user=request.user)
     services.account_delete(account=account, actor=request.user)
-    undo = reverse("accounts:account_restore", args=[pk])
-    messages.success(request, f"{account.name} moved to the trash.", extra_tags=f"undo:{undo}")
-    return HttpResponseRedirect(reverse("accounts:account_list"))
+    return trash_and_back(
+        request,
+        label=account.name,
+        restore_url=reverse("accounts:account_restore", args=[pk]),
+        list_url=reverse("accounts:account_list"),
+    )
 
 
 @ui_view
@@ -485,7 +470,9 @@ def contact_create(request):
         account_id=int(account_id) if account_id.isdigit() else None,
     )
     if request.method == "POST":
-        contact = _save(form, unless_duplicate(request, form, "contact", services.contact_create))
+        contact = save_form(
+            form, unless_duplicate(request, form, "contact", services.contact_create)
+        )
         if contact is not None:
             messages.success(request, f"Contact {contact.full_name} created.")
             return HttpResponseRedirect(_contact_url(contact))
@@ -499,17 +486,8 @@ def contact_edit(request, pk: int):
     require_editable(contact, request.user)
     form = ContactForm(request.POST or None, user=request.user, record=contact)
     if request.method == "POST":
-
-        def save(kw):
-            services.contact_update(
-                contact=contact,
-                actor=request.user,
-                expected_version=form.cleaned_data.get("version"),
-                **kw,
-            )
-            return contact
-
-        if _save(form, save) is not None:
+        update = partial(services.contact_update, contact=contact, actor=request.user)
+        if save_form(form, update_with_version(form, contact, update)) is not None:
             messages.success(request, "Contact saved.")
             return HttpResponseRedirect(_contact_url(contact))
         return _form_page(request, "accounts/contact_form.html", form, record=contact, status=422)
@@ -521,6 +499,9 @@ def contact_edit(request, pk: int):
 def contact_delete(request, pk: int):
     contact = selectors.contact_get_for_user(pk=pk, user=request.user)
     services.contact_delete(contact=contact, actor=request.user)
-    undo = reverse("accounts:contact_restore", args=[pk])
-    messages.success(request, f"{contact.full_name} moved to the trash.", extra_tags=f"undo:{undo}")
-    return HttpResponseRedirect(reverse("accounts:contact_list"))
+    return trash_and_back(
+        request,
+        label=contact.full_name,
+        restore_url=reverse("accounts:contact_restore", args=[pk]),
+        list_url=reverse("accounts:contact_list"),
+    )

@@ -4,6 +4,8 @@ Thin, like the account pages: the list and record page are described once (ListC
 RecordConfig) and go through the same selectors and services as the API.
 """
 
+from functools import partial
+
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -47,7 +49,13 @@ from rapport.web.record_page import (
     tags_field,
     text_field,
 )
-from rapport.web.record_views import RecordConfig, record_views
+from rapport.web.record_views import (
+    RecordConfig,
+    record_views,
+    save_form,
+    trash_and_back,
+    update_with_version,
+)
 
 # Statuses from which a lead may still be converted (disqualified leads are reopened first).
 CONVERTIBLE = {LeadStatus.NEW, LeadStatus.WORKING, LeadStatus.QUALIFIED}
@@ -280,21 +288,6 @@ lead_page_views = record_views(LEAD_PAGE)
 # ----- create, edit, delete -----------------------------------------------------------
 
 
-def _save(form, save):
-    """Run the service; its errors go next to the fields. Returns the record or None."""
-    if not form.is_valid():
-        return None
-    try:
-        return save(form.service_kwargs())
-    except StaleVersion:
-        form.add_error(None, STALE_MESSAGE)
-    except Conflict as exc:
-        form.add_error(None, str(exc))
-    except ValidationError as exc:
-        add_service_errors(form, exc, {"owner_id": "owner"})
-    return None
-
-
 def _form_page(request, form, *, record=None, status=200):
     return render(request, "leads/lead_form.html", {"form": form, "record": record}, status=status)
 
@@ -303,7 +296,7 @@ def _form_page(request, form, *, record=None, status=200):
 def lead_create(request):
     form = LeadForm(request.POST or None, user=request.user)
     if request.method == "POST":
-        lead = _save(form, unless_duplicate(request, form, "lead", services.lead_create))
+        lead = save_form(form, unless_duplicate(request, form, "lead", services.lead_create))
         if lead is not None:
             messages.success(request, f"Lead {lead} created.")
             return HttpResponseRedirect(_lead_url(lead))
@@ -320,17 +313,8 @@ def lead_edit(request, pk: int):
         return HttpResponseRedirect(_lead_url(lead))
     form = LeadForm(request.POST or None, user=request.user, record=lead)
     if request.method == "POST":
-
-        def save(kw):
-            services.lead_update(
-                lead=lead,
-                actor=request.user,
-                expected_version=form.cleaned_data.get("version"),
-                **kw,
-            )
-            return lead
-
-        if _save(form, save) is not None:
+        update = partial(services.lead_update, lead=lead, actor=request.user)
+        if save_form(form, update_with_version(form, lead, update)) is not None:
             messages.success(request, "Lead saved.")
             return HttpResponseRedirect(_lead_url(lead))
         return _form_page(request, form, record=lead, status=422)
@@ -342,9 +326,12 @@ def lead_edit(request, pk: int):
 def lead_delete(request, pk: int):
     lead = selectors.lead_get_for_user(pk=pk, user=request.user)
     services.lead_delete(lead=lead, actor=request.user)
-    undo = reverse("leads:lead_restore", args=[pk])
-    messages.success(request, f"{lead} moved to the trash.", extra_tags=f"undo:{undo}")
-    return HttpResponseRedirect(reverse("leads:lead_list"))
+    return trash_and_back(
+        request,
+        label=str(lead),
+        restore_url=reverse("leads:lead_restore", args=[pk]),
+        list_url=reverse("leads:lead_list"),
+    )
 
 
 # ----- conversion ---------------------------------------------------------------------

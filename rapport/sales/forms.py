@@ -141,6 +141,9 @@ class OpportunityForm(OwnedRecordForm):
             fields = {k: v for k, v in fields.items() if k in keep}
         return {"fields": fields, **self.owned_kwargs()}
 
+    def service_error_map(self) -> dict[str, str]:
+        return self.SERVICE_FIELDS
+
     SERVICE_FIELDS = {
         "owner_id": "owner",
         "account_id": "account",

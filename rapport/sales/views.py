@@ -6,6 +6,7 @@ Thin: every change goes through the sales services (the API's), every read throu
 visibility-applying selectors.
 """
 
+from functools import partial
 from urllib.parse import urlencode
 
 from django import forms
@@ -31,7 +32,7 @@ from rapport.sales.forms import (
 )
 from rapport.sales.models import Opportunity, StageKind
 from rapport.web.decorators import ui_view
-from rapport.web.forms import DATE_INPUT, add_service_errors, error_messages
+from rapport.web.forms import DATE_INPUT, error_messages
 from rapport.web.fragments import is_htmx
 from rapport.web.listing import (
     Column,
@@ -46,14 +47,19 @@ from rapport.web.listing import (
     updated_column,
 )
 from rapport.web.record_page import (
-    STALE_MESSAGE,
     DetailField,
     custom_detail_fields,
     owner_field,
     tags_field,
     text_field,
 )
-from rapport.web.record_views import RecordConfig, record_views
+from rapport.web.record_views import (
+    RecordConfig,
+    record_views,
+    save_form,
+    trash_and_back,
+    update_with_version,
+)
 from rapport.web.templatetags.rapport_ui import money
 
 STAGE_STYLE = {StageKind.OPEN: "info", StageKind.WON: "success", StageKind.LOST: "danger"}
@@ -277,19 +283,6 @@ opportunity_page_views = record_views(OPPORTUNITY_PAGE)
 # ----- create, edit, delete -----------------------------------------------------------
 
 
-def _save(form, save):
-    """Run the service; its errors go next to the fields. Returns the record or None."""
-    if not form.is_valid():
-        return None
-    try:
-        return save(form.service_kwargs())
-    except StaleVersion:
-        form.add_error(None, STALE_MESSAGE)
-    except ValidationError as exc:
-        add_service_errors(form, exc, form.SERVICE_FIELDS)
-    return None
-
-
 def _form_page(request, form, *, record=None, status=200):
     return render(
         request, "sales/opportunity_form.html", {"form": form, "record": record}, status=status
@@ -305,7 +298,8 @@ def opportunity_create(request):
         account_id=int(account_id) if account_id.isdigit() else None,
     )
     if request.method == "POST":
-        opportunity = _save(form, lambda kw: services.opportunity_create(actor=request.user, **kw))
+        create = partial(services.opportunity_create, actor=request.user)
+        opportunity = save_form(form, lambda kw: create(**kw))
         if opportunity is not None:
             messages.success(request, f"Opportunity {opportunity.name} created.")
             return HttpResponseRedirect(opportunity_url(opportunity))
@@ -319,17 +313,8 @@ def opportunity_edit(request, pk: int):
     require_editable(opportunity, request.user)
     form = OpportunityForm(request.POST or None, user=request.user, record=opportunity)
     if request.method == "POST":
-
-        def save(kw):
-            services.opportunity_update(
-                opportunity=opportunity,
-                actor=request.user,
-                expected_version=form.cleaned_data.get("version"),
-                **kw,
-            )
-            return opportunity
-
-        if _save(form, save) is not None:
+        update = partial(services.opportunity_update, opportunity=opportunity, actor=request.user)
+        if save_form(form, update_with_version(form, opportunity, update)) is not None:
             messages.success(request, "Opportunity saved.")
             return HttpResponseRedirect(opportunity_url(opportunity))
         return _form_page(request, form, record=opportunity, status=422)
@@ -341,9 +326,12 @@ def opportunity_edit(request, pk: int):
 def opportunity_delete(request, pk: int):
     opportunity = selectors.opportunity_get_for_user(pk=pk, user=request.user)
     services.opportunity_delete(opportunity=opportunity, actor=request.user)
-    undo = reverse("sales:opportunity_restore", args=[pk])
-    messages.success(request, f"{opportunity.name} moved to the trash.", extra_tags=f"undo:{undo}")
-    return HttpResponseRedirect(reverse("sales:opportunity_list"))
+    return trash_and_back(
+        request,
+        label=opportunity.name,
+        restore_url=reverse("sales:opportunity_restore", args=[pk]),
+        list_url=reverse("sales:opportunity_list"),
+    )
 
 
 # ----- stage moves --------------------------------------------------------------------

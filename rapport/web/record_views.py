@@ -6,15 +6,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django.http import Http404
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 
+from rapport.records.exceptions import Conflict, StaleVersion
 from rapport.records.visibility import can_edit as record_can_edit
 from rapport.web.composer import composer_context, composer_form, composer_view
 from rapport.web.decorators import ui_view
+from rapport.web.forms import add_service_errors
 from rapport.web.fragments import render_fragment
 from rapport.web.record_page import (
+    STALE_MESSAGE,
     DetailField,
     detail_groups,
     inline_field,
@@ -136,3 +141,42 @@ def record_views(config: RecordConfig) -> dict[str, Callable]:
         )
 
     return {"detail": detail, "field": field, "timeline": timeline, "composer": composer}
+
+
+# ----- the full create and edit forms, and delete ------------------------------------------
+
+
+def save_form(form, save: Callable[[dict], Any]):
+    """Run `save(form.service_kwargs())` when the form is valid; the service's errors go next
+    to the fields (`form.service_error_map()` names where), a stale version or a conflict on
+    top. Returns the saved record, or None to show the form again."""
+    if not form.is_valid():
+        return None
+    try:
+        return save(form.service_kwargs())
+    except StaleVersion:
+        form.add_error(None, STALE_MESSAGE)
+    except Conflict as exc:
+        form.add_error(None, str(exc))
+    except ValidationError as exc:
+        # Read after the call: the contact form learns which input each email came from.
+        field_map = form.service_error_map() if hasattr(form, "service_error_map") else {}
+        add_service_errors(form, exc, {"owner_id": "owner", **field_map})
+    return None
+
+
+def update_with_version(form, record, update: Callable[..., Any]) -> Callable[[dict], Any]:
+    """The `save` of an edit form: `update(expected_version=, **service_kwargs)` with the
+    version the form was opened at; returns the record."""
+
+    def save(kwargs: dict):
+        update(expected_version=form.cleaned_data.get("version"), **kwargs)
+        return record
+
+    return save
+
+
+def trash_and_back(request, *, label: str, restore_url: str, list_url: str):
+    """After a soft delete: a toast offering undo, then the list."""
+    messages.success(request, f"{label} moved to the trash.", extra_tags=f"undo:{restore_url}")
+    return HttpResponseRedirect(list_url)
