@@ -26,6 +26,17 @@ def _request_user(request):
     return user if user is not None and user.is_authenticated else None
 
 
+def _request_digest(request) -> str:
+    """What makes two requests "the same": the path and the JSON body. A file upload
+    (multipart) is not read here — that would hold a 2 GB import in memory before the view
+    streams it to disk — so its digest is the path and the body's length and type."""
+    head = request.path.encode() + b"\n"
+    if request.content_type == "multipart/form-data":
+        size = request.META.get("CONTENT_LENGTH", "")
+        return hashlib.sha256(head + f"multipart:{size}".encode()).hexdigest()
+    return hashlib.sha256(head + request.body).hexdigest()
+
+
 class IdempotencyMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
@@ -39,7 +50,7 @@ class IdempotencyMiddleware:
         user = _request_user(request)
         if user is None:
             return self.get_response(request)  # the API answers 401 itself
-        digest = hashlib.sha256(request.path.encode() + b"\n" + request.body).hexdigest()
+        digest = _request_digest(request)
         IdempotencyRecord.objects.filter(
             user=user, key=key, created_at__lt=timezone.now() - TTL
         ).delete()

@@ -330,3 +330,32 @@ def test_an_upload_parsed_before_the_view_is_copied_with_the_same_limit(db, sett
     assert (path.read_bytes(), name) == (b"Last name\nLee\n", "a.csv")
     settings.RAPPORT_IMPORT_MAX_BYTES = 5
     assert _receive_upload(request(b"Last name\nLee\n")) is None
+
+
+def test_an_upload_with_an_idempotency_key_larger_than_the_memory_limit_is_replayed(
+    personas, api_as, import_dir, settings
+):
+    """The idempotency middleware must not read a file upload into memory (Django refuses a
+    body over DATA_UPLOAD_MAX_MEMORY_SIZE): a retried upload with the same key is replayed."""
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024
+    rows = [["First name", "Last name", "E-mail"]] + [
+        [f"P{i}", f"L{i}", f"p{i}@example.org"] for i in range(200)
+    ]
+    data = csv_bytes(rows)
+    assert len(data) > 1024
+    client = api_as(personas.owner)
+    headers = {**client.headers, "Idempotency-Key": "upload-1"}
+
+    def upload():
+        payload = {
+            "object_type": "contacts",
+            "file": SimpleUploadedFile("big.csv", data, content_type="text/csv"),
+        }
+        return client.client.post("/api/imports", payload, headers=headers)
+
+    first = upload()
+    assert first.status_code == 201, first.content
+    again = upload()
+    assert again.status_code == 201 and again["Idempotent-Replayed"] == "true"
+    assert again.json()["id"] == first.json()["id"]
+    assert ImportJob.objects.count() == 1
