@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export RAPPORT_DEV ?= 1
 
-.PHONY: run serve install install-dev test test-fast lint migrate demo worker bench lock clean
+.PHONY: run serve install install-dev test test-fast lint migrate demo worker scheduler bench lock clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV) || { echo "python3 -m venv failed: install your distribution's python3-venv package"; exit 1; }
@@ -40,6 +40,10 @@ serve: run
 
 worker: install
 	$(PY) manage.py db_worker
+
+# Enqueues the periodic jobs (settings.RAPPORT_SCHEDULE); one process is enough, more are safe.
+scheduler: install
+	$(PY) manage.py scheduler
 
 # Lint, migration check, then the whole suite (on DATABASE_URL's database; SQLite by default).
 test: install-dev lint

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "rapport.imports",
     "rapport.analytics",
     "rapport.search",
+    "rapport.scheduling",
     "rapport.demo",
     "rapport.web",
 ]
@@ -160,6 +161,36 @@ elif TASK_BACKEND == "immediate":
     TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 else:
     TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+# Periodic jobs, enqueued by `manage.py scheduler` (`make scheduler`) and run by the workers:
+# `every` N seconds or daily `at` "HH:MM" (TIME_ZONE).
+RAPPORT_SCHEDULE = [
+    {
+        "name": "analytics-refresh",
+        "task": "rapport.analytics.tasks.analytics_refresh_scheduled_task",
+        "at": os.environ.get("RAPPORT_ANALYTICS_REFRESH_AT", "02:00"),
+    },
+    *(
+        {
+            "name": f"duplicates-{object_type}",
+            "task": "rapport.duplicates.tasks.find_duplicates_task",
+            "kwargs": {"object_type": object_type},
+            "at": "03:00",
+        }
+        for object_type in ("contact", "account", "lead")
+    ),
+    {"name": "search-optimize", "task": "rapport.search.tasks.search_optimize_task", "at": "04:00"},
+    {
+        "name": "idempotency-purge",
+        "task": "rapport.api.tasks.idempotency_purge_task",
+        "every": 3600,
+    },
+    {
+        "name": "import-files-purge",
+        "task": "rapport.imports.tasks.import_files_purge_task",
+        "at": "04:30",
+    },
+]
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
