@@ -112,6 +112,7 @@ def record_views(config: RecordConfig) -> dict[str, Callable]:
             base_url=config.url("detail", pk),
             can_edit=editable_now,
             gone_url=config.url("list"),
+            timeline_url=config.url("timeline", pk),
         )
 
     @ui_view

@@ -299,7 +299,8 @@ def test_inline_edit_of_the_company_saves_in_place(personas, make_lead):
     )
     assert r.status_code == 200
     assert 'id="field-company"' in text_of(r)
-    assert r["HX-Trigger"] == "timeline-changed, record-changed"
+    assert r["HX-Trigger"] == "record-changed"
+    assert 'id="timeline-list"' in text_of(r) and "hx-swap-oob" in text_of(r)
     lead.refresh_from_db()
     assert lead.company == "Initech"
 
