@@ -5,6 +5,7 @@ from ninja import PatchDict, Query, Router, Status
 
 from rapport.accounts import selectors, services
 from rapport.accounts.schemas import (
+    AccountCloseIn,
     AccountIn,
     AccountListParams,
     AccountOut,
@@ -101,6 +102,39 @@ def account_delete(request, pk: int):
         account=account, actor=request.user, expected_version=expected_version(request)
     )
     return Status(204, None)
+
+
+@accounts_router.post(
+    "/{int:pk}/close", response={200: AccountOut, **ERRORS}, operation_id="account_close"
+)
+def account_close(request, pk: int, payload: AccountCloseIn, response: HttpResponse):
+    """Record that the relationship ended on `closed_at` (409 `account_closed` if it is
+    closed already). Closed accounts train the supervised churn model of analytics."""
+    account = selectors.account_get_for_user(pk=pk, user=request.user)
+    services.account_close(
+        account=account,
+        actor=request.user,
+        closed_at=payload.closed_at,
+        reason=payload.reason,
+        expected_version=expected_version(request),
+    )
+    account = selectors.account_get_for_user(pk=pk, user=request.user)
+    set_etag(response, account.version)
+    return account
+
+
+@accounts_router.post(
+    "/{int:pk}/reopen", response={200: AccountOut, **ERRORS}, operation_id="account_reopen"
+)
+def account_reopen(request, pk: int, response: HttpResponse):
+    """Clear the closing day and reason (409 `account_not_closed` if it is open)."""
+    account = selectors.account_get_for_user(pk=pk, user=request.user)
+    services.account_reopen(
+        account=account, actor=request.user, expected_version=expected_version(request)
+    )
+    account = selectors.account_get_for_user(pk=pk, user=request.user)
+    set_etag(response, account.version)
+    return account
 
 
 add_record_actions(

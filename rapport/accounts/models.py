@@ -46,6 +46,12 @@ class Account(OwnedRecord, Address):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="subsidiaries"
     )
     description = models.TextField(blank=True)
+    # The relationship ended (a customer with a known end, for the supervised churn model).
+    # Set and cleared only by account_close / account_reopen, which write the timeline.
+    closed_at = models.DateField(
+        null=True, blank=True, help_text="The day the relationship with the account ended"
+    )
+    close_reason = models.CharField(max_length=200, blank=True)
 
     class Meta(OwnedRecord.Meta):
         indexes = [

@@ -18,7 +18,11 @@ class AnalyticsScoresOut(Schema):
     clv: Decimal
     p_alive: float | None
     churn_risk: float
+    churn_source: str = Field(
+        "", description="purchase_model (1 - P(alive)), classifier (closed accounts) or closed"
+    )
     next_products: list[int]
+    upsell_products: list[int] = Field(default_factory=list)
     computed_at: datetime.datetime
 
 
@@ -72,11 +76,20 @@ class AccountOut(OwnedOut):
     shipping_country: str
     parent_id: int | None
     description: str
+    closed_at: datetime.date | None = Field(
+        None, description="The day the relationship ended (POST …/close and …/reopen)"
+    )
+    close_reason: str = ""
     scores: AnalyticsScoresOut | None = None
 
     @staticmethod
     def resolve_scores(obj):
         return _scores(obj)
+
+
+class AccountCloseIn(Schema):
+    closed_at: datetime.date = Field(..., description="The day the relationship ended")
+    reason: str = Field("", max_length=200)
 
 
 class AccountPage(Schema):

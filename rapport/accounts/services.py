@@ -1,14 +1,31 @@
 """Writes for accounts and contacts. Views, API, importers and tasks call these."""
 
+import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from rapport.accounts.contact_methods import email_normalise, methods_clean, phone_normalise
 from rapport.accounts.models import Account, Contact, ContactEmail, ContactPhone
 from rapport.identity.models import User
-from rapport.records.services import record_create, record_edit, record_restore, record_soft_delete
+from rapport.records.exceptions import Conflict
+from rapport.records.services import (
+    record_create,
+    record_edit,
+    record_restore,
+    record_soft_delete,
+    require_editable,
+    versioned_update,
+)
+from rapport.timeline.models import EventKind
+from rapport.timeline.services import timeline_record
+
+CLOSE_REASON_MAX = 200
+# Closing and reopening have their own services (with their timeline event).
+LIFECYCLE_FIELDS = ("closed_at", "close_reason")
 
 
 def _domain_of(website: str) -> str:
@@ -63,9 +80,9 @@ def account_update(
     expected_version: int | None = None,
 ) -> dict:
     """Versioned partial update; stale `expected_version` changes nothing."""
+    if set(fields) & set(LIFECYCLE_FIELDS):
+        raise ValueError("close or reopen an account with account_close / account_reopen")
     if "parent" in fields and fields["parent"] is not None and fields["parent"].pk == account.pk:
-        from django.core.exceptions import ValidationError
-
         raise ValidationError(
             {"parent_id": [ValidationError("An account cannot be its own parent", code="invalid")]}
         )
@@ -86,6 +103,80 @@ def account_delete(*, account: Account, actor: User, expected_version: int | Non
 
 def account_restore(*, account: Account, actor: User) -> None:
     record_restore(record=account, actor=actor)
+
+
+def account_close(
+    *,
+    account: Account,
+    actor: User,
+    closed_at: datetime.date,
+    reason: str = "",
+    expected_version: int | None = None,
+) -> Account:
+    """Record that the relationship with the account ended on `closed_at` (today or earlier;
+    a day before the record's creation is fine, history is often entered late). Closing a
+    closed account is a conflict (409 `account_closed`); the timeline gets the event."""
+    require_editable(account, actor)
+    reason = (reason or "").strip()
+    if closed_at is None:
+        raise ValidationError(
+            {"closed_at": [ValidationError("Give the day the account closed", code="required")]}
+        )
+    if closed_at > timezone.localdate():
+        raise ValidationError(
+            {"closed_at": [ValidationError("The closing day cannot be in the future", "future")]}
+        )
+    if len(reason) > CLOSE_REASON_MAX:
+        raise ValidationError(
+            {
+                "reason": [
+                    ValidationError(f"At most {CLOSE_REASON_MAX} characters", code="max_length")
+                ]
+            }
+        )
+    if account.closed_at is not None:
+        raise Conflict(
+            f"The account is already closed (since {account.closed_at.isoformat()})",
+            code="account_closed",
+        )
+    with transaction.atomic():
+        diff = versioned_update(
+            instance=account,
+            changes={"closed_at": closed_at, "close_reason": reason},
+            expected_version=expected_version,
+        )
+        timeline_record(
+            subject=account,
+            kind=EventKind.UPDATED,
+            actor=actor,
+            summary=f"Closed the account on {closed_at.isoformat()}"
+            + (f": {reason}" if reason else ""),
+            payload={"action": "closed", "changes": diff},
+        )
+    return account
+
+
+def account_reopen(
+    *, account: Account, actor: User, expected_version: int | None = None
+) -> Account:
+    """Clear the closing day and reason of a closed account (a conflict if it is open)."""
+    require_editable(account, actor)
+    if account.closed_at is None:
+        raise Conflict("The account is not closed", code="account_not_closed")
+    with transaction.atomic():
+        diff = versioned_update(
+            instance=account,
+            changes={"closed_at": None, "close_reason": ""},
+            expected_version=expected_version,
+        )
+        timeline_record(
+            subject=account,
+            kind=EventKind.UPDATED,
+            actor=actor,
+            summary="Reopened the account",
+            payload={"action": "reopened", "changes": diff},
+        )
+    return account
 
 
 def _contact_methods(

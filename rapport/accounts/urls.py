@@ -1,11 +1,15 @@
 """Pages of accounts and contacts (namespace "accounts")."""
 
-from rapport.accounts import views
+from django.urls import path
+
+from rapport.accounts import lifecycle_views, views
 from rapport.web.routing import object_urls
 
 app_name = "accounts"
 
 urlpatterns = [
+    path("accounts/<int:pk>/close", lifecycle_views.account_close, name="account_close"),
+    path("accounts/<int:pk>/reopen", lifecycle_views.account_reopen, name="account_reopen"),
     *object_urls(
         "accounts",
         "account",

@@ -6,11 +6,13 @@ Aggregates answer 409 `no_snapshot` until a first refresh has run.
 import datetime
 from functools import wraps
 
+from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from ninja import Field, PatchDict, Query, Router, Schema, Status
 
 from rapport.analytics import selectors, services
 from rapport.analytics.schemas import (
+    AnalyticsBundlesOut,
     AnalyticsClvOut,
     AnalyticsCohortsOut,
     AnalyticsCubeOut,
@@ -18,11 +20,13 @@ from rapport.analytics.schemas import (
     AnalyticsKpisOut,
     AnalyticsModelFitsOut,
     AnalyticsRefreshIn,
+    AnalyticsRetentionProjectionOut,
     AnalyticsRunOut,
     AnalyticsScorePage,
     AnalyticsSegmentsOut,
     AnalyticsSettingsIn,
     AnalyticsSettingsOut,
+    AnalyticsUpsellOut,
     Dimension,
 )
 from rapport.analytics.warehouse import NoSnapshot
@@ -97,6 +101,51 @@ def at_risk(request, params: Query[AtRiskParams]):
 def cohorts(request, months: int = Query(12, ge=1, le=60)):
     """Retention of monthly first-purchase cohorts."""
     return selectors.cohort_retention(user=request.user, months=months)
+
+
+@router.get(
+    "/retention-projection",
+    response={200: AnalyticsRetentionProjectionOut, **ERRORS},
+    operation_id="analytics_retention_projection",
+)
+@_snapshot_required
+def retention_projection(request, periods: int = Query(12, ge=1, le=60)):
+    """Contractual retention of accounts (a relationship ends when the account is closed) by
+    first-purchase month: the shifted-beta-geometric model fitted to every cohort's survivor
+    counts, its projection `periods` months ahead, and the actual retention beside it."""
+    return selectors.retention_projection(user=request.user, periods=periods)
+
+
+@router.get(
+    "/bundles", response={200: AnalyticsBundlesOut, **ERRORS}, operation_id="analytics_bundles"
+)
+@_snapshot_required
+def bundles(request, limit: int = Query(20, ge=1, le=100)):
+    """Products frequently bought together (pairs, grown into triples), with support,
+    confidence and lift, from the order lines of the last refresh."""
+    return selectors.bundles_list(limit=limit)
+
+
+class UpsellParams(Schema):
+    account_id: int | None = Field(None, ge=1, le=2**63 - 1)
+    contact_id: int | None = Field(None, ge=1, le=2**63 - 1)
+
+
+@router.get(
+    "/upsell", response={200: AnalyticsUpsellOut, **ERRORS}, operation_id="analytics_upsell"
+)
+@_snapshot_required
+def upsell(request, params: Query[UpsellParams]):
+    """Up-sell for one customer you can see (`account_id`, or `contact_id` for a contact
+    buying without an account): pricier products of the categories it buys, bought by
+    customers with similar histories."""
+    if (params.account_id is None) == (params.contact_id is None):
+        raise ValidationError(
+            {"account_id": [ValidationError("Give account_id or contact_id", code="required")]}
+        )
+    return selectors.upsell_for_customer(
+        user=request.user, account_id=params.account_id, contact_id=params.contact_id
+    )
 
 
 @router.get("/kpis", response={200: AnalyticsKpisOut, **ERRORS}, operation_id="analytics_kpis")

@@ -30,6 +30,11 @@ LABELS = {
         "At-risk revenue quantile",
         "0.8: only the top 20 % of customers by revenue can be at risk",
     ),
+    "churn_min_per_class": (
+        "Closed accounts needed for the churn model",
+        "The churn classifier is trained once this many closed and this many open accounts "
+        "have purchases; until then churn risk comes from the purchase model",
+    ),
 }
 
 

@@ -93,6 +93,14 @@ class AnalyticsSettings(models.Model):
     )
     at_risk_min_churn = models.FloatField(default=0.5, validators=UNIT)
     at_risk_value_quantile = models.FloatField(default=0.8, validators=UNIT)
+    churn_min_per_class = models.PositiveIntegerField(
+        default=30,
+        validators=[MinValueValidator(5), MaxValueValidator(1_000_000)],
+        help_text=(
+            "The supervised churn model is trained once at least this many closed and this "
+            "many open accounts have purchases"
+        ),
+    )
     version = models.PositiveIntegerField(default=1)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -156,9 +164,15 @@ class CustomerScore(models.Model):
     expected_spend = models.DecimalField(null=True, blank=True, **MONEY)
     clv = models.DecimalField(default=Decimal("0"), **MONEY)
     churn_risk = models.FloatField(default=0.0)
+    churn_source = models.CharField(
+        max_length=20,
+        blank=True,
+        help_text="purchase_model (1 - P(alive)), classifier (closed-account model) or closed",
+    )
     at_risk = models.BooleanField(default=False)
     value_at_risk = models.DecimalField(default=Decimal("0"), **MONEY)
     next_products = models.JSONField(default=list, blank=True)
+    upsell_products = models.JSONField(default=list, blank=True)
     revenue = models.DecimalField(default=Decimal("0"), **MONEY)
     cost_to_serve = models.DecimalField(default=Decimal("0"), **MONEY)
     marketing_cost = models.DecimalField(default=Decimal("0"), **MONEY)

@@ -163,6 +163,11 @@ class AnalyticsCustomerScoresOut(Schema):
     last_purchase: datetime.date | None = None
     p_alive: float | None = None
     churn_risk: float | None = None
+    churn_source: str | None = Field(
+        None,
+        description="purchase_model: 1 - P(alive) of BG/NBD; classifier: the model trained on "
+        "closed accounts; closed: the account is closed (risk 1)",
+    )
     expected_purchases_12w: float | None = None
     expected_purchases_52w: float | None = None
     expected_spend: Decimal | None = None
@@ -170,6 +175,7 @@ class AnalyticsCustomerScoresOut(Schema):
     at_risk: bool | None = None
     value_at_risk: Decimal | None = None
     next_products: list[int] = Field(default_factory=list)
+    upsell_products: list[int] = Field(default_factory=list)
     revenue: Decimal | None = None
     cost_to_serve: Decimal | None = None
     marketing_cost: Decimal | None = None
@@ -210,6 +216,7 @@ class AnalyticsSettingsIn(Schema):
     holdout_weeks: int = Field(..., ge=1, le=260)
     at_risk_min_churn: float = Field(..., ge=0, le=1)
     at_risk_value_quantile: float = Field(..., ge=0, le=1)
+    churn_min_per_class: int = Field(..., ge=5, le=1_000_000)
 
 
 class AnalyticsSettingsOut(Schema):
@@ -225,5 +232,91 @@ class AnalyticsSettingsOut(Schema):
     holdout_weeks: int
     at_risk_min_churn: float
     at_risk_value_quantile: float
+    churn_min_per_class: int
     version: int
     updated_at: datetime.datetime
+
+
+class AnalyticsProductRef(Schema):
+    id: int
+    name: str
+    sku: str
+    category: str
+
+
+class AnalyticsBundleOut(Schema):
+    rank: int
+    products: list[AnalyticsProductRef]
+    orders: int = Field(..., description="Orders holding every product of the bundle")
+    support: float = Field(..., description="Share of all orders holding the bundle")
+    confidence: float | None = Field(
+        None, description="P(last product | the others in the same order)"
+    )
+    lift: float = Field(..., description="How much more often than by chance (1 = chance)")
+
+
+class AnalyticsBundlesOut(AnalyticsSnapshot):
+    bundles: list[AnalyticsBundleOut]
+    report: dict[str, Any]
+
+
+class AnalyticsUpsellItemOut(Schema):
+    rank: int
+    product: AnalyticsProductRef
+    category: str
+    price: float = Field(..., description="Median price the product sold at")
+    reference_price: float = Field(
+        ..., description="The dearest product the customer bought in this category"
+    )
+    score: float = Field(..., description="How much similar customers bought it")
+
+
+class AnalyticsUpsellOut(Schema):
+    as_of: str | None = None
+    built_at: str | None = None
+    currency: str | None = None
+    run_id: int | None = None
+    account_id: int | None
+    contact_id: int | None
+    scored: bool
+    items: list[AnalyticsUpsellItemOut]
+    quality: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Hit rate at 5 on held-out last orders vs the most popular pricier products",
+    )
+
+
+class AnalyticsRetentionPoint(Schema):
+    age: int
+    actual: float | None
+    projected: float
+    cohorts_observed: int
+
+
+class AnalyticsRetentionCohort(Schema):
+    cohort: str
+    accounts: int
+    age: int
+    alive: int
+    retention: float | None
+    projected_alive: float
+    projected_retention: float | None
+
+
+class AnalyticsRetentionProjectionOut(AnalyticsSnapshot):
+    periods: int
+    period: str
+    accounts: int
+    closed_accounts: int
+    fitted: bool
+    note: str
+    params: dict[str, float]
+    log_likelihood: float | None
+    converged: bool | None = None
+    curve: list[AnalyticsRetentionPoint]
+    cohorts: list[AnalyticsRetentionCohort]
+    backtest: dict[str, Any] | None = Field(
+        None,
+        description="Fitted on the data known `periods` months ago and projected to today: "
+        "projected vs actual accounts still customers (null with too little history)",
+    )

@@ -31,6 +31,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from rapport.analytics.baskets import basket_analysis
+from rapport.analytics.closed_churn import closed_churn
 from rapport.analytics.numeric import recommend
 from rapport.analytics.numeric.bgnbd import BgNbdModel
 from rapport.analytics.numeric.churn import at_risk_high_value
@@ -66,6 +68,7 @@ class ScoreConfig:
     holdout_weeks: int = 26
     at_risk_min_churn: float = 0.5
     at_risk_value_quantile: float = 0.8
+    churn_min_per_class: int = 30
 
 
 @dataclass
@@ -393,10 +396,12 @@ def compute_scores(
         scores["expected_purchases_12w"] = e12
         scores["expected_purchases_52w"] = e52
         scores["churn_risk"] = 1.0 - p_alive
+        scores["churn_source"] = "purchase_model"
     else:
         for column in ("p_alive", "expected_purchases_12w", "expected_purchases_52w"):
             scores[column] = np.nan
         scores["churn_risk"] = 0.0
+        scores["churn_source"] = ""
     if bg is not None and gg is not None and gg.q > 1:
         monthly = (1.0 + config.annual_discount_rate) ** (1.0 / 12.0) - 1.0
         value = customer_value(
@@ -437,6 +442,55 @@ def compute_scores(
 
     lap("next_products")
 
+    # Bundles and up-sell
+    baskets = basket_analysis(con, index)
+    scores["upsell_products"] = [baskets.upsell.get(int(key), []) for key in index]
+    fits.append(
+        FitRecord(
+            model="bundles",
+            n_customers=n,
+            converged=not baskets.bundle_error,
+            params={"bundles": baskets.bundles_found},
+            report=jsonable(baskets.bundle_report),
+            error=baskets.bundle_error,
+        )
+    )
+    fits.append(
+        FitRecord(
+            model="upsell",
+            n_customers=baskets.upsell_customers,
+            converged=not baskets.upsell_error and "hit_rate" in baskets.upsell_report,
+            report=jsonable(baskets.upsell_report),
+            error=baskets.upsell_error,
+        )
+    )
+
+    lap("bundles_upsell")
+
+    # Supervised churn for accounts with a known end (closed accounts).
+    supervised = closed_churn(con, as_of=as_of, min_per_class=config.churn_min_per_class)
+    if supervised.model is not None:
+        open_keys = supervised.probability.index.intersection(index)
+        scores.loc[open_keys, "churn_risk"] = supervised.probability.loc[open_keys].to_numpy()
+        scores.loc[open_keys, "churn_source"] = "classifier"
+    closed_keys = supervised.closed.intersection(index)
+    scores.loc[closed_keys, "churn_risk"] = 1.0
+    scores.loc[closed_keys, "churn_source"] = "closed"
+    fits.append(
+        FitRecord(
+            model="churn_classifier",
+            params=jsonable({"weights": supervised.weights}),
+            n_customers=int(
+                supervised.report["closed_accounts"] + supervised.report["open_accounts"]
+            ),
+            converged=supervised.model is not None,
+            report=jsonable(supervised.report),
+            error=supervised.error,
+        )
+    )
+
+    lap("churn_classifier")
+
     # Profitability
     facts = (
         con.execute(
@@ -473,9 +527,10 @@ def compute_scores(
 
     # At risk: high churn risk among the most valuable customers (by revenue so far).
     scores["value_at_risk"] = scores["churn_risk"] * scores["revenue"]
+    # A closed account has left already: it is not "at risk" any more.
     risky = at_risk_high_value(
-        scores["churn_risk"],
-        scores["revenue"],
+        scores["churn_risk"].drop(closed_keys),
+        scores["revenue"].drop(closed_keys),
         min_probability=config.at_risk_min_churn,
         value_quantile=config.at_risk_value_quantile,
     )
@@ -490,6 +545,9 @@ def compute_scores(
                 "customers": n,
                 "at_risk": int(scores["at_risk"].sum()),
                 "at_risk_value_cutoff": value_cutoff,
+                "churn_source": "classifier"
+                if supervised.model is not None
+                else ("purchase_model" if bg is not None else ""),
                 "as_of": as_of,
                 "scoring_seconds": seconds,
             }

@@ -211,8 +211,10 @@ def at_risk_list(
     if min_revenue is None:
         run = last_succeeded_run()
         min_revenue = float((run.summary or {}).get("at_risk_value_cutoff") or 0) if run else 0.0
-    return scores_visible_to(user).filter(
-        churn_risk__gte=min_churn_risk, revenue__gte=round(min_revenue, 2)
+    return (
+        scores_visible_to(user)
+        .filter(churn_risk__gte=min_churn_risk, revenue__gte=round(min_revenue, 2))
+        .exclude(churn_source="closed")
     )
 
 
@@ -492,3 +494,262 @@ def runs_recent(*, user: User, limit: int = 20) -> list[WarehouseRun]:
     if not can_refresh(user):
         raise PermissionDenied("Only managers and administrators see refresh runs")
     return list(WarehouseRun.objects.order_by("-created_at", "-id")[:limit])
+
+
+# ----- bundles and up-sell ------------------------------------------------------------------
+
+
+def _product_refs(ids) -> dict[int, dict[str, Any]]:
+    from rapport.sales.models import Product
+
+    return {
+        p.pk: {"id": p.pk, "name": p.name, "sku": p.sku, "category": p.category}
+        for p in Product.objects.filter(pk__in={int(i) for i in ids})
+    }
+
+
+def bundles_list(*, limit: int = 20) -> dict[str, Any]:
+    """Frequently bought-together bundles of the last refresh, best lift first. Product-level
+    patterns with no customer data (like the model fits): the same for every user."""
+    with warehouse_reader() as con:
+        snapshot = _snapshot(con)
+        try:
+            rows = con.execute(
+                "SELECT rank, product_ids, orders, support, confidence, lift FROM bundles "
+                "ORDER BY rank LIMIT $limit",
+                {"limit": limit},
+            ).fetchall()
+        except duckdb.CatalogException:  # a snapshot from before bundles existed
+            rows = []
+    products = _product_refs(i for row in rows for i in row[1])
+    fit = _latest_fit("bundles")
+    bundles = []
+    for rank, ids, orders, support, confidence, lift in rows:
+        bundles.append(
+            {
+                "rank": int(rank),
+                "products": [
+                    products.get(int(i), {"id": int(i), "name": f"#{i}", "sku": "", "category": ""})
+                    for i in ids
+                ],
+                "orders": int(orders),
+                "support": float(support),
+                "confidence": float(confidence) if confidence is not None else None,
+                "lift": float(lift),
+            }
+        )
+    return jsonable(
+        {
+            **snapshot,
+            "whole_org": True,
+            "bundles": bundles,
+            "report": fit.report if fit else {},
+        }
+    )
+
+
+def upsell_for_customer(
+    *, user: User, account_id: int | None = None, contact_id: int | None = None
+) -> dict[str, Any]:
+    """Up-sell products of one customer the user can see (404 otherwise): pricier products of
+    categories the customer buys, bought by customers with similar histories."""
+    customer, score = customer_scores_get(user=user, account_id=account_id, contact_id=contact_id)
+    key = customer.pk if account_id is not None else -customer.pk
+    with warehouse_reader() as con:
+        snapshot = _snapshot(con)
+        try:
+            rows = con.execute(
+                "SELECT rank, product_id, category, price, reference_price, score FROM upsell "
+                "WHERE customer_key = $key ORDER BY rank",
+                {"key": key},
+            ).fetchall()
+        except duckdb.CatalogException:
+            rows = []
+    products = _product_refs(row[1] for row in rows)
+    fit = _latest_fit("upsell")
+    items = []
+    for rank, product_id, category, price, reference, value in rows:
+        ref = products.get(int(product_id))
+        if ref is None:  # the product was deleted since the refresh
+            continue
+        items.append(
+            {
+                "rank": int(rank),
+                "product": ref,
+                "category": category,
+                "price": float(price),
+                "reference_price": float(reference),
+                "score": float(value),
+            }
+        )
+    return jsonable(
+        {
+            **snapshot,
+            "account_id": customer.pk if account_id is not None else None,
+            "contact_id": customer.pk if account_id is None else None,
+            "scored": score is not None,
+            "items": items,
+            "quality": fit.report if fit else {},
+        }
+    )
+
+
+def upsell_products_of(scores) -> dict[int, list]:
+    """{score id: [Product, ...]} of the up-sell ids of these score rows (one query)."""
+    from rapport.sales.models import Product
+
+    ids = {int(p) for s in scores for p in s.upsell_products or []}
+    by_id = {p.pk: p for p in Product.objects.filter(pk__in=ids)} if ids else {}
+    return {
+        s.pk: [by_id[int(p)] for p in s.upsell_products or [] if int(p) in by_id] for s in scores
+    }
+
+
+# ----- sBG retention projection ---------------------------------------------------------------
+
+
+def retention_projection(*, user: User, periods: int = 12) -> dict[str, Any]:
+    """Contractual retention of accounts by the month of their first purchase: an account
+    stays a customer until it is closed (Account.closed_at). The shifted-beta-geometric model
+    (numeric.cohorts.SbgModel) is fitted by maximum likelihood to the monthly survivor counts
+    of every cohort (a cohort's last observed count is right-censored) and projects each
+    cohort `periods` months ahead. An account closed in the month it started counts as lost
+    after one month. Visible-customer scoping as for the other aggregates."""
+    from rapport.analytics.numeric.cohorts import SbgModel, survival_counts
+
+    scope = analytics_scope(user)
+    with warehouse_reader() as con:
+        where = _scope_filter(con, scope, "c.customer_key")
+        snapshot = _snapshot(con)
+        frame = con.execute(
+            f"""
+            SELECT c.customer_key, c.first_purchase, a.closed_at
+            FROM customers c JOIN accounts a ON a.account_id = c.customer_key
+            WHERE c.customer_key > 0 AND c.first_purchase IS NOT NULL AND NOT a.deleted
+              AND {where}
+            """  # noqa: S608 - the condition is built from constants
+        ).df()
+    as_of = pd.Timestamp(snapshot["as_of"])
+    out: dict[str, Any] = {
+        **snapshot,
+        "whole_org": scope.whole_org,
+        "periods": periods,
+        "period": "month",
+        "accounts": len(frame),
+        "closed_accounts": int(frame["closed_at"].notna().sum()) if len(frame) else 0,
+        "fitted": False,
+        "note": "",
+        "params": {},
+        "log_likelihood": None,
+        "curve": [],
+        "cohorts": [],
+    }
+    if frame.empty:
+        out["note"] = "No account has bought yet."
+        return jsonable(out)
+    starts = pd.to_datetime(frame["first_purchase"])
+    ends = pd.to_datetime(frame["closed_at"])
+    start_month = starts.dt.to_period("M")
+    end_month = ends.dt.to_period("M")
+    # Closed in the start month: lost after one month (sBG churn happens at t >= 1).
+    same = end_month.notna() & (end_month <= start_month)
+    ends = ends.mask(same, (start_month + 1).dt.to_timestamp())
+    ends = ends.mask(ends > as_of, pd.NaT)
+    survival = survival_counts(starts, ends, as_of=as_of, period="M")
+    try:
+        model = SbgModel.fit_cohorts(survival)
+    except ValueError as exc:
+        out["note"] = (
+            "No closed account yet: close accounts that ended to project retention."
+            if out["closed_accounts"] == 0
+            else str(exc)
+        )
+        return jsonable(out)
+    out.update(
+        fitted=True,
+        params=model.params,
+        log_likelihood=model.log_likelihood,
+        converged=model.converged,
+    )
+    if model.alpha + model.beta > 1e3:
+        out["note"] = (
+            "Every account seems to have the same monthly chance of closing "
+            f"({model.alpha / (model.alpha + model.beta):.1%}): α and β ran off together "
+            "(the likelihood is flat along α/(α+β) fixed), so retention decays geometrically."
+        )
+    values = survival.to_numpy(dtype=np.float64)
+    max_age = values.shape[1] - 1
+    curve = []
+    for age in range(max_age + periods + 1):
+        actual = None
+        cohorts_observed = 0
+        if age <= max_age:
+            seen = ~np.isnan(values[:, age])
+            cohorts_observed = int(seen.sum())
+            base = values[seen, 0].sum()
+            if cohorts_observed and base > 0:
+                actual = float(values[seen, age].sum() / base)
+        curve.append(
+            {
+                "age": age,
+                "actual": actual,
+                "projected": float(model.survival(age)),
+                "cohorts_observed": cohorts_observed,
+            }
+        )
+    out["curve"] = curve
+    cohorts = []
+    for label, row in zip(survival.index, values, strict=True):
+        observed = row[~np.isnan(row)]
+        age = len(observed) - 1
+        alive = float(observed[-1])
+        size = float(observed[0])
+        ratio = float(model.survival(age + periods) / model.survival(age))
+        cohorts.append(
+            {
+                "cohort": str(label),
+                "accounts": int(size),
+                "age": age,
+                "alive": int(alive),
+                "retention": alive / size if size else None,
+                "projected_alive": alive * ratio,
+                "projected_retention": alive * ratio / size if size else None,
+            }
+        )
+    out["cohorts"] = cohorts[::-1]
+    out["backtest"] = _sbg_backtest(starts, ends, survival, as_of=as_of, months=periods)
+    return jsonable(out)
+
+
+def _sbg_backtest(starts, ends, survival: pd.DataFrame, *, as_of, months: int):
+    """Fit sBG on what was known `months` months ago, project the accounts alive then to
+    today, and compare with how many are alive today (None when there is too little
+    history: no cohort before the cutoff, or no account closed before it)."""
+    from rapport.analytics.numeric.cohorts import SbgModel, survival_counts
+
+    cut = as_of.to_period("M") - months
+    known = (starts.dt.to_period("M") <= cut).to_numpy()
+    if not known.any():
+        return None
+    past = survival_counts(starts[known], ends[known], as_of=cut.to_timestamp(), period="M")
+    try:
+        model = SbgModel.fit_cohorts(past)
+    except ValueError:
+        return None
+    projected = actual = alive_then = 0.0
+    for cohort, row in zip(past.index, past.to_numpy(dtype=np.float64), strict=True):
+        observed = row[~np.isnan(row)]
+        age, alive = len(observed) - 1, float(observed[-1])
+        later = survival.loc[cohort].to_numpy(dtype=np.float64)[age + months]
+        alive_then += alive
+        projected += alive * float(model.survival(age + months) / model.survival(age))
+        actual += float(later)
+    return {
+        "fitted_until": str(cut),
+        "months": months,
+        "params": model.params,
+        "accounts_alive_then": int(alive_then),
+        "projected_alive_now": projected,
+        "actual_alive_now": int(actual),
+        "relative_error": (projected - actual) / actual if actual else None,
+    }

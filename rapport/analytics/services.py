@@ -65,6 +65,7 @@ SETTINGS_FIELDS = (
     "holdout_weeks",
     "at_risk_min_churn",
     "at_risk_value_quantile",
+    "churn_min_per_class",
 )
 
 
@@ -110,6 +111,7 @@ def score_config(obj: AnalyticsSettings | None = None) -> ScoreConfig:
         holdout_weeks=int(obj.holdout_weeks),
         at_risk_min_churn=float(obj.at_risk_min_churn),
         at_risk_value_quantile=float(obj.at_risk_value_quantile),
+        churn_min_per_class=int(obj.churn_min_per_class),
     )
 
 
@@ -304,9 +306,11 @@ SCORE_FIELDS = (
     "expected_spend",
     "clv",
     "churn_risk",
+    "churn_source",
     "at_risk",
     "value_at_risk",
     "next_products",
+    "upsell_products",
     "revenue",
     "cost_to_serve",
     "marketing_cost",
@@ -335,9 +339,11 @@ def _score_row(key: int, row, run: WarehouseRun, computed_at) -> CustomerScore:
         expected_spend=_money(spend) if spend is not None and np.isfinite(spend) else None,
         clv=_money(row.clv),
         churn_risk=float(np.clip(row.churn_risk, 0.0, 1.0)),
+        churn_source=str(row.churn_source or ""),
         at_risk=bool(row.at_risk),
         value_at_risk=_money(row.value_at_risk),
         next_products=list(row.next_products),
+        upsell_products=list(row.upsell_products),
         revenue=_money(row.revenue),
         cost_to_serve=_money(row.cost_to_serve),
         marketing_cost=_money(row.marketing_cost),

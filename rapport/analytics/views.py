@@ -40,6 +40,8 @@ AT_RISK_SORTS = {"value_at_risk", "clv", "churn_risk", "revenue"}
 CROSS_SELL_CUSTOMERS = 50
 CROSS_SELL_TALLY = 1000
 COHORT_MONTHS = (6, 12, 24)
+PROJECTION_PERIODS = 12
+BUNDLES_SHOWN = 20
 HEAT_STEPS = 10
 
 
@@ -145,7 +147,14 @@ def _chart_data(segments, clv, fits) -> dict[str, Any]:
             "labels": [_bin_label(b) for b in clv["histogram"]],
             "customers": [b["customers"] for b in clv["histogram"]],
         }
-    if fits and fits["calibration"]:
+    if fits and fits.get("projection") and fits["projection"].get("fitted"):
+        curve = fits["projection"]["curve"]
+        data["projection"] = {
+            "labels": [f"M{p['age']}" for p in curve],
+            "actual": [None if p["actual"] is None else round(p["actual"] * 100, 1) for p in curve],
+            "projected": [round(p["projected"] * 100, 1) for p in curve],
+        }
+    if fits and fits.get("calibration"):
         data["calibration"] = {
             "labels": [str(row.get("bin")) for row in fits["calibration"]],
             "actual": [row.get("actual") for row in fits["calibration"]],
@@ -153,6 +162,16 @@ def _chart_data(segments, clv, fits) -> dict[str, Any]:
             "customers": [row.get("customers") for row in fits["calibration"]],
         }
     return data
+
+
+def _projection_rows(projection: dict | None) -> list[dict[str, Any]]:
+    """The curve's table: every observed age, then the projected ones."""
+    if not projection or not projection.get("fitted"):
+        return []
+    return [
+        {**p, "future": p["actual"] is None and p["cohorts_observed"] == 0}
+        for p in projection["curve"]
+    ]
 
 
 def _bin_label(b: dict) -> str:
@@ -237,12 +256,18 @@ def cohorts(request):
     months = request.GET.get("months", "12")
     months = int(months) if months.isdigit() and int(months) in COHORT_MONTHS else 12
     data = _aggregate(selectors.cohort_retention, user=request.user, months=months)
+    projection = _aggregate(
+        selectors.retention_projection, user=request.user, periods=PROJECTION_PERIODS
+    )
     context = {
         "tab": "cohorts",
         "snapshot": data,
         "cohort_table": _cohort_table(data),
         "months": months,
         "month_choices": COHORT_MONTHS,
+        "projection": projection,
+        "projection_rows": _projection_rows(projection),
+        "chart_data": _chart_data(None, None, {"projection": projection}),
         **_run_context(request.user),
     }
     return render(request, "analytics/cohorts.html", context)
@@ -313,18 +338,25 @@ def cross_sell(request):
         tallied += 1
     ids = {int(p) for s in top for p in s.next_products or []} | set(tally)
     names = {p.pk: p for p in product_list().filter(pk__in=ids)}
+    upsell = selectors.upsell_products_of(top)
     rows = _score_rows(top)
     for row in rows:
         row["products"] = [
             names[int(p)] for p in row["score"].next_products or [] if int(p) in names
         ]
+        row["upsell"] = upsell.get(row["score"].pk, [])
     run, fit_list = selectors.model_fits_latest()
+    by_model = _fits(fit_list)["by_model"]
+    bundles = _aggregate(selectors.bundles_list, limit=BUNDLES_SHOWN)
     context = {
         "tab": "cross_sell",
         "rows": rows,
         "tally": [(names[p], n) for p, n in tally.most_common(10) if p in names],
         "tallied": tallied,
-        "fit": _fits(fit_list)["by_model"].get("next_products"),
+        "fit": by_model.get("next_products"),
+        "upsell_fit": by_model.get("upsell"),
+        "bundles": bundles["bundles"] if bundles else [],
+        "bundle_report": bundles["report"] if bundles else {},
         "currency": settings.RAPPORT_CURRENCY.upper(),
         "may_refresh": services.can_refresh(request.user),
     }

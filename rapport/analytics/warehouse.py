@@ -38,7 +38,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 from django.conf import settings
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import TruncDate
 
 from rapport.accounts.models import Account, Contact
 from rapport.activities.models import Activity, ActivityKind
@@ -101,7 +102,7 @@ CREATE OR REPLACE TABLE products (product_id BIGINT, name VARCHAR, category VARC
 CREATE OR REPLACE TABLE rates (currency VARCHAR, valid_from DATE, rate DOUBLE);
 CREATE OR REPLACE TABLE accounts (
     account_id BIGINT, name VARCHAR, owner_id BIGINT, team_id BIGINT, country VARCHAR,
-    deleted BOOLEAN
+    deleted BOOLEAN, closed_at DATE
 );
 CREATE OR REPLACE TABLE contacts (
     contact_id BIGINT, name VARCHAR, account_id BIGINT, owner_id BIGINT, team_id BIGINT,
@@ -110,6 +111,10 @@ CREATE OR REPLACE TABLE contacts (
 CREATE OR REPLACE TABLE activity_counts (
     account_id BIGINT, contact_id BIGINT, opportunity_account_id BIGINT, kind VARCHAR,
     channel VARCHAR, n BIGINT
+);
+CREATE OR REPLACE TABLE activity_days (
+    account_id BIGINT, contact_id BIGINT, opportunity_account_id BIGINT, kind VARCHAR,
+    day DATE, n BIGINT
 );
 CREATE OR REPLACE TABLE opportunities (
     opportunity_id BIGINT, account_id BIGINT, contact_id BIGINT, status VARCHAR,
@@ -258,9 +263,8 @@ def load_orders_since(
 def load_dimensions(con: duckdb.DuckDBPyConnection, tz: ZoneInfo, as_of: datetime.datetime):
     """Reload the small or pre-aggregated tables: customers, products, rates, activity
     counts (aggregated by the database) and opportunities."""
-    for rows in _chunks(
-        Account.all_objects.all(), ("id", "name", "owner_id", "team_id", "country", "deleted_at")
-    ):
+    account_fields = ("id", "name", "owner_id", "team_id", "country", "deleted_at", "closed_at")
+    for rows in _chunks(Account.all_objects.all(), account_fields):
         cols = list(zip(*rows, strict=True))
         _insert(
             con,
@@ -273,6 +277,7 @@ def load_dimensions(con: duckdb.DuckDBPyConnection, tz: ZoneInfo, as_of: datetim
                     "team_id": _ints(cols[3]),
                     "country": [c.upper() for c in cols[4]],
                     "deleted": [d is not None for d in cols[5]],
+                    "closed_at": pd.to_datetime(pd.Series(cols[6], dtype=object)),
                 }
             ),
         )
@@ -331,6 +336,7 @@ def load_dimensions(con: duckdb.DuckDBPyConnection, tz: ZoneInfo, as_of: datetim
             ),
         )
     _load_activity_counts(con, as_of)
+    _load_activity_days(con, as_of)
     _load_opportunities(con, tz)
 
 
@@ -359,6 +365,46 @@ def _load_activity_counts(con: duckdb.DuckDBPyConnection, as_of: datetime.dateti
                     "kind": list(cols[3]),
                     "channel": list(cols[4]),
                     "n": np.array(cols[5], dtype=np.int64),
+                }
+            ),
+        )
+        batch.clear()
+
+    for row in grouped.iterator(chunk_size=CHUNK):
+        batch.append(row)
+        if len(batch) >= CHUNK:
+            flush()
+    if batch:
+        flush()
+
+
+def _load_activity_days(con: duckdb.DuckDBPyConnection, as_of: datetime.datetime) -> None:
+    """Activities of accounts (directly or through an opportunity) up to `as_of`, counted by
+    the database per account link, kind and local day: the dated engagement the supervised
+    churn model needs (activities in the weeks before an account closed)."""
+    grouped = (
+        Activity.objects.filter(occurred_at__lte=as_of)
+        .filter(Q(account__isnull=False) | Q(opportunity__account__isnull=False))
+        .annotate(day=TruncDate("occurred_at"))
+        .values("account_id", "opportunity__account_id", "kind", "day")
+        .annotate(n=Count("id"))
+        .order_by()
+        .values_list("account_id", "opportunity__account_id", "kind", "day", "n")
+    )
+    batch: list[tuple] = []
+
+    def flush():
+        cols = list(zip(*batch, strict=True))
+        _insert(
+            con,
+            "activity_days",
+            pd.DataFrame(
+                {
+                    "account_id": _ints(cols[0]),
+                    "opportunity_account_id": _ints(cols[1]),
+                    "kind": list(cols[2]),
+                    "day": pd.to_datetime(pd.Series(cols[3], dtype=object)),
+                    "n": np.array(cols[4], dtype=np.int64),
                 }
             ),
         )

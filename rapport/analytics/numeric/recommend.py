@@ -145,17 +145,19 @@ def upsell_candidates(
     category_col: str = "category",
     price_col: str = "price",
     k: int = 3,
+    customers: pd.Index | None = None,
 ) -> pd.DataFrame:
     """Per customer, up to ``k`` items priced above the dearest item they own in the same
     category, ranked by how much customers with similar histories bought them.
 
     Similar customers: cosine similarity of 0/1 purchase vectors. Columns: customer_id, rank,
     product_id, category, price, reference_price (dearest owned in that category), score.
+    ``customers`` limits the rows scored (similarities still use every customer's history).
     """
     items = pd.Index(catalog[item_col])
     price = catalog[price_col].to_numpy(dtype=np.float64)
     category_codes, categories = pd.factorize(catalog[category_col])
-    owned, customers = ownership_matrix(
+    owned, owners = ownership_matrix(
         lines, items=items, customer_col=customer_col, item_col=item_col
     )
     norms = np.sqrt(np.asarray(owned.sum(axis=1)).ravel())
@@ -170,9 +172,15 @@ def upsell_candidates(
         shape=(len(items), n_categories),
     )
     out = []
-    for lo in range(0, owned.shape[0], _BLOCK):
-        block = owned[lo : lo + _BLOCK]
-        scores = np.asarray((normalized[lo : lo + _BLOCK] @ item_bridge).todense())
+    if customers is None:
+        positions = np.arange(owned.shape[0])
+    else:
+        positions = owners.get_indexer(pd.Index(customers))
+        positions = positions[positions >= 0]
+    for lo in range(0, len(positions), _BLOCK):
+        rows_at = positions[lo : lo + _BLOCK]
+        block = owned[rows_at]
+        scores = np.asarray((normalized[rows_at] @ item_bridge).todense())
         # Dearest owned price per (customer, category); -inf where the category is not owned.
         priced = block.multiply(price[None, :]).tocsr()
         reference = np.full((block.shape[0], n_categories), -np.inf)
@@ -190,7 +198,7 @@ def upsell_candidates(
                     break
                 out.append(
                     (
-                        customers[lo + r],
+                        owners[rows_at[r]],
                         rank,
                         items[col],
                         categories[category_codes[col]],
@@ -292,3 +300,94 @@ def _hits(recommended: np.ndarray, relevant: sp.csr_matrix) -> float:
         (np.ones(n * k), (np.repeat(np.arange(n), k), recommended.ravel())), shape=relevant.shape
     )
     return float((np.asarray(picked.multiply(relevant).sum(axis=1)).ravel() > 0).mean())
+
+
+def upsell_hit_rate_at_k(
+    lines: pd.DataFrame,
+    catalog: pd.DataFrame,
+    *,
+    customer_col: str = "customer_id",
+    basket_col: str = "order_id",
+    date_col: str = "date",
+    item_col: str = "product_id",
+    category_col: str = "category",
+    price_col: str = "price",
+    k: int = 5,
+    max_customers: int | None = 5000,
+    seed: int = 0,
+) -> HitRateReport:
+    """Up-sell judged like next-best products: hold out each customer's last basket, compute
+    up-sell candidates from the rest, and count a hit when one of the top ``k`` is bought in
+    the last basket. Only customers whose last basket holds an up-sell (a new item pricier
+    than the dearest they owned in one of their categories) are evaluated. The baseline
+    proposes the most popular such items (by training baskets). At most ``max_customers``
+    customers with a held-out basket (a seeded random sample) are evaluated."""
+    baskets_by_customer = (
+        lines[[customer_col, basket_col, date_col]]
+        .drop_duplicates(basket_col)
+        .sort_values([customer_col, date_col, basket_col])
+    )
+    last = baskets_by_customer.groupby(customer_col).tail(1)
+    multi = baskets_by_customer.groupby(customer_col)[basket_col].transform("size") > 1
+    held_out = set(last.loc[multi.loc[last.index], basket_col])
+    is_test = lines[basket_col].isin(held_out)
+    train, test = lines[~is_test], lines[is_test]
+    nan = float("nan")
+    if train.empty or test.empty:
+        return HitRateReport(k=k, customers_evaluated=0, hit_rate=nan, popularity_hit_rate=nan)
+    items = pd.Index(catalog[item_col])
+    price = catalog[price_col].to_numpy(dtype=np.float64)
+    category_codes, _ = pd.factorize(catalog[category_col])
+    customers = pd.Index(pd.unique(test[customer_col])).sort_values()
+    if max_customers is not None and len(customers) > max_customers:
+        rng = np.random.default_rng(seed)
+        customers = customers[np.sort(rng.choice(len(customers), max_customers, replace=False))]
+    owned, _ = ownership_matrix(
+        train, items=items, customer_col=customer_col, item_col=item_col, customers=customers
+    )
+    target, _ = ownership_matrix(
+        test, items=items, customer_col=customer_col, item_col=item_col, customers=customers
+    )
+    # Eligible items per customer: not owned, pricier than the dearest owned in its category.
+    n_categories = int(category_codes.max()) + 1 if len(category_codes) else 0
+    reference = np.full((owned.shape[0], n_categories), -np.inf)
+    rows, cols = owned.nonzero()
+    np.maximum.at(reference, (rows, category_codes[cols]), price[cols])
+    ref_per_item = reference[:, category_codes]
+    eligible = np.isfinite(ref_per_item) & (price[None, :] > ref_per_item)
+    eligible[owned.nonzero()] = False
+    relevant = sp.csr_matrix(target.multiply(sp.csr_matrix(eligible)))
+    relevant.eliminate_zeros()
+    evaluable = np.asarray(relevant.sum(axis=1)).ravel() > 0
+    if not evaluable.any():
+        return HitRateReport(k=k, customers_evaluated=0, hit_rate=nan, popularity_hit_rate=nan)
+    picks = upsell_candidates(
+        train,
+        catalog,
+        customer_col=customer_col,
+        item_col=item_col,
+        category_col=category_col,
+        price_col=price_col,
+        k=k,
+        customers=customers[evaluable],
+    )
+    recommended = np.zeros(relevant.shape, dtype=bool)
+    recommended[
+        customers.get_indexer(picks["customer_id"]), items.get_indexer(picks["product_id"])
+    ] = True
+    hits = (recommended & relevant.toarray().astype(bool)).any(axis=1)[evaluable]
+    train_counts = (
+        train.drop_duplicates([basket_col, item_col])[item_col].value_counts().reindex(items)
+    )
+    popularity = train_counts.fillna(0).to_numpy(dtype=np.float64)
+    scores = np.where(eligible, popularity[None, :] + 1e-9, -np.inf)[evaluable]
+    top, values = _top_k(scores, k)
+    chosen = np.zeros(scores.shape, dtype=bool)
+    np.put_along_axis(chosen, top, np.isfinite(values), axis=1)
+    popular_hits = (chosen & relevant.toarray().astype(bool)[evaluable]).any(axis=1)
+    return HitRateReport(
+        k=k,
+        customers_evaluated=int(evaluable.sum()),
+        hit_rate=float(hits.mean()),
+        popularity_hit_rate=float(popular_hits.mean()),
+    )

@@ -10,6 +10,11 @@ from rapport.sales.selectors import product_list
 register = template.Library()
 
 SEGMENT_DESCRIPTIONS = {rule.segment: rule.description for rule in SEGMENT_RULES}
+CHURN_SOURCES = {
+    "purchase_model": "1 − probability alive (purchase model)",
+    "classifier": "model learned from closed accounts",
+    "closed": "the account is closed",
+}
 
 
 @register.filter
@@ -65,6 +70,7 @@ def customer_value(record) -> dict:
         "is_account": isinstance(record, Account),
         "buys_through_account": None,
         "products": [],
+        "upsell": [],
     }
     if score is None:
         if not out["is_account"] and record.account_id:
@@ -72,8 +78,11 @@ def customer_value(record) -> dict:
             out["buys_through_account"] = getattr(record, "linked_account", None)
         return out
     ids = [int(i) for i in score.next_products or []]
-    if ids:
-        by_id = {p.pk: p for p in product_list().filter(pk__in=ids)}
+    upsell_ids = [int(i) for i in score.upsell_products or []]
+    if ids or upsell_ids:
+        by_id = {p.pk: p for p in product_list().filter(pk__in=ids + upsell_ids)}
         out["products"] = [by_id[i] for i in ids if i in by_id]
+        out["upsell"] = [by_id[i] for i in upsell_ids if i in by_id]
+    out["churn_source"] = CHURN_SOURCES.get(score.churn_source, "")
     out["description"] = SEGMENT_DESCRIPTIONS.get(score.segment, "")
     return out

@@ -166,6 +166,50 @@
     });
   }
 
+  function projectionChart(data) {
+    var canvas = show("projection");
+    if (!canvas || !data.projection) return;
+    var options = base();
+    options.scales.x = axis("Months since the first purchase", { grid: { display: false } });
+    options.scales.y = axis("Accounts still customers (%)", { beginAtZero: true, suggestedMax: 100 });
+    options.plugins.tooltip.callbacks = {
+      label: function (item) {
+        if (item.parsed.y === null) return "";
+        return " " + item.dataset.label + ": " + item.parsed.y + " %";
+      },
+    };
+    new window.Chart(canvas, {
+      type: "line",
+      data: {
+        labels: data.projection.labels,
+        datasets: [
+          {
+            label: "Actual",
+            data: data.projection.actual,
+            borderColor: INK,
+            backgroundColor: INK,
+            borderWidth: 2,
+            pointStyle: "circle",
+            pointRadius: 3,
+            spanGaps: false,
+          },
+          {
+            label: "Projected (sBG)",
+            data: data.projection.projected,
+            borderColor: ACCENT,
+            backgroundColor: "#ffffff",
+            borderDash: [6, 4],
+            borderWidth: 2,
+            pointStyle: "rectRot",
+            pointRadius: 3,
+            pointBorderWidth: 2,
+          },
+        ],
+      },
+      options: options,
+    });
+  }
+
   function draw() {
     var source = document.getElementById("analytics-data");
     if (!source || !window.Chart) return;
@@ -175,6 +219,7 @@
     segmentsChart(data);
     clvChart(data);
     calibrationChart(data);
+    projectionChart(data);
   }
 
   if (document.readyState === "loading") {

@@ -97,7 +97,9 @@ def test_scores_appear_on_account_and_contact_outputs(personas, api_as, refreshe
         "clv",
         "p_alive",
         "churn_risk",
+        "churn_source",
         "next_products",
+        "upsell_products",
         "computed_at",
     }
     contact = api.get(f"/api/contacts/{refreshed.carol.pk}").data

@@ -1,0 +1,33 @@
+"""The demo's closed accounts (rapport/demo/closed_accounts.py): the less engaged accounts
+are closed, through the service, and the churn classifier of analytics learns from them."""
+
+import pytest
+from django.utils import timezone
+
+from rapport.accounts.models import Account
+from rapport.analytics.models import ModelFit, RunStatus
+from rapport.analytics.services import analytics_refresh_now
+from rapport.demo.builder import demo_build
+from rapport.demo.closed_accounts import close_demo_accounts
+from rapport.timeline.models import TimelineEvent
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def warehouse(settings, tmp_path):
+    settings.RAPPORT_WAREHOUSE_PATH = str(tmp_path / "demo.duckdb")
+
+
+def test_demo_closes_disengaged_accounts_and_the_classifier_learns(warehouse):
+    demo_build(accounts=200, seed=7)
+    closed = close_demo_accounts(seed=7)
+    accounts = Account.objects.filter(closed_at__isnull=False)
+    assert closed == accounts.count() >= 30
+    assert all(a.closed_at <= timezone.localdate() and a.close_reason for a in accounts)
+    assert TimelineEvent.objects.filter(payload__action="closed").count() == closed
+    run = analytics_refresh_now(full=True)
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    fit = ModelFit.objects.get(run=run, model="churn_classifier")
+    assert fit.converged, fit.error
+    assert fit.report["auc"] > fit.report["baseline_auc"]

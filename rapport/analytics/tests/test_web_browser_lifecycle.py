@@ -1,0 +1,94 @@
+"""Browser journey of closing an account and of what analytics makes of closed accounts:
+the sBG projection chart on Cohorts, the churn classifier on Model fit, bundles and up-sell
+on Cross-sell (screenshots under screenshots/)."""
+
+import pytest
+from django.test import Client
+
+from rapport.accounts.models import Account
+from rapport.analytics.models import RunStatus
+from rapport.analytics.services import analytics_refresh_now
+from rapport.identity.models import User
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def page(browser, live_server):
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, base_url=live_server.url)
+    context.set_default_timeout(20_000)
+    tab = context.new_page()
+    tab.errors = []
+    tab.on("pageerror", lambda error: tab.errors.append(str(error)))
+    yield tab
+    context.close()
+
+
+def _sign_in(page, user, live_server):
+    client = Client()
+    client.force_login(user)
+    cookie = client.cookies["sessionid"]
+    page.context.add_cookies([{"name": "sessionid", "value": cookie.value, "url": live_server.url}])
+
+
+def test_close_an_account_then_read_the_projection_and_the_classifier(
+    page, live_server, screenshot, settings, tmp_path
+):
+    from rapport.demo.builder import demo_build
+    from rapport.demo.closed_accounts import close_demo_accounts
+
+    settings.RAPPORT_WAREHOUSE_PATH = str(tmp_path / "lifecycle.duckdb")
+    demo_build(accounts=200, seed=7)
+    close_demo_accounts(seed=7)
+    assert analytics_refresh_now(full=True).status == RunStatus.SUCCEEDED
+    admin = User.objects.get(username="admin")
+    _sign_in(page, admin, live_server)
+
+    account = Account.objects.filter(closed_at__isnull=True).order_by("pk").first()
+    page.goto(f"/accounts/{account.pk}/")
+    page.click("a:has-text('Close account…')")
+    page.wait_for_url(f"**/accounts/{account.pk}/close")
+    screenshot(page, "account-close-form")
+    page.fill("#id_closed_at", "2099-01-01")
+    page.click("button:has-text('Close account')")
+    page.wait_for_selector(".field-error")
+    assert "future" in page.content()
+    page.fill("#id_closed_at", "2025-01-15")
+    page.fill("#id_reason", "Moved to a competitor")
+    page.click("button:has-text('Close account')")
+    page.wait_for_url(f"**/accounts/{account.pk}/")
+    page.wait_for_selector("#account-closed")
+    assert "Moved to a competitor" in page.inner_text("#account-closed")
+    screenshot(page, "account-closed")
+    page.click("button:has-text('Reopen')")
+    page.wait_for_selector("a:has-text('Close account…')")
+
+    page.goto("/analytics/cohorts/?months=24")
+    page.wait_for_selector("#chart-projection", state="visible")
+    screenshot(page, "analytics-cohorts-projection", full_page=True)
+    page.goto("/analytics/model-fit/")
+    page.wait_for_selector("#table-churn-auc")
+    screenshot(page, "analytics-model-fit-churn", full_page=True)
+    page.goto("/analytics/cross-sell/")
+    page.wait_for_selector("#bundles-title")
+    screenshot(page, "analytics-cross-sell-bundles", full_page=True)
+    assert page.errors == []
+
+
+def test_projection_reads_without_javascript(browser, live_server, settings, tmp_path):
+    from rapport.demo.builder import demo_build
+    from rapport.demo.closed_accounts import close_demo_accounts
+
+    settings.RAPPORT_WAREHOUSE_PATH = str(tmp_path / "nojs-lifecycle.duckdb")
+    demo_build(accounts=120, seed=3)
+    close_demo_accounts(seed=3)
+    assert analytics_refresh_now(full=True).status == RunStatus.SUCCEEDED
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 900}, base_url=live_server.url, java_script_enabled=False
+    )
+    page = context.new_page()
+    _sign_in(page, User.objects.get(username="sam"), live_server)
+    page.goto("/analytics/cohorts/")
+    assert page.locator("#table-projection").is_visible()
+    assert not page.locator("[data-chart='projection']").is_visible()
+    context.close()
