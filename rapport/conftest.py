@@ -188,3 +188,31 @@ def screenshot():
         page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
 
     return take
+
+
+@pytest.fixture
+def page(browser, live_server):
+    """A fresh tab (1440×900, downloads allowed) on the live server: dialogs are dismissed
+    and recorded in `page.dialogs`, script errors in `page.errors`."""
+    context = browser.new_context(
+        viewport={"width": 1440, "height": 900}, base_url=live_server.url, accept_downloads=True
+    )
+    context.set_default_timeout(20_000)
+    tab = context.new_page()
+    tab.live_server_url = live_server.url
+    tab.dialogs, tab.errors = [], []
+    tab.on("dialog", lambda dialog: (tab.dialogs.append(dialog.message), dialog.dismiss()))
+    tab.on("pageerror", lambda error: tab.errors.append(str(error)))
+    yield tab
+    context.close()
+
+
+def sign_in(page, user, url: str | None = None) -> None:
+    """Sign `user` in on a tab with a session cookie (no login form); `url`: the live
+    server's, when the tab is not the `page` fixture's."""
+    client = Client()
+    client.force_login(user)
+    cookie = client.cookies["sessionid"].value
+    page.context.add_cookies(
+        [{"name": "sessionid", "value": cookie, "url": url or page.live_server_url}]
+    )

@@ -2,31 +2,13 @@
 accounts and the "Customer value" card of a scored account (screenshots under screenshots/)."""
 
 import pytest
-from django.test import Client
 
 from rapport.analytics.models import CustomerScore, RunStatus
 from rapport.analytics.services import analytics_refresh_now
+from rapport.conftest import sign_in
 from rapport.identity.models import User
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def page(browser, live_server):
-    context = browser.new_context(viewport={"width": 1440, "height": 900}, base_url=live_server.url)
-    context.set_default_timeout(20_000)
-    tab = context.new_page()
-    tab.errors = []
-    tab.on("pageerror", lambda error: tab.errors.append(str(error)))
-    yield tab
-    context.close()
-
-
-def _sign_in(page, user, live_server):
-    client = Client()
-    client.force_login(user)
-    cookie = client.cookies["sessionid"]
-    page.context.add_cookies([{"name": "sessionid", "value": cookie.value, "url": live_server.url}])
 
 
 def test_manager_reads_the_analytics_overview_and_a_scored_account(
@@ -42,7 +24,7 @@ def test_manager_reads_the_analytics_overview_and_a_scored_account(
     demo_build(accounts=40)
     assert analytics_refresh_now(full=True).status == RunStatus.SUCCEEDED
     manager = User.objects.get(username="maria")
-    _sign_in(page, manager, live_server)
+    sign_in(page, manager)
 
     page.goto("/")
     page.click(".sidebar a:has-text('Analytics')")
@@ -107,7 +89,7 @@ def test_manager_reads_the_analytics_overview_and_a_scored_account(
     assert page.errors == []
 
     page.context.clear_cookies()
-    _sign_in(page, User.objects.get(username="admin"), live_server)
+    sign_in(page, User.objects.get(username="admin"), live_server.url)
     page.goto("/analytics/settings/")
     page.fill("#id_cost_per_call", "4.50")
     page.click("button:has-text('Save settings')")
@@ -126,7 +108,7 @@ def test_the_overview_reads_without_javascript(browser, live_server, settings, t
         viewport={"width": 1280, "height": 900}, base_url=live_server.url, java_script_enabled=False
     )
     page = context.new_page()
-    _sign_in(page, User.objects.get(username="sam"), live_server)
+    sign_in(page, User.objects.get(username="sam"), live_server.url)
     page.goto("/analytics/")
     assert page.locator("#table-segments").is_visible()
     assert page.locator("#table-clv").is_visible()  # the table stays open without the chart

@@ -3,32 +3,14 @@ the sBG projection chart on Cohorts, the churn classifier on Model fit, bundles 
 on Cross-sell (screenshots under screenshots/)."""
 
 import pytest
-from django.test import Client
 
 from rapport.accounts.models import Account
 from rapport.analytics.models import RunStatus
 from rapport.analytics.services import analytics_refresh_now
+from rapport.conftest import sign_in
 from rapport.identity.models import User
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def page(browser, live_server):
-    context = browser.new_context(viewport={"width": 1440, "height": 900}, base_url=live_server.url)
-    context.set_default_timeout(20_000)
-    tab = context.new_page()
-    tab.errors = []
-    tab.on("pageerror", lambda error: tab.errors.append(str(error)))
-    yield tab
-    context.close()
-
-
-def _sign_in(page, user, live_server):
-    client = Client()
-    client.force_login(user)
-    cookie = client.cookies["sessionid"]
-    page.context.add_cookies([{"name": "sessionid", "value": cookie.value, "url": live_server.url}])
 
 
 def test_close_an_account_then_read_the_projection_and_the_classifier(
@@ -42,7 +24,7 @@ def test_close_an_account_then_read_the_projection_and_the_classifier(
     close_demo_accounts(seed=7)
     assert analytics_refresh_now(full=True).status == RunStatus.SUCCEEDED
     admin = User.objects.get(username="admin")
-    _sign_in(page, admin, live_server)
+    sign_in(page, admin)
 
     account = Account.objects.filter(closed_at__isnull=True).order_by("pk").first()
     page.goto(f"/accounts/{account.pk}/")
@@ -87,7 +69,7 @@ def test_projection_reads_without_javascript(browser, live_server, settings, tmp
         viewport={"width": 1280, "height": 900}, base_url=live_server.url, java_script_enabled=False
     )
     page = context.new_page()
-    _sign_in(page, User.objects.get(username="sam"), live_server)
+    sign_in(page, User.objects.get(username="sam"), live_server.url)
     page.goto("/analytics/cohorts/")
     assert page.locator("#table-projection").is_visible()
     assert not page.locator("[data-chart='projection']").is_visible()

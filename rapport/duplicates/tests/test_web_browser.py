@@ -4,12 +4,12 @@
 import datetime
 
 import pytest
-from django.test import Client
 
 from rapport.accounts.models import Contact
 from rapport.accounts.services import contact_create
 from rapport.activities.models import Activity
 from rapport.activities.services import activity_log
+from rapport.conftest import sign_in
 from rapport.duplicates.models import CandidateStatus, DuplicateCandidate, MergeLog
 from rapport.identity.services import team_create, user_create
 
@@ -29,19 +29,9 @@ def rep(transactional_db):
     )
 
 
-@pytest.fixture
-def page(browser, live_server, rep):
-    context = browser.new_context(viewport={"width": 1440, "height": 900}, base_url=live_server.url)
-    context.set_default_timeout(20_000)
-    client = Client()
-    client.force_login(rep)
-    cookie = client.cookies["sessionid"].value
-    context.add_cookies([{"name": "sessionid", "value": cookie, "url": live_server.url}])
-    tab = context.new_page()
-    tab.dialogs = []
-    tab.on("dialog", lambda dialog: (tab.dialogs.append(dialog.message), dialog.dismiss()))
-    yield tab
-    context.close()
+@pytest.fixture(autouse=True)
+def _signed_in(page, rep):
+    sign_in(page, rep)
 
 
 def _contact(rep, **fields):

@@ -3,9 +3,9 @@ mapping, dry run, run, follow the progress (htmx polling) to the end and downloa
 rejected rows (screenshots under screenshots/)."""
 
 import pytest
-from django.test import Client
 
 from rapport.accounts.models import Contact
+from rapport.conftest import sign_in
 from rapport.identity.services import user_create
 from rapport.imports.models import ImportJob
 from rapport.imports.services import import_run
@@ -28,27 +28,11 @@ def rep(transactional_db):
     return user_create(username="rita", first_name="Rita", last_name="Rep", validate=False)
 
 
-@pytest.fixture
-def page(browser, live_server, settings):  # noqa: F811
+@pytest.fixture(autouse=True)
+def _jobs_wait_in_the_queue(settings):
     # Started jobs wait in the queue: the test plays the worker, so that the page has
     # something to poll.
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
-    context = browser.new_context(
-        viewport={"width": 1440, "height": 900}, base_url=live_server.url, accept_downloads=True
-    )
-    context.set_default_timeout(20_000)
-    tab = context.new_page()
-    tab.errors = []
-    tab.on("pageerror", lambda error: tab.errors.append(str(error)))
-    yield tab
-    context.close()
-
-
-def _sign_in(page, user, live_server):
-    client = Client()
-    client.force_login(user)
-    cookie = client.cookies["sessionid"]
-    page.context.add_cookies([{"name": "sessionid", "value": cookie.value, "url": live_server.url}])
 
 
 def _work(job_id: int) -> ImportJob:
@@ -63,7 +47,7 @@ def test_import_a_csv_with_a_bad_row_from_upload_to_rejected_rows(
     screenshot,
     tmp_path,  # noqa: F811
 ):
-    _sign_in(page, rep, live_server)
+    sign_in(page, rep)
     page.goto("/contacts/")
     page.click(".page-actions a:has-text('Import')")
     page.wait_for_url("**/imports/new?object_type=contact")

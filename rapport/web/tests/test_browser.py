@@ -1,12 +1,12 @@
 """Browser journeys in Chromium: what a sales rep really does, with htmx in the loop."""
 
 import pytest
-from django.test import Client
 
 from rapport.accounts.models import Account, Contact
 from rapport.accounts.services import account_create, contact_create
 from rapport.activities.models import Activity
 from rapport.activities.services import activity_log
+from rapport.conftest import sign_in
 from rapport.identity.services import team_create, user_create
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -26,24 +26,6 @@ def rep(transactional_db):
         team=team,
         validate=False,
     )
-
-
-@pytest.fixture
-def page(browser, live_server):
-    context = browser.new_context(viewport={"width": 1440, "height": 900}, base_url=live_server.url)
-    context.set_default_timeout(20_000)
-    tab = context.new_page()
-    tab.dialogs = []
-    tab.on("dialog", lambda dialog: (tab.dialogs.append(dialog.message), dialog.dismiss()))
-    yield tab
-    context.close()
-
-
-def _sign_in_with_cookie(page, user, live_server):
-    client = Client()
-    client.force_login(user)
-    cookie = client.cookies["sessionid"]
-    page.context.add_cookies([{"name": "sessionid", "value": cookie.value, "url": live_server.url}])
 
 
 def test_sign_in_create_account_and_contact_then_log_a_call_in_place(
@@ -136,7 +118,7 @@ def test_script_names_and_html_notes_render_inert(page, rep, live_server, screen
         fields={"body": '<img src=x onerror="alert(2)"><b>bold?</b>'},
         links={"contact_id": contact.pk},
     )
-    _sign_in_with_cookie(page, rep, live_server)
+    sign_in(page, rep)
     for url in (
         f"/contacts/{contact.pk}/",
         f"/accounts/{account.pk}/",
@@ -165,7 +147,7 @@ def test_script_names_and_html_notes_render_inert(page, rep, live_server, screen
 
 def test_phone_width_sidebar_collapses_into_a_menu(page, rep, live_server, screenshot):
     account_create(actor=rep, fields={"name": "Pocket GmbH"})
-    _sign_in_with_cookie(page, rep, live_server)
+    sign_in(page, rep)
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto("/accounts/")
     sidebar = page.locator("#sidebar")
