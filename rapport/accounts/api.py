@@ -42,6 +42,7 @@ def accounts_list(request, params: Query[AccountListParams]):
         industry=params.industry,
         parent_id=params.parent_id,
         segment=params.segment,
+        closed=params.closed,
         **params.record_filters(),
     )
     return page_response(list_page(qs, params, selectors.ACCOUNT_SORTS))

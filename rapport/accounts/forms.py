@@ -225,7 +225,14 @@ class ContactForm(OwnedRecordForm):
 class AccountFilterForm(RecordFilterForm):
     industry = forms.CharField(required=False, max_length=100, label="Industry")
     segment = segment_filter_field()
-    extra_filters = {"industry": "industry", "segment": "segment"}
+    closed = forms.TypedChoiceField(
+        choices=[("", "Open and closed"), ("false", "Open"), ("true", "Closed")],
+        coerce=lambda v: v == "true",
+        empty_value=None,
+        required=False,
+        label="Relationship",
+    )
+    extra_filters = {"industry": "industry", "segment": "segment", "closed": "closed"}
 
 
 class AccountFilterField(forms.ModelChoiceField):

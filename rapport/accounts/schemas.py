@@ -105,6 +105,9 @@ class ScoreFilter(ListParams):
 class AccountListParams(ScoreFilter):
     industry: str | None = None
     parent_id: int | None = None
+    closed: bool | None = Field(
+        None, description="true: closed accounts only (the relationship ended); false: open only"
+    )
 
 
 class EmailIn(Schema):

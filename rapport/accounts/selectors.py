@@ -57,6 +57,7 @@ def account_list(
     industry: str | None = None,
     parent_id: int | None = None,
     segment: str | None = None,
+    closed: bool | None = None,
     **filters,
 ) -> QuerySet[Account]:
     qs = _with_scores(accounts_visible_to(user, scope="deleted" if deleted else "active"), segment)
@@ -65,6 +66,8 @@ def account_list(
         qs = qs.filter(industry__iexact=industry)
     if parent_id is not None:
         qs = qs.filter(parent_id=parent_id)
+    if closed is not None:
+        qs = qs.filter(closed_at__isnull=not closed)
     return text_filter(qs, q, ["name", "domain", "city"])
 
 

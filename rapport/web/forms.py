@@ -154,7 +154,9 @@ class RecordFilterForm(forms.Form):
             elif isinstance(field, forms.ModelChoiceField):
                 pairs = [(field.label_from_instance(value), self.data.get(name))]
             else:
-                pairs = [(value, self.data.get(name))]
+                raw = self.data.get(name)
+                labels = {str(k): v for k, v in getattr(field, "choices", [])}
+                pairs = [(labels.get(str(raw), value), raw)]
             for shown, raw in pairs:
                 chips.append({"label": field.label, "value": str(shown), "param": name, "raw": raw})
         return chips

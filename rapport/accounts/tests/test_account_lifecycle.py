@@ -138,3 +138,26 @@ def test_close_page_is_404_for_who_cannot_see_and_stale_version_is_reported(pers
     stale = client.post(url, {"closed_at": "2025-02-03", "reason": "", "version": 9})
     assert stale.status_code == 409
     assert Account.objects.get(pk=account.pk).closed_at is None
+
+
+def test_closed_filter_in_the_api_and_on_the_list(personas, api_as):
+    import datetime
+
+    from rapport.accounts.services import account_close, account_create
+    from rapport.web.testing import text_of, ui_client
+
+    gone = account_create(actor=personas.owner, fields={"name": "Gone Gmbh"})
+    account_create(actor=personas.owner, fields={"name": "Still Here"})
+    account_close(
+        account=gone, actor=personas.owner, closed_at=datetime.date(2025, 1, 2), reason="moved"
+    )
+    api = api_as(personas.owner)
+    assert [a["name"] for a in api.get("/api/accounts", closed="true").data["items"]] == [
+        "Gone Gmbh"
+    ]
+    assert [a["name"] for a in api.get("/api/accounts", closed="false").data["items"]] == [
+        "Still Here"
+    ]
+    page = text_of(ui_client(personas.owner).get("/accounts/", {"closed": "true"}))
+    assert "Gone Gmbh" in page and "Still Here" not in page
+    assert "Relationship" in page and "Closed" in page  # the chip says which filter
