@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export RAPPORT_DEV ?= 1
 
-.PHONY: run serve install install-dev test test-fast lint migrate demo worker scheduler bench lock clean
+.PHONY: run serve install install-dev test test-fast lint migrate demo worker scheduler bench bench-each lock clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV) || { echo "python3 -m venv failed: install your distribution's python3-venv package"; exit 1; }
@@ -57,8 +57,20 @@ lint: install-dev
 	$(VENV)/bin/ruff format --check rapport bench
 	$(PY) manage.py makemigrations --check --dry-run
 
-# Each script prints medians and ratios against a baseline measured in the same run.
-bench: install-dev
+# The benchmark suite at SCALE=small (default, minutes) or SCALE=1m (a million contacts, ten
+# million activities) on DATABASE_URL's database (default: a SQLite file in var/bench/):
+# ONE table of medians and ratios against baselines of the same run, kept in bench/RESULTS.md.
+SCALE ?= small
+export SCALE
+bench: install-dev var/bench/die-site/import_export
+	$(PY) bench/run.py
+
+# django-import-export, the import baseline: outside the project's environment on purpose.
+var/bench/die-site/import_export:
+	$(PIP) install -q --target var/bench/die-site --no-deps django-import-export==4.4.3 tablib diff-match-patch
+
+# Every bench/bench_*.py on its own, each with its own table.
+bench-each: install-dev
 	@for script in bench/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
 
 # Re-resolve the lockfiles after changing pyproject.toml.

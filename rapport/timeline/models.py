@@ -54,6 +54,8 @@ class TimelineEvent(models.Model):
             models.Index(fields=["contact", "-occurred_at", "-id"]),
             models.Index(fields=["lead", "-occurred_at", "-id"]),
             models.Index(fields=["opportunity", "-occurred_at", "-id"]),
+            # Everyone's newest events (the home dashboard's recent activity).
+            models.Index(fields=["-occurred_at", "-id"]),
         ]
 
     def __str__(self) -> str:

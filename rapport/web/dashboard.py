@@ -16,22 +16,26 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import (
     BooleanField,
     Count,
     DecimalField,
     ExpressionWrapper,
     F,
+    Func,
+    OuterRef,
     Q,
     QuerySet,
+    Subquery,
     Sum,
 )
 from django.db.models.functions import TruncMonth
+from django.db.models.lookups import IsNull
 from django.utils import timezone
 
 from rapport.accounts.models import Account, Contact
 from rapport.activities.models import Activity, ActivityKind
-from rapport.activities.selectors import activity_list
 from rapport.identity.models import User
 from rapport.leads.models import Lead
 from rapport.records.exceptions import RecordNotFound
@@ -111,13 +115,21 @@ def _end_of_today(now: datetime.datetime) -> datetime.datetime:
     return timezone.make_aware(datetime.datetime.combine(tomorrow, datetime.time.min))
 
 
+def _linked_in(name: str, model, user: User, records) -> IsNull:
+    """Whether the row's `name` record is among `records(model, user)`: a primary-key probe
+    per row. `IN (subquery)` (and EXISTS, which PostgreSQL may turn into the same) made the
+    database build the whole set of the user's records (a scan of a million contacts) on
+    every call; a correlated scalar subquery with LIMIT 1 is never hashed that way."""
+    probe = records(model, user).filter(pk=OuterRef(f"{name}_id")).order_by().values("pk")[:1]
+    return IsNull(Subquery(probe), False)
+
+
 def _subject_flags(user: User, records) -> dict:
     """`show_<field>` annotations: whether each linked record is among `records(model)`,
     computed in SQL (subqueries of the same query, not one query per row)."""
     return {
         f"show_{name}": ExpressionWrapper(
-            Q(**{f"{name}_id__in": records(model, user).values("pk")}),
-            output_field=BooleanField(),
+            _linked_in(name, model, user, records), output_field=BooleanField()
         )
         for name, model in EVENT_SUBJECTS
     }
@@ -138,9 +150,12 @@ def _visible_records(model, user: User) -> QuerySet:
 
 
 def _task_base(user: User) -> QuerySet[Activity]:
+    # The user's own tasks are all visible to them (activities_visible_to: "and those the
+    # user owns"), so the visibility filter is left out of the SQL: its ORed IN-subqueries
+    # made the database collect every record the user may see (a scan of their 160,000
+    # contacts at a million) and kept it off the (owner, done, due_at) index.
     return (
-        activity_list(user=user, mine=True, kind=[ActivityKind.TASK])
-        .prefetch_related(None)  # the attendees the API needs are not shown here
+        Activity.objects.filter(owner_id=user.pk, kind=ActivityKind.TASK)
         .select_related(*(name for name, _ in EVENT_SUBJECTS))
         .annotate(**_subject_flags(user, _visible_records))
     )
@@ -160,7 +175,9 @@ def dashboard_tasks(*, user: User, now: datetime.datetime | None = None) -> Task
     with a later date or none. Two queries."""
     now = now or timezone.now()
     end = _end_of_today(now)
-    base = _task_base(user).filter(done=False)
+    # `done IN (false)`, not `done = false`: SQLite writes the latter `NOT done`, which the
+    # (owner, done, due_at) index cannot serve (every task of the owner was read and sorted).
+    base = _task_base(user).filter(done__in=[False])
     due = _task_rows(
         base.filter(due_at__lt=end).order_by("due_at", "id")[: TASKS_DUE_LIMIT + 1], now
     )
@@ -357,13 +374,36 @@ def won_by_month(
 # ----- recent activity ------------------------------------------------------------------
 
 
+def _pk_among(rows: QuerySet) -> Q:
+    """`pk IN (rows)`, as primary-key lookups: PostgreSQL reads `id IN (subquery) OR ...` by
+    walking the ordered index and testing every row against the subqueries' hashes (all
+    the events, for a user with none), while `id = ANY(ARRAY(subquery))` is an index
+    condition. SQLite looks the ids up by itself."""
+    if connection.vendor != "postgresql":
+        return Q(pk__in=rows)
+    among = Func(
+        F("pk"),
+        Subquery(rows),
+        arg_joiner=" = ANY(ARRAY",
+        template="%(expressions)s)",
+        output_field=BooleanField(),
+    )
+    return Q(among)
+
+
 def recent_events(*, user: User, limit: int = RECENT_EVENTS_LIMIT) -> list[TimelineEvent]:
     """The newest timeline events of records I answer for, newest first, each with
     `subject` (the most specific record of the event that I may see) and `subject_url`.
     One query: the subjects are joined, and whether each may be shown is computed in SQL."""
+    # The newest `limit` events of each kind of subject, merged: each part is served by its
+    # (subject, occurred_at) index when the user answers for few records, or by walking the
+    # (occurred_at, id) index when they answer for many; neither reads every event (one
+    # filter over all subjects at once did, for a user with few records).
+    newest = TimelineEvent.objects.order_by("-occurred_at", "-id").values("pk")
     mine = Q(pk__in=[])
     for name, model in EVENT_SUBJECTS:
-        mine |= Q(**{f"{name}_id__in": my_records(model, user).values("pk")})
+        part = newest.filter(**{f"{name}_id__in": my_records(model, user).values("pk")})
+        mine |= _pk_among(part[:limit])
     events = list(
         TimelineEvent.objects.filter(mine)
         .annotate(**_subject_flags(user, my_records))

@@ -1,9 +1,15 @@
-"""`manage.py demo_data [--if-empty] [--accounts N]`: load the demo company."""
+"""`manage.py demo_data [--if-empty] [--accounts N]`: load the demo company.
+
+With `--contacts N` (and optionally --activities, --orders, --accounts, --leads,
+--opportunities) it builds data at scale with bulk inserts instead (rapport/demo/bulk/),
+added to what the database holds, and prints the rows written per second.
+"""
 
 import time
 
 from django.core.management.base import BaseCommand
 
+from rapport.demo.closed_accounts import close_demo_accounts
 from rapport.identity.models import User
 
 
@@ -15,12 +21,28 @@ class Command(BaseCommand):
             "--if-empty", action="store_true", help="do nothing if users exist already"
         )
         parser.add_argument(
-            "--accounts", type=int, default=200, help="number of accounts (scales the rest)"
+            "--accounts",
+            type=int,
+            default=None,
+            help="number of accounts (scales the rest; 200 by default, contacts/5 at scale)",
         )
         parser.add_argument("--seed", type=int, default=42)
+        scale = parser.add_argument_group("data at scale (bulk inserts)")
+        scale.add_argument("--contacts", type=int, default=None, help="bulk mode: contacts")
+        scale.add_argument("--activities", type=int, default=None, help="default 5 per contact")
+        scale.add_argument("--orders", type=int, default=None, help="default 1 per 2 contacts")
+        scale.add_argument("--leads", type=int, default=None, help="default 1 per 4 contacts")
+        scale.add_argument(
+            "--opportunities", type=int, default=None, help="default 1 per 2 accounts"
+        )
 
-    def handle(self, *args, if_empty: bool, accounts: int, seed: int, **options):
+    def handle(self, *args, if_empty: bool, accounts: int | None, seed: int, **options):
         from rapport.demo.builder import demo_build
+
+        if options["contacts"] is not None:
+            self._bulk(accounts=accounts, seed=seed, **options)
+            return
+        accounts = 200 if accounts is None else accounts
 
         if User.objects.exists():
             if if_empty:
@@ -35,11 +57,40 @@ class Command(BaseCommand):
         result = demo_build(
             accounts=accounts, seed=seed, progress=lambda m: self.stdout.write(f"  … {m}")
         )
+        # Some customers have left (the disengaged ones mostly): the churn classifier of the
+        # analytics learns from them.
+        closed = close_demo_accounts(seed=seed, progress=lambda m: self.stdout.write(f"  … {m}"))
+        result.counts["closed accounts"] = closed
         counts = ", ".join(f"{n} {name}" for name, n in result.counts.items())
         self.stdout.write(
             self.style.SUCCESS(f"Demo data loaded in {time.monotonic() - start:.1f}s: {counts}")
         )
         self._print_logins()
+
+    def _bulk(self, *, accounts, seed, contacts, activities, orders, leads, opportunities, **_):
+        from rapport.demo.bulk import Counts, bulk_build
+
+        accounts = max(1, contacts // 5) if accounts is None else accounts
+        counts = Counts(
+            accounts=accounts,
+            contacts=contacts,
+            leads=contacts // 4 if leads is None else leads,
+            opportunities=accounts // 2 if opportunities is None else opportunities,
+            orders=contacts // 2 if orders is None else orders,
+            activities=contacts * 5 if activities is None else activities,
+        )
+        result = bulk_build(
+            counts=counts, seed=seed, progress=lambda m: self.stdout.write(f"  … {m}")
+        )
+        for table, n in result.rows.items():
+            self.stdout.write(f"  {table:<26} {n:>12,}")
+        rate = result.total_rows / max(result.total_seconds, 1e-9)
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"{result.total_rows:,} rows in {result.total_seconds:.1f}s: {rate:,.0f} rows/s "
+                "(indexes and search included)"
+            )
+        )
 
     def _print_logins(self) -> None:
         from rapport.demo.builder import DEMO_LOGINS, DEMO_PASSWORD
