@@ -5,8 +5,7 @@ from decimal import Decimal
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.db.models import Count, DecimalField, ExpressionWrapper, F, Sum, Window
-from django.db.models.functions import RowNumber
+from django.db.models import Count, DecimalField, ExpressionWrapper, F, Sum
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -50,26 +49,20 @@ def _amounts(by_currency: dict[str, Decimal], table) -> dict:
     return {"parts": [(total, org)], "approx": True}
 
 
-def _board_cards(qs):
-    """The first BOARD_CARD_LIMIT cards of every column in one query (a window function
-    numbers the rows per stage): soonest close date first, then the largest."""
-    return (
+def _board_cards(qs, stages) -> list:
+    """The first BOARD_CARD_LIMIT cards of every column, soonest close date first, then the
+    largest: one short query per stage that an index on (stage, close date, amount) answers
+    by reading its first rows. (A window function numbering the rows per stage had to sort
+    every opportunity of the pipeline: 1.2 s at a million records.)"""
+    ordered = (
         qs.select_related("owner")
         .prefetch_related(None)
-        .annotate(
-            board_rank=Window(
-                RowNumber(),
-                partition_by=[F("stage_id")],
-                order_by=[
-                    F("expected_close_date").asc(nulls_last=True),
-                    F("amount").desc(),
-                    F("id").asc(),
-                ],
-            )
-        )
-        .filter(board_rank__lte=BOARD_CARD_LIMIT)
-        .order_by("stage_id", "board_rank")
+        .order_by(F("expected_close_date").asc(nulls_last=True), F("amount").desc(), "id")
     )
+    cards = []
+    for stage in stages:
+        cards += ordered.filter(stage_id=stage.pk)[:BOARD_CARD_LIMIT]
+    return cards
 
 
 def board_columns(request, pipeline, filters: dict) -> dict:
@@ -89,7 +82,7 @@ def board_columns(request, pipeline, filters: dict) -> dict:
         .values("stage_id", "currency")
         .annotate(n=Count("id"), total=Sum("amount"), weighted=Sum(weighted))
     )
-    cards = list(_board_cards(qs))
+    cards = _board_cards(qs, stages)
     movable = set()
     if cards and not user.is_read_only:
         ids = [c.pk for c in cards]

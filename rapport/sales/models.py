@@ -86,6 +86,10 @@ class Opportunity(OwnedRecord):
             models.Index(fields=["stage", "-created_at", "-id"]),
             models.Index(fields=["-created_at", "-id"]),
             models.Index(fields=["expected_close_date"]),
+            # The board's first cards of a column.
+            models.Index(
+                fields=["stage", "expected_close_date", "-amount", "id"], name="opp_board_cards"
+            ),
         ]
 
     def __str__(self) -> str:
