@@ -109,7 +109,7 @@ class AccountForm(OwnedRecordForm):
 
     def __init__(self, *args, record=None, **kwargs):
         super().__init__(*args, record=record, **kwargs)
-        self.fields["parent"].bind(self.user)
+        self.fields["parent"].bind(self.user, keep=[record.parent_id] if record else ())
         if record is not None:
             for name in self.FIELDS:
                 self.initial[name] = getattr(record, name)
@@ -117,13 +117,19 @@ class AccountForm(OwnedRecordForm):
 
     def clean_parent(self):
         pk = self.cleaned_data.get("parent")
+        if pk and self.record is not None and pk == self.record.parent_id:
+            return self.record.parent  # unchanged (the editor may not see it)
         return accounts_visible_to(self.user).filter(pk=pk).first() if pk else None
 
     def service_kwargs(self) -> dict:
         fields = {name: self.cleaned_data[name] for name in self.FIELDS}
         fields["currency"] = fields["currency"] or "EUR"
-        if self.record is None or {"parent", "parent__q"} & set(self.data):
-            fields["parent"] = self.cleaned_data.get("parent")
+        parent = self.cleaned_data.get("parent")
+        if self.record is None or (
+            {"parent", "parent__q"} & set(self.data)
+            and getattr(parent, "pk", None) != self.record.parent_id
+        ):
+            fields["parent"] = parent
         return {"fields": fields, **self.owned_kwargs()}
 
 
@@ -152,7 +158,7 @@ class ContactForm(OwnedRecordForm):
 
     def __init__(self, *args, record=None, account_id=None, **kwargs):
         super().__init__(*args, record=record, **kwargs)
-        self.fields["account"].bind(self.user)
+        self.fields["account"].bind(self.user, keep=[record.account_id] if record else ())
         self.initial["account"] = record.account_id if record is not None else account_id
         if record is not None:
             for name in self.FIELDS:
@@ -169,6 +175,8 @@ class ContactForm(OwnedRecordForm):
         pk = self.cleaned_data.get("account")
         if pk is None:
             return None
+        if self.record is not None and pk == self.record.account_id:
+            return self.record.account  # unchanged (the editor may not see it)
         account = accounts_visible_to(self.user).filter(pk=pk).first()
         if account is None:
             raise forms.ValidationError("No such account", code="invalid_account")
@@ -194,7 +202,9 @@ class ContactForm(OwnedRecordForm):
         data = self.cleaned_data
         record = self.record
         fields = {name: data[name] for name in self.FIELDS}
-        fields["account"] = data.get("account")
+        account = data.get("account")
+        if record is None or getattr(account, "pk", None) != record.account_id:
+            fields["account"] = account
         emails = self._methods(
             data["email"],
             data["other_emails"],

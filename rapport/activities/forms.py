@@ -204,7 +204,7 @@ class ActivityForm(forms.Form):
             if name not in keep:
                 del self.fields[name]
             elif isinstance(self.fields[name], RecordPickerField):
-                self.fields[name].bind(user)
+                self.fields[name].bind(user, keep=self._linked_ids(name))
         if kind == ActivityKind.TASK:
             self.fields["account"].help_text = "No link at all: a personal task"
         if kind in (ActivityKind.TASK, ActivityKind.MEETING):
@@ -234,6 +234,14 @@ class ActivityForm(forms.Form):
                 self.initial["direction"] = Direction.OUTBOUND
             for name, link in LINK_FIELDS.items():
                 self.initial[name] = (links or {}).get(link)
+
+    def _linked_ids(self, name: str) -> list[int]:
+        """What the activity links to now: kept even where the editor may not see it."""
+        if self.record is None:
+            return []
+        if name == "attendee_contacts":
+            return list(self.record.attendee_contacts.values_list("pk", flat=True))
+        return [getattr(self.record, LINK_FIELDS[name])]
 
     def _initial_from(self, record) -> None:
         for name in self.fields:

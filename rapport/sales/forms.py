@@ -74,8 +74,10 @@ class OpportunityForm(OwnedRecordForm):
 
     def __init__(self, *args, record=None, account_id=None, **kwargs):
         super().__init__(*args, record=record, **kwargs)
-        self.fields["account"].bind(self.user)
-        self.fields["primary_contact"].bind(self.user)
+        self.fields["account"].bind(self.user, keep=[record.account_id] if record else ())
+        self.fields["primary_contact"].bind(
+            self.user, keep=[record.primary_contact_id] if record else ()
+        )
         wanted_account = record.account_id if record is not None else account_id
         pipelines = list(pipeline_list())
         self.fields["stage"].choices = [("", "—"), *stage_choices(pipelines)]
@@ -100,6 +102,8 @@ class OpportunityForm(OwnedRecordForm):
         pk = self.cleaned_data.get("account")
         if pk is None:
             return None
+        if self.record is not None and pk == self.record.account_id:
+            return self.record.account  # unchanged (the editor may not see it)
         account = accounts_visible_to(self.user).filter(pk=pk).first()
         if account is None:
             raise forms.ValidationError("No such account", code="invalid_account")
@@ -109,6 +113,8 @@ class OpportunityForm(OwnedRecordForm):
         pk = self.cleaned_data.get("primary_contact")
         if pk is None:
             return None
+        if self.record is not None and pk == self.record.primary_contact_id:
+            return self.record.primary_contact  # unchanged (the editor may not see it)
         contact = contacts_visible_to(self.user).filter(pk=pk).first()
         if contact is None:
             raise forms.ValidationError("No such contact", code="invalid_contact")

@@ -36,6 +36,7 @@ class RecordPicker(forms.Widget):
         self.multiple = multiple
         self.user = None
         self.candidates: list[dict] = []
+        self.kept: set[int] = set()
 
     def value_from_datadict(self, data, files, name):
         return {"ids": _ids(data.getlist(name)), "text": (data.get(f"{name}__q") or "").strip()}
@@ -60,7 +61,12 @@ class RecordPicker(forms.Widget):
             return []
         kind = KINDS[self.object_type]
         rows = {r["id"]: r for r in kind.visible(self.user).filter(pk__in=ids).values(*kind.values)}
-        return [{"id": pk, "title": kind.title(rows[pk])} for pk in ids if pk in rows]
+        hidden = "(not visible to you)"
+        return [
+            {"id": pk, "title": kind.title(rows[pk]) if pk in rows else hidden}
+            for pk in ids
+            if pk in rows or pk in self.kept
+        ]
 
     def get_context(self, name, value, attrs):
         context = super().get_context(name, value, attrs)
@@ -98,9 +104,13 @@ class RecordPickerField(forms.Field):
         kwargs.setdefault("widget", RecordPicker(object_type=object_type, multiple=multiple))
         super().__init__(**kwargs)
 
-    def bind(self, user) -> None:
+    def bind(self, user, *, keep=()) -> None:
+        """Bind to the user whose visibility applies; `keep`: ids already linked that the
+        user may not see — shown without their name and accepted back unchanged, so that
+        editing a record never drops a link its editor cannot see."""
         self.user = user
         self.widget.user = user
+        self.widget.kept = {int(pk) for pk in keep if pk}
 
     def _visible_ids(self, ids: list[int]) -> set[int]:
         kind = KINDS[self.object_type]
@@ -131,7 +141,7 @@ class RecordPickerField(forms.Field):
         ids = list(dict.fromkeys(value["ids"]))
         if not self.multiple:
             ids = ids[:1]
-        if ids and self._visible_ids(ids) != set(ids):
+        if ids and not set(ids) <= (self._visible_ids(ids) | self.widget.kept):
             raise forms.ValidationError(
                 format_lazy("No such {}", LABELS[self.object_type][0]), code="invalid_choice"
             )

@@ -147,3 +147,53 @@ def test_prefilled_link_from_the_address(personas, people_and_records):
     )
     page = text_of(ui_client(personas.outsider).get(f"/activities/new?kind=task&account={acme.pk}"))
     assert "Acme Tools" not in page
+
+
+def test_editing_keeps_a_link_the_editor_cannot_see(personas):
+    """A contact shared with the owner sits under an account only its owner sees: the edit
+    form shows the link without the name, and saving keeps it (a plain select lost it)."""
+    from rapport.accounts.models import Account, Contact
+    from rapport.records.services import record_share
+
+    secret = account_create(actor=personas.outsider, fields={"name": "Secret Holdings"})
+    child = account_create(actor=personas.outsider, fields={"name": "Child Co", "parent": secret})
+    contact = contact_create(
+        actor=personas.outsider, fields={"last_name": "Shared", "account": secret}
+    )
+    record_share(record=contact, actor=personas.outsider, user=personas.owner, access="edit")
+    record_share(record=child, actor=personas.outsider, user=personas.owner, access="edit")
+    client = ui_client(personas.owner)
+
+    form = text_of(client.get(f"/contacts/{contact.pk}/edit"))
+    import re
+
+    assert "Secret Holdings" not in form, re.findall(r".{80}Secret Holdings.{40}", form)
+    assert "(not visible to you)" in form and f'name="account" value="{secret.pk}"' in form
+    r = client.post(
+        f"/contacts/{contact.pk}/edit",
+        {
+            "last_name": "Shared-renamed",
+            "account": str(secret.pk),
+            "account__q": "",
+            "owner": personas.outsider.pk,
+            "version": contact.version,
+        },
+    )
+    assert r.status_code == 302, text_of(r)
+    contact = Contact.objects.get(pk=contact.pk)
+    assert (contact.last_name, contact.account_id) == ("Shared-renamed", secret.pk)
+
+    r = client.post(
+        f"/accounts/{child.pk}/edit",
+        {
+            "name": "Child Co renamed",
+            "currency": "EUR",
+            "parent": str(secret.pk),
+            "parent__q": "",
+            "owner": personas.outsider.pk,
+            "version": child.version,
+        },
+    )
+    assert r.status_code == 302, text_of(r)
+    child = Account.objects.get(pk=child.pk)
+    assert (child.name, child.parent_id) == ("Child Co renamed", secret.pk)
