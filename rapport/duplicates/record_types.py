@@ -2,16 +2,15 @@
 chooses between, every row elsewhere that points at a record (and so moves to the survivor
 of a merge), and how their comparison features are read from the database."""
 
-import datetime
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from decimal import Decimal
 from typing import Any
 
 from django.apps import apps
 from django.db.models import Model
 
 from rapport.duplicates.matching import Features, account_features, person_features
+from rapport.records.services import jsonable
 
 CHUNK = 5000
 SURVIVOR, MERGED = "survivor", "merged"
@@ -163,16 +162,6 @@ def relations_pointing_at(object_type: str) -> set[str]:
 
 
 # ----- field values ---------------------------------------------------------------------
-
-
-def jsonable(value: Any) -> Any:
-    if isinstance(value, Model):
-        return value.pk
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, datetime.datetime | datetime.date):
-        return value.isoformat()
-    return value
 
 
 def is_blank(value: Any) -> bool:

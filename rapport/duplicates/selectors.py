@@ -15,7 +15,6 @@ from rapport.duplicates.record_types import (
     features_iter,
     field_of,
     field_value,
-    jsonable,
     merge_fields,
     methods_of,
     model_for,
@@ -23,6 +22,7 @@ from rapport.duplicates.record_types import (
 from rapport.identity.models import User
 from rapport.records.exceptions import Conflict, RecordNotFound
 from rapport.records.models import OwnedRecord, RecordShare
+from rapport.records.services import jsonable
 from rapport.records.visibility import visible
 
 CANDIDATE_SORTS = {"score", "found_at"}

@@ -29,7 +29,8 @@ from rapport.timeline.models import EventKind
 from rapport.timeline.services import timeline_record
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """A field value as the timeline, merge logs and import reports store it (JSON)."""
     if isinstance(value, Model):
         return value.pk
     if isinstance(value, Decimal):
@@ -66,7 +67,7 @@ def versioned_update(
         else:
             old_cmp, new_cmp = old, new
         if old_cmp != new_cmp:
-            diff[field] = {"old": _jsonable(old), "new": _jsonable(new)}
+            diff[field] = {"old": jsonable(old), "new": jsonable(new)}
     model = type(instance)
     if expected_version is not None and instance.version != expected_version:
         raise StaleVersion(instance.version)

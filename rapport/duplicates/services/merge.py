@@ -29,7 +29,6 @@ from rapport.duplicates.record_types import (
     differing_fields,
     field_of,
     field_value,
-    jsonable,
     merge_fields,
     model_for,
 )
@@ -37,7 +36,7 @@ from rapport.duplicates.services.detection import duplicate_keys_refresh
 from rapport.identity.models import User
 from rapport.records.exceptions import Conflict, RecordNotFound, StaleVersion
 from rapport.records.models import OwnedRecord, RecordShare
-from rapport.records.services import require_editable, versioned_update
+from rapport.records.services import jsonable, require_editable, versioned_update
 from rapport.timeline.models import EventKind
 from rapport.timeline.services import timeline_record
 

@@ -6,7 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from rapport.duplicates.models import CandidateStatus, DuplicateCandidate, MergeLog
-from rapport.duplicates.record_types import field_of, jsonable, model_for
+from rapport.duplicates.record_types import field_of, model_for
 from rapport.duplicates.services.detection import duplicate_keys_refresh
 from rapport.duplicates.services.merge import (
     ATTENDEES,
@@ -20,7 +20,7 @@ from rapport.duplicates.services.merge import (
 from rapport.identity.models import User
 from rapport.records.exceptions import Conflict, StaleVersion
 from rapport.records.models import RecordShare
-from rapport.records.services import require_editable, versioned_update
+from rapport.records.services import jsonable, require_editable, versioned_update
 from rapport.timeline.models import EventKind
 from rapport.timeline.services import timeline_record
 

@@ -1,10 +1,7 @@
 """What every object importer shares: the batch interface the runner calls and bulk
 helpers for tags and timeline events."""
 
-import datetime
 from collections import Counter
-from decimal import Decimal
-from typing import Any
 
 from django.db.models import Model
 from django.db.models.functions import Lower
@@ -19,16 +16,6 @@ from rapport.records.models import Tag
 from rapport.timeline.models import EventKind, TimelineEvent
 
 NOT_EDITABLE = "Matches a record you cannot change"
-
-
-def jsonable(value: Any) -> Any:
-    if isinstance(value, Model):
-        return value.pk
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, datetime.datetime | datetime.date):
-        return value.isoformat()
-    return value
 
 
 class Importer:
@@ -164,6 +151,5 @@ __all__ = [
     "current_tags",
     "event",
     "events_insert",
-    "jsonable",
     "tags_bulk_set",
 ]

@@ -25,12 +25,12 @@ from rapport.imports.services.base import (
     current_tags,
     event,
     events_insert,
-    jsonable,
     tags_bulk_set,
 )
 from rapport.imports.services.bulk_sql import BulkInsert, where_in
 from rapport.imports.services.cleaning import Row
 from rapport.records.models import OwnedRecord
+from rapport.records.services import jsonable
 from rapport.records.visibility import editable
 
 
