@@ -9,9 +9,9 @@ from rapport.imports.services.base import (
     event,
     events_insert,
 )
-from rapport.imports.services.bulk_sql import BulkInsert, pairs_where_in, where_in
+from rapport.imports.services.bulk_sql import BulkInsert, where_in
 from rapport.imports.services.cleaning import Row
-from rapport.imports.services.owned import OwnedImporter, email_variants
+from rapport.imports.services.owned import OwnedImporter, match_email_then_phone
 from rapport.records.visibility import visible
 
 # Matching reads (key, id) pairs of records not deleted; `{where}` is the key condition.
@@ -52,26 +52,13 @@ class ContactImporter(OwnedImporter):
         return tuple(keys)
 
     def match(self, rows: list[Row]) -> dict[int, list[int]]:
-        by_email: dict[str, set[int]] = {}
-        emails = {r.values["email"] for r in rows if r.values.get("email")}
-        for email, pk in pairs_where_in(_CONTACT_EMAILS, "e.email", email_variants(emails)):
-            by_email.setdefault(email.lower(), set()).add(pk)
-        phones = {
-            r.values["phone"]
-            for r in rows
-            if r.values.get("phone") and r.values.get("email", "").lower() not in by_email
-        }
-        by_phone: dict[str, set[int]] = {}
-        for number, pk in pairs_where_in(_CONTACT_PHONES, "p.number", phones):
-            by_phone.setdefault(number, set()).add(pk)
-        out = {}
-        for row in rows:
-            found = by_email.get(row.values.get("email", "").lower()) or by_phone.get(
-                row.values.get("phone", "")
-            )
-            if found:
-                out[row.number] = sorted(found)
-        return out
+        return match_email_then_phone(
+            rows,
+            emails_sql=_CONTACT_EMAILS,
+            email_column="e.email",
+            phones_sql=_CONTACT_PHONES,
+            phone_column="p.number",
+        )
 
     def state_fields(self) -> tuple[str, ...]:
         return (*self.plain_fields, "email", "phone", "account_id")

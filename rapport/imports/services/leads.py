@@ -3,9 +3,8 @@ services (converted only by conversion, a reason while disqualified)."""
 
 from typing import Any
 
-from rapport.imports.services.bulk_sql import pairs_where_in
 from rapport.imports.services.cleaning import Row
-from rapport.imports.services.owned import OwnedImporter, email_variants
+from rapport.imports.services.owned import OwnedImporter, match_email_then_phone
 from rapport.leads.models import Lead, LeadStatus
 
 _LEADS_BY_EMAIL = (
@@ -52,22 +51,13 @@ class LeadImporter(OwnedImporter):
         )
 
     def match(self, rows: list[Row]) -> dict[int, list[int]]:
-        by_email: dict[str, set[int]] = {}
-        emails = {r.values["email"] for r in rows if r.values.get("email")}
-        for email, pk in pairs_where_in(_LEADS_BY_EMAIL, "email", email_variants(emails)):
-            by_email.setdefault(email.lower(), set()).add(pk)
-        phones = {r.values["phone"] for r in rows if r.values.get("phone")}
-        by_phone: dict[str, set[int]] = {}
-        for number, pk in pairs_where_in(_LEADS_BY_PHONE, "phone", phones):
-            by_phone.setdefault(number, set()).add(pk)
-        out = {}
-        for row in rows:
-            found = by_email.get(row.values.get("email", "").lower()) or by_phone.get(
-                row.values.get("phone", "")
-            )
-            if found:
-                out[row.number] = sorted(found)
-        return out
+        return match_email_then_phone(
+            rows,
+            emails_sql=_LEADS_BY_EMAIL,
+            email_column="email",
+            phones_sql=_LEADS_BY_PHONE,
+            phone_column="phone",
+        )
 
     def create_problem(self, row: Row):
         problem = super().create_problem(row)

@@ -27,7 +27,7 @@ from rapport.imports.services.base import (
     events_insert,
     tags_bulk_set,
 )
-from rapport.imports.services.bulk_sql import BulkInsert, where_in
+from rapport.imports.services.bulk_sql import BulkInsert, pairs_where_in, where_in
 from rapport.imports.services.cleaning import Row
 from rapport.records.models import OwnedRecord
 from rapport.records.services import jsonable
@@ -41,6 +41,33 @@ def email_variants(emails) -> list[str]:
         out.add(e)
         out.add(e.lower())
     return list(out)
+
+
+def match_email_then_phone(
+    rows: list[Row], *, emails_sql: str, email_column: str, phones_sql: str, phone_column: str
+) -> dict[int, list[int]]:
+    """Row number → ids of the records matching the row's email (any case), or, when none
+    does, its phone: two queries per batch. A row whose email matched needs no phone lookup."""
+    by_email: dict[str, set[int]] = {}
+    emails = {r.values["email"] for r in rows if r.values.get("email")}
+    for email, pk in pairs_where_in(emails_sql, email_column, email_variants(emails)):
+        by_email.setdefault(email.lower(), set()).add(pk)
+    phones = {
+        r.values["phone"]
+        for r in rows
+        if r.values.get("phone") and r.values.get("email", "").lower() not in by_email
+    }
+    by_phone: dict[str, set[int]] = {}
+    for number, pk in pairs_where_in(phones_sql, phone_column, phones):
+        by_phone.setdefault(number, set()).add(pk)
+    out = {}
+    for row in rows:
+        found = by_email.get(row.values.get("email", "").lower()) or by_phone.get(
+            row.values.get("phone", "")
+        )
+        if found:
+            out[row.number] = sorted(found)
+    return out
 
 
 class OwnedImporter(Importer):
