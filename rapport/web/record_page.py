@@ -239,8 +239,8 @@ def inline_field(
     reload: Callable[[], Any],
     base_url: str,
     can_edit: bool,
+    timeline_url: str,
     gone_url: str = "/",
-    timeline_url: str = "",
 ):
     """GET → the field shown (`?edit=1`: its small form); POST → save it with the version
     the page showed, then the field shown again with a toast, or the form with the error."""
@@ -288,17 +288,13 @@ def inline_field(
         "field": field_context(record, spec, base_url=base_url, can_edit=can_edit),
         "new_version": record.version,
     }
-    if timeline_url:
-        # The timeline's first page comes along out of band (the change is on it): no second
-        # request that a busy page could miss.
-        context.update(timeline_context(record, cursor=None, url=timeline_url, page_url=base_url))
-        context["timeline_oob"] = True
+    # The timeline's first page comes along out of band (the change is on it): no second
+    # request that a busy page could miss.
+    context.update(timeline_context(record, cursor=None, url=timeline_url, page_url=base_url))
+    context["timeline_oob"] = True
     response = render_fragment(request, template, context)
-    # The header's name, facts and tags reload themselves; without a timeline in the answer,
-    # the timeline does too.
-    response["HX-Trigger"] = (
-        "record-changed" if timeline_url else "timeline-changed, record-changed"
-    )
+    # The header's name, facts and tags reload themselves.
+    response["HX-Trigger"] = "record-changed"
     return response
 
 
