@@ -25,12 +25,12 @@ def schedule_sync(at: datetime.datetime | None = None) -> list[ScheduleEntry]:
 
 
 def schedule_tick(at: datetime.datetime | None = None) -> list[str]:
-    """Enqueue every job that is due at `at`; returns the names enqueued. A job is claimed
+    """Enqueue every job that is due at `at` (rows made by `schedule_sync`, which the
+    scheduler runs once at start); returns the names enqueued. A job is claimed
     by moving its `next_due_at` forward only if nobody moved it meanwhile, in the same
     transaction as the database backend's task row: the run is neither lost nor doubled."""
     at = at or now()
     by_name = {job.name: job for job in jobs()}
-    schedule_sync(at)
     enqueued = []
     due = ScheduleEntry.objects.filter(name__in=by_name, next_due_at__lte=at)
     for entry in due:
