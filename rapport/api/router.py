@@ -1,6 +1,8 @@
 """The REST API: one NinjaAPI with every domain's router mounted under /api/."""
 
 import orjson
+from django.http import HttpResponse
+from django.urls import path
 from ninja import NinjaAPI
 from ninja.errors import ValidationError
 from ninja.parser import Parser
@@ -48,28 +50,68 @@ _ERROR_STATUSES = {
 
 
 class RapportAPI(NinjaAPI):
+    """NinjaAPI with the common error answers documented on every operation and the OpenAPI
+    schema built once per process (it takes most of a second and only changes with the code).
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._openapi_json: dict[str, bytes] = {}  # path prefix -> rendered schema
+
+    def openapi_json(self, *, path_prefix: str | None = None, path_params=None) -> bytes:
+        """The schema as served, rendered once per path prefix."""
+        if path_prefix is None:
+            path_prefix = self.get_root_path(path_params or {})
+        rendered = self._openapi_json.get(path_prefix)
+        if rendered is None:
+            schema = super().get_openapi_schema(path_prefix=path_prefix)
+            rendered = self._openapi_json[path_prefix] = orjson.dumps(_with_error_responses(schema))
+        return rendered
+
+    def openapi_cache_clear(self) -> None:
+        self._openapi_json.clear()
+
     def get_openapi_schema(self, *, path_prefix=None, path_params=None):
-        """Document the common error shape on every operation, so that every answer a client
-        can get is in the schema."""
-        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
-        schema["components"].setdefault("schemas", {})["Error"] = {
-            "type": "object",
-            "title": "Error",
-            "required": ["detail", "code"],
-            "properties": {
-                "detail": {"type": "string"},
-                "code": {"type": "string"},
-                "field": {"anyOf": [{"type": "string"}, {"type": "null"}]},
-                "errors": {"type": "array", "items": {"type": "object"}},
-            },
-        }
-        ref = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
-        for methods in schema["paths"].values():
-            for operation in methods.values():
-                responses = operation.setdefault("responses", {})
-                for status, text in _ERROR_STATUSES.items():
-                    responses.setdefault(status, {"description": text, **ref})
-        return schema
+        """A fresh dict of the cached schema: a caller changing it cannot change what is
+        served."""
+        return orjson.loads(self.openapi_json(path_prefix=path_prefix, path_params=path_params))
+
+    def _get_urls(self):
+        # ninja's own view rebuilds the schema and re-encodes it on every request.
+        urls = super()._get_urls()
+        return [
+            path(self.openapi_url.lstrip("/"), self._openapi_json_view, name=url.name)
+            if getattr(url, "name", None) == "openapi-json"
+            else url
+            for url in urls
+        ]
+
+    def _openapi_json_view(self, request, **path_params):
+        return HttpResponse(
+            self.openapi_json(path_params=path_params), content_type=self.get_content_type()
+        )
+
+
+def _with_error_responses(schema: dict) -> dict:
+    """Document the common error shape on every operation, so that every answer a client can
+    get is in the schema. Status codes become strings (ninja keys them by int, which a JSON
+    encoder turns into a second "400" key next to ours: a document strict parsers refuse)."""
+    from rapport.records.api import ErrorOut
+
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    if "ErrorOut" not in components:
+        components["ErrorOut"] = ErrorOut.model_json_schema()
+    content = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}
+    for methods in schema["paths"].values():
+        for operation in methods.values():
+            responses: dict[str, dict] = {}
+            for status, response in operation.get("responses", {}).items():
+                responses.setdefault(str(status), {}).update(response)
+            for status, text in _ERROR_STATUSES.items():
+                response = responses.setdefault(status, {"content": content})
+                response["description"] = text
+            operation["responses"] = responses
+    return schema
 
 
 api = RapportAPI(
