@@ -1,4 +1,5 @@
-# Rapport: `make run` (install, migrate, demo data, serve) and `make test`.
+# Rapport: `make run` (install, migrate, demo data, then the web server, the task worker and the
+# scheduler together) and `make test`.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -32,9 +33,11 @@ migrate: install
 demo: migrate
 	$(PY) manage.py demo_data --if-empty
 
+# One command starts the web server, the task worker and the scheduler (restarted if they die;
+# Ctrl-C stops all three). Production runs them as separate services: see README.md.
 run: demo
 	@echo "Rapport on http://$(HOST):$(PORT)/  (API docs: http://$(HOST):$(PORT)/api/docs)"
-	DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
+	DEBUG=1 $(PY) manage.py run $(HOST):$(PORT)
 
 serve: run
 

@@ -1,4 +1,5 @@
-"""`manage.py demo_data [--if-empty] [--accounts N]`: load the demo company.
+"""`manage.py demo_data [--if-empty] [--accounts N] [--no-analysis]`: load the demo company,
+then compute its analytics and duplicate candidates once (rapport/demo/analysis.py).
 
 With `--contacts N` (and optionally --activities, --orders, --accounts, --leads,
 --opportunities) it builds data at scale with bulk inserts instead (rapport/demo/bulk/),
@@ -27,6 +28,12 @@ class Command(BaseCommand):
             help="number of accounts (scales the rest; 200 by default, contacts/5 at scale)",
         )
         parser.add_argument("--seed", type=int, default=42)
+        parser.add_argument(
+            "--no-analysis",
+            action="store_false",
+            dest="analysis",
+            help="skip the first analytics refresh and duplicate scan of the demo",
+        )
         scale = parser.add_argument_group("data at scale (bulk inserts)")
         scale.add_argument("--contacts", type=int, default=None, help="bulk mode: contacts")
         scale.add_argument("--activities", type=int, default=None, help="default 5 per contact")
@@ -65,6 +72,10 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(f"Demo data loaded in {time.monotonic() - start:.1f}s: {counts}")
         )
+        if options["analysis"]:
+            from rapport.demo.analysis import demo_analyse
+
+            demo_analyse(progress=lambda m: self.stdout.write(f"  … {m}"))
         self._print_logins()
 
     def _bulk(self, *, accounts, seed, contacts, activities, orders, leads, opportunities, **_):
