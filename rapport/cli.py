@@ -1,9 +1,12 @@
 """The `rapport` console script: a friendlier manage.py.
 
-rapport serve [--workers N]   run gunicorn (production) or runserver with --dev
+rapport serve [--workers N]   run gunicorn (production; the worker and scheduler run apart)
+rapport run [ADDR:PORT]       web server + task worker + scheduler in one command (development,
+                              small installs; what `make run` starts; `serve --dev` does the same)
 rapport migrate               apply database migrations
 rapport demo                  load demo data into an empty database
 rapport worker                run the background task worker (database or RQ backend)
+rapport scheduler             enqueue the periodic jobs when due
 rapport <any manage.py command> …
 """
 
@@ -40,9 +43,7 @@ def main(argv: list[str] | None = None) -> None:
     from django.core.management import execute_from_command_line
 
     if command == "serve":
-        execute_from_command_line(
-            ["rapport", "runserver", os.environ.get("BIND", "127.0.0.1:8000")]
-        )
+        execute_from_command_line(["rapport", "run", os.environ.get("BIND", "127.0.0.1:8000")])
     elif command == "demo":
         execute_from_command_line(["rapport", "demo_data", *rest])
     elif command == "worker":

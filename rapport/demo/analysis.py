@@ -24,4 +24,6 @@ def demo_analyse(*, progress: Callable[[str], None]) -> None:
         progress(f"analytics refresh failed ({run.error}); retry with `analytics_refresh --full`")
     for object_type in DuplicateObjectType.values:
         scan = duplicates_find(object_type=object_type, full=True)
-        progress(f"duplicate scan of {object_type}s: {scan.candidates_new} candidates to review")
+        found = scan.candidates_new
+        noun = "candidate" if found == 1 else "candidates"
+        progress(f"duplicate scan of {object_type}s: {found} {noun} to review")
