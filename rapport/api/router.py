@@ -65,7 +65,9 @@ class RapportAPI(NinjaAPI):
         rendered = self._openapi_json.get(path_prefix)
         if rendered is None:
             schema = super().get_openapi_schema(path_prefix=path_prefix)
-            rendered = self._openapi_json[path_prefix] = orjson.dumps(_with_error_responses(schema))
+            # Like ninja's encoder: what JSON has no type for (a Decimal default) as text.
+            rendered = orjson.dumps(_with_error_responses(schema), default=str)
+            self._openapi_json[path_prefix] = rendered
         return rendered
 
     def openapi_cache_clear(self) -> None:
