@@ -133,11 +133,20 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "/login/"
 
-# Login throttling (django-axes): lock a username+IP pair after repeated failures.
+# Login throttling (django-axes, rapport.identity.login_throttle): lock a username+address pair
+# after AXES_FAILURE_LIMIT failures, and an address after RAPPORT_LOGIN_FAILURES_PER_ADDRESS
+# failures on any names (password spraying), for AXES_COOLOFF_TIME.
 AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+RAPPORT_LOGIN_FAILURES_PER_ADDRESS = int(os.environ.get("LOGIN_FAILURES_PER_ADDRESS", "20"))
 AXES_COOLOFF_TIME = 0.25  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+AXES_HANDLER = "rapport.identity.login_throttle.LoginThrottleHandler"
+AXES_LOCKOUT_TEMPLATE = "web/auth/locked.html"
+# The client address comes from X-Forwarded-For only behind this many trusted reverse proxies
+# (each appends the address it saw); 0 = the connection's own address (REMOTE_ADDR).
+RAPPORT_TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+AXES_CLIENT_IP_CALLABLE = "rapport.identity.login_throttle.client_address"
 
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
