@@ -66,7 +66,11 @@ class LoginThrottleHandler(AxesDatabaseHandler):
 
     def user_login_failed(self, sender, credentials: dict, request=None, **kwargs):
         super().user_login_failed(sender, credentials, request=request, **kwargs)
-        if request is not None and not getattr(request, "axes_locked_out", False):
-            if not self.is_whitelisted(request, credentials) and self._address_locked(request):
-                request.axes_locked_out = True
-                request.axes_credentials = credentials
+        if (
+            request is not None
+            and not getattr(request, "axes_locked_out", False)
+            and not self.is_whitelisted(request, credentials)
+            and self._address_locked(request)
+        ):
+            request.axes_locked_out = True
+            request.axes_credentials = credentials

@@ -41,8 +41,7 @@ def test_forged_forwarded_for_entries_left_of_the_proxys_are_ignored(jane, setti
         # The attacker varies what they send; the proxy appends their real address.
         _sign_in("jane", "wrong", forwarded=f"192.0.2.{n}, 203.0.113.9")
     assert (
-        _sign_in("jane", "correct-horse-9", forwarded="192.0.2.200, 203.0.113.9").status_code
-        == 429
+        _sign_in("jane", "correct-horse-9", forwarded="192.0.2.200, 203.0.113.9").status_code == 429
     )
 
 
@@ -58,8 +57,7 @@ def test_password_spraying_from_one_address_is_stopped(jane, settings):
     settings.RAPPORT_TRUSTED_PROXIES = 1
     settings.RAPPORT_LOGIN_FAILURES_PER_ADDRESS = 20
     statuses = [
-        _sign_in(f"user{n}", "Summer2026!", client_ip="203.0.113.66").status_code
-        for n in range(30)
+        _sign_in(f"user{n}", "Summer2026!", client_ip="203.0.113.66").status_code for n in range(30)
     ]
     assert statuses[:19] == [200] * 19  # the usual "wrong username or password" form
     assert set(statuses[19:]) == {429}
