@@ -34,7 +34,7 @@ demo: migrate
 
 run: demo
 	@echo "Rapport on http://$(HOST):$(PORT)/  (API docs: http://$(HOST):$(PORT)/api/docs)"
-	DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
+	$(PY) manage.py runserver $(HOST):$(PORT)
 
 serve: run
 

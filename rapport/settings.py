@@ -20,9 +20,12 @@ def env_list(name: str, default: str = "") -> list[str]:
 
 
 DEBUG = env_bool("DEBUG", False)
-# A fixed development key is only acceptable when DEBUG is on; production must set SECRET_KEY.
+# Local development (`make run` sets it): a fixed key and static files served from the apps'
+# folders, but DEBUG stays off unless asked for, so users see Rapport's error pages.
+RAPPORT_DEV = env_bool("RAPPORT_DEV", False)
+# A fixed development key is only acceptable in development; production must set SECRET_KEY.
 SECRET_KEY = os.environ.get("SECRET_KEY") or (
-    "dev-insecure-rapport-key-change-me" if DEBUG or os.environ.get("RAPPORT_DEV") else ""
+    "dev-insecure-rapport-key-change-me" if DEBUG or RAPPORT_DEV else ""
 )
 if not SECRET_KEY:
     raise RuntimeError("SECRET_KEY must be set (or DEBUG=1 for local development)")
@@ -217,6 +220,10 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"
+# Without DEBUG, WhiteNoise serves only collected files (STATIC_ROOT); in development it looks
+# in the apps' static folders too, so `make run` needs no collectstatic.
+WHITENOISE_USE_FINDERS = DEBUG or RAPPORT_DEV
+WHITENOISE_AUTOREFRESH = DEBUG or RAPPORT_DEV
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
