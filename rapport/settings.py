@@ -28,7 +28,7 @@ SECRET_KEY = os.environ.get("SECRET_KEY") or (
     "dev-insecure-rapport-key-change-me" if DEBUG or RAPPORT_DEV else ""
 )
 if not SECRET_KEY:
-    raise RuntimeError("SECRET_KEY must be set (or DEBUG=1 for local development)")
+    raise RuntimeError("SECRET_KEY must be set (or RAPPORT_DEV=1 for local development)")
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
