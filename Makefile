@@ -37,7 +37,7 @@ demo: migrate
 # Ctrl-C stops all three). Production runs them as separate services: see README.md.
 run: demo
 	@echo "Rapport on http://$(HOST):$(PORT)/  (API docs: http://$(HOST):$(PORT)/api/docs)"
-	DEBUG=1 $(PY) manage.py run $(HOST):$(PORT)
+	$(PY) manage.py run $(HOST):$(PORT)
 
 serve: run
 

@@ -20,12 +20,15 @@ def env_list(name: str, default: str = "") -> list[str]:
 
 
 DEBUG = env_bool("DEBUG", False)
-# A fixed development key is only acceptable when DEBUG is on; production must set SECRET_KEY.
+# Local development (`make run` sets it): a fixed key and static files served from the apps'
+# folders, but DEBUG stays off unless asked for, so users see Rapport's error pages.
+RAPPORT_DEV = env_bool("RAPPORT_DEV", False)
+# A fixed development key is only acceptable in development; production must set SECRET_KEY.
 SECRET_KEY = os.environ.get("SECRET_KEY") or (
-    "dev-insecure-rapport-key-change-me" if DEBUG or os.environ.get("RAPPORT_DEV") else ""
+    "dev-insecure-rapport-key-change-me" if DEBUG or RAPPORT_DEV else ""
 )
 if not SECRET_KEY:
-    raise RuntimeError("SECRET_KEY must be set (or DEBUG=1 for local development)")
+    raise RuntimeError("SECRET_KEY must be set (or RAPPORT_DEV=1 for local development)")
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
@@ -63,6 +66,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -90,6 +94,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "rapport.web.abilities.abilities",
             ],
         },
     },
@@ -132,11 +137,20 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "/login/"
 
-# Login throttling (django-axes): lock a username+IP pair after repeated failures.
+# Login throttling (django-axes, rapport.identity.login_throttle): lock a username+address pair
+# after AXES_FAILURE_LIMIT failures, and an address after RAPPORT_LOGIN_FAILURES_PER_ADDRESS
+# failures on any names (password spraying), for AXES_COOLOFF_TIME.
 AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+RAPPORT_LOGIN_FAILURES_PER_ADDRESS = int(os.environ.get("LOGIN_FAILURES_PER_ADDRESS", "20"))
 AXES_COOLOFF_TIME = 0.25  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+AXES_HANDLER = "rapport.identity.login_throttle.LoginThrottleHandler"
+AXES_LOCKOUT_TEMPLATE = "web/auth/locked.html"
+# The client address comes from X-Forwarded-For only behind this many trusted reverse proxies
+# (each appends the address it saw); 0 = the connection's own address (REMOTE_ADDR).
+RAPPORT_TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+AXES_CLIENT_IP_CALLABLE = "rapport.identity.login_throttle.client_address"
 
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
@@ -207,6 +221,10 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"
+# Without DEBUG, WhiteNoise serves only collected files (STATIC_ROOT); in development it looks
+# in the apps' static folders too, so `make run` needs no collectstatic.
+WHITENOISE_USE_FINDERS = DEBUG or RAPPORT_DEV
+WHITENOISE_AUTOREFRESH = DEBUG or RAPPORT_DEV
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -226,10 +244,36 @@ RAPPORT_IMPORT_MAX_BYTES = int(os.environ.get("RAPPORT_IMPORT_MAX_BYTES", 2 * 10
 
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
-if not DEBUG and env_bool("HTTPS", False):
+SECURE_REFERRER_POLICY = "same-origin"
+# Content-Security-Policy (django-csp; Django 6 has the same in core): every script and style
+# comes from our own static files (vendored htmx, Chart.js, SortableJS, ninja's Swagger UI, the
+# admin's), never inline, so an injected <script> or style="" does nothing. Templates carry no
+# inline script, style attribute or on* handler; htmx's own indicator <style> is switched off
+# in base.html (its rules live in rapport.css). data: images: Swagger UI's and the admin's icons.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+HTTPS = not DEBUG and env_bool("HTTPS", False)
+if HTTPS:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # HSTS: browsers refuse plain HTTP for this host for a year once they have seen it over TLS.
+    # Subdomains and preload only when the deployment says so (they bind every other host).
+    SECURE_HSTS_SECONDS = int(os.environ.get("HSTS_SECONDS", str(365 * 24 * 3600)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("HSTS_INCLUDE_SUBDOMAINS", False)
+    SECURE_HSTS_PRELOAD = env_bool("HSTS_PRELOAD", False)
 
 LOGGING = {
     "version": 1,

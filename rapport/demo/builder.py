@@ -113,7 +113,7 @@ DEMO_LOGINS = [
     ("alex", "manager of Sales Americas (nick, lena)"),
     ("sam", "sales rep, EMEA"),
     ("nick", "sales rep, Americas"),
-    ("viewer", "read-only, EMEA"),
+    ("viewer", "read-only, EMEA: sees the EMEA team's records"),
 ]
 
 
@@ -147,6 +147,16 @@ def _users() -> tuple[User, list[User]]:
     ]
     make("viewer", "Vic", "Viewer", Role.READ_ONLY, emea)
     return admin, reps + [maria, alex]
+
+
+def _team_readable(record, owner: User) -> None:
+    """Share the record read-only with its owner's team: every demo record is private to its
+    owner and managers by default, so without this the read-only EMEA user would see nothing
+    (and a rep nothing of a teammate's). Teams still do not see each other's records."""
+    from rapport.records.services import record_share
+
+    if owner.team_id:
+        record_share(record=record, actor=owner, team=owner.team)
 
 
 def _standard_pipeline(admin: User):
@@ -232,6 +242,7 @@ def demo_build(*, accounts: int = 200, seed: int = 42, progress=None) -> DemoRes
                     ["customer", "prospect", "partner", "vip", "newsletter"], k=rng.randint(0, 2)
                 ),
             )
+            _team_readable(account, owner)
             account_rows.append(account)
             for _ in range(rng.randint(1, 3)):
                 first, last = rng.choice(FIRST), rng.choice(LAST)
@@ -255,6 +266,7 @@ def demo_build(*, accounts: int = 200, seed: int = 42, progress=None) -> DemoRes
                     ],
                     phones=[{"number": f"+1415555{rng.randint(1000, 9999)}", "kind": "work"}],
                 )
+                _team_readable(contact, owner)
                 contact_rows.append(contact)
         say(f"{len(account_rows)} accounts, {len(contact_rows)} contacts")
 
@@ -262,7 +274,7 @@ def demo_build(*, accounts: int = 200, seed: int = 42, progress=None) -> DemoRes
             owner = rng.choice(sellers)
             first, last = rng.choice(FIRST), rng.choice(LAST)
             status = rng.choice(["new", "new", "working", "qualified", "disqualified"])
-            lead_create(
+            lead = lead_create(
                 actor=owner,
                 owner=owner,
                 fields={
@@ -275,6 +287,7 @@ def demo_build(*, accounts: int = 200, seed: int = 42, progress=None) -> DemoRes
                     "disqualified_reason": "No budget" if status == "disqualified" else "",
                 },
             )
+            _team_readable(lead, owner)
         say(f"{int(accounts * 0.75)} leads")
 
         pipeline = default_pipeline() or _standard_pipeline(admin)
@@ -299,6 +312,7 @@ def demo_build(*, accounts: int = 200, seed: int = 42, progress=None) -> DemoRes
                     ).date(),
                 },
             )
+            _team_readable(opp, owner)
             for product in rng.sample(products, k=rng.randint(1, 3)):
                 line_item_add(
                     opportunity=opp,

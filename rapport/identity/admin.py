@@ -1,7 +1,20 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.forms import AdminPasswordChangeForm
 
 from rapport.identity.models import ApiToken, Team, User
+from rapport.identity.services import api_tokens_revoke_all
+
+
+class _PasswordChangeRevokingTokens(AdminPasswordChangeForm):
+    """An administrator setting someone's password also revokes their API tokens (as the
+    user's own password change and reset do)."""
+
+    def save(self, commit=True):
+        user = super().save(commit=commit)
+        if commit:
+            api_tokens_revoke_all(user=user)
+        return user
 
 
 @admin.register(User)
@@ -9,6 +22,7 @@ class UserAdmin(BaseUserAdmin):
     list_display = ["username", "email", "first_name", "last_name", "role", "team", "is_active"]
     list_filter = ["role", "team", "is_active"]
     fieldsets = [*BaseUserAdmin.fieldsets, ("Rapport", {"fields": ["role", "team"]})]
+    change_password_form = _PasswordChangeRevokingTokens
 
 
 @admin.register(Team)

@@ -64,9 +64,7 @@ def user_deactivate(*, user: User) -> None:
     with transaction.atomic():
         user.is_active = False
         user.save(update_fields=["is_active"])
-        ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(
-            revoked_at=timezone.now()
-        )
+        api_tokens_revoke_all(user=user)
         # Sessions store the user id inside an encoded blob, so decode to find them.
         doomed = [
             s.session_key
@@ -109,6 +107,23 @@ def api_token_revoke(*, token: ApiToken) -> None:
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
+
+
+def api_tokens_revoke_all(*, user: User) -> int:
+    """Revoke every live token of the user; returns how many were live."""
+    return ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+
+
+def user_password_set(*, user: User, password: str) -> int:
+    """Set a new (already validated) password and revoke the user's API tokens, as Django ends
+    their other sessions: whoever knew the old password may have made a token with it. Returns
+    how many tokens were revoked."""
+    with transaction.atomic():
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        return api_tokens_revoke_all(user=user)
 
 
 def api_token_authenticate(secret: str) -> User | None:

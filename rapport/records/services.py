@@ -226,7 +226,8 @@ def tags_set(*, record: OwnedRecord, names: list[str]) -> list[str]:
     return clean
 
 
-def _require_writer(actor: User) -> None:
+def require_writer(actor: User) -> None:
+    """Read-only and inactive users may create or change no record (PermissionDenied)."""
     if not actor.is_active or actor.is_read_only:
         raise PermissionDenied("Read-only users cannot create or change records", code="read_only")
 
@@ -262,7 +263,7 @@ def record_create(
     """
     from rapport.records.custom_fields import custom_fields_clean
 
-    _require_writer(actor)
+    require_writer(actor)
     owner = _owner_for(actor, owner)
     record = model(owner=owner, team_id=owner.team_id, **fields)
     record.custom = custom_fields_clean(object_type=model.OBJECT_TYPE, values=custom or {})

@@ -83,6 +83,7 @@ PRODUCTS = ListConfig(
     filter_form=ProductFilterForm,
     related=(),
     bulk_actions=("deactivate", "activate", "delete"),
+    writer_check=require_catalog_manager,
     custom_bulk={
         "deactivate": BulkAction(
             "Deactivate",

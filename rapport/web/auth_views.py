@@ -14,7 +14,7 @@ from rapport.identity.selectors import api_tokens_of
 from rapport.identity.services import api_token_create, api_token_revoke
 from rapport.records.exceptions import RecordNotFound
 from rapport.web.decorators import ui_view
-from rapport.web.forms import ApiTokenForm
+from rapport.web.forms import ApiTokenForm, PasswordChangeForm, PasswordResetSetForm
 
 login = auth.LoginView.as_view(
     template_name="web/auth/login.html",
@@ -33,6 +33,7 @@ password_reset_done = auth.PasswordResetDoneView.as_view(
     template_name="web/auth/password_reset_done.html"
 )
 password_reset_confirm = auth.PasswordResetConfirmView.as_view(
+    form_class=PasswordResetSetForm,
     template_name="web/auth/password_reset_confirm.html",
     success_url=reverse_lazy("web:password_reset_complete"),
 )
@@ -42,12 +43,24 @@ password_reset_complete = auth.PasswordResetCompleteView.as_view(
 
 
 class _PasswordChange(auth.PasswordChangeView):
+    form_class = PasswordChangeForm
     template_name = "web/auth/password_change.html"
     success_url = reverse_lazy("web:home")
 
     def form_valid(self, form):
-        messages.success(self.request, "Your password was changed.")
-        return super().form_valid(form)
+        response = super().form_valid(form)
+        revoked = form.tokens_revoked
+        tokens = (
+            ""
+            if not revoked
+            else (
+                " Your API token was revoked: create a new one under API tokens."
+                if revoked == 1
+                else f" Your {revoked} API tokens were revoked: create new ones under API tokens."
+            )
+        )
+        messages.success(self.request, f"Your password was changed.{tokens}")
+        return response
 
 
 password_change = _PasswordChange.as_view()

@@ -46,3 +46,22 @@ def ui_view(view):
             raise BadRequest(str(exc))
 
     return login_required(wrapped)
+
+
+def allowed_by(check):
+    """Run the service's own permission check (`check(user)`, raising PermissionDenied)
+    before the view, so a form the service would refuse is not shown first: a read-only user
+    opening "New account" gets the 403 page saying why, not a form that fails on save."""
+
+    def decorate(view):
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            try:
+                check(request.user)
+            except PermissionDenied as exc:
+                raise DjangoPermissionDenied(str(exc))
+            return view(request, *args, **kwargs)
+
+        return login_required(wrapped)
+
+    return decorate

@@ -4,9 +4,11 @@ and putting a service's ValidationError next to the field it names."""
 import re
 
 from django import forms
+from django.contrib.auth import forms as auth_forms
 from django.core.exceptions import ValidationError
 
 from rapport.identity.selectors import teams_for, users_for
+from rapport.identity.services import user_password_set
 from rapport.records.exceptions import Conflict
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"})
@@ -250,3 +252,23 @@ class SavedViewForm(forms.Form):
 
 class ApiTokenForm(forms.Form):
     name = forms.CharField(max_length=100, label="Token name", help_text="What will use it")
+
+
+class _PasswordSetThroughService:
+    """Saves through `user_password_set`, which also revokes the user's API tokens."""
+
+    tokens_revoked = 0
+
+    def save(self, commit=True):
+        self.tokens_revoked = user_password_set(
+            user=self.user, password=self.cleaned_data["new_password1"]
+        )
+        return self.user
+
+
+class PasswordResetSetForm(_PasswordSetThroughService, auth_forms.SetPasswordForm):
+    pass
+
+
+class PasswordChangeForm(_PasswordSetThroughService, auth_forms.PasswordChangeForm):
+    pass

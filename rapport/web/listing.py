@@ -25,8 +25,9 @@ from ninja.errors import HttpError
 from rapport.api.pagination import keyset_page
 from rapport.records.exceptions import Conflict, PermissionDenied, RecordNotFound, StaleVersion
 from rapport.records.export import export_sorted
-from rapport.records.services import record_transfer_owner
+from rapport.records.services import record_transfer_owner, require_writer
 from rapport.records.visibility import editable
+from rapport.web.abilities import passes
 from rapport.web.csv_export import list_export_response
 from rapport.web.decorators import ui_view
 from rapport.web.forms import BulkActionForm, RecordFilterForm, error_messages
@@ -178,6 +179,9 @@ class ListConfig:
     # records.visibility.editable).
     custom_bulk: dict[str, "BulkAction"] = field(default_factory=dict)
     bulk_targets: Callable[..., Any] | None = None
+    # Who may create and use bulk actions: the service's own check (raises PermissionDenied);
+    # the page hides "New …", Import and the bulk bar from anyone it refuses.
+    writer_check: Callable[..., None] = require_writer
     extra: dict = field(default_factory=dict)
     # A template extending web/list/page.html (its blocks: list_actions, list_nav,
     # filter_bar, empty_actions) for a list whose filters or actions differ.
@@ -313,6 +317,7 @@ def render_list(request, config: ListConfig, template: str | None = None):
     next_params = query.copy()
     if page and page.next_cursor:
         next_params["cursor"] = page.next_cursor
+    can_write = passes(config.writer_check, request.user)
     context = {
         "config": config,
         "form": form,
@@ -327,7 +332,10 @@ def render_list(request, config: ListConfig, template: str | None = None):
         "sort": sort,
         "urls": config.urls(),
         "first_url": "?" + query.urlencode(),
-        "bulk_form": _bulk_form(config, request.user) if config.bulk_actions else None,
+        "can_write": can_write,
+        "bulk_form": _bulk_form(config, request.user)
+        if config.bulk_actions and can_write
+        else None,
     }
     if is_htmx(request) and request.GET.get("fragment") == "rows":
         return render_fragment(request, "web/list/_rows_more.html", context)

@@ -3,13 +3,16 @@ machinery reverses them: `<namespace>:<name>_<action>`."""
 
 from django.urls import path
 
+from rapport.records.services import require_writer
+from rapport.web.decorators import allowed_by
+
 
 def object_urls(prefix: str, name: str, *, lists: dict, pages: dict, create, edit, delete):
     """List, create, export, bulk, trash, detail, edit, delete, restore, inline field,
     timeline and composer URLs under `/<prefix>/`."""
     return [
         path(f"{prefix}/", lists["list"], name=f"{name}_list"),
-        path(f"{prefix}/new", create, name=f"{name}_create"),
+        path(f"{prefix}/new", allowed_by(require_writer)(create), name=f"{name}_create"),
         path(f"{prefix}/export.csv", lists["export"], name=f"{name}_export"),
         path(f"{prefix}/bulk", lists["bulk"], name=f"{name}_bulk"),
         path(f"{prefix}/trash", lists["trash"], name=f"{name}_trash"),

@@ -24,3 +24,21 @@ def test_demo_data_builds_a_small_company_once(capsys):
     assert set(visible(Account.objects.all(), sam)).isdisjoint(visible(Account.objects.all(), nick))
     call_command("demo_data", "--if-empty")  # a second run keeps the data
     assert Account.objects.count() == 12
+
+
+def test_every_demo_persona_has_records_to_look_at():
+    from rapport.accounts.models import Contact
+    from rapport.leads.models import Lead
+    from rapport.records.visibility import editable
+
+    call_command("demo_data", "--if-empty", "--accounts", "12")
+    viewer = User.objects.get(username="viewer")
+    for model in (Account, Contact, Lead, Opportunity):
+        assert visible(model.objects.all(), viewer).exists(), model
+        assert not editable(model.objects.all(), viewer).exists(), model
+    sam, rita = User.objects.get(username="sam"), User.objects.get(username="rita")
+    # Teammates read each other's records (team-readable) but change only their own.
+    ritas = Account.objects.filter(owner=rita)
+    assert ritas.exists()
+    assert set(visible(ritas, sam)) == set(ritas)
+    assert not editable(ritas, sam).exists()

@@ -121,3 +121,56 @@ def test_token_form_errors_and_other_users_tokens(jane, personas):
     assert "theirs" not in text_of(client.get("/me/tokens/"))
     other.refresh_from_db()
     assert other.revoked_at is None
+
+
+def _api_status(secret: str) -> int:
+    return ui_client().get("/api/me", headers={"Authorization": f"Bearer {secret}"}).status_code
+
+
+def test_password_reset_revokes_api_tokens(jane):
+    _, secret = api_token_create(user=jane, name="laptop script")
+    assert _api_status(secret) == 200
+    client = ui_client()
+    client.post("/password-reset/", {"email": "jane@example.com"})
+    link = re.search(r"http://testserver(/reset/\S+/)", mail.outbox[0].body).group(1)
+    form = client.get(link, follow=True)
+    r = client.post(
+        form.redirect_chain[-1][0],
+        {"new_password1": "another-Secret-42", "new_password2": "another-Secret-42"},
+        follow=True,
+    )
+    assert "API tokens you had were revoked" in text_of(r)
+    assert _api_status(secret) == 401
+    assert ApiToken.objects.get(user=jane).revoked_at is not None
+
+
+def test_password_change_revokes_api_tokens_and_says_so(jane):
+    _, secret = api_token_create(user=jane, name="laptop script")
+    _, other = api_token_create(user=jane, name="nightly sync")
+    client = ui_client(jane)
+    assert "revokes your API tokens" in text_of(client.get("/me/password/"))
+    r = client.post(
+        "/me/password/",
+        {
+            "old_password": "correct-horse-9",
+            "new_password1": "brand-New-pass-77",
+            "new_password2": "brand-New-pass-77",
+        },
+        follow=True,
+    )
+    assert "Your 2 API tokens were revoked" in text_of(r)
+    assert _api_status(secret) == 401 and _api_status(other) == 401
+    jane.refresh_from_db()
+    assert jane.check_password("brand-New-pass-77")
+    assert client.get("/").status_code == 200  # this session stays signed in
+
+
+def test_admin_setting_a_password_revokes_the_users_tokens(jane, personas):
+    _, secret = api_token_create(user=jane, name="laptop script")
+    client = ui_client(personas.admin)
+    r = client.post(
+        f"/admin/identity/user/{jane.pk}/password/",
+        {"password1": "admin-Set-pass-31", "password2": "admin-Set-pass-31"},
+    )
+    assert r.status_code == 302
+    assert _api_status(secret) == 401

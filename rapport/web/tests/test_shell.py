@@ -21,9 +21,10 @@ def test_shell_has_sidebar_search_new_menu_and_user_menu(personas):
         "/activities/",
         "/products/",
         "/orders/",
-        "/settings/",
+        "/imports/",
     ):
         assert f'href="{link}"' in page, link
+    assert 'href="/settings/"' not in page  # a rep may not see the settings: not offered
     assert '<a class="nav-link" href="/accounts/" aria-current="page">' in page
     assert 'id="global-search"' in page and 'action="/search"' in page
     assert "+ New" in page and 'href="/accounts/new"' in page
