@@ -1,6 +1,6 @@
 """Contacts: matched on a normalised email (any of theirs), then (see match_person) an
-E.164 phone; a new
-email or phone becomes the primary one; the company column links or creates an account."""
+E.164 phone; a new email or phone becomes the primary one; the company column links or
+creates an account."""
 
 from typing import Any
 

@@ -1,5 +1,5 @@
-"""Leads: matched on a normalised email, then (see match_person) an E.164 phone; the status rules of the lead
-services (converted only by conversion, a reason while disqualified)."""
+"""Leads: matched on a normalised email, then (see match_person) an E.164 phone; the status
+rules of the lead services (converted only by conversion, a reason while disqualified)."""
 
 from typing import Any
 

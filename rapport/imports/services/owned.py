@@ -3,8 +3,7 @@ accounts.py, contacts.py and leads.py; this is what they share).
 
 Per batch, a constant number of queries: matching on the natural keys (contacts and leads:
 normalised email, then E.164 phone without merging two people, see match_person;
-accounts: domain, then exact name), one edit-rights
-query for the matches, then multi-row inserts (bulk_sql.py) of the new records with their
+accounts: domain, then exact name), one edit-rights query for the matches, then multi-row inserts (bulk_sql.py) of the new records with their
 emails, phones, tags and one `created` timeline event each.
 
 Updates have the services' versioned semantics without their per-row cost: only the
