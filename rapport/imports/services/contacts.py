@@ -80,7 +80,7 @@ class ContactImporter(OwnedImporter):
             found.setdefault(name, pk)
         missing = sorted(names - set(found))
         self.extra["accounts_created"] += len(missing)
-        if missing and not self.dry_run:
+        if missing:
             owners = {}
             for row in rows:
                 name = row.values.get("account")

@@ -229,8 +229,6 @@ class OwnedImporter(Importer):
             self._diff(row, states[row.record_id])
         for row in creates:
             row.outcome = "created"
-        if self.dry_run:
-            return
         self._write_creates(creates)
         self._write_updates([r for r in updates if r.outcome == "updated"], states)
 

@@ -4,9 +4,16 @@ Two passes over the file, both streamed (memory does not grow with the file):
 1. validating: the whole file is decoded and parsed once, without writing anything. A
    file-level problem (wrong encoding at byte N, binary content, a damaged workbook) fails
    the job here, so a bad file never leaves half an import behind.
-2. running: rows are read into field values, batched, matched and written (or, in a dry
-   run, only judged). Each batch is one transaction with its rows' errors and the job's
-   counts, so the report always says exactly what was written.
+2. running: rows are read into field values, batched, matched and written. Each batch is
+   one transaction with its rows' errors and the job's counts, so the report always says
+   exactly what was written.
+
+A dry run runs the very same code inside one outer transaction that is rolled back at the
+end (the batches are savepoints in it), then stores the counts and the row errors: rows
+that match rows of the same file (by email, phone, account name, SKU …) find what the
+earlier rows wrote, exactly as in the real run, so the dry run predicts the real run's
+counts exactly. The price: while a dry run runs, its writes hold their locks (on SQLite the
+database's write lock; on PostgreSQL the rows it updates) and its progress is not shown.
 
 Cancelling sets a flag that is read between batches: batches already written stay (an
 import of millions of rows cannot hold one transaction), and rerunning the same file
@@ -60,6 +67,10 @@ COUNTED = ("created", "updated", "unchanged", "skipped", "failed")
 
 class Cancelled(Exception):
     pass
+
+
+class _RollBack(Exception):
+    """Ends a dry run's outer transaction."""
 
 
 def _cancel_requested(job: ImportJob) -> bool:
@@ -235,10 +246,9 @@ def _process(job: ImportJob, actor: User, total: int, progress=None) -> Counter:
         targets=targets,
         pad=job.file_format == "xlsx",
     )
-    importer = IMPORTERS[job.object_type](
-        job=job, actor=actor, policy=job.policy, dry_run=job.dry_run, targets=targets
-    )
+    importer = IMPORTERS[job.object_type](job=job, actor=actor, policy=job.policy, targets=targets)
     counts: Counter = Counter()
+    dry_errors: list[ImportRowError] = []  # a dry run's, stored after its rollback
 
     def flush(rows: list[Row]) -> None:
         if _cancel_requested(job):
@@ -248,23 +258,46 @@ def _process(job: ImportJob, actor: User, total: int, progress=None) -> Counter:
             importer.resolve_owners(rows)
             importer.process(rows)
             batch = Counter(r.outcome for r in rows if r.outcome in COUNTED)
-            ImportRowError.objects.bulk_create(_row_errors(job, rows))
+            errors = _row_errors(job, rows)
             counts.update(batch)
-            ImportJob.objects.filter(pk=job.pk).update(
-                rows_done=rows[-1].number - 1,
-                updated_at=timezone.now(),
-                extra=dict(importer.extra),
-                **{name: F(name) + batch[name] for name in COUNTED if batch[name]},
-            )
+            if job.dry_run:
+                dry_errors.extend(errors)
+            else:
+                ImportRowError.objects.bulk_create(errors)
+                ImportJob.objects.filter(pk=job.pk).update(
+                    rows_done=rows[-1].number - 1,
+                    updated_at=timezone.now(),
+                    extra=dict(importer.extra),
+                    **{name: F(name) + batch[name] for name in COUNTED if batch[name]},
+                )
         if progress is not None:
             progress(rows[-1].number - 1, total, counts)
 
-    size = SERVICE_BATCH_SIZE if job.object_type in SERVICE_IMPORTS else BATCH_SIZE
-    batches = _Batches(importer, size, flush)
-    for row in _RowProducer(job, reader):
-        batches.add(row)
-    batches.emit()
-    _set(job, rows_done=total, extra=dict(importer.extra))
+    def run_all() -> None:
+        size = SERVICE_BATCH_SIZE if job.object_type in SERVICE_IMPORTS else BATCH_SIZE
+        batches = _Batches(importer, size, flush)
+        for row in _RowProducer(job, reader):
+            batches.add(row)
+        batches.emit()
+
+    if not job.dry_run:
+        run_all()
+        _set(job, rows_done=total, extra=dict(importer.extra))
+        return counts
+    try:
+        with transaction.atomic():
+            run_all()
+            raise _RollBack()
+    except _RollBack:
+        pass
+    with transaction.atomic():
+        ImportRowError.objects.bulk_create(dry_errors, batch_size=2000)
+        _set(
+            job,
+            rows_done=total,
+            extra=dict(importer.extra),
+            **{name: counts[name] for name in COUNTED},
+        )
     return counts
 
 
