@@ -302,11 +302,32 @@ def _decode_error_message(
 
 
 def normalise_encoding(name: str) -> str:
-    """The codec's canonical name, or FileProblem for an unknown encoding."""
+    """The text encoding's canonical name, or FileProblem for an unknown one or a codec that
+    is not a text encoding (zlib, bz2, base64, hex, rot13, punycode …: they would unpack or
+    transform the upload instead of decoding it)."""
     try:
-        return codecs.lookup(name.strip()).name
-    except (LookupError, AttributeError):
-        raise FileProblem(f"Unknown encoding {name!r}", "unknown_encoding")
+        info = codecs.lookup(name.strip())
+    except (LookupError, AttributeError, TypeError, ValueError):
+        raise FileProblem(f"Unknown encoding {name[:40]!r}", "unknown_encoding")
+    if not getattr(info, "_is_text_encoding", True) or info.name in _NOT_FILE_ENCODINGS:
+        raise FileProblem(
+            f"{name[:40]!r} is not a text encoding: choose one such as utf-8, cp1252 or latin-1",
+            "unknown_encoding",
+        )
+    return info.name
+
+
+# Text codecs all the same, but not ones a file is written in: "undefined" refuses every
+# byte, punycode and idna are for host names, the escape codecs read backslashes.
+_NOT_FILE_ENCODINGS = {
+    "undefined",
+    "punycode",
+    "idna",
+    "unicode-escape",
+    "raw-unicode-escape",
+    "mbcs",
+    "oem",
+}
 
 
 def _choose_encoding(head: bytes, chosen: str | None) -> str:

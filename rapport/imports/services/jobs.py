@@ -20,7 +20,7 @@ from rapport.imports.models import (
     ImportStatus,
     SavedMapping,
 )
-from rapport.imports.services.files import FileProblem, import_dir, sniff
+from rapport.imports.services.files import FileProblem, import_dir, normalise_encoding, sniff
 from rapport.imports.services.mapping import guess_mapping, mapping_check, mapping_clean
 from rapport.imports.services.rights import require_importer
 from rapport.records.exceptions import Conflict, PermissionDenied
@@ -58,6 +58,12 @@ def import_job_create(
     sniffed now: one that is not a readable table is deleted and refused (422 on `file`)."""
     require_importer(actor, object_type)
     _check_choices(object_type, policy)
+    if encoding:
+        try:
+            encoding = normalise_encoding(encoding)
+        except FileProblem as exc:
+            path.unlink(missing_ok=True)
+            raise _error("encoding", str(exc), exc.code)
     try:
         shape = sniff(path, encoding=encoding)
     except FileProblem as exc:
@@ -116,6 +122,11 @@ def import_job_update(*, job: ImportJob, actor: User, fields: dict[str, Any]) ->
     if "dry_run" in fields:
         changes["dry_run"] = bool(fields["dry_run"])
     headers = job.headers
+    if fields.get("encoding"):
+        try:
+            fields = {**fields, "encoding": normalise_encoding(fields["encoding"])}
+        except FileProblem as exc:
+            raise _error("encoding", str(exc), exc.code)
     if job.file_format == "csv" and ("encoding" in fields or "delimiter" in fields):
         try:
             shape = sniff(Path(job.file_path), encoding=fields.get("encoding") or job.encoding)
