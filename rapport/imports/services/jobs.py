@@ -53,6 +53,8 @@ def import_job_create(
     encoding: str | None = None,
     mapping: dict | None = None,
     saved_mapping: SavedMapping | None = None,
+    strict: bool = False,
+    create_customers: bool = False,
 ) -> ImportJob:
     """A pending job for an uploaded file (already in the import directory). The file is
     sniffed now: one that is not a readable table is deleted and refused (422 on `file`)."""
@@ -96,6 +98,8 @@ def import_job_create(
         mapping=mapping,
         policy=policy,
         dry_run=dry_run,
+        strict=strict,
+        create_customers=create_customers,
         created_by=actor,
     )
 
@@ -111,16 +115,17 @@ def _require_editable_job(job: ImportJob) -> None:
 
 
 def import_job_update(*, job: ImportJob, actor: User, fields: dict[str, Any]) -> ImportJob:
-    """Change the mapping, policy, dry-run flag, encoding or delimiter of a job that is not
-    queued or running. A new encoding or delimiter reads the header again (and guesses the
+    """Change the mapping, policy, options (dry run, strict, create customers), encoding or
+    delimiter of a job that is not queued or running. A new encoding or delimiter reads the header again (and guesses the
     mapping again unless one is given)."""
     _require_owner(job, actor)
     _require_editable_job(job)
     policy = fields.get("policy", job.policy)
     _check_choices(job.object_type, policy)
     changes: dict[str, Any] = {"policy": policy}
-    if "dry_run" in fields:
-        changes["dry_run"] = bool(fields["dry_run"])
+    for option in ("dry_run", "strict", "create_customers"):
+        if fields.get(option) is not None:
+            changes[option] = bool(fields[option])
     headers = job.headers
     if fields.get("encoding"):
         try:

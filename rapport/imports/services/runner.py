@@ -34,7 +34,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from rapport.identity.models import User
-from rapport.imports.models import ImportJob, ImportRowError, ImportStatus
+from rapport.imports.models import ImportJob, ImportRowError, ImportStatus, IssueLevel
 from rapport.imports.services.accounts import AccountImporter
 from rapport.imports.services.base import Importer
 from rapport.imports.services.cleaning import Row, RowReader
@@ -116,18 +116,23 @@ def _relax_durability() -> None:
 
 
 def _row_errors(job: ImportJob, rows: list[Row]) -> list[ImportRowError]:
+    """The failed rows' errors, and the warnings of the rows imported without a cell."""
     errors = []
     for row in rows:
-        if row.outcome != "failed":
+        failed = row.outcome == "failed"
+        if not failed and not row.warnings:
             continue
         raw = [
             c if isinstance(c, str | int | float | bool) or c is None else str(c) for c in row.cells
         ]
-        for issue in row.issues or []:
+        issues = [(i, IssueLevel.ERROR) for i in row.issues] if failed else []
+        issues += [(i, IssueLevel.WARNING) for i in row.warnings]
+        for issue, level in issues:
             errors.append(
                 ImportRowError(
                     job=job,
                     row_number=row.number,
+                    level=level,
                     column=issue.column[:255],
                     field=issue.field[:100],
                     message=issue.message[:500],
@@ -245,6 +250,7 @@ def _process(job: ImportJob, actor: User, total: int, progress=None) -> Counter:
         mapping=job.mapping,
         targets=targets,
         pad=job.file_format == "xlsx",
+        strict=job.strict,
     )
     importer = IMPORTERS[job.object_type](job=job, actor=actor, policy=job.policy, targets=targets)
     counts: Counter = Counter()
@@ -258,6 +264,9 @@ def _process(job: ImportJob, actor: User, total: int, progress=None) -> Counter:
             importer.resolve_owners(rows)
             importer.process(rows)
             batch = Counter(r.outcome for r in rows if r.outcome in COUNTED)
+            warned = sum(1 for r in rows if r.warnings and r.outcome != "failed")
+            if warned:
+                importer.extra["rows_with_warnings"] += warned
             errors = _row_errors(job, rows)
             counts.update(batch)
             if job.dry_run:

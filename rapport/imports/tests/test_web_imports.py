@@ -246,7 +246,7 @@ def test_dry_run_writes_nothing_and_shows_counts_errors_and_the_rejected_rows(
         1,
     )
     page = text_of(owner_client.get(response["Location"]))
-    assert "Dry run: every row was checked and nothing was written" in page
+    assert "nothing was written, and the counts are what the import will do" in page
     assert "Would create" in page
     assert "E-mail" in page and "bob@" in page  # the column and the bad value
     assert f"/imports/{uploaded.pk}/rejected.csv" in page
