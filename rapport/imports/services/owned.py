@@ -120,11 +120,11 @@ def match_person(
             elif how == "phone" and all(v is False for v in verdicts.values()):
                 continue  # every record on that line is someone else
         if len(ids) > 1:
-            shown = ", ".join(f"#{pk}" for pk in ids[:5]) + (" …" if len(ids) > 5 else "")
             key = email if how == "email" else phone
             row.fail(
-                f"Matches {len(ids)} {model._meta.verbose_name_plural} by {how} ({key}): "
-                f"{shown}; give an email, or the names, that tells which one",
+                f"Ambiguous: {len(ids)} {model._meta.verbose_name_plural} have the {how} {key}"
+                " and nothing in the row tells which one it is (add an email or the names); "
+                "the row was not imported",
                 AMBIGUOUS,
                 "",
                 how,
@@ -191,7 +191,10 @@ class OwnedImporter(Importer):
                 self.prepare(row)
         valid = [r for r in rows if not r.outcome]
         matches = self.match(valid) if self.policy != "create" and valid else {}
-        valid = [r for r in valid if not r.outcome]  # ambiguous matches fail
+        for row in valid:
+            for issue in row.issues if row.outcome else ():  # ambiguous matches fail
+                issue.column = issue.column or self.column(issue.field)
+        valid = [r for r in valid if not r.outcome]
         candidates = {pk for ids in matches.values() for pk in ids}
         editable_ids = set()
         if candidates and self.policy == "update":

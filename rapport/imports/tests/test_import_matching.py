@@ -96,7 +96,8 @@ def test_a_phone_shared_by_many_without_email_or_name_is_reported_ambiguous(pers
     assert (job.updated, job.failed) == (0, 1)
     error = job.row_errors.get()
     assert (error.code, error.field) == ("ambiguous_match", "phone")
-    assert "Matches 3 contacts by phone" in error.message
+    assert "3 contacts have the phone +4930901820" in error.message
+    assert error.column == "Phone"
     job = run(upload(personas.owner, data))
     assert (job.updated, job.failed, job.row_errors.get().code) == (0, 1, "ambiguous_match")
     assert _snapshot() == before
