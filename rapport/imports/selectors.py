@@ -96,7 +96,11 @@ def job_preview(job: ImportJob, *, rows: int = 3) -> list[list[str]]:
     if path is None or not path.is_file():
         return []
     reader = open_reader(
-        path, file_format=job.file_format, encoding=job.encoding, delimiter=job.delimiter
+        path,
+        file_format=job.file_format,
+        encoding=job.encoding,
+        delimiter=job.delimiter,
+        in_request=True,
     )
     out: list[list[str]] = []
     try:

@@ -650,7 +650,12 @@ class XlsxReader:
             self._file = None
 
 
-def open_reader(path: Path, *, file_format: str, encoding: str, delimiter: str):
+def open_reader(
+    path: Path, *, file_format: str, encoding: str, delimiter: str, in_request: bool = False
+):
+    """A reader of the job's file; `in_request`: a web request reads the first rows, within
+    the header's budget of time and bytes (a workbook)."""
     if file_format == "xlsx":
-        return XlsxReader(path)
+        budget = _Budget(SNIFF_XLSX_SECONDS, SNIFF_XLSX_BYTES) if in_request else None
+        return XlsxReader(path, budget=budget)
     return CsvReader(path, encoding=encoding or "utf-8", delimiter=delimiter)

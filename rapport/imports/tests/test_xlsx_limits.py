@@ -102,3 +102,17 @@ def test_an_ordinary_workbook_still_reads(tmp_path):
         ["Email", "Last name"],
         [["a@x.org", "A"]],
     )
+
+
+def test_the_mapping_page_preview_stays_within_the_budget(personas, monkeypatch, tmp_path):
+    from rapport.imports.models import ImportJob
+    from rapport.imports.selectors import job_preview
+
+    monkeypatch.setattr(files, "XLSX_MAX_RATIO", 10**6)
+    monkeypatch.setattr(files, "SNIFF_XLSX_BYTES", 5 * 1024 * 1024)
+    path = tmp_path / "padded.xlsx"
+    path.write_bytes(_bomb(20))
+    job = ImportJob(file_path=str(path), file_format="xlsx", created_by=personas.owner)
+    started = time.perf_counter()
+    assert job_preview(job) == []
+    assert time.perf_counter() - started < 3.0
