@@ -42,6 +42,13 @@ def _saved_for(headers: list[str], saved: SavedMapping) -> dict[str, Any]:
     return {h: saved.mapping.get(h) for h in headers}
 
 
+def _discard_upload(path: Path) -> None:
+    """Delete a refused upload; a file imported in place (the command line) is the user's
+    own and stays."""
+    if path.resolve().parent == import_dir().resolve():
+        path.unlink(missing_ok=True)
+
+
 def import_job_create(
     *,
     actor: User,
@@ -64,15 +71,15 @@ def import_job_create(
         try:
             encoding = normalise_encoding(encoding)
         except FileProblem as exc:
-            path.unlink(missing_ok=True)
+            _discard_upload(path)
             raise _error("encoding", str(exc), exc.code)
     try:
         shape = sniff(path, encoding=encoding)
     except FileProblem as exc:
-        path.unlink(missing_ok=True)
+        _discard_upload(path)
         raise ValidationError({"file": [ValidationError(str(exc), code=exc.code)]})
     if saved_mapping is not None and saved_mapping.object_type != object_type:
-        path.unlink(missing_ok=True)
+        _discard_upload(path)
         raise _error("saved_mapping_id", "That mapping is for another object", "invalid")
     if mapping is not None:
         try:
@@ -80,7 +87,7 @@ def import_job_create(
                 object_type=object_type, headers=shape.headers, mapping=mapping, policy=policy
             )
         except ValidationError:
-            path.unlink(missing_ok=True)
+            _discard_upload(path)
             raise
     elif saved_mapping is not None:
         mapping = _saved_for(shape.headers, saved_mapping)

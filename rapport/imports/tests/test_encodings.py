@@ -5,6 +5,7 @@ and never run over the upload."""
 import zlib
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from rapport.imports.models import ImportJob
@@ -70,3 +71,16 @@ def test_changing_a_job_to_a_codec_that_is_not_text_is_refused(personas, api_as,
     assert ImportJob.objects.get(pk=job_id).encoding == "utf-8"
     ok = client.patch(f"/api/imports/{job_id}", {"encoding": "cp1252"})
     assert (ok.status_code, ok.data["encoding"]) == (200, "cp1252")
+
+
+def test_a_refused_file_imported_in_place_is_not_deleted(personas, tmp_path):
+    from rapport.imports import services
+
+    own = tmp_path / "mine.csv"
+    own.write_bytes(DATA)
+    for kwargs in ({"encoding": "zlib"}, {"mapping": {"Nope": "email"}}):
+        with pytest.raises(ValidationError):
+            services.import_job_create(
+                actor=personas.owner, object_type="contacts", path=own, original_name="m", **kwargs
+            )
+        assert own.read_bytes() == DATA
