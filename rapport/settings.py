@@ -227,6 +227,10 @@ RAPPORT_IMPORT_MAX_BYTES = int(os.environ.get("RAPPORT_IMPORT_MAX_BYTES", 2 * 10
 RAPPORT_IMPORT_MAX_XLSX_UNPACKED = int(
     os.environ.get("RAPPORT_IMPORT_MAX_XLSX_UNPACKED", 4 * 1024**3)
 )
+# The time the web request may spend reading an XLSX upload's header and first rows.
+RAPPORT_IMPORT_XLSX_HEADER_SECONDS = float(
+    os.environ.get("RAPPORT_IMPORT_XLSX_HEADER_SECONDS", "5")
+)
 
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"

@@ -33,8 +33,8 @@ _XLSX_MAX_ROWS = 1_048_576
 XLSX_MAX_PARTS = 5000
 XLSX_MAX_RATIO = 100
 XLSX_RATIO_FROM = 4 * 1024 * 1024  # smaller parts are not judged by their ratio
-# Reading the header and the first rows (in the web request) has a budget of its own.
-SNIFF_XLSX_SECONDS = 5.0
+# Reading the header and the first rows (in the web request) has a budget of its own:
+# settings.RAPPORT_IMPORT_XLSX_HEADER_SECONDS, and this many unpacked bytes.
 SNIFF_XLSX_BYTES = 256 * 1024 * 1024
 
 # What people save by mistake instead of a table, by its first bytes.
@@ -425,6 +425,10 @@ class _Budget:
             )
 
 
+def _header_budget() -> _Budget:
+    return _Budget(float(settings.RAPPORT_IMPORT_XLSX_HEADER_SECONDS), SNIFF_XLSX_BYTES)
+
+
 class _BudgetPart:
     """A part of the zip whose reads are charged to a budget."""
 
@@ -471,7 +475,7 @@ def sniff(path: Path, *, encoding: str | None = None) -> FileShape:
     _refuse_non_tabular(head)
     if head.startswith(b"PK\x03\x04"):
         shape = FileShape(file_format="xlsx")
-        reader = XlsxReader(path, budget=_Budget(SNIFF_XLSX_SECONDS, SNIFF_XLSX_BYTES))
+        reader = XlsxReader(path, budget=_header_budget())
     else:
         enc = _choose_encoding(head, encoding)
         if b"\x00" in head and enc != "utf-16":
@@ -656,6 +660,6 @@ def open_reader(
     """A reader of the job's file; `in_request`: a web request reads the first rows, within
     the header's budget of time and bytes (a workbook)."""
     if file_format == "xlsx":
-        budget = _Budget(SNIFF_XLSX_SECONDS, SNIFF_XLSX_BYTES) if in_request else None
+        budget = _header_budget() if in_request else None
         return XlsxReader(path, budget=budget)
     return CsvReader(path, encoding=encoding or "utf-8", delimiter=delimiter)

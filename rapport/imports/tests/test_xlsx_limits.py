@@ -116,3 +116,12 @@ def test_the_mapping_page_preview_stays_within_the_budget(personas, monkeypatch,
     started = time.perf_counter()
     assert job_preview(job) == []
     assert time.perf_counter() - started < 3.0
+
+
+def test_the_header_time_budget_is_a_setting(tmp_path, settings):
+    settings.RAPPORT_IMPORT_XLSX_HEADER_SECONDS = 0
+    path = tmp_path / "ok.xlsx"
+    path.write_bytes(xlsx_bytes([["Email"], ["a@x.org"]]))
+    with pytest.raises(FileProblem) as exc:
+        sniff(path)
+    assert exc.value.code == "xlsx_too_slow"
