@@ -368,7 +368,9 @@ def _status_context(job) -> dict:
     errors = _with_values(job, list(selectors.row_errors_of(job)[: ERRORS_ON_PAGE + 1]))
     total = job.rows_total
     percent = None
-    if total:
+    if job.dry_run and job.status == ImportStatus.RUNNING:
+        percent = None  # a dry run's progress is not written until it ends
+    elif total:
         percent = min(100, round(100 * job.rows_done / total))
     elif total == 0 and job.status == ImportStatus.DONE:
         percent = 100
