@@ -241,6 +241,14 @@ RAPPORT_COUNT_CAP = 10_000
 RAPPORT_IMPORT_DIR = Path(os.environ.get("RAPPORT_IMPORT_DIR", BASE_DIR / "var" / "imports"))
 # The largest import file accepted, in bytes (default 2 GiB; the import streams, memory stays flat).
 RAPPORT_IMPORT_MAX_BYTES = int(os.environ.get("RAPPORT_IMPORT_MAX_BYTES", 2 * 1024**3))
+# What an XLSX upload may unpack to (its XML parts together): the work one file may cost.
+RAPPORT_IMPORT_MAX_XLSX_UNPACKED = int(
+    os.environ.get("RAPPORT_IMPORT_MAX_XLSX_UNPACKED", 4 * 1024**3)
+)
+# The time the web request may spend reading an XLSX upload's header and first rows.
+RAPPORT_IMPORT_XLSX_HEADER_SECONDS = float(
+    os.environ.get("RAPPORT_IMPORT_XLSX_HEADER_SECONDS", "5")
+)
 
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"

@@ -1,5 +1,7 @@
 """Normalising contact methods: emails (email-validator) and phones (phonenumbers, E.164)."""
 
+import re
+
 import phonenumbers
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -15,19 +17,46 @@ def email_normalise(raw: str, *, field: str = "email") -> str:
         )
 
 
-def phone_normalise(raw: str, *, field: str = "phone", region: str | None = None) -> str:
-    """E.164 form of a phone number; numbers without a country code use the default region."""
+class PhoneProblem(ValueError):
+    """Not a phone number anyone can dial; the message says why."""
+
+
+# International call prefixes people type instead of "+": 00 (most of the world, ITU) and
+# 011 (North America; phonenumbers knows it only for those regions).
+_INTERNATIONAL_PREFIX = re.compile(r"^\s*(?:00|\+\s*00)(?=\s*[1-9])")
+
+
+def phone_e164(raw: str, region: str | None = None) -> str:
+    """E.164 form of a phone number. "00" before the country code counts as "+" whatever
+    the region; a number without a country code is in `region` (default
+    RAPPORT_PHONE_REGION). Refuses what cannot be a full number there: too short or too
+    long, or a local number without its area code (`5559932`), which would otherwise be
+    stored as a wrong international one (`+15559932`)."""
+    text = str(raw).strip()
+    text = _INTERNATIONAL_PREFIX.sub("+", text)
     try:
-        number = phonenumbers.parse(str(raw).strip(), region or settings.RAPPORT_PHONE_REGION)
+        number = phonenumbers.parse(text, region or settings.RAPPORT_PHONE_REGION)
     except phonenumbers.NumberParseException as exc:
-        raise ValidationError(
-            {field: [ValidationError(f"Not a phone number: {exc}", code="invalid_phone")]}
-        )
-    if not phonenumbers.is_possible_number(number):
-        raise ValidationError(
-            {field: [ValidationError("Not a possible phone number", code="invalid_phone")]}
-        )
+        raise PhoneProblem(f"Not a phone number: {exc}")
+    reason = phonenumbers.is_possible_number_with_reason(number)
+    if reason == phonenumbers.ValidationResult.IS_POSSIBLE_LOCAL_ONLY:
+        raise PhoneProblem("A local number without its area code: add the area code")
+    if reason != phonenumbers.ValidationResult.IS_POSSIBLE:
+        what = {
+            phonenumbers.ValidationResult.TOO_SHORT: "too short",
+            phonenumbers.ValidationResult.TOO_LONG: "too long",
+            phonenumbers.ValidationResult.INVALID_COUNTRY_CODE: "an unknown country code",
+        }.get(reason, "the wrong length")
+        raise PhoneProblem(f"Not a possible phone number ({what})")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def phone_normalise(raw: str, *, field: str = "phone", region: str | None = None) -> str:
+    """phone_e164, its refusal as a ValidationError on `field` (code invalid_phone)."""
+    try:
+        return phone_e164(raw, region)
+    except PhoneProblem as exc:
+        raise ValidationError({field: [ValidationError(str(exc), code="invalid_phone")]})
 
 
 def methods_clean(entries: list[dict], *, value_key: str, field: str, normalise) -> list[dict]:

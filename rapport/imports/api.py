@@ -67,6 +67,8 @@ _UPLOAD_SCHEMA = {
                         },
                         "saved_mapping_id": {"type": "integer", "minimum": 1},
                         "start": {"type": "boolean"},
+                        "strict": {"type": "boolean"},
+                        "create_customers": {"type": "boolean"},
                     },
                 }
             }
@@ -126,6 +128,8 @@ def import_create(request):
         encoding=form.encoding,
         mapping=form.mapping,
         saved_mapping=saved,
+        strict=form.strict,
+        create_customers=form.create_customers,
     )
     if form.start:
         services.import_job_start(job=job, actor=request.user)
@@ -203,7 +207,7 @@ def import_get(request, pk: int):
     "/{int:pk}",
     response={200: ImportJobOut, **ERRORS},
     operation_id="import_update",
-    summary="Change the mapping, policy, dry run, encoding or delimiter before starting",
+    summary="Change the mapping, options, encoding or delimiter before starting",
 )
 def import_update(request, pk: int, payload: PatchDict[ImportPatchIn]):
     job = selectors.job_get_for_user(pk=pk, user=request.user)

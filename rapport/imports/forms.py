@@ -74,6 +74,17 @@ class MappingForm(forms.Form):
         choices=ImportPolicy.choices,
         widget=forms.RadioSelect,
     )
+    strict = forms.BooleanField(
+        label="Strict: reject a row whose phone cannot be read",
+        required=False,
+        help_text="Otherwise the row is imported without that phone, with a warning.",
+    )
+    create_customers = forms.BooleanField(
+        label="Create the customers this file names",
+        required=False,
+        help_text="A customer email that matches no contact creates the contact (and its "
+        "account, from a company column).",
+    )
     save_as = forms.CharField(
         label="Save this mapping as",
         required=False,
@@ -81,9 +92,15 @@ class MappingForm(forms.Form):
         help_text="Give it a name to pick it again for the next file of this shape.",
     )
 
-    def __init__(self, *args, headers: list[str], targets: dict[str, Target], **kwargs):
+    def __init__(
+        self, *args, headers: list[str], targets: dict[str, Target], object_type: str, **kwargs
+    ):
         super().__init__(*args, **kwargs)
         self.headers = headers
+        if object_type != "orders":
+            del self.fields["create_customers"]
+        if not {"phone"} & set(targets):
+            del self.fields["strict"]
         choices = [("", "— do not import —")] + [
             (t.key, f"{t.label}{' *' if t.required else ''}") for t in targets.values()
         ]
@@ -100,7 +117,11 @@ class MappingForm(forms.Form):
 
 
 def mapping_initial(job) -> dict:
-    initial = {"policy": job.policy}
+    initial = {
+        "policy": job.policy,
+        "strict": job.strict,
+        "create_customers": job.create_customers,
+    }
     for index, header in enumerate(job.headers):
         initial[f"col_{index}"] = job.mapping.get(header) or ""
     return initial

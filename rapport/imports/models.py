@@ -59,6 +59,16 @@ class ImportJob(models.Model):
         max_length=10, choices=ImportPolicy.choices, default=ImportPolicy.UPDATE
     )
     dry_run = models.BooleanField(default=False)
+    strict = models.BooleanField(
+        default=False,
+        help_text="A phone that cannot be read fails its row (otherwise the row is imported "
+        "without it, with a warning)",
+    )
+    create_customers = models.BooleanField(
+        default=False,
+        help_text="Orders: a customer email that matches no contact creates the contact (and "
+        "its account, from a company column)",
+    )
     status = models.CharField(
         max_length=12, choices=ImportStatus.choices, default=ImportStatus.PENDING
     )
@@ -91,11 +101,18 @@ class ImportJob(models.Model):
         return f"Import #{self.pk} of {self.object_type} ({self.original_name})"
 
 
+class IssueLevel(models.TextChoices):
+    ERROR = "error", "Error"  # the row was not imported
+    WARNING = "warning", "Warning"  # the row was imported without that cell
+
+
 class ImportRowError(models.Model):
     """One problem of one data row (row 1 is the header, as in a spreadsheet). A row with
-    several problems has several entries; `raw` is the row as read from the file."""
+    several problems has several entries; `raw` is the row as read from the file. A warning
+    is a cell left out of a row that was imported all the same."""
 
     job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="row_errors")
+    level = models.CharField(max_length=8, choices=IssueLevel.choices, default=IssueLevel.ERROR)
     row_number = models.PositiveIntegerField()
     column = models.CharField(max_length=255, blank=True)
     field = models.CharField(max_length=100, blank=True)

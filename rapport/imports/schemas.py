@@ -30,6 +30,12 @@ class ImportCreateForm(Schema):
     )
     saved_mapping_id: int | None = Field(None, ge=1, le=2**63 - 1)
     start: bool = Field(False, description="queue the import at once")
+    strict: bool = Field(
+        False, description="a phone that cannot be read fails its row (default: left out, warned)"
+    )
+    create_customers: bool = Field(
+        False, description="orders: create the contacts (and accounts) of unknown customer emails"
+    )
 
     @field_validator("mapping", mode="before")
     @classmethod
@@ -51,6 +57,8 @@ class ImportPatchIn(Schema):
     encoding: str | None = Field(None, min_length=1, max_length=40)
     delimiter: Literal[",", ";", "\t", "|"] | None = None
     saved_mapping_id: int | None = Field(None, ge=1, le=2**63 - 1)
+    strict: bool | None = None
+    create_customers: bool | None = None
 
 
 class ImportStartIn(Schema):
@@ -83,6 +91,8 @@ class ImportJobOut(Schema):
     mapping: dict[str, str | None]
     policy: str
     dry_run: bool
+    strict: bool
+    create_customers: bool
     status: str
     cancel_requested: bool
     progress: ProgressOut
@@ -132,6 +142,9 @@ class ImportListParams(Schema):
 
 class RowErrorOut(Schema):
     row_number: int
+    level: Literal["error", "warning"] = Field(
+        description="error: the row was not imported; warning: imported without that cell"
+    )
     column: str
     field: str
     message: str

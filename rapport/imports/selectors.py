@@ -6,7 +6,7 @@ from pathlib import Path
 from django.db.models import QuerySet
 
 from rapport.identity.models import User
-from rapport.imports.models import ImportJob, ImportRowError, SavedMapping
+from rapport.imports.models import ImportJob, ImportRowError, IssueLevel, SavedMapping
 from rapport.records.exceptions import RecordNotFound
 
 JOB_SORTS = {"created_at"}
@@ -62,7 +62,11 @@ def _rejected_line(number: int, raw: list, reasons: list[str], width: int) -> li
 
 
 def _rejected_lines(job: ImportJob, width: int) -> Iterator[list]:
-    rows = row_errors_of(job).values_list("row_number", "column", "message", "raw")
+    rows = (
+        row_errors_of(job)
+        .filter(level=IssueLevel.ERROR)
+        .values_list("row_number", "column", "message", "raw")
+    )
     current, raw, reasons = None, None, []
     for number, column, message, cells in rows.iterator(chunk_size=2000):
         if number != current:
@@ -92,7 +96,11 @@ def job_preview(job: ImportJob, *, rows: int = 3) -> list[list[str]]:
     if path is None or not path.is_file():
         return []
     reader = open_reader(
-        path, file_format=job.file_format, encoding=job.encoding, delimiter=job.delimiter
+        path,
+        file_format=job.file_format,
+        encoding=job.encoding,
+        delimiter=job.delimiter,
+        in_request=True,
     )
     out: list[list[str]] = []
     try:

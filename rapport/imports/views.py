@@ -204,7 +204,12 @@ def _ragged_rows(job, preview: list[list[str]]) -> list[str]:
 
 def _mapping_page(request, job, form=None, status: int = 200, reading=None):
     targets = targets_for(job.object_type)
-    form = form or MappingForm(initial=mapping_initial(job), headers=job.headers, targets=targets)
+    form = form or MappingForm(
+        initial=mapping_initial(job),
+        headers=job.headers,
+        targets=targets,
+        object_type=job.object_type,
+    )
     preview = selectors.job_preview(job)
     columns = [
         {
@@ -237,7 +242,9 @@ def import_mapping(request, pk: int):
     if request.method != "POST":
         return _mapping_page(request, job)
     targets = targets_for(job.object_type)
-    form = MappingForm(request.POST, headers=job.headers, targets=targets)
+    form = MappingForm(
+        request.POST, headers=job.headers, targets=targets, object_type=job.object_type
+    )
     action = request.POST.get("action", "save")
     if not form.is_valid():
         return _mapping_page(request, job, form, status=422)
@@ -246,7 +253,15 @@ def import_mapping(request, pk: int):
         services.import_job_update(
             job=job,
             actor=request.user,
-            fields={"mapping": mapping, "policy": form.cleaned_data["policy"]},
+            fields={
+                "mapping": mapping,
+                "policy": form.cleaned_data["policy"],
+                **{
+                    k: form.cleaned_data[k]
+                    for k in ("strict", "create_customers")
+                    if k in form.fields
+                },
+            },
         )
         if form.cleaned_data["save_as"].strip():
             saved = services.saved_mapping_create(
@@ -342,14 +357,24 @@ def _with_values(job, errors: list) -> list:
     return errors
 
 
+# The job's other counts (ImportJob.extra), as the status panel names them.
+EXTRA_LABELS = {
+    "accounts_created": "Accounts created",
+    "customers_created": "Customers created",
+}
+
+
 def _status_context(job) -> dict:
     errors = _with_values(job, list(selectors.row_errors_of(job)[: ERRORS_ON_PAGE + 1]))
     total = job.rows_total
     percent = None
-    if total:
+    if job.dry_run and job.status == ImportStatus.RUNNING:
+        percent = None  # a dry run's progress is not written until it ends
+    elif total:
         percent = min(100, round(100 * job.rows_done / total))
     elif total == 0 and job.status == ImportStatus.DONE:
         percent = 100
+    warned = job.extra.get("rows_with_warnings", 0) if isinstance(job.extra, dict) else 0
     return {
         "job": job,
         "active": job.status in ACTIVE_STATUSES
@@ -366,8 +391,14 @@ def _status_context(job) -> dict:
             ("Unchanged", job.unchanged),
             ("Would skip" if job.dry_run else "Skipped", job.skipped),
             ("Would fail" if job.dry_run else "Failed", job.failed),
+            *([("With warnings", warned)] if warned else []),
         ],
-        "extra": sorted(job.extra.items()) if isinstance(job.extra, dict) else [],
+        "extra": [
+            (EXTRA_LABELS.get(key, key.replace("_", " ")), value)
+            for key, value in sorted(job.extra.items() if isinstance(job.extra, dict) else [])
+            if key != "rows_with_warnings"
+        ],
+        "warned": warned,
         "editable": _editable(job),
         "list_url": _list_url(job.object_type),
         "import_steps": STEPS,

@@ -20,14 +20,14 @@ NOT_EDITABLE = "Matches a record you cannot change"
 
 class Importer:
     """Imports one object type batch by batch. `process` decides each row's outcome
-    (created, updated, unchanged, skipped, failed with issues) and, unless this is a dry
-    run, writes; the runner calls it inside one transaction per batch."""
+    (created, updated, unchanged, skipped, failed with issues) and writes; the runner calls
+    it inside one transaction per batch. A dry run is the same code, rolled back by the
+    runner: an importer never knows, so the dry run cannot predict anything else."""
 
-    def __init__(self, *, job: ImportJob, actor: User, policy: str, dry_run: bool, targets: dict):
+    def __init__(self, *, job: ImportJob, actor: User, policy: str, targets: dict):
         self.job = job
         self.actor = actor
         self.policy = policy
-        self.dry_run = dry_run
         self.targets: dict[str, Target] = targets
         self.extra: Counter = Counter()
         self._owners: dict[str, User | None] = {}

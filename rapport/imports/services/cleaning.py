@@ -13,14 +13,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-import phonenumbers
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.utils import timezone
 from email_validator import SPECIAL_USE_DOMAIN_NAMES
 
-from rapport.accounts.contact_methods import email_normalise
+from rapport.accounts.contact_methods import PhoneProblem, email_normalise
+from rapport.accounts.contact_methods import phone_e164 as contact_phone_e164
 from rapport.imports.services.files import cell_text
 from rapport.imports.services.mapping import Target
 from rapport.records.custom_fields import _clean_value as custom_value_clean
@@ -56,6 +55,7 @@ class Row:
     cells: list
     values: dict[str, Any] = field(default_factory=dict)
     issues: list[Issue] = field(default_factory=list)
+    warnings: list[Issue] = field(default_factory=list)  # cells left out of the row
     outcome: str = ""  # created, updated, unchanged, skipped or failed
     record_id: int | None = None  # the matched record (update) or the new one (create)
     changes: dict[str, Any] = field(default_factory=dict)  # field → new value (update)
@@ -65,6 +65,9 @@ class Row:
     def fail(self, message: str, code: str, column: str = "", field_name: str = "") -> None:
         self.issues.append(Issue(message, code, column, field_name))
         self.outcome = "failed"
+
+    def warn(self, message: str, code: str, column: str = "", field_name: str = "") -> None:
+        self.warnings.append(Issue(message, code, column, field_name))
 
 
 def _text(value: Any) -> str:
@@ -287,15 +290,12 @@ READERS = {
 
 
 def phone_e164(text: str, region: str | None) -> str:
-    """E.164 of a number; without a country code the row's country (or the default region)
-    says where it is."""
+    """E.164 of a number (accounts.contact_methods.phone_e164, as for the forms and the
+    API); without a country code the row's country (or the default region) says where."""
     try:
-        number = phonenumbers.parse(text, region or settings.RAPPORT_PHONE_REGION)
-    except phonenumbers.NumberParseException as exc:
-        raise CellError(f"Not a phone number: {exc}", "invalid_phone")
-    if not phonenumbers.is_possible_number(number):
-        raise CellError("Not a possible phone number", "invalid_phone")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        return contact_phone_e164(text, region)
+    except PhoneProblem as exc:
+        raise CellError(str(exc), "invalid_phone")
 
 
 def _custom(value: Any, target: Target):
@@ -316,11 +316,19 @@ class RowReader:
     """Turns the cells of a row into field values with one reader per mapped column."""
 
     def __init__(
-        self, *, headers: list[str], mapping: dict, targets: dict[str, Target], pad: bool = False
+        self,
+        *,
+        headers: list[str],
+        mapping: dict,
+        targets: dict[str, Target],
+        pad: bool = False,
+        strict: bool = False,
     ):
         # XLSX rows end at their last filled cell: `pad` fills them up to the header's width.
         self.width = len(headers)
         self.pad = pad
+        # Not strict: a phone that cannot be read is left out of its row, with a warning.
+        self.strict = strict
         self.columns: list[tuple[int, str, Target, Any]] = []
         for index, header in enumerate(headers):
             key = mapping.get(header)
@@ -361,8 +369,12 @@ class RowReader:
             try:
                 values["phone"] = phone_e164(values["phone"], values.get("country"))
             except CellError as exc:
-                del values["phone"]
-                row.fail(str(exc), exc.code, self.column_of["phone"], "phone")
+                bad = values.pop("phone")
+                if self.strict:
+                    row.fail(str(exc), exc.code, self.column_of["phone"], "phone")
+                else:
+                    message = f"{exc} — imported without the phone {bad[:40]!r}"
+                    row.warn(message, exc.code, self.column_of["phone"], "phone")
         if "full_name" in values:
             first, last = values.pop("full_name")
             values.setdefault("first_name", first)

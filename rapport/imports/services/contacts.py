@@ -1,5 +1,6 @@
-"""Contacts: matched on a normalised email (any of theirs), then an E.164 phone; a new
-email or phone becomes the primary one; the company column links or creates an account."""
+"""Contacts: matched on a normalised email (any of theirs), then (see match_person) an
+E.164 phone; a new email or phone becomes the primary one; the company column links or
+creates an account."""
 
 from typing import Any
 
@@ -11,7 +12,7 @@ from rapport.imports.services.base import (
 )
 from rapport.imports.services.bulk_sql import BulkInsert, where_in
 from rapport.imports.services.cleaning import Row
-from rapport.imports.services.owned import OwnedImporter, match_email_then_phone
+from rapport.imports.services.owned import OwnedImporter, match_person
 from rapport.records.visibility import visible
 
 # Matching reads (key, id) pairs of records not deleted; `{where}` is the key condition.
@@ -52,8 +53,9 @@ class ContactImporter(OwnedImporter):
         return tuple(keys)
 
     def match(self, rows: list[Row]) -> dict[int, list[int]]:
-        return match_email_then_phone(
+        return match_person(
             rows,
+            model=Contact,
             emails_sql=_CONTACT_EMAILS,
             email_column="e.email",
             phones_sql=_CONTACT_PHONES,
@@ -78,7 +80,7 @@ class ContactImporter(OwnedImporter):
             found.setdefault(name, pk)
         missing = sorted(names - set(found))
         self.extra["accounts_created"] += len(missing)
-        if missing and not self.dry_run:
+        if missing:
             owners = {}
             for row in rows:
                 name = row.values.get("account")

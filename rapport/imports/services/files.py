@@ -12,6 +12,7 @@ import csv
 import datetime
 import io
 import os
+import time
 import uuid
 import zipfile
 from collections.abc import Iterator
@@ -27,6 +28,14 @@ MAX_COLUMNS = 500
 MAX_CELL_CHARS = 128 * 1024
 DELIMITERS = ",;\t|"
 _XLSX_MAX_ROWS = 1_048_576
+# An XLSX is a zip of XML: its parts are judged before anything unpacks them. Deflate packs
+# real sheets 5-50 times; a part packed far more is a zip bomb (300 MB of blanks in 300 KB).
+XLSX_MAX_PARTS = 5000
+XLSX_MAX_RATIO = 100
+XLSX_RATIO_FROM = 4 * 1024 * 1024  # smaller parts are not judged by their ratio
+# Reading the header and the first rows (in the web request) has a budget of its own:
+# settings.RAPPORT_IMPORT_XLSX_HEADER_SECONDS, and this many unpacked bytes.
+SNIFF_XLSX_BYTES = 256 * 1024 * 1024
 
 # What people save by mistake instead of a table, by its first bytes.
 _MAGIC = (
@@ -293,11 +302,32 @@ def _decode_error_message(
 
 
 def normalise_encoding(name: str) -> str:
-    """The codec's canonical name, or FileProblem for an unknown encoding."""
+    """The text encoding's canonical name, or FileProblem for an unknown one or a codec that
+    is not a text encoding (zlib, bz2, base64, hex, rot13, punycode …: they would unpack or
+    transform the upload instead of decoding it)."""
     try:
-        return codecs.lookup(name.strip()).name
-    except (LookupError, AttributeError):
-        raise FileProblem(f"Unknown encoding {name!r}", "unknown_encoding")
+        info = codecs.lookup(name.strip())
+    except (LookupError, AttributeError, TypeError, ValueError):
+        raise FileProblem(f"Unknown encoding {name[:40]!r}", "unknown_encoding")
+    if not getattr(info, "_is_text_encoding", True) or info.name in _NOT_FILE_ENCODINGS:
+        raise FileProblem(
+            f"{name[:40]!r} is not a text encoding: choose one such as utf-8, cp1252 or latin-1",
+            "unknown_encoding",
+        )
+    return info.name
+
+
+# Text codecs all the same, but not ones a file is written in: "undefined" refuses every
+# byte, punycode and idna are for host names, the escape codecs read backslashes.
+_NOT_FILE_ENCODINGS = {
+    "undefined",
+    "punycode",
+    "idna",
+    "unicode-escape",
+    "raw-unicode-escape",
+    "mbcs",
+    "oem",
+}
 
 
 def _choose_encoding(head: bytes, chosen: str | None) -> str:
@@ -340,14 +370,112 @@ def unique_headers(raw: list) -> list[str]:
     return out
 
 
+def xlsx_check(path: Path) -> None:
+    """Refuse a workbook whose parts would unpack to too much, before any is unpacked: the
+    sizes the zip declares bound what unpacking yields (zipfile stops there)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise FileProblem(
+            f"This is a zip file but not a readable XLSX workbook ({type(exc).__name__})",
+            "not_tabular",
+        )
+    if len(parts) > XLSX_MAX_PARTS:
+        raise FileProblem(
+            f"The workbook has {len(parts)} parts; at most {XLSX_MAX_PARTS} are read",
+            "xlsx_too_large",
+        )
+    total = 0
+    for part in parts:
+        total += part.file_size
+        if part.file_size > XLSX_RATIO_FROM and part.file_size > XLSX_MAX_RATIO * max(
+            part.compress_size, 1
+        ):
+            raise FileProblem(
+                f"The workbook's part {part.filename[:100]} would unpack to "
+                f"{human_size(part.file_size)} from {human_size(part.compress_size)} (more "
+                f"than {XLSX_MAX_RATIO} times): refused as a possible zip bomb. Save the "
+                "sheet again, or as CSV, and upload that",
+                "xlsx_bomb",
+            )
+    limit = int(settings.RAPPORT_IMPORT_MAX_XLSX_UNPACKED)
+    if total > limit:
+        raise FileProblem(
+            f"The workbook would unpack to {human_size(total)}; at most {human_size(limit)} "
+            "are read. Split it, or save it as CSV",
+            "xlsx_too_large",
+        )
+
+
+class _Budget:
+    """Time and unpacked bytes a reading may spend; past either, FileProblem."""
+
+    def __init__(self, seconds: float, max_bytes: int):
+        self.deadline = time.monotonic() + seconds
+        self.left = max_bytes
+
+    def spend(self, size: int) -> None:
+        self.left -= size
+        if self.left < 0 or time.monotonic() > self.deadline:
+            raise FileProblem(
+                "The workbook's header and first rows could not be read within the limit "
+                "(its sheet is padded or too large): save it again, or as CSV, and upload that",
+                "xlsx_too_slow",
+            )
+
+
+def _header_budget() -> _Budget:
+    return _Budget(float(settings.RAPPORT_IMPORT_XLSX_HEADER_SECONDS), SNIFF_XLSX_BYTES)
+
+
+class _BudgetPart:
+    """A part of the zip whose reads are charged to a budget."""
+
+    def __init__(self, part, budget: _Budget):
+        self._part = part
+        self._budget = budget
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._part.read(size)
+        self._budget.spend(len(data))
+        return data
+
+    def read1(self, size: int = -1) -> bytes:
+        data = self._part.read1(size)
+        self._budget.spend(len(data))
+        return data
+
+    def __getattr__(self, name):
+        return getattr(self._part, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._part.close()
+
+    def __iter__(self):
+        return iter(self.readline, b"")
+
+
+class _BudgetZip(zipfile.ZipFile):
+    budget: _Budget
+
+    def open(self, name, mode="r", pwd=None, *, force_zip64=False):
+        part = super().open(name, mode, pwd, force_zip64=force_zip64)
+        return _BudgetPart(part, self.budget) if mode == "r" else part
+
+
 def sniff(path: Path, *, encoding: str | None = None) -> FileShape:
     """Detect the format (CSV or XLSX by content, not by name), the encoding and the
-    delimiter, and read the header and the first rows. Raises FileProblem."""
+    delimiter, and read the header and the first rows. Raises FileProblem. The web request
+    calls it: a workbook is checked first, then read within a budget of time and bytes."""
     head = _head(path)
     _refuse_non_tabular(head)
     if head.startswith(b"PK\x03\x04"):
         shape = FileShape(file_format="xlsx")
-        reader = XlsxReader(path)
+        reader = XlsxReader(path, budget=_header_budget())
     else:
         enc = _choose_encoding(head, encoding)
         if b"\x00" in head and enc != "utf-16":
@@ -466,22 +594,35 @@ class XlsxReader:
     """Rows of the first worksheet, read-only (streamed from the zip). Formula cells come
     as their text (`=A1*2`): they are never evaluated."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, budget: _Budget | None = None):
         self.path = path
+        self.budget = budget
         self._wb = None
         self._file = None
 
+    def _load(self):
+        from openpyxl.reader.excel import ExcelReader
+
+        # A file object, not the path: openpyxl would refuse a name not ending in .xlsx.
+        self._file = open(self.path, "rb")  # noqa: SIM115 - closed in close()
+        reader = ExcelReader(self._file, read_only=True, data_only=False, keep_links=False)
+        if self.budget is not None:
+            reader.archive.close()
+            reader.archive = _BudgetZip(self._file)
+            reader.archive.budget = self.budget
+        reader.read()
+        return reader.wb
+
     def rows(self) -> Iterator[tuple[int, list]]:
-        import openpyxl
         from openpyxl.utils.exceptions import InvalidFileException
 
+        xlsx_check(self.path)
         try:
-            # A file object, not the path: openpyxl would refuse a name not ending in .xlsx.
-            self._file = open(self.path, "rb")  # noqa: SIM115 - closed in close()
-            self._wb = openpyxl.load_workbook(
-                self._file, read_only=True, data_only=False, keep_links=False
-            )
+            self._wb = self._load()
             sheet = self._wb.worksheets[0]
+        except FileProblem:
+            self.close()
+            raise
         except (zipfile.BadZipFile, InvalidFileException, KeyError, IndexError, OSError) as exc:
             self.close()
             raise FileProblem(
@@ -513,7 +654,12 @@ class XlsxReader:
             self._file = None
 
 
-def open_reader(path: Path, *, file_format: str, encoding: str, delimiter: str):
+def open_reader(
+    path: Path, *, file_format: str, encoding: str, delimiter: str, in_request: bool = False
+):
+    """A reader of the job's file; `in_request`: a web request reads the first rows, within
+    the header's budget of time and bytes (a workbook)."""
     if file_format == "xlsx":
-        return XlsxReader(path)
+        budget = _header_budget() if in_request else None
+        return XlsxReader(path, budget=budget)
     return CsvReader(path, encoding=encoding or "utf-8", delimiter=delimiter)

@@ -20,7 +20,7 @@ from rapport.imports.models import (
     ImportStatus,
     SavedMapping,
 )
-from rapport.imports.services.files import FileProblem, import_dir, sniff
+from rapport.imports.services.files import FileProblem, import_dir, normalise_encoding, sniff
 from rapport.imports.services.mapping import guess_mapping, mapping_check, mapping_clean
 from rapport.imports.services.rights import require_importer
 from rapport.records.exceptions import Conflict, PermissionDenied
@@ -42,6 +42,13 @@ def _saved_for(headers: list[str], saved: SavedMapping) -> dict[str, Any]:
     return {h: saved.mapping.get(h) for h in headers}
 
 
+def _discard_upload(path: Path) -> None:
+    """Delete a refused upload; a file imported in place (the command line) is the user's
+    own and stays."""
+    if path.resolve().parent == import_dir().resolve():
+        path.unlink(missing_ok=True)
+
+
 def import_job_create(
     *,
     actor: User,
@@ -53,18 +60,26 @@ def import_job_create(
     encoding: str | None = None,
     mapping: dict | None = None,
     saved_mapping: SavedMapping | None = None,
+    strict: bool = False,
+    create_customers: bool = False,
 ) -> ImportJob:
     """A pending job for an uploaded file (already in the import directory). The file is
     sniffed now: one that is not a readable table is deleted and refused (422 on `file`)."""
     require_importer(actor, object_type)
     _check_choices(object_type, policy)
+    if encoding:
+        try:
+            encoding = normalise_encoding(encoding)
+        except FileProblem as exc:
+            _discard_upload(path)
+            raise _error("encoding", str(exc), exc.code)
     try:
         shape = sniff(path, encoding=encoding)
     except FileProblem as exc:
-        path.unlink(missing_ok=True)
+        _discard_upload(path)
         raise ValidationError({"file": [ValidationError(str(exc), code=exc.code)]})
     if saved_mapping is not None and saved_mapping.object_type != object_type:
-        path.unlink(missing_ok=True)
+        _discard_upload(path)
         raise _error("saved_mapping_id", "That mapping is for another object", "invalid")
     if mapping is not None:
         try:
@@ -72,7 +87,7 @@ def import_job_create(
                 object_type=object_type, headers=shape.headers, mapping=mapping, policy=policy
             )
         except ValidationError:
-            path.unlink(missing_ok=True)
+            _discard_upload(path)
             raise
     elif saved_mapping is not None:
         mapping = _saved_for(shape.headers, saved_mapping)
@@ -90,6 +105,8 @@ def import_job_create(
         mapping=mapping,
         policy=policy,
         dry_run=dry_run,
+        strict=strict,
+        create_customers=create_customers,
         created_by=actor,
     )
 
@@ -105,17 +122,23 @@ def _require_editable_job(job: ImportJob) -> None:
 
 
 def import_job_update(*, job: ImportJob, actor: User, fields: dict[str, Any]) -> ImportJob:
-    """Change the mapping, policy, dry-run flag, encoding or delimiter of a job that is not
-    queued or running. A new encoding or delimiter reads the header again (and guesses the
+    """Change the mapping, policy, options (dry run, strict, create customers), encoding or
+    delimiter of a job that is not queued or running. A new encoding or delimiter reads the header again (and guesses the
     mapping again unless one is given)."""
     _require_owner(job, actor)
     _require_editable_job(job)
     policy = fields.get("policy", job.policy)
     _check_choices(job.object_type, policy)
     changes: dict[str, Any] = {"policy": policy}
-    if "dry_run" in fields:
-        changes["dry_run"] = bool(fields["dry_run"])
+    for option in ("dry_run", "strict", "create_customers"):
+        if fields.get(option) is not None:
+            changes[option] = bool(fields[option])
     headers = job.headers
+    if fields.get("encoding"):
+        try:
+            fields = {**fields, "encoding": normalise_encoding(fields["encoding"])}
+        except FileProblem as exc:
+            raise _error("encoding", str(exc), exc.code)
     if job.file_format == "csv" and ("encoding" in fields or "delimiter" in fields):
         try:
             shape = sniff(Path(job.file_path), encoding=fields.get("encoding") or job.encoding)

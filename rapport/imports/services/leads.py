@@ -1,10 +1,10 @@
-"""Leads: matched on a normalised email, then an E.164 phone; the status rules of the lead
-services (converted only by conversion, a reason while disqualified)."""
+"""Leads: matched on a normalised email, then (see match_person) an E.164 phone; the status
+rules of the lead services (converted only by conversion, a reason while disqualified)."""
 
 from typing import Any
 
 from rapport.imports.services.cleaning import Row
-from rapport.imports.services.owned import OwnedImporter, match_email_then_phone
+from rapport.imports.services.owned import OwnedImporter, match_person
 from rapport.leads.models import Lead, LeadStatus
 
 _LEADS_BY_EMAIL = (
@@ -51,8 +51,9 @@ class LeadImporter(OwnedImporter):
         )
 
     def match(self, rows: list[Row]) -> dict[int, list[int]]:
-        return match_email_then_phone(
+        return match_person(
             rows,
+            model=Lead,
             emails_sql=_LEADS_BY_EMAIL,
             email_column="email",
             phones_sql=_LEADS_BY_PHONE,

@@ -211,7 +211,20 @@ TARGETS: dict[str, tuple[Target, ...]] = {
             "external_id",
             "Order id (external)",
             max_length=100,
-            synonyms=("order id", "order number", "order no", "order", "order ref", "external id"),
+            synonyms=(
+                "order id",
+                "order number",
+                "order no",
+                "order",
+                "order ref",
+                "external id",
+                "transaction id",
+                "transaction",
+                "invoice",
+                "invoice id",
+                "invoice number",
+                "receipt",
+            ),
             required=True,
         ),
         _t(
@@ -252,12 +265,30 @@ TARGETS: dict[str, tuple[Target, ...]] = {
             synonyms=("description", "item", "product", "product name"),
         ),
         _t("quantity", "Quantity", "quantity", synonyms=("qty", "units")),
+        _t("unit_price", "Unit price", "money", synonyms=("price", "item price", "unit cost")),
+        # A transaction log's amount: the line's total (the unit price is derived from it).
         _t(
-            "unit_price",
-            "Unit price",
+            "line_total",
+            "Line total (amount)",
             "money",
-            synonyms=("price", "item price", "line price"),
-            required=True,
+            synonyms=(
+                "amount",
+                "total",
+                "line total",
+                "line amount",
+                "line price",
+                "sales",
+                "revenue",
+                "value",
+                "order total",
+            ),
+        ),
+        # With "create the customers": the name of a contact created for an unknown email.
+        _t(
+            "customer_name",
+            "Customer name",
+            "full_name",
+            synonyms=("customer name", "contact name", "buyer", "buyer name", "client name"),
         ),
     ),
 }
@@ -391,6 +422,8 @@ def mapping_check(*, object_type: str, mapping: dict, policy: str) -> None:
     if object_type == ImportObject.ORDERS:
         if not fields & {"account", "account_id", "contact_email", "contact_id"}:
             missing.append("account or contact_email")
+        if not fields & {"unit_price", "line_total"}:
+            missing.append("unit_price or line_total (amount)")
         if missing:
             raise _mapping_error(
                 "Orders need columns for: " + ", ".join(missing), "required_columns"

@@ -1,13 +1,21 @@
 """Orders: one row per line, consecutive rows with the same external id making one order;
-new orders through the idempotent bulk service, existing ones through order_update."""
+new orders through the idempotent bulk service, existing ones through order_update.
+
+A transaction log imports as it is: its amount (total) column is the line's total, the
+unit price derived from it, and with the job's `create_customers` a customer email that no
+contact has creates the contact (named from a customer-name column, else the email) and
+the account a company column names, through the account services."""
 
 import re
 from collections import OrderedDict
+from decimal import Decimal
 from typing import Any
 
+from rapport.accounts import services as account_services
 from rapport.accounts.models import Account, Contact, ContactEmail
 from rapport.imports.services.base import NOT_EDITABLE
 from rapport.imports.services.cleaning import Row
+from rapport.imports.services.owned import email_variants
 from rapport.imports.services.through_services import ServiceImporter
 from rapport.orders import services as order_services
 from rapport.orders.models import Order
@@ -110,7 +118,8 @@ class OrderImporter(ServiceImporter):
             row.outcome = "line"
 
     def _resolve(self, groups: dict[str, list[Row]]) -> None:
-        """Account names and contact emails → visible records; SKUs → products."""
+        """Account names and contact emails → visible records (created first when the job
+        creates customers); SKUs → products; amounts → unit prices."""
         heads = [g[0] for g in groups.values()]
         names = {r.values["account"] for r in heads if r.values.get("account")}
         accounts: dict[str, int] = {}
@@ -124,17 +133,21 @@ class OrderImporter(ServiceImporter):
         emails = {r.values["contact_email"] for r in heads if r.values.get("contact_email")}
         contacts: dict[str, int] = {}
         if emails:
-            ids = dict(
-                ContactEmail.objects.filter(email__in=emails)
-                .order_by("contact_id")
+            ids: dict[str, int] = {}
+            for email, pk in (
+                ContactEmail.objects.filter(email__in=email_variants(emails))
+                .order_by("-contact_id")  # the oldest wins
                 .values_list("email", "contact_id")
-            )
+            ):
+                ids[email.lower()] = pk
             seen = set(
                 visible(Contact.objects.filter(pk__in=ids.values()), self.actor).values_list(
                     "pk", flat=True
                 )
             )
             contacts = {e: pk for e, pk in ids.items() if pk in seen}
+            if self.job.create_customers:
+                self._create_customers(heads, accounts, contacts, known=set(ids))
         skus = {
             r.values["product_sku"]
             for g in groups.values()
@@ -154,10 +167,15 @@ class OrderImporter(ServiceImporter):
                         "account",
                     )
             if head.get("contact_email") and "contact_id" not in head:
-                head["contact_id"] = contacts.get(head["contact_email"])
+                head["contact_id"] = contacts.get(head["contact_email"].lower())
                 if head["contact_id"] is None:
                     group[0].fail(
-                        f"No contact with the email {head['contact_email']!r}",
+                        f"No contact with the email {head['contact_email']!r}"
+                        + (
+                            ""
+                            if self.job.create_customers
+                            else " (or import with the option to create the customers)"
+                        ),
                         "invalid_contact",
                         self.column("contact_email"),
                         "contact_email",
@@ -174,12 +192,81 @@ class OrderImporter(ServiceImporter):
                             "product_sku",
                         )
                 if "unit_price" not in row.values:
-                    row.fail(
-                        "A unit price is needed for each line",
-                        "required",
-                        self.column("unit_price"),
-                        "unit_price",
+                    self._price_from_total(row)
+
+    def _price_from_total(self, row: Row) -> None:
+        """A line total (amount) gives the unit price: total ÷ quantity when that is a
+        price in cents, else one unit at the total (the quantity kept in the description,
+        with a warning)."""
+        values = row.values
+        total = values.get("line_total")
+        if total is None:
+            field = "line_total" if self.column("line_total") else "unit_price"
+            row.fail(
+                "A unit price or a line total (amount) is needed for each line",
+                "required",
+                self.column(field),
+                field,
+            )
+            return
+        quantity = values.get("quantity", Decimal(1))
+        price = (total / quantity).quantize(Decimal("0.01"))
+        if price * quantity == total:
+            values["unit_price"] = price
+            return
+        values["unit_price"], values["quantity"] = total, Decimal(1)
+        described = f"{values.get('line_description', '')} (× {quantity.normalize()})"
+        values["line_description"] = described.strip()[:200]
+        row.warn(
+            f"{total} is not {quantity.normalize()} × a price in cents: imported as one unit "
+            f"at {total}",
+            "quantity_not_divisible",
+            self.column("quantity"),
+            "quantity",
+        )
+
+    def _create_customers(
+        self, heads: list[Row], accounts: dict[str, int], contacts: dict[str, int], known: set
+    ) -> None:
+        """A contact for each email that no contact has (one the importer cannot see is not
+        duplicated: its orders are refused as before), with the account the row names,
+        created when the importer sees none of that name."""
+        for head in heads:
+            values = head.values
+            email = values.get("contact_email")
+            if not email or email.lower() in known or head.outcome == "failed":
+                continue
+            known.add(email.lower())
+            account_id = values.get("account_id")
+            name = values.get("account")
+            if account_id is None and name:
+                if name not in accounts:
+                    account = self.run(
+                        head,
+                        lambda name=name: account_services.account_create(
+                            actor=self.actor, fields={"name": name}
+                        ),
                     )
+                    if account is None:
+                        continue
+                    accounts[name] = account.pk
+                    self.extra["accounts_created"] += 1
+                account_id = accounts[name]
+            first, last = values.get("customer_name") or ("", "")
+            fields = {
+                "first_name": first,
+                "last_name": last or email.split("@")[0][:100],
+                "account_id": account_id,
+            }
+            contact = self.run(
+                head,
+                lambda fields=fields, email=email: account_services.contact_create(
+                    actor=self.actor, fields=fields, emails=[{"email": email}]
+                ),
+            )
+            if contact is not None:
+                contacts[email.lower()] = contact.pk
+                self.extra["customers_created"] += 1
 
     def _lines(self, group: list[Row]) -> list[dict[str, Any]]:
         return [

@@ -2,8 +2,8 @@
 accounts.py, contacts.py and leads.py; this is what they share).
 
 Per batch, a constant number of queries: matching on the natural keys (contacts and leads:
-normalised email, then E.164 phone; accounts: domain, then exact name), one edit-rights
-query for the matches, then multi-row inserts (bulk_sql.py) of the new records with their
+normalised email, then E.164 phone without merging two people, see match_person;
+accounts: domain, then exact name), one edit-rights query for the matches, then multi-row inserts (bulk_sql.py) of the new records with their
 emails, phones, tags and one `created` timeline event each.
 
 Updates have the services' versioned semantics without their per-row cost: only the
@@ -43,11 +43,41 @@ def email_variants(emails) -> list[str]:
     return list(out)
 
 
-def match_email_then_phone(
-    rows: list[Row], *, emails_sql: str, email_column: str, phones_sql: str, phone_column: str
+def _name(text: str | None) -> str:
+    return " ".join((text or "").split()).casefold()
+
+
+def same_person(row: Row, first: str, last: str) -> bool | None:
+    """Whether the row names the stored person: None when the row gives no name; every
+    name part the row gives must equal the stored one (case and spacing aside), a first
+    name the record lacks excepted."""
+    row_first, row_last = _name(row.values.get("first_name")), _name(row.values.get("last_name"))
+    if not row_first and not row_last:
+        return None
+    if row_last and row_last != _name(last):
+        return False
+    if row_first and _name(first) and row_first != _name(first):
+        return False
+    return not (not row_last and not _name(first))
+
+
+AMBIGUOUS = "ambiguous_match"
+
+
+def match_person(
+    rows: list[Row],
+    *,
+    model,
+    emails_sql: str,
+    email_column: str,
+    phones_sql: str,
+    phone_column: str,
 ) -> dict[int, list[int]]:
-    """Row number → ids of the records matching the row's email (any case), or, when none
-    does, its phone: two queries per batch. A row whose email matched needs no phone lookup."""
+    """Row number → the one record (contact, lead) the row is about, never a different
+    person: its email (any case) decides; a phone alone, which a switchboard or a family
+    shares, only for a row without email, or when the names agree too. Several records
+    that fit equally fail the row as ambiguous (nothing is written for it); a phone whose
+    records all bear other names matches nothing (a new person). Three queries per batch."""
     by_email: dict[str, set[int]] = {}
     emails = {r.values["email"] for r in rows if r.values.get("email")}
     for email, pk in pairs_where_in(emails_sql, email_column, email_variants(emails)):
@@ -60,13 +90,47 @@ def match_email_then_phone(
     by_phone: dict[str, set[int]] = {}
     for number, pk in pairs_where_in(phones_sql, phone_column, phones):
         by_phone.setdefault(number, set()).add(pk)
-    out = {}
+    # Names are read for the records that need telling apart.
+    need = {pk for ids in by_phone.values() for pk in ids}
+    need |= {pk for ids in by_email.values() if len(ids) > 1 for pk in ids}
+    names: dict[int, tuple[str, str]] = {}
+    if need:
+        for pk, first, last in model._base_manager.filter(where_in("pk", need)).values_list(
+            "pk", "first_name", "last_name"
+        ):
+            names[pk] = (first, last)
+    out: dict[int, list[int]] = {}
     for row in rows:
-        found = by_email.get(row.values.get("email", "").lower()) or by_phone.get(
-            row.values.get("phone", "")
-        )
-        if found:
-            out[row.number] = sorted(found)
+        email = row.values.get("email", "").lower()
+        phone = row.values.get("phone", "")
+        found = by_email.get(email)
+        how = "email"
+        if not found and phone in by_phone:
+            found, how = by_phone[phone], "phone"
+        if not found:
+            continue
+        ids = sorted(found)
+        if len(ids) > 1 or how == "phone":
+            verdicts = {pk: same_person(row, *names.get(pk, ("", ""))) for pk in ids}
+            named = [pk for pk in ids if verdicts[pk]]
+            if how == "phone" and email and not named:
+                continue  # a new email and no name in common: another person on that line
+            if named:
+                ids = named
+            elif how == "phone" and all(v is False for v in verdicts.values()):
+                continue  # every record on that line is someone else
+        if len(ids) > 1:
+            key = email if how == "email" else phone
+            row.fail(
+                f"Ambiguous: {len(ids)} {model._meta.verbose_name_plural} have the {how} {key}"
+                " and nothing in the row tells which one it is (add an email or the names); "
+                "the row was not imported",
+                AMBIGUOUS,
+                "",
+                how,
+            )
+            continue
+        out[row.number] = ids
     return out
 
 
@@ -127,6 +191,10 @@ class OwnedImporter(Importer):
                 self.prepare(row)
         valid = [r for r in rows if not r.outcome]
         matches = self.match(valid) if self.policy != "create" and valid else {}
+        for row in valid:
+            for issue in row.issues if row.outcome else ():  # ambiguous matches fail
+                issue.column = issue.column or self.column(issue.field)
+        valid = [r for r in valid if not r.outcome]
         candidates = {pk for ids in matches.values() for pk in ids}
         editable_ids = set()
         if candidates and self.policy == "update":
@@ -164,8 +232,6 @@ class OwnedImporter(Importer):
             self._diff(row, states[row.record_id])
         for row in creates:
             row.outcome = "created"
-        if self.dry_run:
-            return
         self._write_creates(creates)
         self._write_updates([r for r in updates if r.outcome == "updated"], states)
 

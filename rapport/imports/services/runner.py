@@ -4,9 +4,16 @@ Two passes over the file, both streamed (memory does not grow with the file):
 1. validating: the whole file is decoded and parsed once, without writing anything. A
    file-level problem (wrong encoding at byte N, binary content, a damaged workbook) fails
    the job here, so a bad file never leaves half an import behind.
-2. running: rows are read into field values, batched, matched and written (or, in a dry
-   run, only judged). Each batch is one transaction with its rows' errors and the job's
-   counts, so the report always says exactly what was written.
+2. running: rows are read into field values, batched, matched and written. Each batch is
+   one transaction with its rows' errors and the job's counts, so the report always says
+   exactly what was written.
+
+A dry run runs the very same code inside one outer transaction that is rolled back at the
+end (the batches are savepoints in it), then stores the counts and the row errors: rows
+that match rows of the same file (by email, phone, account name, SKU …) find what the
+earlier rows wrote, exactly as in the real run, so the dry run predicts the real run's
+counts exactly. The price: while a dry run runs, its writes hold their locks (on SQLite the
+database's write lock; on PostgreSQL the rows it updates) and its progress is not shown.
 
 Cancelling sets a flag that is read between batches: batches already written stay (an
 import of millions of rows cannot hold one transaction), and rerunning the same file
@@ -27,7 +34,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from rapport.identity.models import User
-from rapport.imports.models import ImportJob, ImportRowError, ImportStatus
+from rapport.imports.models import ImportJob, ImportRowError, ImportStatus, IssueLevel
 from rapport.imports.services.accounts import AccountImporter
 from rapport.imports.services.base import Importer
 from rapport.imports.services.cleaning import Row, RowReader
@@ -60,6 +67,10 @@ COUNTED = ("created", "updated", "unchanged", "skipped", "failed")
 
 class Cancelled(Exception):
     pass
+
+
+class _RollBack(Exception):
+    """Ends a dry run's outer transaction."""
 
 
 def _cancel_requested(job: ImportJob) -> bool:
@@ -105,18 +116,23 @@ def _relax_durability() -> None:
 
 
 def _row_errors(job: ImportJob, rows: list[Row]) -> list[ImportRowError]:
+    """The failed rows' errors, and the warnings of the rows imported without a cell."""
     errors = []
     for row in rows:
-        if row.outcome != "failed":
+        failed = row.outcome == "failed"
+        if not failed and not row.warnings:
             continue
         raw = [
             c if isinstance(c, str | int | float | bool) or c is None else str(c) for c in row.cells
         ]
-        for issue in row.issues or []:
+        issues = [(i, IssueLevel.ERROR) for i in row.issues] if failed else []
+        issues += [(i, IssueLevel.WARNING) for i in row.warnings]
+        for issue, level in issues:
             errors.append(
                 ImportRowError(
                     job=job,
                     row_number=row.number,
+                    level=level,
                     column=issue.column[:255],
                     field=issue.field[:100],
                     message=issue.message[:500],
@@ -234,11 +250,11 @@ def _process(job: ImportJob, actor: User, total: int, progress=None) -> Counter:
         mapping=job.mapping,
         targets=targets,
         pad=job.file_format == "xlsx",
+        strict=job.strict,
     )
-    importer = IMPORTERS[job.object_type](
-        job=job, actor=actor, policy=job.policy, dry_run=job.dry_run, targets=targets
-    )
+    importer = IMPORTERS[job.object_type](job=job, actor=actor, policy=job.policy, targets=targets)
     counts: Counter = Counter()
+    dry_errors: list[ImportRowError] = []  # a dry run's, stored after its rollback
 
     def flush(rows: list[Row]) -> None:
         if _cancel_requested(job):
@@ -248,23 +264,49 @@ def _process(job: ImportJob, actor: User, total: int, progress=None) -> Counter:
             importer.resolve_owners(rows)
             importer.process(rows)
             batch = Counter(r.outcome for r in rows if r.outcome in COUNTED)
-            ImportRowError.objects.bulk_create(_row_errors(job, rows))
+            warned = sum(1 for r in rows if r.warnings and r.outcome != "failed")
+            if warned:
+                importer.extra["rows_with_warnings"] += warned
+            errors = _row_errors(job, rows)
             counts.update(batch)
-            ImportJob.objects.filter(pk=job.pk).update(
-                rows_done=rows[-1].number - 1,
-                updated_at=timezone.now(),
-                extra=dict(importer.extra),
-                **{name: F(name) + batch[name] for name in COUNTED if batch[name]},
-            )
+            if job.dry_run:
+                dry_errors.extend(errors)
+            else:
+                ImportRowError.objects.bulk_create(errors)
+                ImportJob.objects.filter(pk=job.pk).update(
+                    rows_done=rows[-1].number - 1,
+                    updated_at=timezone.now(),
+                    extra=dict(importer.extra),
+                    **{name: F(name) + batch[name] for name in COUNTED if batch[name]},
+                )
         if progress is not None:
             progress(rows[-1].number - 1, total, counts)
 
-    size = SERVICE_BATCH_SIZE if job.object_type in SERVICE_IMPORTS else BATCH_SIZE
-    batches = _Batches(importer, size, flush)
-    for row in _RowProducer(job, reader):
-        batches.add(row)
-    batches.emit()
-    _set(job, rows_done=total, extra=dict(importer.extra))
+    def run_all() -> None:
+        size = SERVICE_BATCH_SIZE if job.object_type in SERVICE_IMPORTS else BATCH_SIZE
+        batches = _Batches(importer, size, flush)
+        for row in _RowProducer(job, reader):
+            batches.add(row)
+        batches.emit()
+
+    if not job.dry_run:
+        run_all()
+        _set(job, rows_done=total, extra=dict(importer.extra))
+        return counts
+    try:
+        with transaction.atomic():
+            run_all()
+            raise _RollBack()
+    except _RollBack:
+        pass
+    with transaction.atomic():
+        ImportRowError.objects.bulk_create(dry_errors, batch_size=2000)
+        _set(
+            job,
+            rows_done=total,
+            extra=dict(importer.extra),
+            **{name: counts[name] for name in COUNTED},
+        )
     return counts
 
 

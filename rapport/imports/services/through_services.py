@@ -1,8 +1,9 @@
 """Products, opportunities and orders (orders.py) are imported through their domain
 services, row by row (orders: the idempotent bulk service), each row in its own
 savepoint: these imports are small next to contacts, and their rules (catalogue rights,
-pipelines and stage history, order totals from lines) stay in one place. A dry run calls the same services
-and rolls every row back, so it reports exactly what the import would refuse.
+pipelines and stage history, order totals from lines) stay in one place. A dry run calls
+the same services and the runner rolls the whole run back, so it reports exactly what the
+import would do, rows that match rows of the same file included.
 """
 
 import re
@@ -21,21 +22,12 @@ from rapport.sales import services as sales_services
 from rapport.sales.models import Opportunity, Pipeline, Product, Stage
 
 
-class _DryRun(Exception):
-    pass
-
-
 class ServiceImporter(Importer):
     @contextmanager
     def savepoint(self):
-        """One row's writes: kept, or (dry run) rolled back after the services ran."""
-        try:
-            with transaction.atomic():
-                yield
-                if self.dry_run:
-                    raise _DryRun()
-        except _DryRun:
-            pass
+        """One row's writes: a service that refuses the row leaves nothing of it."""
+        with transaction.atomic():
+            yield
 
     def field_of(self, name: str) -> str:
         """The import field a service's error field names (`account_id` → account)."""

@@ -87,9 +87,15 @@ def test_each_bad_cell_is_one_issue_naming_its_column_and_field():
     assert row.outcome == "failed"
     assert {(i.column, i.field, i.code) for i in row.issues} == {
         ("Mail", "email", "invalid_email"),
-        ("Tel", "phone", "invalid_phone"),
         ("Land", "country", "invalid_country"),
     }
+    # A bad phone is left out with a warning, or (strict) is one more issue.
+    assert [(i.column, i.field, i.code) for i in row.warnings] == [
+        ("Tel", "phone", "invalid_phone")
+    ]
+    reader.strict = True
+    row = reader.read(7, ["not-an-email", "12", "France"])
+    assert ("Tel", "phone", "invalid_phone") in {(i.column, i.field, i.code) for i in row.issues}
 
 
 def test_formula_like_cells_are_kept_as_text():

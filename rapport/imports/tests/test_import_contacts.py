@@ -128,18 +128,19 @@ def test_update_policy_writes_only_changed_fields_with_version_and_timeline(
     assert event.payload["import"] == job.pk
 
 
-def test_matching_falls_back_to_the_phone_in_e164(personas, upload, run, ann):
-    data = csv_bytes([["Email", "Phone", "City"], ["new@example.org", "020 7946 0958", "York"]])
+def test_matching_falls_back_to_the_phone_in_e164_when_the_names_agree(personas, upload, run, ann):
+    head = ["First name", "Last name", "Email", "Phone", "Country"]
+    data = csv_bytes([head, ["Ann", "Lee", "new@example.org", "020 7946 0958", ""]])
     job = run(upload(personas.owner, data, policy="update"), dry_run=False)
     # No country: the default region (US) does not make this a UK number -> no match.
     assert job.created + job.failed == 1
-    data = csv_bytes([["Email", "Phone", "Country"], ["new@example.org", "020 7946 0958", "GB"]])
+    data = csv_bytes([head, ["Ann", "Lee", "new2@example.org", "020 7946 0958", "GB"]])
     job = run(upload(personas.owner, data))
     assert (job.updated, job.created) == (1, 0)
     ann.refresh_from_db()
-    assert ann.email == "new@example.org"
-    assert list(ann.emails.order_by("-is_primary").values_list("email", "is_primary")) == [
-        ("new@example.org", True),
+    assert ann.email == "new2@example.org"
+    assert list(ann.emails.order_by("-is_primary", "email").values_list("email", "is_primary")) == [
+        ("new2@example.org", True),
         ("ann@example.org", False),
     ]
 

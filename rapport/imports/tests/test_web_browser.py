@@ -124,3 +124,44 @@ def test_import_a_csv_with_a_bad_row_from_upload_to_rejected_rows(
     page.goto(f"/imports/{job.pk}/mapping")
     screenshot(page, "import-6-mapping-phone", full_page=True)
     assert page.errors == []
+
+
+MESSY = csv_bytes(
+    [
+        ["First name", "Last name", "Email", "Phone"],
+        ["Ida", "Kant", "ida@kantwerk.de", "0049 30 901820"],
+        ["Max", "Roth", "max@kantwerk.de", "+49 30 901820"],
+        ["", "", "", "+49 30 901820"],
+        ["Lea", "Vogt", "lea@vogt.org", "5559932"],
+    ]
+)
+
+
+def test_a_dry_run_reports_ambiguous_rows_and_phone_warnings_then_strict_rejects(
+    page, rep, live_server, screenshot
+):
+    sign_in(page, rep)
+    page.goto("/imports/new?object_type=contact")
+    page.set_input_files(
+        "#id_file", files=[{"name": "messy.csv", "mimeType": "text/csv", "buffer": MESSY}]
+    )
+    page.click("button:has-text('Upload and map columns')")
+    page.wait_for_selector("h1:has-text('Map the columns of messy.csv')")
+    job = ImportJob.objects.get()
+    assert not page.is_checked("#id_strict")
+    page.click("button:has-text('Dry run')")
+    page.wait_for_selector("#import-status")
+    _work(job.pk)
+    page.wait_for_selector("#import-status :text('Row errors and warnings')")
+    status = page.inner_text("#import-status")
+    assert "Ambiguous: 2 contacts have the phone +4930901820" in status
+    assert "imported without the phone '5559932'" in status
+    screenshot(page, "import-messy-dry-run", full_page=True)
+    assert not Contact.objects.exists()
+    page.click("a:has-text('Edit the mapping')")
+    page.check("#id_strict")
+    page.click("button:has-text('Import now')")
+    page.wait_for_selector("#import-status")
+    _work(job.pk)
+    page.wait_for_selector("#import-status :text('2 rows rejected')")
+    assert sorted(Contact.objects.values_list("last_name", flat=True)) == ["Kant", "Roth"]

@@ -246,7 +246,7 @@ def test_dry_run_writes_nothing_and_shows_counts_errors_and_the_rejected_rows(
         1,
     )
     page = text_of(owner_client.get(response["Location"]))
-    assert "Dry run: every row was checked and nothing was written" in page
+    assert "nothing was written, and the counts are what the import will do" in page
     assert "Would create" in page
     assert "E-mail" in page and "bob@" in page  # the column and the bad value
     assert f"/imports/{uploaded.pk}/rejected.csv" in page
@@ -284,6 +284,14 @@ def test_run_creates_the_records_and_shows_the_counts(
         )
     uploaded.refresh_from_db()
     assert (uploaded.created, uploaded.skipped, Contact.objects.count()) == (0, 2, 2)
+
+
+def test_a_running_dry_run_says_its_counts_come_at_the_end(owner_client, uploaded):
+    owner_client.post(f"/imports/{uploaded.pk}/start", {"dry_run": "1"})
+    ImportJob.objects.filter(pk=uploaded.pk).update(status="running", rows_total=3)
+    page = text_of(owner_client.get(f"/imports/{uploaded.pk}/"))
+    assert "Checking 3 rows: a dry run shows its counts when it ends" in page
+    assert "0 of 3 rows" not in page
 
 
 def test_progress_is_polled_while_running_and_stops_when_finished(owner_client, uploaded):

@@ -46,6 +46,14 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="validate, write nothing")
         parser.add_argument("--encoding", help="the file's encoding when it is not UTF-8")
         parser.add_argument(
+            "--strict", action="store_true", help="a bad phone rejects its row (not a warning)"
+        )
+        parser.add_argument(
+            "--create-customers",
+            action="store_true",
+            help="orders: create the contacts of customer emails that match none",
+        )
+        parser.add_argument(
             "--background", action="store_true", help="queue for the worker and return"
         )
 
@@ -90,6 +98,8 @@ class Command(BaseCommand):
                 encoding=options["encoding"],
                 mapping=mapping,
                 saved_mapping=saved,
+                strict=options["strict"],
+                create_customers=options["create_customers"],
             )
             if options["save_mapping"]:
                 services.saved_mapping_create(
