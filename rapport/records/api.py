@@ -307,7 +307,7 @@ def add_record_actions(router: Router, *, model, out_schema, base_qs) -> None:
     def timeline(request, pk: int, cursor: str | None = None, limit: int = Query(50, ge=1, le=200)):
         record = get(request, pk)
         page = keyset_page(
-            timeline_of(record),
+            timeline_of(record, user=request.user),
             sort="-occurred_at",
             allowed={"occurred_at"},
             cursor=cursor,

@@ -9,7 +9,8 @@ Not visible means 404, never 403.
 
 from functools import lru_cache
 
-from django.db.models import Model, Q, QuerySet
+from django.db.models import BooleanField, ExpressionWrapper, Model, OuterRef, Q, QuerySet, Subquery
+from django.db.models.lookups import IsNull
 
 from rapport.identity.models import Team, User
 from rapport.records.models import Access, OrgDefault, RecordShare, ShareAccess
@@ -142,3 +143,19 @@ def visible_through_parents(
     if own_field:
         q |= Q(**{own_field: user.pk})
     return qs.filter(q)
+
+
+def visible_ref(model: type[Model], user: User, ref: str) -> Q:
+    """A filter on another queryset: the `model` record that the row's `ref` column (or
+    path, `activity__account_id`) points to exists and `user` may read it (deleted or not).
+
+    A primary-key probe per row (a correlated subquery with LIMIT 1), never the set of every
+    record the user may see: an `IN (visible …)` made the database collect all of them (a
+    scan of a million contacts) for each timeline page. A null `ref` is never visible.
+    """
+    if user is None or not user.is_authenticated or not user.is_active:
+        return Q(pk__in=[])
+    if sees_all(model.OBJECT_TYPE, user):
+        return Q(**{f"{ref}__isnull": False})
+    probe = visible(model.all_objects.filter(pk=OuterRef(ref)), user).order_by().values("pk")[:1]
+    return Q(ExpressionWrapper(IsNull(Subquery(probe), False), output_field=BooleanField()))

@@ -290,7 +290,11 @@ def inline_field(
     }
     # The timeline's first page comes along out of band (the change is on it): no second
     # request that a busy page could miss.
-    context.update(timeline_context(record, cursor=None, url=timeline_url, page_url=base_url))
+    context.update(
+        timeline_context(
+            record, user=request.user, cursor=None, url=timeline_url, page_url=base_url
+        )
+    )
     context["timeline_oob"] = True
     response = render_fragment(request, template, context)
     # The header's name, facts and tags reload themselves.
@@ -308,11 +312,11 @@ def _edit_fragment(request, spec, form, base_url, *, stale=False, status=200):
     return render_fragment(request, "web/record/_field_edit.html", context, status=status)
 
 
-def timeline_context(record, *, cursor: str | None, url: str, page_url: str = "") -> dict:
+def timeline_context(record, *, user, cursor: str | None, url: str, page_url: str = "") -> dict:
     """A page of the record's timeline, newest first, and the "load more" links (`url` for
     htmx, `page_url` — the record page — for a plain link without JavaScript)."""
     page = keyset_page(
-        timeline_of(record),
+        timeline_of(record, user=user),
         sort="-occurred_at",
         allowed={"occurred_at"},
         cursor=cursor,

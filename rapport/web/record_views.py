@@ -73,6 +73,7 @@ def record_page_context(request, config: RecordConfig, record, **extra) -> dict:
         "shares": shares_context(record),
         **timeline_context(
             record,
+            user=request.user,
             cursor=request.GET.get("tl") or None,
             url=config.url("timeline", pk),
             page_url=detail_url,
@@ -119,7 +120,10 @@ def record_views(config: RecordConfig) -> dict[str, Callable]:
     def timeline(request, pk: int):
         record = load(request, pk)
         context = timeline_context(
-            record, cursor=request.GET.get("cursor") or None, url=config.url("timeline", pk)
+            record,
+            user=request.user,
+            cursor=request.GET.get("cursor") or None,
+            url=config.url("timeline", pk),
         )
         return render_fragment(request, "web/record/_timeline_page.html", context)
 

@@ -1,0 +1,187 @@
+"""The authorisation matrix's "shared parent, private children" scenario (and its mirror,
+"shared child, private parent").
+
+The owner shares an account read-only with the outsider and keeps some of its contacts,
+deals, calls and orders private; the owner also shares a contact whose account stays
+private. Whatever the outsider reads — timelines (API and page), lists, exports, pickers,
+search — must not name a record they get 404 for.
+"""
+
+import pytest
+
+from rapport.identity.models import Role
+from rapport.identity.services import user_create
+
+pytestmark = pytest.mark.django_db
+
+AT = "2026-01-05T10:00:00+00:00"
+HIDDEN_WORDS = ("Hidden", "hidden@", "Secret", "Private Parent")
+
+
+@pytest.fixture
+def world(personas, api_as):
+    owner = api_as(personas.owner)
+
+    def post(path, body):
+        r = owner.post(path, body)
+        assert r.status_code in (200, 201), (path, r.data)
+        return r.data
+
+    def share(path, user, access="read"):
+        post(f"{path}/shares", {"user_id": user.pk, "access": access})
+
+    shared = post("/api/accounts", {"name": "Shared Parent Co"})
+    share(f"/api/accounts/{shared['id']}", personas.outsider)
+    hidden_contact = post(
+        "/api/contacts",
+        {
+            "first_name": "Hidden",
+            "last_name": "Person",
+            "email": "hidden@example.com",
+            "account_id": shared["id"],
+        },
+    )
+    open_contact = post(
+        "/api/contacts",
+        {
+            "first_name": "Open",
+            "last_name": "Person",
+            "email": "open@example.com",
+            "account_id": shared["id"],
+        },
+    )
+    share(f"/api/contacts/{open_contact['id']}", personas.outsider)
+    # A share of another record ("Shared with teammate") on the account's timeline.
+    other_contact = post("/api/contacts", {"last_name": "Hidden Other", "account_id": shared["id"]})
+    share(f"/api/contacts/{other_contact['id']}", personas.teammate)
+    deal = post(
+        "/api/opportunities",
+        {"name": "Secret Deal", "amount": "500.00", "account_id": shared["id"]},
+    )
+    r = owner.patch(f"/api/opportunities/{deal['id']}", {"amount": "700.00"})
+    assert r.status_code == 200, r.data
+    product = user_create(username="catalog", role=Role.ADMIN)
+    item = api_as(product).post(
+        "/api/products", {"sku": "HW-1", "name": "Hidden Widget", "unit_price": "10.00"}
+    )
+    assert item.status_code == 201, item.data
+    post(f"/api/opportunities/{deal['id']}/line-items", {"product_id": item.data["id"]})
+    post(
+        "/api/activities",
+        {"kind": "call", "subject": "Hidden call", "contact_id": hidden_contact["id"]},
+    )
+    post(
+        "/api/activities",
+        {"kind": "note", "body": "Hidden note", "opportunity_id": deal["id"]},
+    )
+    open_call = post(
+        "/api/activities",
+        {"kind": "call", "subject": "Account call", "account_id": shared["id"]},
+    )
+    post(
+        "/api/orders",
+        {
+            "contact_id": hidden_contact["id"],
+            "currency": "EUR",
+            "ordered_at": AT,
+            "lines": [{"description": "Hidden order line", "quantity": "1", "unit_price": "5"}],
+        },
+    )
+    private_parent = post("/api/accounts", {"name": "Private Parent Inc"})
+    shared_child = post(
+        "/api/contacts",
+        {
+            "first_name": "Shared",
+            "last_name": "Child",
+            "email": "child@example.com",
+            "account_id": private_parent["id"],
+        },
+    )
+    share(f"/api/contacts/{shared_child['id']}", personas.outsider)
+    # An order on the shared account naming the private contact.
+    post(
+        "/api/orders",
+        {
+            "account_id": shared["id"],
+            "contact_id": hidden_contact["id"],
+            "currency": "EUR",
+            "ordered_at": AT,
+            "lines": [{"description": "Widget", "quantity": "1", "unit_price": "5"}],
+        },
+    )
+    return {
+        "shared": shared,
+        "hidden_contact": hidden_contact,
+        "open_contact": open_contact,
+        "other_contact": other_contact,
+        "deal": deal,
+        "open_call": open_call,
+        "private_parent": private_parent,
+        "shared_child": shared_child,
+    }
+
+
+def _leaks(text: str) -> list[str]:
+    return [word for word in HIDDEN_WORDS if word in text]
+
+
+# ----- timelines ------------------------------------------------------------------------
+
+
+def test_reader_of_shared_account_sees_no_event_about_its_private_children(world, personas, api_as):
+    r = api_as(personas.outsider).get(f"/api/accounts/{world['shared']['id']}/timeline")
+    assert r.status_code == 200
+    items = r.data["items"]
+    assert not _leaks(r.content.decode()), [e["summary"] for e in items]
+    assert r.data["count"] == len(items)
+    subjects = {(e["kind"], e["contact_id"], e["opportunity_id"], e["activity_id"]) for e in items}
+    shared_id = world["shared"]["id"]
+    assert ("created", None, None, None) in subjects  # the account itself
+    assert ("created", world["open_contact"]["id"], None, None) in subjects  # shared contact
+    assert ("activity_logged", None, None, world["open_call"]["id"]) in subjects
+    assert all(e["opportunity_id"] is None for e in items)
+    assert {e["account_id"] for e in items} == {shared_id}
+
+
+def test_owner_and_admin_still_see_every_event_of_the_account(world, personas, api_as):
+    path = f"/api/accounts/{world['shared']['id']}/timeline"
+    owner = api_as(personas.owner).get(path, limit="200").data
+    admin = api_as(personas.admin).get(path, limit="200").data
+    assert owner["count"] == admin["count"]
+    assert [e["id"] for e in owner["items"]] == [e["id"] for e in admin["items"]]
+    kinds = {e["kind"] for e in owner["items"]}
+    assert {"created", "updated", "shared", "activity_logged", "order_placed"} <= kinds
+
+
+def test_account_page_timeline_hides_private_children(world, personas, client):
+    client.force_login(personas.outsider)
+    r = client.get(f"/accounts/{world['shared']['id']}/")
+    assert r.status_code == 200
+    html = r.content.decode()
+    assert "Account call" in html
+    timeline = html[html.index('id="timeline"') :]
+    assert not _leaks(timeline)
+
+
+def test_timeline_query_count_does_not_grow_with_events(world, personas, api_as):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    api = api_as(personas.outsider)
+    path = f"/api/accounts/{world['shared']['id']}/timeline"
+    api.get(path)
+    with CaptureQueriesContext(connection) as few:
+        api.get(path)
+    for n in range(10):
+        api_as(personas.owner).post(
+            "/api/activities",
+            {"kind": "call", "subject": f"Hidden {n}", "contact_id": world["hidden_contact"]["id"]},
+        )
+        api_as(personas.owner).post(
+            "/api/activities",
+            {"kind": "call", "subject": f"Open {n}", "account_id": world["shared"]["id"]},
+        )
+    with CaptureQueriesContext(connection) as many:
+        r = api.get(path)
+    assert not _leaks(r.content.decode())
+    assert len(many.captured_queries) == len(few.captured_queries)
