@@ -104,6 +104,23 @@ def can_edit(record: Model, user: User | None) -> bool:
     return editable(model.all_objects.filter(pk=record.pk), user).exists()
 
 
+def can_manage_access(record: Model, user: User | None) -> bool:
+    """Whether `user` may give the record away or change who it is shared with: its owner,
+    the managers of its team and of every team above, and admins (Salesforce's model). An
+    edit share or a public read/write default lets people change the record, not hand it
+    on: otherwise an edit sharer could transfer it and lock the owner out."""
+    if user is None or not user.is_authenticated or not user.is_active or user.is_read_only:
+        return False
+    if user.is_admin:
+        return True
+    # The stored owner and team, not the instance's (which may be stale).
+    row = type(record).all_objects.filter(pk=record.pk).values_list("owner_id", "team_id")
+    owner_id, team_id = next(iter(row), (None, None))
+    if owner_id is None:
+        return False
+    return owner_id == user.pk or (team_id is not None and team_id in managed_team_ids(user))
+
+
 @lru_cache(maxsize=1)
 def owned_record_models() -> dict[str, type[Model]]:
     """Object type → model, for shares and generic actions."""
