@@ -8,7 +8,7 @@ from rapport.identity.models import User
 from rapport.records.custom_fields import custom_filter_kwargs
 from rapport.records.exceptions import RecordNotFound
 from rapport.records.models import RecordShare
-from rapport.records.visibility import visible
+from rapport.records.visibility import visible_with_links
 from rapport.search.matching import search_filter
 
 
@@ -31,7 +31,8 @@ def record_get_for_user(
 ) -> Model:
     """The record if `user` may see it, else RecordNotFound (existence never leaks).
 
-    `qs` is the base queryset (with joins) before visibility, which is applied here.
+    `qs` is the base queryset (with joins) before visibility, which is applied here with
+    the marks of the linked records the reader may see (`records.visibility.shown`).
     """
     base = (
         qs
@@ -39,7 +40,7 @@ def record_get_for_user(
         else (model.all_objects.all() if include_deleted else model.objects.all())
     )
     try:
-        return visible(base, user).get(pk=pk)
+        return visible_with_links(base, user).get(pk=pk)
     except (model.DoesNotExist, ValueError, TypeError, OverflowError):
         raise RecordNotFound(model._meta.verbose_name)
 
