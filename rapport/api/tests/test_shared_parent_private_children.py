@@ -8,6 +8,7 @@ search — must not name a record they get 404 for.
 """
 
 import pytest
+from django.test import Client
 
 from rapport.identity.models import Role
 from rapport.identity.services import user_create
@@ -121,6 +122,16 @@ def world(personas, api_as):
     }
 
 
+def _download(user, path: str) -> str:
+    """A streamed export's text, fetched with a session (the API accepts both)."""
+    client = Client()
+    client.force_login(user)
+    response = client.get(path)
+    assert response.status_code == 200, path
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    return body.decode()
+
+
 def _leaks(text: str) -> list[str]:
     return [word for word in HIDDEN_WORDS if word in text]
 
@@ -185,3 +196,91 @@ def test_timeline_query_count_does_not_grow_with_events(world, personas, api_as)
         r = api.get(path)
     assert not _leaks(r.content.decode())
     assert len(many.captured_queries) == len(few.captured_queries)
+
+
+# ----- embedded names and emails ------------------------------------------------------------
+
+
+def test_api_names_no_private_parent_of_a_shared_child(world, personas, api_as):
+    api = api_as(personas.outsider)
+    child = world["shared_child"]
+    assert api.get(f"/api/accounts/{world['private_parent']['id']}").status_code == 404
+    detail = api.get(f"/api/contacts/{child['id']}")
+    assert detail.status_code == 200
+    assert detail.data["account_id"] == world["private_parent"]["id"]  # the link stays
+    assert detail.data["account_name"] is None
+    listed = api.get("/api/contacts", limit="200")
+    names = {row["id"]: row["account_name"] for row in listed.data["items"]}
+    assert names[child["id"]] is None
+    assert names[world["open_contact"]["id"]] == "Shared Parent Co"
+    assert not _leaks(listed.content.decode())
+    # The owner still sees the name.
+    mine = api_as(personas.owner).get(f"/api/contacts/{child['id']}")
+    assert mine.data["account_name"] == "Private Parent Inc"
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/exports/contacts", "/api/exports/orders", "/api/exports/activities"]
+)
+def test_exports_name_no_private_linked_record(world, personas, path):
+    text = _download(personas.outsider, path)
+    assert not _leaks(text), text
+    assert _leaks(_download(personas.owner, path))
+
+
+def test_orders_export_shows_no_email_of_a_private_contact(world, personas, api_as):
+    text = _download(personas.outsider, "/api/exports/orders")
+    rows = [line for line in text.splitlines()[1:] if line.strip()]
+    assert rows, text  # the order on the shared account is exported ...
+    assert all("hidden@example.com" not in row for row in rows)  # ... without the email
+    assert "hidden@example.com" in _download(personas.owner, "/api/exports/orders")
+
+
+def test_contact_list_and_its_csv_name_no_private_account(world, personas, client):
+    client.force_login(personas.outsider)
+    page = client.get("/contacts/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Shared Child" in html.replace("</a>", "") or "Child" in html
+    assert "Private Parent" not in html
+    assert "not visible to you" in html
+    text = _download(personas.outsider, "/contacts/export.csv")
+    assert "Child" in text and "Private Parent" not in text
+
+
+def test_pickers_and_search_name_no_private_account(world, personas, client, api_as):
+    client.force_login(personas.outsider)
+    for url in (
+        "/pick/contact?q=Child",
+        "/search/suggest?q=Child",
+        "/search?q=Child",
+    ):
+        r = client.get(url)
+        assert r.status_code == 200, url
+        html = r.content.decode()
+        assert "Child" in html, url
+        assert "Private Parent" not in html, url
+    api = api_as(personas.outsider).get("/api/search", q="Child")
+    assert api.status_code == 200
+    assert "Private Parent" not in api.content.decode()
+    assert "Child" in api.content.decode()
+    owner = api_as(personas.owner).get("/api/search", q="Child")
+    assert "Private Parent Inc" in owner.content.decode()
+
+
+def test_opportunity_of_a_private_account_names_no_account(personas, api_as, client):
+    owner = api_as(personas.owner)
+    account = owner.post("/api/accounts", {"name": "Private Parent Inc"}).data
+    deal = owner.post(
+        "/api/opportunities", {"name": "Shared Deal", "amount": "1.00", "account_id": account["id"]}
+    ).data
+    owner.post(f"/api/opportunities/{deal['id']}/shares", {"user_id": personas.outsider.pk})
+    api = api_as(personas.outsider)
+    assert api.get(f"/api/opportunities/{deal['id']}").data["account_name"] is None
+    export = _download(personas.outsider, "/api/exports/opportunities")
+    assert "Shared Deal" in export and "Private Parent" not in export
+    client.force_login(personas.outsider)
+    for url in (f"/opportunities/{deal['id']}/", "/opportunities/", "/opportunities/board"):
+        r = client.get(url)
+        assert r.status_code == 200, url
+        assert "Private Parent" not in r.content.decode(), url
