@@ -2,13 +2,14 @@
 
 import datetime
 
-from django.db.models import Model, QuerySet
+from django.db.models import Model, OuterRef, Q, QuerySet, Subquery
+from django.db.models.lookups import IsNull
 
 from rapport.identity.models import User
 from rapport.records.custom_fields import custom_filter_kwargs
 from rapport.records.exceptions import RecordNotFound
-from rapport.records.models import RecordShare
-from rapport.records.visibility import visible_with_links
+from rapport.records.models import RecordShare, Tag
+from rapport.records.visibility import owned_record_models, visible, visible_with_links
 from rapport.search.matching import search_filter
 
 
@@ -43,6 +44,23 @@ def record_get_for_user(
         return visible_with_links(base, user).get(pk=pk)
     except (model.DoesNotExist, ValueError, TypeError, OverflowError):
         raise RecordNotFound(model._meta.verbose_name)
+
+
+def tags_visible_to(user: User) -> QuerySet[Tag]:
+    """Tags the user may know about: those on at least one record they may see (deleted or
+    not); admins see every tag. A tag used only on private records names nothing to others.
+
+    A probe per tag (tags are few, records many): "the first visible record with this tag",
+    never the set of every record the user may see."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return Tag.objects.none()
+    if user.is_admin:
+        return Tag.objects.all()
+    used = Q(pk__in=[])
+    for model in owned_record_models().values():
+        probe = visible(model.all_objects.filter(tags=OuterRef("pk")), user).order_by()
+        used |= Q(IsNull(Subquery(probe.values("pk")[:1]), False))
+    return Tag.objects.filter(used)
 
 
 def owned_records_filter(

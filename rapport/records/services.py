@@ -230,9 +230,23 @@ def record_unshare(*, record: OwnedRecord, share_id: int, actor: User) -> None:
         )
 
 
+MAX_TAGS_PER_RECORD = 50
+
+
 def tags_set(*, record: OwnedRecord, names: list[str]) -> list[str]:
-    """Replace the record's tags (creating missing Tag rows); returns the sorted names."""
+    """Replace the record's tags (creating missing Tag rows); returns the sorted names.
+    At most MAX_TAGS_PER_RECORD tags on a record (one request cannot mint thousands)."""
     clean = sorted({n.strip()[:60] for n in names if n and n.strip()})
+    if len(clean) > MAX_TAGS_PER_RECORD:
+        raise ValidationError(
+            {
+                "tags": [
+                    ValidationError(
+                        f"At most {MAX_TAGS_PER_RECORD} tags on a record", code="too_many_tags"
+                    )
+                ]
+            }
+        )
     existing = {t.name: t for t in Tag.objects.filter(name__in=clean)}
     missing = [Tag(name=n) for n in clean if n not in existing]
     if missing:
