@@ -284,3 +284,26 @@ def test_opportunity_of_a_private_account_names_no_account(personas, api_as, cli
         r = client.get(url)
         assert r.status_code == 200, url
         assert "Private Parent" not in r.content.decode(), url
+
+
+def test_dashboard_recent_activity_shows_no_event_about_someone_elses_private_deal(
+    personas, api_as
+):
+    from rapport.web import dashboard
+
+    owner = api_as(personas.owner)
+    account = owner.post("/api/accounts", {"name": "Owner Co"}).data
+    owner.post(
+        f"/api/accounts/{account['id']}/shares",
+        {"user_id": personas.outsider.pk, "access": "edit"},
+    )
+    deal = api_as(personas.outsider).post(
+        "/api/opportunities",
+        {"name": "Secret Deal", "amount": "5.00", "account_id": account["id"]},
+    )
+    assert deal.status_code == 201, deal.data
+    summaries = [e.summary for e in dashboard.recent_events(user=personas.owner)]
+    assert "Created Owner Co" in summaries
+    assert not [s for s in summaries if "Secret" in s]
+    mine = [e.summary for e in dashboard.recent_events(user=personas.outsider)]
+    assert "Created Secret Deal" in mine
