@@ -2,7 +2,9 @@
 delete / actions, under the private default, a public read-only default and a share.
 
 Not visible → 404 (never 403) and absent from lists and filters; visible but not editable → 403;
-no valid credentials → 401.
+no valid credentials → 401. An edit share lets its holder change the record but not transfer
+or share it (403 `not_owner`). The "shared parent, private children" scenario (timelines,
+embedded names, exports, pickers, search) is in test_shared_parent_private_children.py.
 """
 
 import functools
