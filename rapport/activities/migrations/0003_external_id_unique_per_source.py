@@ -5,28 +5,29 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0003_account_closed_at'),
-        ('activities', '0002_initial'),
-        ('leads', '0001_initial'),
-        ('sales', '0003_opportunity_board_index'),
+        ("accounts", "0003_account_closed_at"),
+        ("activities", "0002_initial"),
+        ("leads", "0001_initial"),
+        ("sales", "0003_opportunity_board_index"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='activity',
-            name='source',
-            field=models.CharField(blank=True, default='', max_length=60),
+            model_name="activity",
+            name="source",
+            field=models.CharField(blank=True, default="", max_length=60),
         ),
         migrations.AlterField(
-            model_name='activity',
-            name='external_id',
+            model_name="activity",
+            name="external_id",
             field=models.CharField(blank=True, max_length=100, null=True),
         ),
         migrations.AddConstraint(
-            model_name='activity',
-            constraint=models.UniqueConstraint(fields=('external_id', 'source'), name='activity_external_id_per_source'),
+            model_name="activity",
+            constraint=models.UniqueConstraint(
+                fields=("external_id", "source"), name="activity_external_id_per_source"
+            ),
         ),
     ]

@@ -5,26 +5,27 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0003_account_closed_at'),
-        ('orders', '0001_initial'),
+        ("accounts", "0003_account_closed_at"),
+        ("orders", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='order',
-            name='source',
-            field=models.CharField(blank=True, default='', max_length=60),
+            model_name="order",
+            name="source",
+            field=models.CharField(blank=True, default="", max_length=60),
         ),
         migrations.AlterField(
-            model_name='order',
-            name='external_id',
+            model_name="order",
+            name="external_id",
             field=models.CharField(blank=True, max_length=100, null=True),
         ),
         migrations.AddConstraint(
-            model_name='order',
-            constraint=models.UniqueConstraint(fields=('external_id', 'source'), name='order_external_id_per_source'),
+            model_name="order",
+            constraint=models.UniqueConstraint(
+                fields=("external_id", "source"), name="order_external_id_per_source"
+            ),
         ),
     ]
