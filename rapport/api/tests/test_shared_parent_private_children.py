@@ -307,3 +307,14 @@ def test_dashboard_recent_activity_shows_no_event_about_someone_elses_private_de
     assert not [s for s in summaries if "Secret" in s]
     mine = [e.summary for e in dashboard.recent_events(user=personas.outsider)]
     assert "Created Secret Deal" in mine
+
+
+def test_accounts_export_names_no_private_parent_account(personas, api_as):
+    owner = api_as(personas.owner)
+    parent = owner.post("/api/accounts", {"name": "Private Parent Inc"}).data
+    child = owner.post("/api/accounts", {"name": "Shared Subsidiary", "parent_id": parent["id"]})
+    assert child.status_code == 201, child.data
+    owner.post(f"/api/accounts/{child.data['id']}/shares", {"user_id": personas.outsider.pk})
+    text = _download(personas.outsider, "/api/exports/accounts")
+    assert "Shared Subsidiary" in text and "Private Parent" not in text
+    assert "Private Parent Inc" in _download(personas.owner, "/api/exports/accounts")
