@@ -7,8 +7,10 @@ from django.core.validators import RegexValidator
 from rapport.accounts.models import CompanySize, ContactMethodKind
 from rapport.accounts.selectors import accounts_visible_to
 from rapport.analytics.forms import segment_filter_field
+from rapport.identity.models import User
 from rapport.identity.selectors import users_for
 from rapport.records.custom_fields import definitions_for
+from rapport.records.visibility import can_manage_access
 from rapport.web.forms import RecordFilterForm, UserChoiceField, split_tags
 from rapport.web.pickers import RecordPickerField
 from rapport.web.record_page import custom_form_field, custom_value
@@ -35,6 +37,13 @@ class OwnedRecordForm(forms.Form):
         self.record = record
         self.fields["owner"].queryset = users_for(user).filter(is_active=True)
         self.fields["owner"].initial = record.owner_id if record else user.pk
+        if record is not None and not can_manage_access(record, user):
+            # An edit share lets people change the record, not hand it on.
+            self.fields["owner"].disabled = True
+            self.fields["owner"].queryset = User.objects.filter(pk=record.owner_id)
+            self.fields[
+                "owner"
+            ].help_text = "Only the owner, their managers and admins may change it"
         self.custom_keys = []
         for key, definition in definitions_for(self.object_type).items():
             field = custom_form_field(definition)

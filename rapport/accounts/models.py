@@ -29,6 +29,8 @@ class Address(models.Model):
 
 class Account(OwnedRecord, Address):
     OBJECT_TYPE = ObjectType.ACCOUNT
+    # Linked records whose names reads embed, each only when the reader may see it.
+    SHOWN_LINKS = ("parent",)
 
     name = models.CharField(max_length=200)
     website = models.URLField(max_length=300, blank=True)
@@ -67,6 +69,7 @@ class Account(OwnedRecord, Address):
 
 class Contact(OwnedRecord, Address):
     OBJECT_TYPE = ObjectType.CONTACT
+    SHOWN_LINKS = ("account",)
 
     first_name = models.CharField(max_length=100, blank=True)
     last_name = models.CharField(max_length=100)

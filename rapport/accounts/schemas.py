@@ -7,6 +7,7 @@ from typing import Literal
 from ninja import Field, Schema
 
 from rapport.records.api import ListParams, OwnedIn, OwnedOut
+from rapport.records.visibility import shown
 
 Size = Literal["", "1-9", "10-49", "50-249", "250-999", "1000+"]
 
@@ -171,7 +172,8 @@ class ContactOut(OwnedOut):
 
     @staticmethod
     def resolve_account_name(obj) -> str | None:
-        return obj.account.name if obj.account_id and obj.account else None
+        account = shown(obj, "account")
+        return account.name if account else None
 
     @staticmethod
     def resolve_emails(obj):

@@ -8,7 +8,7 @@ from django.db.models.functions import Coalesce
 from rapport.accounts.models import Account, Contact, ContactEmail, ContactPhone
 from rapport.identity.models import User
 from rapport.records.selectors import owned_records_filter, record_get_for_user, scoped, text_filter
-from rapport.records.visibility import visible
+from rapport.records.visibility import visible_with_links
 
 ACCOUNT_SORTS = {"created_at", "updated_at", "name", "clv", "churn_risk"}
 CONTACT_SORTS = {"created_at", "updated_at", "last_name", "clv", "churn_risk"}
@@ -46,7 +46,7 @@ def _with_scores(qs: QuerySet, segment: str | None) -> QuerySet:
 
 
 def accounts_visible_to(user: User, *, scope: str = "active") -> QuerySet[Account]:
-    return visible(account_base(scope), user)
+    return visible_with_links(account_base(scope), user)
 
 
 def account_list(
@@ -76,7 +76,7 @@ def account_get_for_user(*, pk: int, user: User, scope: str = "active") -> Accou
 
 
 def contacts_visible_to(user: User, *, scope: str = "active") -> QuerySet[Contact]:
-    return visible(contact_base(scope), user)
+    return visible_with_links(contact_base(scope), user)
 
 
 def contact_list(

@@ -25,6 +25,7 @@ from rapport.orders.models import OrderStatus
 from rapport.orders.selectors import order_list
 from rapport.records.selectors import record_get_for_user
 from rapport.records.services import require_editable
+from rapport.records.visibility import shown, shown_name
 from rapport.sales.models import StageKind
 from rapport.sales.selectors import opportunity_list
 from rapport.web.decorators import ui_view
@@ -131,8 +132,8 @@ CONTACTS = ListConfig(
         Column(
             "account",
             "Account",
-            lambda c: c.account.name if c.account else "",
-            link=lambda c: _account_url(c.account) if c.account else "",
+            lambda c: shown_name(c, "account"),
+            link=lambda c: _account_url(shown(c, "account")) if shown(c, "account") else "",
         ),
         Column("email", "Email", lambda c: c.email, kind="email"),
         Column("phone", "Phone", lambda c: c.phone, kind="phone"),

@@ -52,6 +52,7 @@ def activities_list(request, filters: Query[ActivityListParams]):
 def activity_log(request, payload: ActivityIn, response: HttpResponse):
     data = payload.dict()
     kind, external_id = data.pop("kind"), data.pop("external_id")
+    source = data.pop("source")
     links = {field: data.pop(field) for field in LINK_FIELDS}
     owner = active_user(data.pop("owner_id"))
     attendees = {field: data.pop(field) for field in ATTENDEE_FIELDS}
@@ -64,6 +65,7 @@ def activity_log(request, payload: ActivityIn, response: HttpResponse):
         links=links,
         owner=owner,
         external_id=external_id,
+        source=source,
         **attendees,
     )
     activity = _read(request, activity.pk, response)

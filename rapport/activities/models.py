@@ -100,7 +100,9 @@ class Activity(models.Model):
     )
     # Interactions from a touch point
     channel = models.CharField(max_length=10, choices=InteractionChannel.choices, blank=True)
-    external_id = models.CharField(max_length=100, null=True, blank=True, unique=True)
+    external_id = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001 - most rows have none
+    # The system the external id comes from: ids are unique per source.
+    source = models.CharField(max_length=60, blank=True, default="")
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -116,6 +118,11 @@ class Activity(models.Model):
             models.Index(fields=["opportunity", "-occurred_at"]),
             models.Index(fields=["kind", "-occurred_at"]),
             models.Index(fields=["-occurred_at", "-id"]),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["external_id", "source"], name="activity_external_id_per_source"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -56,6 +56,11 @@ class ActivityIn(ActivityFields):
         max_length=100,
         description="the touch point's id (unique): sending it again returns the stored one",
     )
+    source: str = Field(
+        "",
+        max_length=60,
+        description="the system external_id comes from: external ids are unique per source",
+    )
 
 
 class ActivityPatchIn(ActivityFields):
@@ -88,6 +93,7 @@ class ActivityOut(Schema):
     attendee_user_ids: list[int]
     channel: str
     external_id: str | None
+    source: str
     version: int
     created_at: datetime.datetime
     updated_at: datetime.datetime

@@ -229,10 +229,15 @@ def _record_event(
     )
 
 
-def _existing_for(external_id: str, actor: User) -> Activity | None:
-    """The activity stored under this external id, if any; one the actor may not see is a
-    conflict (409) rather than a leak."""
-    found = Activity.objects.filter(external_id=external_id).values_list("pk", flat=True).first()
+def _existing_for(external_id: str, source: str, actor: User) -> Activity | None:
+    """The activity stored under this external id of this source, if any; one the actor may
+    not see is a conflict (409) rather than a leak. Ids are unique per source, so another
+    system's (or team's) ids neither collide nor show."""
+    found = (
+        Activity.objects.filter(external_id=external_id, source=source)
+        .values_list("pk", flat=True)
+        .first()
+    )
     if found is None:
         return None
     activity = activities_visible_to(actor).filter(pk=found).first()
@@ -263,6 +268,7 @@ def activity_log(
     attendee_contact_ids: list[int] | None = None,
     attendee_user_ids: list[int] | None = None,
     external_id: str | None = None,
+    source: str = "",
 ) -> tuple[Activity, bool]:
     """Log an activity (owner defaults to the actor) and its ACTIVITY_LOGGED event on every
     linked record. Returns (activity, created): an external_id seen before gives back the
@@ -271,7 +277,7 @@ def activity_log(
     if kind not in KIND_FIELDS:
         _raise([_error("kind", f"Unknown kind {kind!r}", "invalid_choice")])
     if external_id:
-        existing = _existing_for(external_id, actor)
+        existing = _existing_for(external_id, source, actor)
         if existing is not None:
             return existing, False
     links = {field: (links or {}).get(field) for field in LINKS}
@@ -291,7 +297,13 @@ def activity_log(
     values["occurred_at"] = _derived_occurred_at(kind, values, explicit="occurred_at" in fields)
     values["done_at"] = timezone.now() if values["done"] else None
     activity = Activity(
-        kind=kind, owner=owner, created_by=actor, external_id=external_id, **links, **values
+        kind=kind,
+        owner=owner,
+        created_by=actor,
+        external_id=external_id,
+        source=source if external_id else "",
+        **links,
+        **values,
     )
     activity.clean_fields(exclude=_FK_FIELDS)
     with transaction.atomic():
@@ -299,7 +311,7 @@ def activity_log(
             with transaction.atomic():
                 activity.save()
         except IntegrityError:
-            existing = _existing_for(external_id, actor) if external_id else None
+            existing = _existing_for(external_id, source, actor) if external_id else None
             if existing is None:
                 raise
             return existing, False

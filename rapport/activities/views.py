@@ -13,7 +13,7 @@ from urllib.parse import urlparse
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -46,7 +46,7 @@ from rapport.activities.services import (
 )
 from rapport.identity.selectors import users_for
 from rapport.records.exceptions import PermissionDenied, RecordNotFound, StaleVersion
-from rapport.records.visibility import visible
+from rapport.records.visibility import shown, with_shown_links
 from rapport.web.decorators import ui_view
 from rapport.web.forms import add_service_errors
 from rapport.web.fragments import is_htmx, render_fragment
@@ -71,20 +71,12 @@ CALENDAR_CELL_LIMIT = 4
 def with_visible_links(qs, user):
     """Join the linked records and mark which of them the user may see (`seen_<link>`),
     in the same query: a page names only the records its reader may see."""
-    marks = {
-        f"seen_{field}": Exists(visible(model.objects.filter(pk=OuterRef(f"{field}_id")), user))
-        for field, model in ACTIVITY_PARENTS.items()
-    }
-    return qs.select_related(*LINKS).annotate(**marks)
+    return with_shown_links(qs, user, *LINKS)
 
 
 def linked_records(activity) -> list:
     """The records the activity is about that the reader may see (needs `with_visible_links`)."""
-    return [
-        getattr(activity, field)
-        for field in LINKS
-        if getattr(activity, f"{field}_id") and getattr(activity, f"seen_{field}", False)
-    ]
+    return [record for record in (shown(activity, field) for field in LINKS) if record]
 
 
 def about(activity):

@@ -62,7 +62,10 @@ def _decode(cursor: str) -> list[Any]:
 
 def capped_count(qs: QuerySet) -> int | str:
     cap = settings.RAPPORT_COUNT_CAP
-    n = qs.order_by()[: cap + 1].count()
+    # Only the primary key in the counted subquery: annotations a list needs for its rows
+    # (scores, which linked names may be shown) would otherwise be computed for every
+    # counted row on SQLite.
+    n = qs.order_by().values("pk")[: cap + 1].count()
     return f"{cap}+" if n > cap else n
 
 

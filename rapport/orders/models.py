@@ -27,7 +27,10 @@ class OrderStatus(models.TextChoices):
 class Order(models.Model):
     """An order belongs to an account, a contact or both; it is visible with them."""
 
-    external_id = models.CharField(max_length=100, null=True, blank=True, unique=True)
+    external_id = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001 - most rows have none
+    # The system the external id comes from: ids are unique per source, so one system's ids
+    # (or one person's) cannot block another's.
+    source = models.CharField(max_length=60, blank=True, default="")
     account = models.ForeignKey(
         "accounts.Account", null=True, blank=True, on_delete=models.PROTECT, related_name="orders"
     )
@@ -57,7 +60,10 @@ class Order(models.Model):
             models.CheckConstraint(
                 condition=Q(account__isnull=False) | Q(contact__isnull=False),
                 name="order_has_customer",
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["external_id", "source"], name="order_external_id_per_source"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -26,6 +26,11 @@ class OrderIn(Schema):
     external_id: str | None = Field(
         None, min_length=1, max_length=100, description="your system's id (unique)"
     )
+    source: str = Field(
+        "",
+        max_length=60,
+        description="the system external_id comes from: external ids are unique per source",
+    )
     account_id: Id | None = None
     contact_id: Id | None = Field(None, description="must belong to account_id when both given")
     ordered_at: datetime.datetime = Field(..., description="naive times are in the server's zone")
@@ -66,6 +71,7 @@ class OrderLineOut(Schema):
 class OrderOut(Schema):
     id: int
     external_id: str | None
+    source: str
     account_id: int | None
     contact_id: int | None
     ordered_at: datetime.datetime

@@ -30,7 +30,7 @@ from rapport.timeline.services import timeline_record
 MAX_BULK = 500
 CENT = Decimal("0.01")
 MAX_TOTAL = Decimal("1e14")  # Order.total is a DecimalField(max_digits=16, decimal_places=2)
-ORDER_FIELDS = ("external_id", "ordered_at", "channel", "status", "currency")
+ORDER_FIELDS = ("external_id", "source", "ordered_at", "channel", "status", "currency")
 PATCHABLE = ("ordered_at", "channel", "status", "lines")
 _BULK_RETRIES = 3
 
@@ -316,7 +316,7 @@ def _result(
 def _parse_rows(rows: list[Any], results: list) -> dict[int, OrderBulkRow]:
     """Shape-validate every row; later repeats of an external_id in the batch are errors."""
     parsed: dict[int, OrderBulkRow] = {}
-    first_index: dict[str, int] = {}
+    first_index: dict[tuple[str, str], int] = {}
     for i, raw in enumerate(rows):
         raw_ext = raw.get("external_id") if isinstance(raw, dict) else None
         external_id = raw_ext if isinstance(raw_ext, str) else None
@@ -329,23 +329,29 @@ def _parse_rows(rows: list[Any], results: list) -> dict[int, OrderBulkRow]:
         except SchemaError as exc:
             results[i] = _result(i, external_id, "error", errors=_schema_errors(exc))
             continue
-        if row.external_id in first_index:
-            detail = f"Repeats the external_id of row {first_index[row.external_id]}"
+        if _key(row) in first_index:
+            detail = f"Repeats the external_id of row {first_index[_key(row)]}"
             results[i] = _result(
                 i, row.external_id, "error", errors=[_error("external_id", detail, "duplicate")]
             )
             continue
-        first_index[row.external_id] = i
+        first_index[_key(row)] = i
         parsed[i] = row
     return parsed
 
 
-def _existing_ids(external_ids) -> dict[str, int]:
-    if not external_ids:
+def _key(row) -> tuple[str, str]:
+    """What makes an order unique: its external id within its source."""
+    return (row.source or "", row.external_id)
+
+
+def _existing_ids(keys: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    if not keys:
         return {}
-    return dict(
-        Order.objects.filter(external_id__in=list(external_ids)).values_list("external_id", "pk")
+    rows = Order.objects.filter(external_id__in=[ext for _, ext in keys]).values_list(
+        "source", "external_id", "pk"
     )
+    return {(source, ext): pk for source, ext, pk in rows if (source, ext) in keys}
 
 
 class _Customers:
@@ -404,8 +410,8 @@ def orders_bulk_create(*, actor: User, rows: list[Any]) -> dict[str, Any]:
         _raise([_error("orders", f"Send 1 to {MAX_BULK} orders per request", "batch_size")])
     results: list[dict[str, Any] | None] = [None] * len(rows)
     parsed = _parse_rows(rows, results)
-    existing = _existing_ids({row.external_id for row in parsed.values()})
-    fresh = {i: row for i, row in parsed.items() if row.external_id not in existing}
+    existing = _existing_ids({_key(row) for row in parsed.values()})
+    fresh = {i: row for i, row in parsed.items() if _key(row) not in existing}
 
     customers = _Customers(actor, list(fresh.values()))
     products = _product_names([line.model_dump() for r in fresh.values() for line in r.lines])
@@ -419,6 +425,7 @@ def orders_bulk_create(*, actor: User, rows: list[Any]) -> dict[str, Any]:
         currency = row.currency or customers.account_currency.get(row.account_id) or "EUR"
         order = Order(
             external_id=row.external_id,
+            source=row.source or "",
             account_id=row.account_id,
             contact_id=row.contact_id,
             ordered_at=_aware(row.ordered_at),
@@ -438,12 +445,12 @@ def orders_bulk_create(*, actor: User, rows: list[Any]) -> dict[str, Any]:
                 break
             except IntegrityError:
                 # Another request inserted some of these external ids after we looked.
-                raced = _existing_ids({order.external_id for order, _ in candidates.values()})
+                raced = _existing_ids({_key(order) for order, _ in candidates.values()})
                 existing.update(raced)
                 candidates = {
                     i: (order, lines)
                     for i, (order, lines) in candidates.items()
-                    if order.external_id not in raced
+                    if _key(order) not in raced
                 }
                 for order, _ in candidates.values():
                     order.pk = None
@@ -474,8 +481,8 @@ def orders_bulk_create(*, actor: User, rows: list[Any]) -> dict[str, Any]:
     for i, row in parsed.items():
         if i in candidates:
             results[i] = _result(i, row.external_id, "created", candidates[i][0].pk)
-        elif row.external_id in existing:
-            pk = existing[row.external_id]
+        elif _key(row) in existing:
+            pk = existing[_key(row)]
             results[i] = _result(i, row.external_id, "existing", pk if pk in seen_ids else None)
     done = [r for r in results if r is not None]
     return {

@@ -9,7 +9,7 @@ it: an order visible through its contact does not reveal a private account.
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, OuterRef, Prefetch
+from django.db.models import Prefetch
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -32,7 +32,7 @@ from rapport.orders.selectors import (
 )
 from rapport.orders.services import order_create, order_delete, order_update
 from rapport.records.exceptions import Conflict, PermissionDenied, StaleVersion
-from rapport.records.visibility import visible
+from rapport.records.visibility import shown, with_shown_links
 from rapport.web.decorators import ui_view
 from rapport.web.forms import error_messages
 from rapport.web.fragments import is_htmx, render_fragment
@@ -53,18 +53,12 @@ STATUS_STYLE = {
 
 def with_visible_customers(qs, user):
     """Join account and contact and mark which of them the user may see (`seen_<field>`)."""
-    marks = {
-        f"seen_{field}": Exists(visible(model.objects.filter(pk=OuterRef(f"{field}_id")), user))
-        for field, model in ORDER_PARENTS.items()
-    }
-    return qs.select_related(*CUSTOMERS).annotate(**marks)
+    return with_shown_links(qs, user, *CUSTOMERS)
 
 
 def seen(order, field: str):
     """The order's account or contact when the reader may see it, else None."""
-    if getattr(order, f"{field}_id") and getattr(order, f"seen_{field}", False):
-        return getattr(order, field)
-    return None
+    return shown(order, field)
 
 
 def order_label(order) -> str:

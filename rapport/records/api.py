@@ -21,17 +21,17 @@ from rapport.records.models import (
     FieldType,
     ObjectType,
     OrgDefault,
-    Tag,
 )
-from rapport.records.selectors import record_get_for_user, shares_of
-from rapport.records.services import custom_field_delete as custom_field_delete_service
-from rapport.records.services import org_default_set as org_default_set_service
+from rapport.records.selectors import record_get_for_user, shares_of, tags_visible_to
 from rapport.records.services import (
+    MAX_TAGS_PER_RECORD,
     record_restore,
     record_share,
     record_transfer_owner,
     record_unshare,
 )
+from rapport.records.services import custom_field_delete as custom_field_delete_service
+from rapport.records.services import org_default_set as org_default_set_service
 from rapport.timeline.selectors import timeline_of
 
 # Ids beyond SQLite's / PostgreSQL's bigint are refused by the schema, not the driver.
@@ -117,7 +117,7 @@ class OwnedOut(Schema):
 
 class OwnedIn(Schema):
     owner_id: int | None = None
-    tags: list[str] | None = None
+    tags: list[str] | None = Field(None, max_length=MAX_TAGS_PER_RECORD)
     custom: dict[str, Any] | None = None
 
 
@@ -307,7 +307,7 @@ def add_record_actions(router: Router, *, model, out_schema, base_qs) -> None:
     def timeline(request, pk: int, cursor: str | None = None, limit: int = Query(50, ge=1, le=200)):
         record = get(request, pk)
         page = keyset_page(
-            timeline_of(record),
+            timeline_of(record, user=request.user),
             sort="-occurred_at",
             allowed={"occurred_at"},
             cursor=cursor,
@@ -404,7 +404,7 @@ class TagOut(Schema):
 
 @router.get("/tags", response=list[TagOut], operation_id="tags_list")
 def tags_list(request, q: str | None = Query(None, max_length=60)):
-    qs = Tag.objects.all()
+    qs = tags_visible_to(request.user)
     if q:
         qs = qs.filter(name__icontains=q)
     return list(qs[:200])

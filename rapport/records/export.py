@@ -30,6 +30,7 @@ from ninja.errors import HttpError
 
 from rapport.identity.models import User
 from rapport.records.models import CustomFieldDefinition
+from rapport.records.visibility import shown, with_shown_links
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CHUNK = 2000
@@ -156,6 +157,17 @@ def _related(header: str, path: str) -> Column:
     return Column(header, value)
 
 
+def _linked(header: str, link: str, attr: str) -> Column:
+    """A linked record's field, empty when the reader may not see that record (the rows
+    come marked by `with_shown_links`)."""
+
+    def value(obj):
+        record = shown(obj, link)
+        return getattr(record, attr) if record is not None else None
+
+    return Column(header, value)
+
+
 def _tags() -> Column:
     return Column("tags", lambda obj: ", ".join(sorted(t.name for t in obj.tags.all())))
 
@@ -227,7 +239,7 @@ def _account_columns() -> list[Column]:
         _attr("currency"),
         *_ADDRESS,
         *[_attr(f"shipping_{n}") for n in ("street", "city", "region", "postal_code", "country")],
-        _related("parent_account", "parent.name"),
+        _linked("parent_account", "parent", "name"),
         _attr("description"),
         *_owned_tail("account"),
     ]
@@ -248,7 +260,7 @@ def _contact_columns() -> list[Column]:
         _attr("email"),
         _attr("phone"),
         _attr("account_id"),
-        _related("account_name", "account.name"),
+        _linked("account_name", "account", "name"),
         *_ADDRESS,
         _attr("description"),
         *_owned_tail("contact"),
@@ -301,8 +313,8 @@ def _opportunity_columns() -> list[Column]:
         *_owned_head(),
         _attr("name"),
         _attr("account_id"),
-        _related("account_name", "account.name"),
-        _related("primary_contact_email", "primary_contact.email"),
+        _linked("account_name", "account", "name"),
+        _linked("primary_contact_email", "primary_contact", "email"),
         _related("pipeline", "pipeline.name"),
         _related("stage", "stage.name"),
         _related("stage_kind", "stage.kind"),
@@ -323,11 +335,11 @@ def _orders(user: User, **filters) -> QuerySet:
     from rapport.orders.selectors import order_list
 
     lines = Prefetch("lines", queryset=OrderLine.objects.select_related("product").order_by("id"))
-    return (
-        order_list(user=user, **filters)
-        .select_related("account", "contact")
-        .prefetch_related(None)
-        .prefetch_related(lines)
+    return with_shown_links(
+        order_list(user=user, **filters).prefetch_related(None).prefetch_related(lines),
+        user,
+        "account",
+        "contact",
     )
 
 
@@ -350,6 +362,10 @@ _ORDER_COLUMNS = [
 ]
 
 
+_ORDER_ACCOUNT_NAME = _linked("account_name", "account", "name")
+_ORDER_CONTACT_EMAIL = _linked("contact_email", "contact", "email")
+
+
 def _order_columns() -> list[Column]:
     return [Column(name, lambda obj: None) for name in _ORDER_COLUMNS]
 
@@ -367,9 +383,9 @@ def _order_rows(queryset: QuerySet, columns: list[Column]) -> Iterator[list[Any]
             order.currency,
             order.total,
             order.account_id,
-            order.account.name if order.account_id else None,
+            _ORDER_ACCOUNT_NAME.value(order),
             order.contact_id,
-            order.contact.email if order.contact_id else None,
+            _ORDER_CONTACT_EMAIL.value(order),
         ]
         for line in order.lines.all():
             yield [
@@ -384,10 +400,12 @@ def _order_rows(queryset: QuerySet, columns: list[Column]) -> Iterator[list[Any]
 def _activities(user: User, **filters) -> QuerySet:
     from rapport.activities.selectors import activity_list
 
-    return (
-        activity_list(user=user, **filters)
-        .select_related("owner", "account", "contact", "lead", "opportunity")
-        .prefetch_related(None)
+    return with_shown_links(
+        activity_list(user=user, **filters).select_related("owner").prefetch_related(None),
+        user,
+        "account",
+        "contact",
+        "opportunity",
     )
 
 
@@ -411,12 +429,12 @@ def _activity_columns() -> list[Column]:
         _attr("external_id"),
         _related("owner", "owner.username"),
         _attr("account_id"),
-        _related("account_name", "account.name"),
+        _linked("account_name", "account", "name"),
         _attr("contact_id"),
-        _related("contact_email", "contact.email"),
+        _linked("contact_email", "contact", "email"),
         _attr("lead_id"),
         _attr("opportunity_id"),
-        _related("opportunity_name", "opportunity.name"),
+        _linked("opportunity_name", "opportunity", "name"),
         _attr("body"),
         _attr("created_at"),
     ]

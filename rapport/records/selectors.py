@@ -2,13 +2,14 @@
 
 import datetime
 
-from django.db.models import Model, QuerySet
+from django.db.models import Model, OuterRef, Q, QuerySet, Subquery
+from django.db.models.lookups import IsNull
 
 from rapport.identity.models import User
 from rapport.records.custom_fields import custom_filter_kwargs
 from rapport.records.exceptions import RecordNotFound
-from rapport.records.models import RecordShare
-from rapport.records.visibility import visible
+from rapport.records.models import RecordShare, Tag
+from rapport.records.visibility import owned_record_models, visible, visible_with_links
 from rapport.search.matching import search_filter
 
 
@@ -31,7 +32,8 @@ def record_get_for_user(
 ) -> Model:
     """The record if `user` may see it, else RecordNotFound (existence never leaks).
 
-    `qs` is the base queryset (with joins) before visibility, which is applied here.
+    `qs` is the base queryset (with joins) before visibility, which is applied here with
+    the marks of the linked records the reader may see (`records.visibility.shown`).
     """
     base = (
         qs
@@ -39,9 +41,26 @@ def record_get_for_user(
         else (model.all_objects.all() if include_deleted else model.objects.all())
     )
     try:
-        return visible(base, user).get(pk=pk)
+        return visible_with_links(base, user).get(pk=pk)
     except (model.DoesNotExist, ValueError, TypeError, OverflowError):
         raise RecordNotFound(model._meta.verbose_name)
+
+
+def tags_visible_to(user: User) -> QuerySet[Tag]:
+    """Tags the user may know about: those on at least one record they may see (deleted or
+    not); admins see every tag. A tag used only on private records names nothing to others.
+
+    A probe per tag (tags are few, records many): "the first visible record with this tag",
+    never the set of every record the user may see."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return Tag.objects.none()
+    if user.is_admin:
+        return Tag.objects.all()
+    used = Q(pk__in=[])
+    for model in owned_record_models().values():
+        probe = visible(model.all_objects.filter(tags=OuterRef("pk")), user).order_by()
+        used |= Q(IsNull(Subquery(probe.values("pk")[:1]), False))
+    return Tag.objects.filter(used)
 
 
 def owned_records_filter(

@@ -24,7 +24,7 @@ from rapport.records.models import (
     ShareAccess,
     Tag,
 )
-from rapport.records.visibility import editable, visible
+from rapport.records.visibility import can_manage_access, editable, visible
 from rapport.timeline.models import EventKind
 from rapport.timeline.services import timeline_record
 
@@ -48,6 +48,19 @@ def require_editable(record: OwnedRecord, actor: User) -> None:
         raise RecordNotFound(model._meta.verbose_name)
     if not editable(model.all_objects.filter(pk=record.pk), actor).exists():
         raise PermissionDenied()
+
+
+def require_access_manager(record: OwnedRecord, actor: User, action: str) -> None:
+    """Raise RecordNotFound if the actor cannot see the record, PermissionDenied unless they
+    are its owner, a manager above the owner's team or an admin (`action`: for the message)."""
+    model = type(record)
+    if not visible(model.all_objects.filter(pk=record.pk), actor).exists():
+        raise RecordNotFound(model._meta.verbose_name)
+    if not can_manage_access(record, actor):
+        raise PermissionDenied(
+            f"Only the owner, their managers and admins may {action} this record",
+            code="not_owner",
+        )
 
 
 def versioned_update(
@@ -139,8 +152,9 @@ def record_restore(*, record: OwnedRecord, actor: User) -> None:
 def record_transfer_owner(
     *, record: OwnedRecord, new_owner: User, actor: User, expected_version: int | None = None
 ) -> None:
-    """Give the record to another active user; the record's team follows the new owner."""
-    require_editable(record, actor)
+    """Give the record to another active user (owner, managers, admins only); the record's
+    team follows the new owner."""
+    require_access_manager(record, actor, "transfer")
     if not new_owner.is_active:
         raise ValidationError(
             {"owner_id": [ValidationError("The new owner is deactivated", code="inactive_user")]}
@@ -170,8 +184,9 @@ def record_share(
     team: Team | None = None,
     access: str = ShareAccess.READ,
 ) -> RecordShare:
-    """Share the record with one user or one team (read or edit); re-sharing updates access."""
-    require_editable(record, actor)
+    """Share the record with one user or one team (read or edit); re-sharing updates access.
+    Owner, managers and admins only."""
+    require_access_manager(record, actor, "share")
     if (user is None) == (team is None):
         raise ValidationError("Share with exactly one user or one team", code="invalid_share")
     if access not in ShareAccess.values:
@@ -202,7 +217,8 @@ def record_share(
 
 
 def record_unshare(*, record: OwnedRecord, share_id: int, actor: User) -> None:
-    require_editable(record, actor)
+    """Remove a share (owner, managers and admins only)."""
+    require_access_manager(record, actor, "change the sharing of")
     with transaction.atomic():
         deleted, _ = RecordShare.objects.filter(
             pk=share_id, object_type=record.OBJECT_TYPE, object_id=record.pk
@@ -214,9 +230,23 @@ def record_unshare(*, record: OwnedRecord, share_id: int, actor: User) -> None:
         )
 
 
+MAX_TAGS_PER_RECORD = 50
+
+
 def tags_set(*, record: OwnedRecord, names: list[str]) -> list[str]:
-    """Replace the record's tags (creating missing Tag rows); returns the sorted names."""
+    """Replace the record's tags (creating missing Tag rows); returns the sorted names.
+    At most MAX_TAGS_PER_RECORD tags on a record (one request cannot mint thousands)."""
     clean = sorted({n.strip()[:60] for n in names if n and n.strip()})
+    if len(clean) > MAX_TAGS_PER_RECORD:
+        raise ValidationError(
+            {
+                "tags": [
+                    ValidationError(
+                        f"At most {MAX_TAGS_PER_RECORD} tags on a record", code="too_many_tags"
+                    )
+                ]
+            }
+        )
     existing = {t.name: t for t in Tag.objects.filter(name__in=clean)}
     missing = [Tag(name=n) for n in clean if n not in existing]
     if missing:
@@ -296,6 +326,7 @@ def record_edit(
         raise StaleVersion(record.version)
     changes = dict(fields)
     if owner is not None and owner.pk != record.owner_id:
+        require_access_manager(record, actor, "transfer")
         changes["owner"] = _owner_for(actor, owner)
         changes["team_id"] = owner.team_id
     if custom is not None:

@@ -9,7 +9,20 @@ Not visible means 404, never 403.
 
 from functools import lru_cache
 
-from django.db.models import Model, Q, QuerySet
+from django.db.models import (
+    BooleanField,
+    Case,
+    ExpressionWrapper,
+    F,
+    Model,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.lookups import IsNull
 
 from rapport.identity.models import Team, User
 from rapport.records.models import Access, OrgDefault, RecordShare, ShareAccess
@@ -103,6 +116,23 @@ def can_edit(record: Model, user: User | None) -> bool:
     return editable(model.all_objects.filter(pk=record.pk), user).exists()
 
 
+def can_manage_access(record: Model, user: User | None) -> bool:
+    """Whether `user` may give the record away or change who it is shared with: its owner,
+    the managers of its team and of every team above, and admins (Salesforce's model). An
+    edit share or a public read/write default lets people change the record, not hand it
+    on: otherwise an edit sharer could transfer it and lock the owner out."""
+    if user is None or not user.is_authenticated or not user.is_active or user.is_read_only:
+        return False
+    if user.is_admin:
+        return True
+    # The stored owner and team, not the instance's (which may be stale).
+    row = type(record).all_objects.filter(pk=record.pk).values_list("owner_id", "team_id")
+    owner_id, team_id = next(iter(row), (None, None))
+    if owner_id is None:
+        return False
+    return owner_id == user.pk or (team_id is not None and team_id in managed_team_ids(user))
+
+
 @lru_cache(maxsize=1)
 def owned_record_models() -> dict[str, type[Model]]:
     """Object type → model, for shares and generic actions."""
@@ -142,3 +172,76 @@ def visible_through_parents(
     if own_field:
         q |= Q(**{own_field: user.pk})
     return qs.filter(q)
+
+
+def visible_expr(model: type[Model], user: User, ref: str):
+    """A boolean SQL expression: the `model` record that the row's `ref` column (or path,
+    `activity__account_id`) points to exists and `user` may read it (deleted or not).
+
+    A primary-key probe per row (a correlated subquery with LIMIT 1), never the set of every
+    record the user may see: `IN (visible …)` and EXISTS made the database collect all of
+    them (a scan of a million contacts) for a page of fifty rows. A null `ref` is never
+    visible.
+    """
+    if user is None or not user.is_authenticated or not user.is_active:
+        return Value(False)
+    if sees_all(model.OBJECT_TYPE, user):
+        return ExpressionWrapper(Q(**{f"{ref}__isnull": False}), output_field=BooleanField())
+    probe = visible(model.all_objects.filter(pk=OuterRef(ref)), user).order_by().values("pk")[:1]
+    return ExpressionWrapper(IsNull(Subquery(probe), False), output_field=BooleanField())
+
+
+def visible_ref(model: type[Model], user: User, ref: str) -> Q:
+    """`visible_expr` as a filter."""
+    return Q(visible_expr(model, user, ref))
+
+
+# ----- names of linked records -----------------------------------------------------------
+# A row the user may see can link to one they may not (a shared contact of a private
+# account). Every embedded name or email of a linked record — API fields, exports, list
+# columns, record pages, pickers, search — goes through these, so a private record is
+# never named through a visible one.
+
+
+def with_shown_links(qs: QuerySet, user: User | None, *links: str) -> QuerySet:
+    """Join the records `links` (FK names of `qs`'s model) and mark for each row whether the
+    user may see each of them (`seen_<link>`), in the same query; read them with `shown()`."""
+    if not links:
+        return qs
+    marks = {}
+    for link in links:
+        model = qs.model._meta.get_field(link).related_model
+        marks[f"seen_{link}"] = visible_expr(model, user, f"{link}_id")
+    return qs.select_related(*links).annotate(**marks)
+
+
+def shown(row: Model, link: str) -> Model | None:
+    """The row's linked record when the reader may see it (marked by `with_shown_links`),
+    else None. Unmarked rows show nothing: a forgotten mark hides a name, never leaks it."""
+    if getattr(row, f"{link}_id", None) and getattr(row, f"seen_{link}", False):
+        return getattr(row, link)
+    return None
+
+
+NOT_VISIBLE = "(not visible to you)"
+
+
+def shown_name(row: Model, link: str) -> str:
+    """The linked record's name for a page: its str() when the reader may see it,
+    NOT_VISIBLE when it exists but is private to someone else, "" without a link."""
+    record = shown(row, link)
+    if record is not None:
+        return str(record)
+    return NOT_VISIBLE if getattr(row, f"{link}_id", None) else ""
+
+
+def shown_value(model: type[Model], user: User | None, ref: str, value: str):
+    """An SQL expression for `.values()` reads (search, pickers): the linked record's
+    `value` (a path such as `account__name`) when the user may see the record `ref` points
+    to, else NULL."""
+    return Case(When(visible_expr(model, user, ref), then=F(value)), default=Value(None))
+
+
+def visible_with_links(qs: QuerySet, user: User | None) -> QuerySet:
+    """`visible()` plus the marks of the links the model names in `SHOWN_LINKS`."""
+    return with_shown_links(visible(qs, user), user, *getattr(qs.model, "SHOWN_LINKS", ()))

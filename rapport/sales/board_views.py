@@ -10,7 +10,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 
-from rapport.records.visibility import editable
+from rapport.records.visibility import editable, shown
 from rapport.sales import selectors
 from rapport.sales.forms import (
     BoardFilterForm,
@@ -95,6 +95,7 @@ def board_columns(request, pipeline, filters: dict) -> dict:
     by_stage: dict[int, list] = {s.pk: [] for s in stages}
     for card in cards:
         card.movable = card.pk in movable
+        card.shown_account = shown(card, "account")
         card.overdue = bool(
             card.expected_close_date
             and card.expected_close_date < today

@@ -50,6 +50,8 @@ class Stage(models.Model):
 
 class Opportunity(OwnedRecord):
     OBJECT_TYPE = ObjectType.OPPORTUNITY
+    # Linked records whose names reads embed, each only when the reader may see it.
+    SHOWN_LINKS = ("account", "primary_contact")
 
     name = models.CharField(max_length=200)
     account = models.ForeignKey(

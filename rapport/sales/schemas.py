@@ -8,6 +8,7 @@ from typing import Literal
 from ninja import Field, Schema
 
 from rapport.records.api import ListParams, OwnedIn, OwnedOut
+from rapport.records.visibility import shown
 
 # Ids beyond a signed 64-bit integer cannot exist; refusing them early keeps the database
 # from raising an overflow.
@@ -135,11 +136,12 @@ class OpportunityOut(OwnedOut):
 
     @staticmethod
     def resolve_account_name(obj) -> str | None:
-        return obj.account.name if obj.account_id and obj.account else None
+        account = shown(obj, "account")
+        return account.name if account else None
 
     @staticmethod
     def resolve_primary_contact_name(obj) -> str | None:
-        contact = obj.primary_contact if obj.primary_contact_id else None
+        contact = shown(obj, "primary_contact")
         return f"{contact.first_name} {contact.last_name}".strip() if contact else None
 
     @staticmethod

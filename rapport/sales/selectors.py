@@ -12,7 +12,7 @@ from django.utils import timezone
 from rapport.identity.models import User
 from rapport.records.exceptions import RecordNotFound
 from rapport.records.selectors import owned_records_filter, record_get_for_user, scoped, text_filter
-from rapport.records.visibility import visible
+from rapport.records.visibility import visible_with_links
 from rapport.sales.models import (
     ExchangeRate,
     LineItem,
@@ -98,7 +98,7 @@ def opportunity_base(scope: str = "active") -> QuerySet[Opportunity]:
 
 
 def opportunities_visible_to(user: User, *, scope: str = "active") -> QuerySet[Opportunity]:
-    return visible(opportunity_base(scope), user)
+    return visible_with_links(opportunity_base(scope), user)
 
 
 def opportunity_list(

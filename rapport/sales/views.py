@@ -23,6 +23,7 @@ from rapport.leads.selectors import leads_visible_to
 from rapport.records.exceptions import StaleVersion
 from rapport.records.selectors import record_get_for_user
 from rapport.records.services import require_editable
+from rapport.records.visibility import shown, shown_name
 from rapport.sales import selectors, services
 from rapport.sales.forms import (
     LineItemForm,
@@ -94,8 +95,8 @@ OPPORTUNITIES = ListConfig(
         Column(
             "account",
             "Account",
-            lambda o: o.account.name if o.account else "",
-            link=lambda o: _account_url(o.account),
+            lambda o: shown_name(o, "account"),
+            link=lambda o: _account_url(shown(o, "account")),
         ),
         Column("stage", "Stage", lambda o: o.stage.name),
         Column("pipeline", "Pipeline", lambda o: o.pipeline.name, default=False),
@@ -159,8 +160,8 @@ def opportunity_fields() -> list[DetailField]:
             label="Account",
             form_field=lambda user: forms.CharField(required=False),
             initial=lambda o: o.account_id,
-            display=lambda o: o.account.name if o.account else "",
-            link=lambda o: _account_url(o.account),
+            display=lambda o: shown_name(o, "account"),
+            link=lambda o: _account_url(shown(o, "account")),
             group=deal,
             editable=False,
         ),
@@ -169,10 +170,10 @@ def opportunity_fields() -> list[DetailField]:
             label="Primary contact",
             form_field=lambda user: forms.CharField(required=False),
             initial=lambda o: o.primary_contact_id,
-            display=lambda o: str(o.primary_contact) if o.primary_contact else "",
+            display=lambda o: shown_name(o, "primary_contact"),
             link=lambda o: (
                 reverse("accounts:contact_detail", args=[o.primary_contact_id])
-                if o.primary_contact_id
+                if shown(o, "primary_contact")
                 else ""
             ),
             group=deal,
@@ -264,6 +265,8 @@ def opportunity_context(request, opportunity) -> dict:
         "history_more": len(history) > HISTORY_LIMIT,
         "origin_lead": origin,
         "board_url": reverse("sales:opportunity_board") + f"?pipeline={opportunity.pipeline_id}",
+        "shown_account": shown(opportunity, "account"),
+        "shown_primary_contact": shown(opportunity, "primary_contact"),
     }
 
 

@@ -12,6 +12,7 @@ from rapport.accounts.selectors import accounts_visible_to, contacts_visible_to
 from rapport.identity.models import User
 from rapport.leads.models import Lead
 from rapport.leads.selectors import leads_visible_to
+from rapport.records.visibility import shown_value
 from rapport.sales.models import Opportunity
 from rapport.sales.selectors import opportunities_visible_to
 from rapport.search.indexes import INDEXES
@@ -43,6 +44,21 @@ class Kind:
     full_name: tuple[str, ...]  # fields that, joined by a space, make the name (ranking)
     title: Callable[[dict], str]
     subtitle: Callable[[dict], str]
+    # alias → (link, field): a linked record's field, NULL unless the user may see it
+    linked: tuple[tuple[str, str, str], ...] = ()
+
+    def rows(self, qs: QuerySet, user: User) -> QuerySet:
+        """`qs`'s `values` as dicts, linked names only where `user` may see the record."""
+        names = {
+            alias: shown_value(
+                self.model._meta.get_field(link).related_model,
+                user,
+                f"{link}_id",
+                f"{link}__{field}",
+            )
+            for alias, link, field in self.linked
+        }
+        return qs.annotate(**names).values(*self.values)
 
 
 KINDS: dict[str, Kind] = {
@@ -58,11 +74,12 @@ KINDS: dict[str, Kind] = {
     "contact": Kind(
         visible=contacts_visible_to,
         model=Contact,
-        values=("id", "first_name", "last_name", "email", "title", "account__name"),
+        values=("id", "first_name", "last_name", "email", "title", "account_name"),
         order=("last_name", "first_name"),
         full_name=("first_name", "last_name"),
         title=_person,
-        subtitle=lambda r: _join(r["email"], r["account__name"] or r["title"]),
+        subtitle=lambda r: _join(r["email"], r["account_name"] or r["title"]),
+        linked=(("account_name", "account", "name"),),
     ),
     "lead": Kind(
         visible=leads_visible_to,
@@ -76,11 +93,12 @@ KINDS: dict[str, Kind] = {
     "opportunity": Kind(
         visible=opportunities_visible_to,
         model=Opportunity,
-        values=("id", "name", "account__name", "stage__name"),
+        values=("id", "name", "account_name", "stage__name"),
         order=("name",),
         full_name=(),
         title=lambda r: r["name"],
-        subtitle=lambda r: _join(r["account__name"], r["stage__name"]),
+        subtitle=lambda r: _join(r["account_name"], r["stage__name"]),
+        linked=(("account_name", "account", "name"),),
     ),
 }
 TYPES = tuple(KINDS)
@@ -153,12 +171,12 @@ def search_typeahead(
         candidates = search_candidates(kind.visible(user), q, per_source=CANDIDATES)
         if candidates is not None:
             rank = NameRank(INDEXES[object_type].name_fields, kind.full_name, terms)
-            rows = (
+            ranked = (
                 kind.model.all_objects.filter(pk__in=candidates)
                 .annotate(_rank=rank)
                 .order_by("_rank", *(Lower(f) for f in kind.order), "id")
-                .values(*kind.values)[:limit]
             )
+            rows = kind.rows(ranked, user)[:limit]
             items = [
                 {
                     "type": object_type,

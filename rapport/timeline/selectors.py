@@ -1,18 +1,88 @@
-"""Reading a record's timeline (the single customer view's backbone)."""
+"""Reading a record's timeline (the single customer view's backbone).
 
-from django.db.models import Model, QuerySet
+An event is shown only when the user may see what it is about: its most specific subject
+(the activity or order it logs, else its opportunity, contact, lead, then account). An
+account's timeline gathers its contacts' and deals' events, so without this a reader of a
+shared account would see a private contact's creation, a private deal's amounts, calls
+logged only on them and the shares of other records.
+"""
 
+from django.db.models import Model, Q, QuerySet
+
+from rapport.accounts.models import Account, Contact
+from rapport.identity.models import User
+from rapport.leads.models import Lead
+from rapport.records.visibility import visible_ref
+from rapport.sales.models import Opportunity
 from rapport.timeline.models import TimelineEvent
 
 _FIELD = {"Account": "account", "Contact": "contact", "Lead": "lead", "Opportunity": "opportunity"}
 
+# The records an event may be about, the most specific first.
+_RECORD_SUBJECTS = (
+    ("opportunity", Opportunity),
+    ("contact", Contact),
+    ("lead", Lead),
+    ("account", Account),
+)
 
-def timeline_of(record: Model) -> QuerySet[TimelineEvent]:
-    """Events of a record the caller has already checked as visible, newest first.
+
+def _activity_visible(user: User, known_field: str | None, known_pk: int | None) -> Q:
+    # As activities_visible_to: through any record it is linked to, or to its owner.
+    q = Q(activity__owner_id=user.pk)
+    if known_field:
+        q |= Q(**{f"activity__{known_field}_id": known_pk})
+    for field, model in _RECORD_SUBJECTS:
+        q |= visible_ref(model, user, f"activity__{field}_id")
+    return q
+
+
+def _order_visible(user: User) -> Q:
+    # As orders_visible_to: with its account or its contact.
+    return visible_ref(Account, user, "order__account_id") | visible_ref(
+        Contact, user, "order__contact_id"
+    )
+
+
+def events_visible_q(user: User, *, known: Model | None = None) -> Q:
+    """The events whose subject `user` may see. `known` is a record already checked as
+    visible: events about it need no probe (most events of a record's own timeline)."""
+    known_field = _FIELD.get(type(known).__name__) if known is not None else None
+    known_pk = known.pk if known is not None else None
+    q = Q(pk__in=[])  # about nothing: never shown
+    for field, model in reversed(_RECORD_SUBJECTS):
+        seen = visible_ref(model, user, f"{field}_id")
+        if field == known_field:
+            seen = Q(**{f"{field}_id": known_pk}) | seen
+        q = Q(**{f"{field}_id__isnull": False}) & seen | Q(**{f"{field}_id__isnull": True}) & q
+    q = Q(order_id__isnull=False) & _order_visible(user) | Q(order_id__isnull=True) & q
+    return (
+        Q(activity_id__isnull=False) & _activity_visible(user, known_field, known_pk)
+        | Q(activity_id__isnull=True) & q
+    )
+
+
+def events_visible_to(qs: QuerySet[TimelineEvent], user: User) -> QuerySet[TimelineEvent]:
+    """Narrow timeline events to those whose subject the user may see (admins: all)."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return qs.none()
+    if user.is_admin:
+        return qs
+    return qs.filter(events_visible_q(user))
+
+
+def timeline_of(record: Model, *, user: User) -> QuerySet[TimelineEvent]:
+    """Events of a record the caller has already checked as visible to `user`, newest
+    first, without those about records `user` may not see.
 
     An account's timeline includes its contacts' and opportunities' events.
     """
     field = _FIELD[type(record).__name__]
-    return TimelineEvent.objects.filter(**{f"{field}_id": record.pk}).select_related(
+    qs = TimelineEvent.objects.filter(**{f"{field}_id": record.pk}).select_related(
         "actor", "activity"
     )
+    if user is None or not user.is_authenticated or not user.is_active:
+        return qs.none()
+    if user.is_admin:
+        return qs
+    return qs.filter(events_visible_q(user, known=record))

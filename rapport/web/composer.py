@@ -140,7 +140,13 @@ def composer_view(
         return HttpResponseRedirect(record_page_url + "#timeline")
     context = composer_context(composer_form(form.kind), url=url)
     context.update(
-        timeline_context(record, cursor=None, url=timeline_url, page_url=record_page_url)
+        timeline_context(
+            record,
+            user=request.user,
+            cursor=None,
+            url=timeline_url,
+            page_url=record_page_url,
+        )
     )
     context["timeline_oob"] = True
     return render_fragment(request, "web/record/_composer.html", context)

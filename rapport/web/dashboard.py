@@ -47,6 +47,7 @@ from rapport.sales.selectors import (
     exchange_rate_table,
 )
 from rapport.timeline.models import TimelineEvent
+from rapport.timeline.selectors import events_visible_to
 from rapport.web.links import record_url
 
 TASKS_DUE_LIMIT = 20
@@ -405,7 +406,7 @@ def recent_events(*, user: User, limit: int = RECENT_EVENTS_LIMIT) -> list[Timel
         part = newest.filter(**{f"{name}_id__in": my_records(model, user).values("pk")})
         mine |= _pk_among(part[:limit])
     events = list(
-        TimelineEvent.objects.filter(mine)
+        events_visible_to(TimelineEvent.objects.filter(mine), user)
         .annotate(**_subject_flags(user, my_records))
         .select_related("actor", "activity", *(name for name, _ in EVENT_SUBJECTS))
         .order_by("-occurred_at", "-id")[:limit]

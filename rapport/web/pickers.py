@@ -60,7 +60,9 @@ class RecordPicker(forms.Widget):
         if not ids or self.user is None:
             return []
         kind = KINDS[self.object_type]
-        rows = {r["id"]: r for r in kind.visible(self.user).filter(pk__in=ids).values(*kind.values)}
+        rows = {
+            r["id"]: r for r in kind.rows(kind.visible(self.user).filter(pk__in=ids), self.user)
+        }
         hidden = "(not visible to you)"
         return [
             {"id": pk, "title": kind.title(rows[pk]) if pk in rows else hidden}

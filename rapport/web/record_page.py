@@ -58,6 +58,8 @@ class DetailField:
     group: str = "Details"
     multiline: bool = False
     editable: bool = True
+    # Changing it hands the record on: only its owner, their managers and admins may.
+    ownership: bool = False
 
     def shown(self, record) -> str:
         if self.display is not None:
@@ -108,6 +110,7 @@ def owner_field(group: str = "Ownership") -> DetailField:
         display=lambda r: r.owner.get_full_name() or r.owner.username,
         changes=lambda value, record: {"fields": {}, "owner": value},
         group=group,
+        ownership=True,
     )
 
 
@@ -190,17 +193,21 @@ def custom_detail_fields(object_type: str, group: str = "Custom fields") -> list
     return fields
 
 
-def detail_groups(record, fields: list[DetailField], *, base_url: str, can_edit: bool):
+def detail_groups(
+    record, fields: list[DetailField], *, base_url: str, can_edit: bool, can_manage: bool = False
+):
     """The details column: [(group, [field context, …]), …] in the fields' order."""
     groups: dict[str, list[dict]] = {}
     for spec in fields:
         groups.setdefault(spec.group, []).append(
-            field_context(record, spec, base_url=base_url, can_edit=can_edit)
+            field_context(record, spec, base_url=base_url, can_edit=can_edit, can_manage=can_manage)
         )
     return list(groups.items())
 
 
-def field_context(record, spec: DetailField, *, base_url: str, can_edit: bool) -> dict:
+def field_context(
+    record, spec: DetailField, *, base_url: str, can_edit: bool, can_manage: bool = False
+) -> dict:
     return {
         "name": spec.name,
         "label": spec.label,
@@ -209,7 +216,7 @@ def field_context(record, spec: DetailField, *, base_url: str, can_edit: bool) -
         "multiline": spec.multiline,
         "url": f"{base_url}fields/{spec.name}/",
         "edit_page": f"{base_url}edit",
-        "can_edit": can_edit and spec.editable,
+        "can_edit": can_edit and spec.editable and (can_manage or not spec.ownership),
         "version": record.version,
     }
 
@@ -241,15 +248,20 @@ def inline_field(
     can_edit: bool,
     timeline_url: str,
     gone_url: str = "/",
+    can_manage: bool = False,
 ):
     """GET → the field shown (`?edit=1`: its small form); POST → save it with the version
     the page showed, then the field shown again with a toast, or the form with the error."""
     template = "web/record/_field.html"
-    can_edit = can_edit and spec.editable
+    can_edit = can_edit and spec.editable and (can_manage or not spec.ownership)
     if request.method == "POST" and not can_edit:
         raise PermissionDenied()
     if request.method == "GET" and not (request.GET.get("edit") and can_edit):
-        context = {"field": field_context(record, spec, base_url=base_url, can_edit=can_edit)}
+        context = {
+            "field": field_context(
+                record, spec, base_url=base_url, can_edit=can_edit, can_manage=can_manage
+            )
+        }
         return render_fragment(request, template, context)
     version = request.GET.get("version") if request.method == "GET" else None
     if request.method == "GET":
@@ -285,12 +297,18 @@ def inline_field(
         return HttpResponseRedirect(gone_url)
     messages.success(request, f"{spec.label} saved.")
     context = {
-        "field": field_context(record, spec, base_url=base_url, can_edit=can_edit),
+        "field": field_context(
+            record, spec, base_url=base_url, can_edit=can_edit, can_manage=can_manage
+        ),
         "new_version": record.version,
     }
     # The timeline's first page comes along out of band (the change is on it): no second
     # request that a busy page could miss.
-    context.update(timeline_context(record, cursor=None, url=timeline_url, page_url=base_url))
+    context.update(
+        timeline_context(
+            record, user=request.user, cursor=None, url=timeline_url, page_url=base_url
+        )
+    )
     context["timeline_oob"] = True
     response = render_fragment(request, template, context)
     # The header's name, facts and tags reload themselves.
@@ -308,11 +326,11 @@ def _edit_fragment(request, spec, form, base_url, *, stale=False, status=200):
     return render_fragment(request, "web/record/_field_edit.html", context, status=status)
 
 
-def timeline_context(record, *, cursor: str | None, url: str, page_url: str = "") -> dict:
+def timeline_context(record, *, user, cursor: str | None, url: str, page_url: str = "") -> dict:
     """A page of the record's timeline, newest first, and the "load more" links (`url` for
     htmx, `page_url` — the record page — for a plain link without JavaScript)."""
     page = keyset_page(
-        timeline_of(record),
+        timeline_of(record, user=user),
         sort="-occurred_at",
         allowed={"occurred_at"},
         cursor=cursor,

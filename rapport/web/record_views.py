@@ -14,6 +14,7 @@ from django.urls import reverse
 
 from rapport.records.exceptions import Conflict, StaleVersion
 from rapport.records.visibility import can_edit as record_can_edit
+from rapport.records.visibility import can_manage_access
 from rapport.web.composer import composer_context, composer_form, composer_view
 from rapport.web.decorators import ui_view
 from rapport.web.forms import add_service_errors
@@ -62,17 +63,24 @@ def record_page_context(request, config: RecordConfig, record, **extra) -> dict:
     """Header, details, shares, composer and the first timeline page of a record."""
     pk = record.pk
     editable_now = record_can_edit(record, request.user)
+    manager = editable_now and can_manage_access(record, request.user)
     detail_url = config.url("detail", pk)
     context = {
         "record": record,
         "can_edit": editable_now,
+        "can_manage": manager,
         "detail_url": detail_url,
         "detail_groups": detail_groups(
-            record, config.fields(), base_url=detail_url, can_edit=editable_now
+            record,
+            config.fields(),
+            base_url=detail_url,
+            can_edit=editable_now,
+            can_manage=manager,
         ),
         "shares": shares_context(record),
         **timeline_context(
             record,
+            user=request.user,
             cursor=request.GET.get("tl") or None,
             url=config.url("timeline", pk),
             page_url=detail_url,
@@ -113,13 +121,17 @@ def record_views(config: RecordConfig) -> dict[str, Callable]:
             can_edit=editable_now,
             gone_url=config.url("list"),
             timeline_url=config.url("timeline", pk),
+            can_manage=editable_now and can_manage_access(record, request.user),
         )
 
     @ui_view
     def timeline(request, pk: int):
         record = load(request, pk)
         context = timeline_context(
-            record, cursor=request.GET.get("cursor") or None, url=config.url("timeline", pk)
+            record,
+            user=request.user,
+            cursor=request.GET.get("cursor") or None,
+            url=config.url("timeline", pk),
         )
         return render_fragment(request, "web/record/_timeline_page.html", context)
 

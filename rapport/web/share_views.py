@@ -4,7 +4,7 @@ and the record's shares; people who may edit the record share it with a user or 
 
 Generic over every owned record type (`owned_record_models()`): the URLs carry the object
 type, the record is loaded through the visibility layer (not visible → 404) and the writes
-go through rapport.records.services (not editable → 403). With htmx the panel is swapped
+go through rapport.records.services (not the owner, a manager or an admin → 403). With htmx the panel is swapped
 in place; without JavaScript the same forms live on a plain page.
 """
 
@@ -22,7 +22,7 @@ from rapport.records.exceptions import PermissionDenied, RecordNotFound, StaleVe
 from rapport.records.models import ShareAccess
 from rapport.records.selectors import record_get_for_user
 from rapport.records.services import record_share, record_transfer_owner, record_unshare
-from rapport.records.visibility import can_edit, owned_record_models
+from rapport.records.visibility import can_manage_access, owned_record_models
 from rapport.web.decorators import ui_view
 from rapport.web.forms import UserChoiceField, add_service_errors
 from rapport.web.fragments import is_htmx, render_fragment
@@ -108,8 +108,8 @@ def _respond(
     changed: bool = False,
 ):
     """The Access panel (htmx) or the plain Access page, in view or manage mode."""
-    editor = can_edit(record, request.user)
-    manage = manage and editor
+    manager = can_manage_access(record, request.user)
+    manage = manage and manager
     if manage:
         share_form = share_form or ShareForm(user=request.user, record=record)
         transfer_form = transfer_form or TransferForm(user=request.user, record=record)
@@ -122,7 +122,7 @@ def _respond(
             form.fields[name].widget.attrs["autofocus"] = True
     context = {
         "record": record,
-        "can_edit": editor,
+        "can_manage": manager,
         "shares": shares_context(record),
         "manage": manage,
         "share_form": share_form,
@@ -160,7 +160,7 @@ def record_access(request, object_type: str, pk: int):
 def record_share_add(request, object_type: str, pk: int):
     """Share the record with a user or a team (sharing again changes the access)."""
     record = _load(request, object_type, pk)
-    if not can_edit(record, request.user):
+    if not can_manage_access(record, request.user):
         raise PermissionDenied()
     form = ShareForm(request.POST, user=request.user, record=record)
     if form.is_valid():
@@ -199,7 +199,7 @@ def record_owner_transfer(request, object_type: str, pk: int):
     """Give the record to another active user (its team follows the new owner). The
     version the form showed must still be current, else nothing changes."""
     record = _load(request, object_type, pk)
-    if not can_edit(record, request.user):
+    if not can_manage_access(record, request.user):
         raise PermissionDenied()
     form = TransferForm(request.POST, user=request.user, record=record)
     if not form.is_valid():

@@ -2,7 +2,9 @@
 delete / actions, under the private default, a public read-only default and a share.
 
 Not visible → 404 (never 403) and absent from lists and filters; visible but not editable → 403;
-no valid credentials → 401.
+no valid credentials → 401. An edit share lets its holder change the record but not transfer
+or share it (403 `not_owner`). The "shared parent, private children" scenario (timelines,
+embedded names, exports, pickers, search) is in test_shared_parent_private_children.py.
 """
 
 import functools
@@ -30,6 +32,7 @@ OBJECTS = {
 }
 
 ALLOWED = "allowed"
+EDIT_ONLY = "edit_only"  # may change the record, not transfer or share it (an edit share)
 HIDDEN = "hidden"  # 404 and absent from lists
 READ_ONLY = "read_only"  # visible, 403 on writes
 NO_AUTH = "no_auth"  # 401
@@ -51,7 +54,7 @@ PUBLIC_READ = {
     "reader": READ_ONLY,
 }
 SHARED_READ_WITH_OUTSIDER = {**PRIVATE, "outsider": READ_ONLY}
-SHARED_EDIT_WITH_TEAM_A = {**PRIVATE, "teammate": ALLOWED, "reader": READ_ONLY}
+SHARED_EDIT_WITH_TEAM_A = {**PRIVATE, "teammate": EDIT_ONLY, "reader": READ_ONLY}
 
 
 @functools.cache
@@ -136,12 +139,18 @@ def test_write_paths(scenario, who, object_type, personas, api_as):
     _, _, patch = OBJECTS[object_type]
     expected = SCENARIOS[scenario][who]
     client = _client(api_as, personas, who)
-    expected_status = {ALLOWED: None, HIDDEN: 404, READ_ONLY: 403, NO_AUTH: 401}[expected]
+    expected_status = {ALLOWED: None, HIDDEN: 404, READ_ONLY: 403, NO_AUTH: 401}.get(expected)
 
     update = client.patch(f"{base}/{pk}", patch)
     share = client.post(f"{base}/{pk}/shares", {"user_id": personas.teammate.pk})
     transfer = client.post(f"{base}/{pk}/transfer", {"owner_id": personas.owner.pk})
-    if expected_status is None:
+    if expected == EDIT_ONLY:
+        assert update.status_code == 200, update.data
+        for response in (share, transfer):
+            assert response.status_code == 403, response.data
+            assert response.data["code"] == "not_owner"
+        expected_status = None
+    elif expected_status is None:
         assert update.status_code == 200, update.data
         assert share.status_code == 201, share.data
         assert transfer.status_code == 200, transfer.data
