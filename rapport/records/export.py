@@ -2,10 +2,14 @@
 the same list selectors as the API), in constant memory, with spreadsheet formulas
 neutralised.
 
-A cell whose text begins with = + - @ tab or carriage return is a formula to Excel and
-LibreOffice (OWASP "CSV injection"): it gets a leading single quote, in CSV and XLSX
-alike. The importer drops exactly that quote again, so an exported file imports back
-unchanged. Columns are named as the importer's mapping guesses them (`email`,
+Text a spreadsheet could evaluate as a formula (OWASP "CSV injection") is neutralised:
+text beginning with = + - or @ (also after leading spaces, and in their full-width forms
+＝ ＋ － ＠), or with a tab, carriage return or line feed. A value that is only a number
+or an E.164 phone number (-5, +49305550999) is not a formula and is written as it is.
+In CSV such text gets a leading single quote, which the importer drops again, so an
+exported file imports back unchanged; in XLSX every string is a string cell (never a
+formula), formula-like ones also with Excel's "quote prefix" style, and no character is
+added. Columns are named as the importer's mapping guesses them (`email`,
 `account_name`, `owner`, custom fields by key), so an export is also an import template.
 
 CSV streams while the query is read (`iterator(chunk_size=…)`); XLSX is written by
@@ -16,7 +20,9 @@ be CSV.
 
 import csv
 import datetime
+import re
 import tempfile
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -32,16 +38,31 @@ from rapport.identity.models import User
 from rapport.records.models import CustomFieldDefinition
 from rapport.records.visibility import shown, with_shown_links
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_TRIGGERS = frozenset("=+-@")
+CONTROL_STARTS = ("\t", "\r", "\n")
+# Only a number (sign, digits, grouping or decimal separators, exponent) or an E.164 phone.
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:[.,]\d+)*|[.,]\d+)(?:[eE][+-]?\d+)?")
 CHUNK = 2000
 XLSX_MAX_ROWS = 1_048_576
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
+def formula_like(text: str) -> bool:
+    """Whether a spreadsheet could take `text` for a formula: it starts with a tab, CR or
+    LF, or (after any leading spaces, full-width forms folded by NFKC) with = + - or @ and
+    is not just a number or an E.164 phone number."""
+    if text.startswith(CONTROL_STARTS):
+        return True
+    rest = text.lstrip()
+    if not rest or unicodedata.normalize("NFKC", rest[0])[:1] not in FORMULA_TRIGGERS:
+        return False
+    return not _NUMBER.fullmatch(unicodedata.normalize("NFKC", rest))
+
+
 def cell_safe(value: Any) -> Any:
-    """The value for a spreadsheet cell: text starting like a formula gets a leading quote;
-    numbers, dates and booleans are left as they are."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+    """The value for a CSV cell: formula-like text gets a leading quote; numbers, dates,
+    booleans and other text are left as they are."""
+    if isinstance(value, str) and formula_like(value):
         return "'" + value
     return value
 
@@ -88,7 +109,7 @@ def _xlsx_value(value: Any) -> Any:
         return float(value) if value == value.quantize(Decimal("0.01")) else str(value)
     if isinstance(value, list | dict):
         return str(value)
-    return cell_safe(value)
+    return value
 
 
 def xlsx_response(filename: str, header: list[str], rows: Iterable[list[Any]]):
@@ -101,13 +122,17 @@ def xlsx_response(filename: str, header: list[str], rows: Iterable[list[Any]]):
     sheet = workbook.create_sheet("Export")
 
     def text_cell(value: Any):
-        # Strings are stored as strings: openpyxl would otherwise take "=…" as a formula.
+        # Strings are stored as string cells: openpyxl would otherwise write "=…" as a
+        # formula. Formula-like ones also get the quote-prefix style, so that editing the
+        # cell in Excel keeps it text.
         cell = WriteOnlyCell(sheet, value=value)
         if isinstance(value, str):
             cell.data_type = "s"
+            if formula_like(value):
+                cell.quotePrefix = True
         return cell
 
-    sheet.append([text_cell(cell_safe(h)) for h in header])
+    sheet.append([text_cell(h) for h in header])
     count = 1
     try:
         for row in rows:

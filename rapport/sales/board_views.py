@@ -1,11 +1,18 @@
 """The pipeline board: a column per stage with count, sum and weighted sum; cards move
-through the same stage-move service as the API."""
+through the same stage-move service as the API.
 
-from decimal import Decimal
+Each column shows its first BOARD_PAGE_SIZE cards and a "Load more" that fetches the next
+page of that column only (keyset: after the last card shown), so the page stays small
+whatever the number of opportunities."""
+
+import datetime
+from decimal import Decimal, InvalidOperation
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.db.models import Count, DecimalField, ExpressionWrapper, F, Sum
+from django.core.exceptions import BadRequest
+from django.db.models import Count, F, Q, Sum
+from django.http import Http404
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -19,7 +26,22 @@ from rapport.sales.models import Opportunity, StageKind
 from rapport.sales.views import STAGE_STYLE
 from rapport.web.decorators import ui_view
 
-BOARD_CARD_LIMIT = 50
+BOARD_PAGE_SIZE = 20
+# What a card shows (_board_card.html): loading whole rows of the opportunity, its account
+# and owner cost more than the queries themselves at a million records.
+CARD_FIELDS = (
+    "id",
+    "name",
+    "amount",
+    "currency",
+    "expected_close_date",
+    "stage_id",
+    "version",
+    "account__name",
+    "owner__first_name",
+    "owner__last_name",
+    "owner__username",
+)
 CENTS = Decimal("0.01")
 
 
@@ -49,20 +71,82 @@ def _amounts(by_currency: dict[str, Decimal], table) -> dict:
     return {"parts": [(total, org)], "approx": True}
 
 
-def _board_cards(qs, stages) -> list:
-    """The first BOARD_CARD_LIMIT cards of every column, soonest close date first, then the
-    largest: one short query per stage that an index on (stage, close date, amount) answers
-    by reading its first rows. (A window function numbering the rows per stage had to sort
-    every opportunity of the pipeline: 1.2 s at a million records.)"""
-    ordered = (
-        qs.select_related("owner")
+def _ordered_cards(qs):
+    """Soonest close date first (no date last), then the largest, then the oldest: the order
+    of the index on (stage, close date, -amount, id)."""
+    return (
+        qs.select_related(None)
+        .select_related("account", "owner")
         .prefetch_related(None)
+        .only(*CARD_FIELDS)
         .order_by(F("expected_close_date").asc(nulls_last=True), F("amount").desc(), "id")
     )
+
+
+def _cursor(card) -> str:
+    """Where the next page of a column starts: the last card's close date, amount and id."""
+    day = card.expected_close_date.isoformat() if card.expected_close_date else ""
+    return f"{day}~{card.amount}~{card.pk}"
+
+
+def _after(qs, cursor: str):
+    """The cards after `cursor` in _ordered_cards's order; a malformed cursor is a 400."""
+    try:
+        day, amount, pk = cursor.split("~")
+        day = datetime.date.fromisoformat(day) if day else None
+        amount = Decimal(amount)
+        pk = int(pk)
+        if not amount.is_finite():
+            raise ValueError(amount)
+    except (ValueError, InvalidOperation) as exc:
+        raise BadRequest("The board's “load more” link is not valid; reload the board.") from exc
+    same = Q(amount__lt=amount) | Q(amount=amount, pk__gt=pk)
+    if day is None:
+        return qs.filter(Q(expected_close_date__isnull=True) & same)
+    return qs.filter(
+        Q(expected_close_date__gt=day)
+        | Q(expected_close_date__isnull=True)
+        | (Q(expected_close_date=day) & same)
+    )
+
+
+def _board_cards(qs, stages) -> list:
+    """The first BOARD_PAGE_SIZE cards of every column: one short query per stage that the
+    index on (stage, close date, amount) answers by reading its first rows. (A window
+    function numbering the rows per stage had to sort every opportunity of the pipeline:
+    1.2 s at a million records.)"""
+    ordered = _ordered_cards(qs)
     cards = []
     for stage in stages:
-        cards += ordered.filter(stage_id=stage.pk)[:BOARD_CARD_LIMIT]
+        cards += ordered.filter(stage_id=stage.pk)[:BOARD_PAGE_SIZE]
     return cards
+
+
+def _mark_cards(cards, user, stages) -> None:
+    """Which cards the user may move (one query), which are overdue, and the account each
+    may name (only one the reader may see)."""
+    movable = set()
+    if cards and not user.is_read_only:
+        ids = [c.pk for c in cards]
+        movable = set(
+            editable(Opportunity.objects.filter(pk__in=ids), user).values_list("pk", flat=True)
+        )
+    kinds = {s.pk: s.kind for s in stages}
+    today = timezone.localdate()
+    for card in cards:
+        card.movable = card.pk in movable
+        card.shown_account = shown(card, "account")
+        card.overdue = bool(
+            card.expected_close_date
+            and card.expected_close_date < today
+            and kinds.get(card.stage_id) == StageKind.OPEN
+        )
+
+
+def _filter_query(pipeline, filters: dict) -> dict:
+    query = {"pipeline": pipeline.pk}
+    query.update({k: v for k, v in filters.items() if v is not None})
+    return query
 
 
 def board_columns(request, pipeline, filters: dict) -> dict:
@@ -74,42 +158,34 @@ def board_columns(request, pipeline, filters: dict) -> dict:
     user = request.user
     stages = list(pipeline.stages.all())
     qs = selectors.opportunity_list(user=user, pipeline_id=pipeline.pk, **filters)
-    weighted = ExpressionWrapper(
-        F("amount") * F("probability"), output_field=DecimalField(max_digits=24, decimal_places=2)
-    )
+    # Grouped by probability too (a handful per stage) and weighted here: multiplying every
+    # row's amount in SQL cost a quarter of the aggregate at a million opportunities.
     groups = list(
         qs.order_by()
-        .values("stage_id", "currency")
-        .annotate(n=Count("id"), total=Sum("amount"), weighted=Sum(weighted))
+        .values("stage_id", "currency", "probability")
+        .annotate(n=Count("id"), total=Sum("amount"))
     )
+    for g in groups:
+        g["weighted"] = (g["total"] or 0) * g["probability"]
     cards = _board_cards(qs, stages)
-    movable = set()
-    if cards and not user.is_read_only:
-        ids = [c.pk for c in cards]
-        movable = set(
-            editable(Opportunity.objects.filter(pk__in=ids), user).values_list("pk", flat=True)
-        )
+    _mark_cards(cards, user, stages)
     currencies = {g["currency"] for g in groups}
     table = selectors.exchange_rate_table() if currencies - {settings.RAPPORT_CURRENCY} else {}
-    today = timezone.localdate()
     by_stage: dict[int, list] = {s.pk: [] for s in stages}
     for card in cards:
-        card.movable = card.pk in movable
-        card.shown_account = shown(card, "account")
-        card.overdue = bool(
-            card.expected_close_date
-            and card.expected_close_date < today
-            and card.stage.kind == StageKind.OPEN
-        )
         by_stage.setdefault(card.stage_id, []).append(card)
     list_url = reverse("sales:opportunity_list")
+    filter_query = urlencode(_filter_query(pipeline, filters))
     columns = []
     summary = {"open": {}, "open_weighted": {}, "won": {}, "open_n": 0}
     for stage in stages:
         rows = [g for g in groups if g["stage_id"] == stage.pk]
         count = sum(g["n"] for g in rows)
-        total = {g["currency"]: Decimal(g["total"] or 0) for g in rows}
-        weight = {g["currency"]: Decimal(g["weighted"] or 0) / 100 for g in rows}
+        total: dict[str, Decimal] = {}
+        weight: dict[str, Decimal] = {}
+        for g in rows:
+            total[g["currency"]] = total.get(g["currency"], Decimal(0)) + (g["total"] or 0)
+            weight[g["currency"]] = weight.get(g["currency"], Decimal(0)) + g["weighted"] / 100
         stage_cards = by_stage.get(stage.pk, [])
         query = {"pipeline_id": pipeline.pk, "stage_id": stage.pk}
         query.update({k: v for k, v in filters.items() if v is not None})
@@ -122,7 +198,8 @@ def board_columns(request, pipeline, filters: dict) -> dict:
                 "weighted": _amounts(weight, table),
                 "cards": stage_cards,
                 "more": count - len(stage_cards),
-                "more_url": f"{list_url}?{urlencode(query)}",
+                "list_url": f"{list_url}?{urlencode(query)}",
+                "more_url": _more_url(stage, stage_cards, filter_query),
             }
         )
         if stage.kind == StageKind.OPEN:
@@ -143,6 +220,13 @@ def board_columns(request, pipeline, filters: dict) -> dict:
     }
 
 
+def _more_url(stage, cards, filter_query: str) -> str:
+    if not cards:
+        return ""
+    path = reverse("sales:opportunity_board_cards", args=[stage.pk])
+    return f"{path}?{filter_query}&{urlencode({'after': _cursor(cards[-1])})}"
+
+
 @ui_view
 def board(request):
     """The pipeline board: a column per stage, cards to drag (or move with the "Move to…"
@@ -153,9 +237,43 @@ def board(request):
     context = {
         "form": form,
         "pipeline": pipeline,
-        "card_limit": BOARD_CARD_LIMIT,
         "next": request.get_full_path(),
     }
     if pipeline is not None:
         context.update(board_columns(request, pipeline, form.selector_kwargs()))
     return render(request, "sales/board.html", context)
+
+
+@ui_view
+def board_cards(request, stage_id: int):
+    """The next page of one column (htmx "Load more"): the cards after `after`, under the
+    board's filters, and the column's next "Load more" swapped out of band."""
+    pipelines = list(selectors.pipeline_list())
+    form = BoardFilterForm(request.GET or None, user=request.user, pipelines=pipelines)
+    pipeline = form.chosen_pipeline()
+    if pipeline is None or form.errors:
+        raise Http404("No such pipeline")
+    stages = list(pipeline.stages.all())
+    stage = next((s for s in stages if s.pk == stage_id), None)
+    if stage is None:
+        raise Http404("No such stage in this pipeline")
+    filters = form.selector_kwargs()
+    qs = selectors.opportunity_list(user=request.user, pipeline_id=pipeline.pk, **filters)
+    qs = _ordered_cards(qs.filter(stage_id=stage.pk))
+    if request.GET.get("after"):
+        qs = _after(qs, request.GET["after"])
+    cards = list(qs[: BOARD_PAGE_SIZE + 1])
+    has_more = len(cards) > BOARD_PAGE_SIZE
+    cards = cards[:BOARD_PAGE_SIZE]
+    _mark_cards(cards, request.user, stages)
+    filter_query = urlencode(_filter_query(pipeline, filters))
+    board_url = reverse("sales:opportunity_board") + "?" + filter_query
+    list_query = {"pipeline_id": pipeline.pk, "stage_id": stage.pk}
+    list_query.update({k: v for k, v in filters.items() if v is not None})
+    column = {
+        "stage": stage,
+        "list_url": reverse("sales:opportunity_list") + "?" + urlencode(list_query),
+        "more_url": _more_url(stage, cards, filter_query) if has_more else "",
+    }
+    context = {"cards": cards, "column": column, "next": board_url, "stages": stages}
+    return render(request, "sales/_board_cards_page.html", context)

@@ -9,6 +9,11 @@ app_name = "sales"
 
 urlpatterns = [
     path("opportunities/board", board_views.board, name="opportunity_board"),
+    path(
+        "opportunities/board/stages/<int:stage_id>/cards",
+        board_views.board_cards,
+        name="opportunity_board_cards",
+    ),
     *object_urls(
         "opportunities",
         "opportunity",

@@ -345,17 +345,35 @@ def _lost_prompt(request, opportunity, form, back, *, status=200):
     return render(request, "sales/opportunity_lost_reason.html", context, status=status)
 
 
+def _move_chooser(request, opportunity, back, version):
+    """The "Move to…" form of a board card: fetched into the card by htmx (the board keeps
+    its cards light), or a page of its own without JavaScript."""
+    context = {
+        "record": opportunity,
+        "stages": list(opportunity.pipeline.stages.all()),
+        "version": version if (version or "").isdigit() else "",
+        "next": back,
+        "in_board": is_htmx(request),
+    }
+    if is_htmx(request):
+        return render(request, "sales/_board_move_form.html", context)
+    return render(request, "sales/opportunity_move.html", context)
+
+
 @ui_view
 def opportunity_move(request, pk: int):
     """POST: move the opportunity to a stage with `opportunity_move_stage` (the API's
     service), checking the version the page showed; then back to `next` (the board or the
-    record page) with a toast. A lost stage without a reason, and GET, give the lost-reason
+    record page) with a toast. GET without a stage: the form to choose one (a board card's
+    "Move to…"); a lost stage without a reason, and GET with one, give the lost-reason
     prompt."""
     user = request.user
     opportunity = selectors.opportunity_get_for_user(pk=pk, user=user)
     require_editable(opportunity, user)
     data = request.POST if request.method == "POST" else request.GET
     back = safe_next(request, data.get("next"), opportunity_url(opportunity))
+    if request.method != "POST" and not data.get("stage_id"):
+        return _move_chooser(request, opportunity, back, data.get("version"))
     form = MoveStageForm(data, opportunity=opportunity)
     if not form.is_valid():
         messages.error(request, "Choose a stage of the opportunity's pipeline.")

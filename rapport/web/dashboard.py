@@ -337,17 +337,17 @@ def _add_months(day: datetime.date, months: int) -> datetime.date:
 def won_by_month(
     *, user: User, months: int = WON_MONTHS, convert: Converter | None = None
 ) -> WonByMonth:
-    """Revenue of the opportunities I answer for that were won (closed in a won stage) in
-    each of the last `months` calendar months, this one included, in the organisation's
-    currency at the month's end rate. One query (two with a foreign currency, unless
-    `convert` has read the rates)."""
+    """Revenue of the opportunities I answer for that were won (in a won stage), by the
+    month of their close date (set to the day it was won, editable afterwards), in each of
+    the last `months` calendar months, this one included, in the organisation's currency at
+    the month's end rate. One query (two with a foreign currency, unless `convert` has read
+    the rates)."""
     today = timezone.localdate()
     first = _add_months(today.replace(day=1), -(months - 1))
-    start = timezone.make_aware(datetime.datetime.combine(first, datetime.time.min))
     sums = (
         my_records(Opportunity, user)
-        .filter(stage__kind=StageKind.WON, closed_at__gte=start)
-        .annotate(month=TruncMonth("closed_at"))
+        .filter(stage__kind=StageKind.WON, expected_close_date__gte=first)
+        .annotate(month=TruncMonth("expected_close_date"))
         .order_by()
         .values("month", "currency")
         .annotate(n=Count("id"), total=Sum("amount"))
@@ -360,7 +360,7 @@ def won_by_month(
             month = (timezone.localtime(month) if timezone.is_aware(month) else month).date()
         month = month.replace(day=1)
         target = rows.get(month)
-        if target is None:  # closed in the future (a clock skew): not part of the chart
+        if target is None:  # a close date in a later month: not part of the chart
             continue
         last_day = month.replace(day=calendar.monthrange(month.year, month.month)[1])
         amount = convert(row["total"], row["currency"], min(last_day, today))

@@ -492,7 +492,7 @@ def test_csv_export_has_only_visible_rows_and_neutralises_formulas(personas):
     assert rows[0][:3] == ["ID", "Name", "Industry"]
     names = [row[1] for row in rows[1:]]
     assert names == ["'-2+3", '\'=HYPERLINK("http://x")']
-    assert rows[2][2] == "'+1" and rows[2][3] == "'@cmd"
+    assert rows[2][2] == "+1" and rows[2][3] == "'@cmd"  # "+1" is only a number
     assert rows[1][2] == "'\tTab"
     assert "Hidden Inc" not in str(rows)
 

@@ -341,10 +341,11 @@ class Generator:
                     )
                     previous = stage
                 closed = at if target.kind in ("won", "lost") else None
+                planned = w.date(min(day + rng.randint(0, 90), len(w._days) - 1))
                 yield (
                     pk, owner, team, 1, "{}", created, at, name, account, contact,
                     self.pipeline.pk, target.pk, amount, "EUR", target.probability,
-                    w.date(min(day + rng.randint(0, 90), len(w._days) - 1)), closed,
+                    closed[:10] if closed else planned, closed,
                     "Chose a competitor" if target.kind == "lost" else "",
                     rng.choice(SOURCES), "", at,
                 )  # fmt: skip

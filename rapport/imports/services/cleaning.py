@@ -3,8 +3,9 @@
 An empty cell means "not given": a creation leaves the field at its default and an update
 leaves it unchanged. Cells are text and stay text: a cell starting with = + - @ is stored
 as written, never evaluated. The one exception undoes our own export's neutralisation: a
-leading single quote before = + - @ tab or CR is dropped, so exported files import back
-unchanged (phone numbers "+44…" included).
+leading single quote before text the export calls formula-like
+(`rapport.records.export.formula_like`) is dropped, so exported files import back
+unchanged.
 """
 
 import datetime
@@ -23,9 +24,9 @@ from rapport.accounts.contact_methods import phone_e164 as contact_phone_e164
 from rapport.imports.services.files import cell_text
 from rapport.imports.services.mapping import Target
 from rapport.records.custom_fields import _clean_value as custom_value_clean
+from rapport.records.export import formula_like
 from rapport.records.models import FieldType
 
-NEUTRALISED = ("'=", "'+", "'-", "'@", "'\t", "'\r")
 MAX_MONEY = Decimal("1e14")
 _MONEY_JUNK = re.compile(r"[\s\u00a0\u202f$€£¥]|[A-Z]{3}")
 _TRUE = {"true", "1", "yes", "y", "oui", "ja", "si", "x"}
@@ -73,7 +74,7 @@ class Row:
 def _text(value: Any) -> str:
     text = value if isinstance(value, str) else cell_text(value)
     text = text.strip()
-    if text.startswith(NEUTRALISED):
+    if text.startswith("'") and formula_like(text[1:]):
         text = text[1:]
     return text
 

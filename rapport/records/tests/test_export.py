@@ -13,7 +13,7 @@ from rapport.accounts.services import account_create, contact_create
 from rapport.activities.models import Activity
 from rapport.imports.tests import conftest as import_fixtures
 from rapport.orders.models import Order, OrderLine
-from rapport.records.export import FORMULA_STARTS, cell_safe, csv_lines
+from rapport.records.export import cell_safe, csv_lines, formula_like, xlsx_response
 from rapport.sales.models import Product
 
 # The import fixtures (upload, run, a temporary import directory) for the round-trip test.
@@ -41,16 +41,86 @@ def _xlsx(response) -> list[list]:
     return [list(row) for row in workbook.worksheets[0].iter_rows(values_only=True)]
 
 
-@pytest.mark.parametrize("start", FORMULA_STARTS)
-def test_cells_starting_like_a_formula_get_a_quote(start):
-    assert cell_safe(f"{start}1+1") == f"'{start}1+1"
-    assert cell_safe("a=1") == "a=1"
+FORMULA_LIKE = [
+    "=1+1",
+    "+cmd",
+    "-2+3",
+    "@SUM(A1)",
+    "\t=1",
+    "\tplain",
+    "\r=1",
+    "\n=1",
+    "\nplain",
+    " =1+1",
+    "   @x",
+    "\u3000=1",
+    "＝1+1",
+    "＋cmd",
+    "－2+3",
+    "＠SUM(A1)",
+    "﹦1",
+    "+44 20 7946 0958",
+]
+NOT_FORMULAS = [
+    "+49305550999",
+    "+442079460958",
+    "-5",
+    "+1.5",
+    "-1,234.50",
+    "1e5",
+    "a=1",
+    "hello",
+    "  hello",
+    "",
+    "Müller",
+]
+
+
+@pytest.mark.parametrize("text", FORMULA_LIKE)
+def test_formula_like_text_gets_a_quote_in_csv(text):
+    """Issue 16 item 18: LF, a space before =, full-width ＝ were missed."""
+    assert formula_like(text)
+    assert cell_safe(text) == "'" + text
+    assert "".join(csv_lines(["h"], [[text]])).split("\r\n", 1)[1].lstrip('"').startswith("'")
+
+
+@pytest.mark.parametrize("text", NOT_FORMULAS)
+def test_numbers_phones_and_plain_text_are_written_as_they_are(text):
+    """Issue 9 item 17: every phone number came out as '+49305550999."""
+    assert not formula_like(text)
+    assert cell_safe(text) == text
     assert cell_safe(-5) == -5  # numbers are not text formulas
+    assert list(csv.reader(io.StringIO("".join(csv_lines(["h"], [[text]]))[1:])))[1] == [text]
 
 
 def test_csv_lines_neutralise_every_cell_including_the_header():
-    lines = "".join(csv_lines(["=h"], [["@x"], ["-1"], [None]]))
-    assert lines == "\ufeff'=h\r\n'@x\r\n'-1\r\n\"\"\r\n"
+    lines = "".join(csv_lines(["=h"], [["@x"], ["-1"], ["+49305550999"], [None]]))
+    assert lines == "\ufeff'=h\r\n'@x\r\n-1\r\n+49305550999\r\n\"\"\r\n"
+
+
+def test_xlsx_writes_strings_as_string_cells_without_added_characters():
+    texts = FORMULA_LIKE + NOT_FORMULAS[:-2]
+    response = xlsx_response("t.xlsx", ["=header"], [[t] for t in texts] + [[Decimal("-5")]])
+    data = b"".join(response.streaming_content)
+    sheet = openpyxl.load_workbook(io.BytesIO(data)).worksheets[0]
+    cells = [row[0] for row in sheet.iter_rows()]
+    assert (cells[0].value, cells[0].data_type, cells[0].quotePrefix) == ("=header", "s", True)
+    for text, cell in zip(texts, cells[1:], strict=False):
+        expected = text.replace("\r", "\n") if text.startswith("\r") else text
+        assert cell.data_type == "s", (text, cell.data_type)
+        assert cell.value in (text, expected), (text, cell.value)
+        assert not str(cell.value).startswith("'")
+        assert bool(cell.quotePrefix) == formula_like(text), text
+    assert (cells[-1].value, cells[-1].data_type) == (-5, "n")
+    # No cell of the file is a formula.
+    assert b"<f>" not in _sheet_xml(data)
+
+
+def _sheet_xml(data: bytes) -> bytes:
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return archive.read("xl/worksheets/sheet1.xml")
 
 
 @pytest.fixture
@@ -87,7 +157,7 @@ def test_contacts_csv_has_only_visible_rows_with_neutralised_cells(personas, api
     assert (lee["first_name"], lee["title"], lee["phone"]) == (
         "'=SUM(A1)",
         "'+cmd",
-        "'+442079460958",
+        "+442079460958",
     )
     assert (lee["account_name"], lee["owner"], lee["tags"]) == ("Acme", "owner", "vip")
     assert _csv(_get(api_as, personas.outsider, "/api/exports/contacts"))[1:][0][2] == "Hidden"
@@ -114,7 +184,7 @@ def test_xlsx_export_opens_with_openpyxl_and_keeps_formulas_as_text(personas, ap
     rows = _xlsx(response)
     header = rows[0]
     lee = next(dict(zip(header, r, strict=True)) for r in rows[1:] if r[2] == "Lee")
-    assert lee["first_name"] == "'=SUM(A1)"
+    assert (lee["first_name"], lee["title"], lee["phone"]) == ("=SUM(A1)", "+cmd", "+442079460958")
     assert isinstance(lee["created_at"], datetime.datetime)
     assert len(rows) == 3
 
@@ -193,6 +263,34 @@ def test_an_exported_file_imports_back_without_changes(personas, api_as, contact
     mine = contacts[0]
     mine.refresh_from_db()
     assert (mine.first_name, mine.phone, mine.version) == ("=SUM(A1)", "+442079460958", 1)
+
+
+def test_formula_like_and_phone_cells_import_back_unchanged(personas, api_as, upload, run):
+    odd = contact_create(
+        actor=personas.owner,
+        fields={"first_name": "＝SUM(A1)", "last_name": "Odd", "title": "-2+3"},
+        emails=[{"email": "odd@example.org"}],
+        phones=[{"number": "+49 30 5550999"}],
+    )
+    rows = _csv(_get(api_as, personas.owner, "/api/exports/contacts"))
+    row = dict(zip(rows[0], rows[1], strict=True))
+    assert (row["first_name"], row["title"], row["phone"]) == (
+        "'＝SUM(A1)",
+        "'-2+3",
+        "+49305550999",
+    )
+    out = io.StringIO()
+    csv.writer(out).writerows(rows)
+    job = run(upload(personas.owner, out.getvalue().encode()))
+    assert job.status == "done", job.error
+    assert (job.created, job.updated, job.unchanged, job.failed) == (0, 0, 1, 0)
+    odd.refresh_from_db()
+    assert (odd.first_name, odd.title, odd.phone, odd.version) == (
+        "＝SUM(A1)",
+        "-2+3",
+        "+49305550999",
+        1,
+    )
 
 
 def test_xlsx_refuses_more_rows_than_a_sheet_holds(monkeypatch, personas, api_as, contacts):

@@ -1,6 +1,7 @@
 """Opportunities: creation (the leads app calls `opportunity_create`), stage moves as a
 logged action, versioned updates, soft delete and restore."""
 
+import datetime
 from typing import Any
 
 from django.db import transaction
@@ -23,6 +24,7 @@ from rapport.timeline.models import EventKind
 from rapport.timeline.services import timeline_record
 
 CLOSED_KINDS = (StageKind.WON, StageKind.LOST)
+KEEP = object()  # _stage_move's close_date when the caller gives none
 
 
 _TEXT_FIELDS = ("lost_reason", "source", "description")
@@ -105,6 +107,9 @@ def opportunity_create(
     _check_contact_account(fields.get("account"), fields.get("primary_contact"))
     _check_lost_reason(stage.kind, fields.get("lost_reason") or "")
     now = timezone.now()
+    if stage.kind in CLOSED_KINDS and fields.get("expected_close_date") is None:
+        # Created won or lost: it closed today unless the caller says when.
+        fields["expected_close_date"] = timezone.localdate()
     fields.update(
         pipeline=pipeline,
         stage=stage,
@@ -136,8 +141,13 @@ def _stage_move(
     lost_reason: str,
     expected_version: int | None,
     pipeline: Pipeline | None = None,
+    close_date: datetime.date | None | object = KEEP,
 ) -> dict[str, dict[str, Any]]:
-    """The one path by which an opportunity changes stage (and, with `pipeline`, pipeline)."""
+    """The one path by which an opportunity changes stage (and, with `pipeline`, pipeline).
+
+    Winning or losing sets the close date (`expected_close_date`) to the day of the move,
+    unless `close_date` gives the one the user chose in the same change; reports by month
+    ("won by month") go by that date. Reopening keeps it."""
     require_editable(opportunity, actor)
     if expected_version is not None and opportunity.version != expected_version:
         raise StaleVersion(opportunity.version)
@@ -172,6 +182,11 @@ def _stage_move(
         "closed_at": now if stage.kind in CLOSED_KINDS else None,
         "lost_reason": lost_reason if stage.kind == StageKind.LOST else "",
     }
+    if close_date is not KEEP:
+        changes["expected_close_date"] = close_date
+    elif stage.kind in CLOSED_KINDS:
+        changes["expected_close_date"] = timezone.localdate()
+    old_close_date = opportunity.expected_close_date
     if target.pk != opportunity.pipeline_id:
         changes["pipeline"] = target
     validated_probe(opportunity, {"lost_reason": changes["lost_reason"]})
@@ -196,6 +211,13 @@ def _stage_move(
         }
         if "pipeline" in changes:
             payload["pipeline"] = {"old": old_pipeline_id, "new": target.pk}
+        if opportunity.expected_close_date != old_close_date:
+            payload["expected_close_date"] = {
+                "old": old_close_date.isoformat() if old_close_date else None,
+                "new": opportunity.expected_close_date.isoformat()
+                if opportunity.expected_close_date
+                else None,
+            }
         if stage.kind == StageKind.LOST:
             payload["lost_reason"] = lost_reason
         timeline_record(
@@ -227,6 +249,15 @@ def opportunity_move_stage(
         expected_version=expected_version,
     )
     return opportunity
+
+
+def _chosen_close_date(opportunity: Opportunity, fields: dict):
+    """The close date the user gives with a stage move, or KEEP: a form that sends the date
+    it showed, unchanged, chose none (the move then dates a win or loss)."""
+    if "expected_close_date" not in fields:
+        return KEEP
+    value = fields.pop("expected_close_date")
+    return KEEP if value == opportunity.expected_close_date else value
 
 
 def opportunity_update(
@@ -281,6 +312,7 @@ def opportunity_update(
                     lost_reason=fields.pop("lost_reason", ""),
                     expected_version=expected_version,
                     pipeline=pipeline if new_pipeline else None,
+                    close_date=_chosen_close_date(opportunity, fields),
                 )
             )
             # The move checked the client's version; the rest applies on top of it.

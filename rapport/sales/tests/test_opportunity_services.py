@@ -1,9 +1,12 @@
 """Opportunity services: creation defaults, stage moves as logged actions, updates."""
 
+import datetime
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from rapport.accounts.services import account_create, contact_create
 from rapport.records.custom_fields import custom_field_define
@@ -160,6 +163,65 @@ def test_won_sets_closed_at_and_reopening_clears_it(personas, stages, make_oppor
     opportunity_move_stage(opportunity=opp, stage=stages["Negotiation"], actor=personas.owner)
     opp.refresh_from_db()
     assert opp.closed_at is None and opp.probability == 75
+
+
+def test_winning_or_losing_sets_the_close_date_to_the_day_of_the_move(
+    personas, stages, make_opportunity
+):
+    """Issue 9 item 7: winning left the planned close date (31 Dec in the demo)."""
+    planned = datetime.date(2030, 12, 31)
+    won = make_opportunity(expected_close_date=planned)
+    with time_machine.travel(datetime.datetime(2026, 3, 14, 12, tzinfo=datetime.UTC), tick=False):
+        opportunity_move_stage(opportunity=won, stage=stages["Closed Won"], actor=personas.owner)
+    won.refresh_from_db()
+    assert won.expected_close_date == datetime.date(2026, 3, 14)
+    event = TimelineEvent.objects.filter(opportunity=won, kind=EventKind.STAGE_CHANGED).latest("id")
+    assert event.payload["expected_close_date"] == {"old": "2030-12-31", "new": "2026-03-14"}
+    # Editable afterwards; reopening keeps it.
+    opportunity_update(
+        opportunity=won,
+        actor=personas.owner,
+        fields={"expected_close_date": datetime.date(2026, 2, 27)},
+    )
+    opportunity_move_stage(opportunity=won, stage=stages["Negotiation"], actor=personas.owner)
+    won.refresh_from_db()
+    assert won.expected_close_date == datetime.date(2026, 2, 27)
+
+    lost = make_opportunity(expected_close_date=planned)
+    with time_machine.travel(datetime.datetime(2026, 4, 2, 12, tzinfo=datetime.UTC), tick=False):
+        opportunity_move_stage(
+            opportunity=lost, stage=stages["Closed Lost"], actor=personas.owner, lost_reason="x"
+        )
+    lost.refresh_from_db()
+    assert lost.expected_close_date == datetime.date(2026, 4, 2)
+
+
+def test_a_close_date_given_with_the_win_is_kept(personas, stages, make_opportunity):
+    opp = make_opportunity(expected_close_date=datetime.date(2030, 12, 31))
+    opportunity_update(
+        opportunity=opp,
+        actor=personas.owner,
+        fields={"stage": stages["Closed Won"], "expected_close_date": datetime.date(2026, 1, 5)},
+    )
+    opp.refresh_from_db()
+    assert opp.stage == stages["Closed Won"]
+    assert opp.expected_close_date == datetime.date(2026, 1, 5)
+    # An edit form sends the date it showed: unchanged, it is not a choice.
+    shown = make_opportunity(expected_close_date=datetime.date(2030, 12, 31))
+    opportunity_update(
+        opportunity=shown,
+        actor=personas.owner,
+        fields={"stage": stages["Closed Won"], "expected_close_date": datetime.date(2030, 12, 31)},
+    )
+    shown.refresh_from_db()
+    assert shown.expected_close_date == timezone.localdate()
+    # Created won without a date: closed today.
+    created = make_opportunity(stage=stages["Closed Won"])
+    assert created.expected_close_date == timezone.localdate()
+    dated = make_opportunity(
+        stage=stages["Closed Won"], expected_close_date=datetime.date(2025, 5, 1)
+    )
+    assert dated.expected_close_date == datetime.date(2025, 5, 1)
 
 
 def test_lost_stage_needs_a_reason(personas, stages, make_opportunity):

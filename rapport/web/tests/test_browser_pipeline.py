@@ -196,12 +196,13 @@ def test_keyboard_moves_a_card_and_a_lost_stage_asks_why(
     _sign_in_with_cookie(page, rep, live_server)
     page.goto("/opportunities/board")
 
-    # "Move to…" with the keyboard only: focus, open, choose, submit.
-    summary = page.locator(f"#card-{first.pk} .board-move summary")
-    summary.focus()
+    # "Move to…" with the keyboard only: focus, open (the form is fetched into the card and
+    # takes the focus), choose, submit.
+    page.locator(f"#card-{first.pk} .board-move-link").focus()
     page.keyboard.press("Enter")
     select = page.locator(f"#move-{first.pk}")
-    select.focus()
+    select.wait_for()
+    assert page.evaluate("document.activeElement.id") == f"move-{first.pk}"
     select.select_option(label="Proposal")
     page.keyboard.press("Tab")
     page.keyboard.press("Enter")
@@ -212,7 +213,7 @@ def test_keyboard_moves_a_card_and_a_lost_stage_asks_why(
     assert proposal.locator("[data-weighted]").inner_text().strip() == "600.00 EUR"
 
     # To a lost stage: the reason is asked first; cancelling moves nothing.
-    page.locator(f"#card-{second.pk} .board-move summary").focus()
+    page.locator(f"#card-{second.pk} .board-move-link").focus()
     page.keyboard.press("Enter")
     page.locator(f"#move-{second.pk}").select_option(label="Lost")
     page.locator(f"#card-{second.pk} button:has-text('Move')").press("Enter")
@@ -224,8 +225,7 @@ def test_keyboard_moves_a_card_and_a_lost_stage_asks_why(
     second.refresh_from_db()
     assert second.stage == stages["Discovery"]
 
-    page.locator(f"#card-{second.pk} .board-move summary").focus()
-    page.keyboard.press("Enter")
+    # The card's form stays open: try again.
     page.locator(f"#move-{second.pk}").select_option(label="Lost")
     page.locator(f"#card-{second.pk} button:has-text('Move')").press("Enter")
     dialog.wait_for(state="visible")
@@ -236,6 +236,67 @@ def test_keyboard_moves_a_card_and_a_lost_stage_asks_why(
     second.refresh_from_db()
     assert second.stage == stages["Lost"]
     assert second.lost_reason == "Chose a cheaper vendor"
+    assert page.dialogs == []
+
+
+def test_board_with_many_cards_fits_the_window_loads_more_and_drags_a_loaded_card(
+    page, rep, stages, live_server, screenshot
+):
+    """Issue 9 item 6: 200 opportunities made a 9,085 px tall, 1,491 px wide document that
+    scrolled to a blank page and pushed the sidebar away."""
+    for i in range(27):
+        opportunity_create(
+            actor=rep,
+            fields={"name": f"Bulk deal {i:02d}", "amount": Decimal(10_000 - i)},
+        )
+    for stage in ("Proposal", "Negotiation", "Won"):
+        for i in range(22):
+            opportunity_create(
+                actor=rep,
+                fields={
+                    "name": f"{stage} deal {i}",
+                    "amount": Decimal(500),
+                    "stage": stages[stage],
+                },
+            )
+    _sign_in_with_cookie(page, rep, live_server)
+    page.goto("/opportunities/board")
+    discovery = page.locator(f"#cards-{stages['Discovery'].pk}")
+    assert discovery.locator(".board-card").count() == 20
+    size = page.evaluate(
+        "[document.documentElement.scrollWidth, document.documentElement.scrollHeight]"
+    )
+    assert size[0] <= 1440 and size[1] <= 900 + 40, size  # the board scrolls, not the page
+    page.mouse.wheel(0, 4000)
+    page.evaluate("window.scrollTo(0, 4000)")
+    sidebar = page.locator(".sidebar").bounding_box()
+    assert sidebar["y"] <= 0 + 1 and sidebar["y"] + sidebar["height"] >= 900 - 1, sidebar
+    assert page.locator(".board-card").first.is_visible()
+    screenshot(page, "board-many-scrolled")
+
+    more = page.locator(f"#more-{stages['Discovery'].pk} a")
+    more.click()
+    page.wait_for_function(
+        f"document.querySelectorAll('#cards-{stages['Discovery'].pk} .board-card').length === 27"
+    )
+    assert page.locator(f"#more-{stages['Discovery'].pk} a").count() == 0
+    names = discovery.locator(".board-card-title").all_inner_texts()
+    assert names == [f"Bulk deal {i:02d}" for i in range(27)]
+    assert page.locator(f"#more-{stages['Won'].pk} a").count() == 1
+
+    # A card that came with "Load more" drags like the others (the board's shared form).
+    loaded = Opportunity.objects.get(name="Bulk deal 25")
+    card = page.locator(f"#card-{loaded.pk}")
+    _drag(
+        page, card.locator(".board-card-amount"), page.locator(f"#cards-{stages['Negotiation'].pk}")
+    )
+    page.wait_for_selector(f"#cards-{stages['Negotiation'].pk} #card-{loaded.pk}", state="attached")
+    page.wait_for_function(
+        f"document.querySelector('#column-{stages['Negotiation'].pk} [data-count]')"
+        ".textContent === '23'"
+    )
+    loaded.refresh_from_db()
+    assert loaded.stage == stages["Negotiation"]
     assert page.dialogs == []
 
 

@@ -17,7 +17,12 @@ from rapport.activities.services import activity_log
 from rapport.records.services import record_share, record_transfer_owner
 from rapport.records.visibility import org_default
 from rapport.sales.models import ExchangeRate, Pipeline
-from rapport.sales.services import opportunity_create, opportunity_delete, opportunity_move_stage
+from rapport.sales.services import (
+    opportunity_create,
+    opportunity_delete,
+    opportunity_move_stage,
+    opportunity_update,
+)
 from rapport.timeline.models import EventKind, TimelineEvent
 from rapport.web import dashboard
 from rapport.web.testing import HTMX, count_queries, text_of, ui_client
@@ -261,6 +266,34 @@ def test_won_revenue_by_month_covers_the_last_twelve_months(personas, stages):
     assert data["won"]["labels"][-1] == "Jun 2025"
     assert data["won"]["amount"][-1] == 1500.0
     assert data["won"]["count"][-1] == 2
+
+
+def test_won_by_month_goes_by_the_close_date_not_the_day_of_the_move(personas, stages):
+    """Issue 9 item 7: a deal won in June with its close date corrected to March counts in
+    March; the day the stage moved does not matter."""
+    owner = personas.owner
+    with time_machine.travel(NOON, tick=False):
+        corrected = _won(owner, "Signed in March", "400", stages, NOON)
+        opportunity_update(
+            opportunity=corrected,
+            actor=owner,
+            fields={"expected_close_date": datetime.date(2025, 3, 20)},
+        )
+        # Won in the same change that gave its close date (April).
+        april = _opportunity(owner, "April deal", "250", stages["Proposal"])
+        opportunity_update(
+            opportunity=april,
+            actor=owner,
+            fields={
+                "stage": stages["Closed Won"],
+                "expected_close_date": datetime.date(2025, 4, 2),
+            },
+        )
+        _won(owner, "Won today", "100", stages, NOON)
+        won = {r.label: (r.count, r.amount) for r in dashboard.won_by_month(user=owner).rows}
+    assert won["Mar 2025"] == (1, Decimal("400.00"))
+    assert won["Apr 2025"] == (1, Decimal("250.00"))
+    assert won["Jun 2025"] == (1, Decimal("100.00"))
 
 
 # ----- recent activity ----------------------------------------------------------------

@@ -112,10 +112,11 @@ def test_saved_view_needs_a_name(personas):
 
 
 def test_csv_safe_prefixes_formula_starts():
+    # "+1" and "-1" are only numbers, not formulas (issue 9 item 17).
     assert [csv_safe(v) for v in ("=1+1", "+1", "-1", "@SUM", "\tx", "\rx", "ok", None, 5)] == [
         "'=1+1",
-        "'+1",
-        "'-1",
+        "+1",
+        "-1",
         "'@SUM",
         "'\tx",
         "'\rx",

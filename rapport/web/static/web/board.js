@@ -35,8 +35,26 @@
     });
   }
 
+  // The card's own "Move to…" form when it is open, else the board's one shared form
+  // pointed at the card (its URL and version are on the card).
+  function moveFormFor(card) {
+    var own = card.querySelector("form.board-move-form");
+    if (own) return own;
+    var shared = document.getElementById("board-move-form");
+    var link = card.querySelector("a.board-move-link");
+    if (!shared || !link) return null;
+    shared.setAttribute("data-card", card.id);
+    shared.setAttribute("action", link.pathname);
+    shared.querySelector("input[name=version]").value = card.getAttribute("data-version") || "";
+    return shared;
+  }
+
+  function cardOf(form) {
+    return form.closest(".board-card") || document.getElementById(form.getAttribute("data-card"));
+  }
+
   function submitMove(card, stageId, origin) {
-    var form = card.querySelector("form.board-move-form");
+    var form = moveFormFor(card);
     if (!form) {
       pending = { card: card, from: origin.from, index: origin.index };
       putBack();
@@ -58,7 +76,7 @@
       Sortable.create(list, {
         group: "board",
         draggable: ".board-card.is-movable",
-        filter: "details, summary, select, button, input, label",
+        filter: "details, summary, select, button, input, label, .board-move-link",
         preventOnFilter: false,
         // Pointer events rather than native drag and drop: the same on touch screens.
         forceFallback: true,
@@ -100,6 +118,20 @@
     true
   );
 
+  // A card's "Move to…" link (a page of its own without JavaScript) fetches the card's
+  // move form in place of the link.
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("a.board-move-link");
+    if (!link || event.ctrlKey || event.metaKey || event.shiftKey || event.button !== 0) return;
+    event.preventDefault();
+    htmx.ajax("GET", link.getAttribute("href"), {
+      source: link,
+      target: link,
+      swap: "outerHTML",
+      select: "form",
+    });
+  });
+
   // ----- the lost reason, asked before the move is sent ----------------------------------
   function askLostReason(name, stageName, done) {
     var dialog = document.getElementById("lost-dialog");
@@ -127,7 +159,7 @@
     var option = select.options[select.selectedIndex];
     var reason = form.querySelector("input[name=lost_reason]");
     var dialog = document.getElementById("lost-dialog");
-    var card = form.closest(".board-card");
+    var card = cardOf(form);
     if (card) focusAfterSwap = card.id;
     if (!option || option.getAttribute("data-kind") !== "lost" || reason.value.trim()) return;
     if (!dialog || !dialog.showModal) return; // the server asks on a page of its own
@@ -159,6 +191,10 @@
   // ----- record pages: the version the page has now ----------------------------------------
   document.addEventListener("htmx:configRequest", function (event) {
     var elt = event.detail.elt;
+    if (elt && elt.id === "board-move-form") {
+      event.detail.path = elt.getAttribute("action");
+      return;
+    }
     var current = document.getElementById("record-version");
     if (current && elt && elt.matches && elt.matches("form[data-sync-version]")) {
       event.detail.parameters.version = current.value;
