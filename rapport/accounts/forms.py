@@ -2,19 +2,21 @@
 the services decide the rest, and their errors come back next to the field."""
 
 from django import forms
-from django.core.validators import RegexValidator
 
 from rapport.accounts.models import CompanySize, ContactMethodKind
 from rapport.accounts.selectors import accounts_visible_to
 from rapport.analytics.forms import segment_filter_field
 from rapport.identity.selectors import users_for
 from rapport.records.custom_fields import definitions_for
-from rapport.web.forms import RecordFilterForm, UserChoiceField, split_tags
+from rapport.web.forms import (
+    RecordFilterForm,
+    UserChoiceField,
+    country_field,
+    currency_field,
+    split_tags,
+)
 from rapport.web.pickers import RecordPickerField
 from rapport.web.record_page import custom_form_field, custom_value
-
-COUNTRY = RegexValidator(r"^[A-Za-z]{2}$", "Use the two-letter country code, e.g. DE")
-CURRENCY = RegexValidator(r"^[A-Za-z]{3}$", "Use the three-letter currency code, e.g. EUR")
 
 
 def _text(max_length: int, label: str | None = None, **kwargs) -> forms.CharField:
@@ -75,7 +77,7 @@ class AccountForm(OwnedRecordForm):
     annual_revenue = forms.DecimalField(
         max_digits=16, decimal_places=2, min_value=0, required=False
     )
-    currency = forms.CharField(max_length=3, initial="EUR", validators=[CURRENCY])
+    currency = currency_field(initial="EUR")
     parent = RecordPickerField(
         object_type="account", required=False, label="Parent account", help_text="Its group"
     )
@@ -83,12 +85,12 @@ class AccountForm(OwnedRecordForm):
     city = _text(100)
     region = _text(100)
     postal_code = _text(20)
-    country = _text(2, validators=[COUNTRY])
+    country = country_field()
     shipping_street = _text(200)
     shipping_city = _text(100)
     shipping_region = _text(100)
     shipping_postal_code = _text(20)
-    shipping_country = _text(2, validators=[COUNTRY])
+    shipping_country = country_field()
     description = _text(10000, widget=forms.Textarea(attrs={"rows": 4}))
 
     FIELDS = [
@@ -151,7 +153,7 @@ class ContactForm(OwnedRecordForm):
     city = _text(100)
     region = _text(100)
     postal_code = _text(20)
-    country = _text(2, validators=[COUNTRY])
+    country = country_field()
     description = _text(10000, widget=forms.Textarea(attrs={"rows": 4}))
 
     FIELDS = ["first_name", "last_name", "title", *ADDRESS_FIELDS, "description"]

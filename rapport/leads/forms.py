@@ -4,12 +4,18 @@ their errors come back next to the field they name."""
 
 from django import forms
 
-from rapport.accounts.forms import COUNTRY, OwnedRecordForm
+from rapport.accounts.forms import OwnedRecordForm
 from rapport.accounts.selectors import accounts_visible_to, contacts_visible_to
 from rapport.identity.selectors import users_for
 from rapport.leads.models import Lead, LeadStatus
 from rapport.sales.selectors import default_pipeline, pipeline_list
-from rapport.web.forms import DATE_INPUT, RecordFilterForm, UserChoiceField
+from rapport.web.forms import (
+    DATE_INPUT,
+    RecordFilterForm,
+    UserChoiceField,
+    country_field,
+    currency_field,
+)
 
 CHOICES_LIMIT = 500
 # A lead becomes converted only by converting it: the form never offers that status.
@@ -41,7 +47,7 @@ class LeadForm(OwnedRecordForm):
     city = _text(100)
     region = _text(100)
     postal_code = _text(20)
-    country = _text(2, validators=[COUNTRY])
+    country = country_field()
     description = _text(10000, widget=forms.Textarea(attrs={"rows": 4}))
 
     FIELDS = [
@@ -128,14 +134,7 @@ class LeadConvertForm(forms.Form):
     amount = forms.DecimalField(
         max_digits=16, decimal_places=2, min_value=0, required=False, label="Amount"
     )
-    currency = forms.RegexField(
-        regex=r"^[A-Za-z]{3}$",
-        max_length=3,
-        initial="EUR",
-        required=False,
-        label="Currency",
-        error_messages={"invalid": "Use the three-letter currency code, e.g. EUR"},
-    )
+    currency = currency_field(initial="EUR", required=False, label="Currency")
     expected_close_date = forms.DateField(required=False, label="Close date", widget=DATE_INPUT)
     pipeline = forms.TypedChoiceField(
         coerce=int, empty_value=None, required=False, label="Pipeline"

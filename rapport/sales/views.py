@@ -48,6 +48,7 @@ from rapport.web.listing import (
 )
 from rapport.web.record_page import (
     DetailField,
+    currency_detail,
     custom_detail_fields,
     owner_field,
     tags_field,
@@ -188,7 +189,7 @@ def opportunity_fields() -> list[DetailField]:
             display=lambda o: money(o.amount, o.currency),
             group=deal,
         ),
-        text_field("currency", "Currency", max_length=3, required=True, group=deal),
+        currency_detail("currency", "Currency", group=deal),
         DetailField(
             name="probability",
             label="Probability %",

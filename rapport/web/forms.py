@@ -8,9 +8,44 @@ from django.core.exceptions import ValidationError
 
 from rapport.identity.selectors import teams_for, users_for
 from rapport.records.exceptions import Conflict
+from rapport.records.iso_codes import (
+    country_choices,
+    country_code,
+    currency_choices,
+    currency_code,
+)
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"})
 DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+
+class IsoCodeField(forms.ChoiceField):
+    """A picker over a standard list whose posted value may also be a code in any case or
+    an exact name ("germany" → "DE"), as a form sent without the picker would have it."""
+
+    def __init__(self, *, to_code, **kwargs):
+        self.to_code = to_code
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        return self.to_code(super().to_python(value))
+
+
+def country_field(**kwargs) -> forms.ChoiceField:
+    """A picker over the ISO 3166 countries: the name is shown, the two-letter code sent."""
+    kwargs.setdefault("required", False)
+    return IsoCodeField(
+        to_code=country_code, choices=lambda: [("", "—"), *country_choices()], **kwargs
+    )
+
+
+def currency_field(*, empty: str = "", **kwargs) -> forms.ChoiceField:
+    """A picker over the ISO 4217 currencies ("EUR — Euro"); `empty` labels a blank
+    choice (for "the account's currency"), none without it."""
+    blank = [("", empty)] if empty else []
+    return IsoCodeField(
+        to_code=currency_code, choices=lambda: [*blank, *currency_choices()], **kwargs
+    )
 
 
 def error_messages(exc: ValidationError | Conflict) -> dict[str, list[str]]:

@@ -25,10 +25,18 @@ from rapport.api.pagination import keyset_page
 from rapport.identity.selectors import users_for
 from rapport.records.custom_fields import definitions_for
 from rapport.records.exceptions import Conflict, PermissionDenied, RecordNotFound, StaleVersion
+from rapport.records.iso_codes import country_name, currency_choices
 from rapport.records.models import FieldType
 from rapport.records.selectors import shares_of
 from rapport.timeline.selectors import timeline_of
-from rapport.web.forms import DATE_INPUT, UserChoiceField, add_service_errors, split_tags
+from rapport.web.forms import (
+    DATE_INPUT,
+    UserChoiceField,
+    add_service_errors,
+    country_field,
+    currency_field,
+    split_tags,
+)
 from rapport.web.fragments import is_htmx, render_fragment
 
 STALE_MESSAGE = (
@@ -93,6 +101,30 @@ def choice_field(name: str, label: str, choices, *, group: str = "Details"):
         form_field=lambda user: forms.ChoiceField(choices=[("", "—"), *choices], required=False),
         initial=lambda r: getattr(r, name),
         display=lambda r: getattr(r, f"get_{name}_display")(),
+        group=group,
+    )
+
+
+def country_detail(name: str, label: str, *, group: str = "Details") -> DetailField:
+    """A country shown by its name and edited with the ISO 3166 picker."""
+    return DetailField(
+        name=name,
+        label=label,
+        form_field=lambda user: country_field(),
+        initial=lambda r: getattr(r, name),
+        display=lambda r: country_name(getattr(r, name)),
+        group=group,
+    )
+
+
+def currency_detail(name: str, label: str, *, group: str = "Details") -> DetailField:
+    """A currency shown as "EUR — Euro" and edited with the ISO 4217 picker."""
+    return DetailField(
+        name=name,
+        label=label,
+        form_field=lambda user: currency_field(),
+        initial=lambda r: getattr(r, name),
+        display=lambda r: dict(currency_choices()).get(getattr(r, name), getattr(r, name)),
         group=group,
     )
 

@@ -349,14 +349,14 @@ def test_create_form_errors_are_next_to_the_fields(personas, stages):
         "/opportunities/new",
         {
             "name": "",
-            "currency": "EURO",
+            "currency": "EURX",
             "stage": stages["Prospecting"].pk,
             "owner": personas.owner.pk,
         },
     )
     assert r.status_code == 422
     assert field_error(r, "This field is required")
-    assert field_error(r, "three-letter currency code")
+    assert field_error(r, "“EURX” is not a currency")
     assert not Opportunity.objects.exists()
 
 

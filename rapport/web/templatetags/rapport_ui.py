@@ -116,3 +116,11 @@ def person(user) -> str:
     if user is None:
         return ""
     return user.get_full_name() or user.username
+
+
+@register.filter
+def country(code) -> str:
+    """ "DE" → "Germany" (ISO 3166 name); an unknown code as stored."""
+    from rapport.records.iso_codes import country_name
+
+    return country_name(code or "")
