@@ -15,7 +15,6 @@ from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import formats
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -31,6 +30,7 @@ from rapport.sales.forms import (
     OpportunityForm,
 )
 from rapport.sales.models import Opportunity, StageKind
+from rapport.web.dates import format_day
 from rapport.web.decorators import ui_view
 from rapport.web.forms import DATE_INPUT, error_messages
 from rapport.web.fragments import is_htmx
@@ -203,11 +203,7 @@ def opportunity_fields() -> list[DetailField]:
             label="Close date",
             form_field=lambda user: forms.DateField(required=False, widget=DATE_INPUT),
             initial=lambda o: o.expected_close_date,
-            display=lambda o: (
-                formats.date_format(o.expected_close_date, "DATE_FORMAT")
-                if o.expected_close_date
-                else ""
-            ),
+            display=lambda o: format_day(o.expected_close_date),
             group=deal,
         ),
         text_field("lost_reason", "Lost reason", max_length=200, group=deal),

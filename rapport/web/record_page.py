@@ -18,7 +18,7 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
-from django.utils import formats, timezone
+from django.utils import timezone
 from django_htmx.http import HttpResponseClientRedirect
 
 from rapport.api.pagination import keyset_page
@@ -29,6 +29,7 @@ from rapport.records.iso_codes import country_name, currency_choices
 from rapport.records.models import FieldType
 from rapport.records.selectors import shares_of
 from rapport.timeline.selectors import timeline_of
+from rapport.web.dates import format_day, format_moment
 from rapport.web.forms import (
     DATE_INPUT,
     UserChoiceField,
@@ -211,7 +212,11 @@ def custom_detail_fields(object_type: str, group: str = "Custom fields") -> list
                 label=definition.label,
                 form_field=lambda user, d=definition: custom_form_field(d),
                 initial=lambda r, k=key: r.custom.get(k),
-                display=lambda r, k=key: _custom_display(r.custom.get(k)),
+                display=lambda r, k=key, d=definition: (
+                    format_day(r.custom.get(k))
+                    if d.field_type == FieldType.DATE
+                    else _custom_display(r.custom.get(k))
+                ),
                 changes=lambda value, record, k=key: {
                     "fields": {},
                     "custom": {k: custom_value(value)},
@@ -305,7 +310,9 @@ def inline_field(
         mapping = {spec.name: "value", "owner_id": "value", "owner": "value", "tags": "value"}
         if spec.name.startswith("cf_"):
             mapping["custom." + spec.name.removeprefix("cf_")] = "value"
-        add_service_errors(form, exc, mapping)
+        # One input: whatever the service refused is about it (a contact's email comes back
+        # as "emails[0].email"), so every error goes next to it, in words.
+        add_service_errors(form, exc, mapping, fallback="value")
         return _edit_fragment(request, spec, form, base_url, status=422)
     try:
         record = reload()
@@ -375,4 +382,4 @@ def shares_context(record) -> list[dict]:
 
 
 def display_datetime(value) -> str:
-    return formats.date_format(timezone.localtime(value), "DATETIME_FORMAT") if value else ""
+    return format_moment(value) if value else ""
