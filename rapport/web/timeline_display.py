@@ -5,9 +5,11 @@ dates in the user's format). Links to other records show as changed without thei
 
 import datetime
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.apps import apps
 from django.db import models
+from django.utils import formats
 from django.utils.text import capfirst
 
 from rapport.records.iso_codes import country_name
@@ -73,6 +75,11 @@ def _value(field, name: str, value) -> str:
         return format_moment(value) or str(value)
     if isinstance(field, models.DateField):
         return format_day(value) or str(value)
+    if isinstance(field, models.DecimalField):
+        try:
+            return formats.number_format(Decimal(str(value)), decimal_pos=2, force_grouping=True)
+        except (ArithmeticError, ValueError):
+            return str(value)
     if name in _COUNTRY_FIELDS:
         return country_name(str(value))
     if field is not None and field.choices:

@@ -5,8 +5,9 @@ import contextlib
 from urllib.parse import urlencode
 
 from django.contrib import messages
+from django.contrib.staticfiles import finders
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponseRedirect
+from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_POST, require_safe
@@ -185,6 +186,18 @@ def picker_options(request, object_type: str):
         "web/_picker_options.html",
         {"items": items, "q": q, "plural": LABELS[object_type][1]},
     )
+
+
+@require_safe
+def favicon(request):
+    """/favicon.ico, which browsers and feed readers ask for without reading the page's
+    <link rel="icon">: the static file itself (public, cached for a day)."""
+    path = finders.find("web/favicon.ico")
+    if not path:
+        raise Http404("no favicon")
+    response = FileResponse(open(path, "rb"), content_type="image/x-icon")  # noqa: SIM115
+    response["Cache-Control"] = "public, max-age=86400"
+    return response
 
 
 @ui_view
