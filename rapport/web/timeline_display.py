@@ -137,9 +137,9 @@ def _custom_changes(diff: dict) -> list[Change]:
 
 
 def event_summary(event) -> str:
-    """The summary to show: an update names its fields by their labels ("Changed Title,
-    Close date") instead of the stored column names."""
+    """The summary to show: an update names its fields by their labels ("Changed title,
+    expected close date") instead of the stored column names."""
     changes = event_changes(event)
     if changes:
-        return "Changed " + ", ".join(change.label for change in changes)
+        return "Changed " + ", ".join(change.label.lower() for change in changes)
     return event.summary or event.get_kind_display()

@@ -119,7 +119,7 @@ def test_timeline_shows_old_and_new_values_of_a_change(personas):
     text = re.sub(r"<[^>]+>", "", items[0])
     assert "Title: from CTO → to CEO" in text
     assert "Country: from — → to Germany" in text
-    assert "Changed Country, Title" in body
+    assert "Changed country, title" in body
 
 
 def test_timeline_dates_in_a_change_use_the_locale_format(personas):
