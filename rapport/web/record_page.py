@@ -25,7 +25,7 @@ from rapport.api.pagination import keyset_page
 from rapport.identity.selectors import users_for
 from rapport.records.custom_fields import definitions_for
 from rapport.records.exceptions import Conflict, PermissionDenied, RecordNotFound, StaleVersion
-from rapport.records.iso_codes import country_name, currency_choices
+from rapport.records.iso_codes import country_name, currency_name
 from rapport.records.models import FieldType
 from rapport.records.selectors import shares_of
 from rapport.timeline.selectors import timeline_of
@@ -118,6 +118,11 @@ def country_detail(name: str, label: str, *, group: str = "Details") -> DetailFi
     )
 
 
+def _currency_display(code: str) -> str:
+    name = currency_name(code)
+    return f"{code} — {name}" if code and name != code else code or ""
+
+
 def currency_detail(name: str, label: str, *, group: str = "Details") -> DetailField:
     """A currency shown as "EUR — Euro" and edited with the ISO 4217 picker."""
     return DetailField(
@@ -125,7 +130,7 @@ def currency_detail(name: str, label: str, *, group: str = "Details") -> DetailF
         label=label,
         form_field=lambda user: currency_field(),
         initial=lambda r: getattr(r, name),
-        display=lambda r: dict(currency_choices()).get(getattr(r, name), getattr(r, name)),
+        display=lambda r: _currency_display(getattr(r, name)),
         group=group,
     )
 
