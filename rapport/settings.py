@@ -75,6 +75,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "rapport.web.dates.DateLocaleMiddleware",
     "rapport.api.nul.NulTextMiddleware",
     "rapport.api.idempotency.IdempotencyMiddleware",
     "axes.middleware.AxesMiddleware",

@@ -2,7 +2,6 @@
 the services decide the rest, and their errors come back next to the field."""
 
 from django import forms
-from django.core.validators import RegexValidator
 
 from rapport.accounts.models import CompanySize, ContactMethodKind
 from rapport.accounts.selectors import accounts_visible_to
@@ -11,12 +10,15 @@ from rapport.identity.models import User
 from rapport.identity.selectors import users_for
 from rapport.records.custom_fields import definitions_for
 from rapport.records.visibility import can_manage_access
-from rapport.web.forms import RecordFilterForm, UserChoiceField, split_tags
+from rapport.web.forms import (
+    RecordFilterForm,
+    UserChoiceField,
+    country_field,
+    currency_field,
+    split_tags,
+)
 from rapport.web.pickers import RecordPickerField
 from rapport.web.record_page import custom_form_field, custom_value
-
-COUNTRY = RegexValidator(r"^[A-Za-z]{2}$", "Use the two-letter country code, e.g. DE")
-CURRENCY = RegexValidator(r"^[A-Za-z]{3}$", "Use the three-letter currency code, e.g. EUR")
 
 
 def _text(max_length: int, label: str | None = None, **kwargs) -> forms.CharField:
@@ -84,7 +86,7 @@ class AccountForm(OwnedRecordForm):
     annual_revenue = forms.DecimalField(
         max_digits=16, decimal_places=2, min_value=0, required=False
     )
-    currency = forms.CharField(max_length=3, initial="EUR", validators=[CURRENCY])
+    currency = currency_field(initial="EUR")
     parent = RecordPickerField(
         object_type="account", required=False, label="Parent account", help_text="Its group"
     )
@@ -92,12 +94,12 @@ class AccountForm(OwnedRecordForm):
     city = _text(100)
     region = _text(100)
     postal_code = _text(20)
-    country = _text(2, validators=[COUNTRY])
+    country = country_field()
     shipping_street = _text(200)
     shipping_city = _text(100)
     shipping_region = _text(100)
     shipping_postal_code = _text(20)
-    shipping_country = _text(2, validators=[COUNTRY])
+    shipping_country = country_field()
     description = _text(10000, widget=forms.Textarea(attrs={"rows": 4}))
 
     FIELDS = [
@@ -160,7 +162,7 @@ class ContactForm(OwnedRecordForm):
     city = _text(100)
     region = _text(100)
     postal_code = _text(20)
-    country = _text(2, validators=[COUNTRY])
+    country = country_field()
     description = _text(10000, widget=forms.Textarea(attrs={"rows": 4}))
 
     FIELDS = ["first_name", "last_name", "title", *ADDRESS_FIELDS, "description"]

@@ -3,6 +3,7 @@
 from django.db import models
 from django.db.models import Q
 
+from rapport.records.iso_codes import validate_country, validate_currency
 from rapport.records.models import ObjectType, OwnedRecord
 
 
@@ -21,7 +22,9 @@ class Address(models.Model):
     city = models.CharField(max_length=100, blank=True)
     region = models.CharField(max_length=100, blank=True)
     postal_code = models.CharField(max_length=20, blank=True)
-    country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2")
+    country = models.CharField(
+        max_length=2, blank=True, validators=[validate_country], help_text="ISO 3166-1 alpha-2"
+    )
 
     class Meta:
         abstract = True
@@ -38,12 +41,12 @@ class Account(OwnedRecord, Address):
     industry = models.CharField(max_length=100, blank=True)
     size = models.CharField(max_length=10, choices=CompanySize.choices, blank=True)
     annual_revenue = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
-    currency = models.CharField(max_length=3, default="EUR")
+    currency = models.CharField(max_length=3, default="EUR", validators=[validate_currency])
     shipping_street = models.CharField(max_length=200, blank=True)
     shipping_city = models.CharField(max_length=100, blank=True)
     shipping_region = models.CharField(max_length=100, blank=True)
     shipping_postal_code = models.CharField(max_length=20, blank=True)
-    shipping_country = models.CharField(max_length=2, blank=True)
+    shipping_country = models.CharField(max_length=2, blank=True, validators=[validate_country])
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="subsidiaries"
     )

@@ -12,6 +12,7 @@ from rapport.accounts.contact_methods import email_normalise, methods_clean, pho
 from rapport.accounts.models import Account, Contact, ContactEmail, ContactPhone
 from rapport.identity.models import User
 from rapport.records.exceptions import Conflict
+from rapport.records.iso_codes import normalise_codes
 from rapport.records.services import (
     record_create,
     record_edit,
@@ -36,12 +37,9 @@ def _domain_of(website: str) -> str:
 
 
 def _account_fields(fields: dict[str, Any]) -> dict[str, Any]:
-    fields = dict(fields)
-    for key in ("country", "shipping_country"):
-        if fields.get(key):
-            fields[key] = fields[key].upper()
-    if fields.get("currency"):
-        fields["currency"] = fields["currency"].upper()
+    fields = normalise_codes(
+        fields, countries=("country", "shipping_country"), currencies=("currency",)
+    )
     if "website" in fields and not fields.get("domain"):
         fields["domain"] = _domain_of(fields["website"] or "")
     if fields.get("domain"):
@@ -221,8 +219,7 @@ def contact_create(
     `created` event carries the account too, so it shows on the account's timeline."""
     fields = dict(fields)
     emails, phones = _contact_methods(emails, phones, fields)
-    if fields.get("country"):
-        fields["country"] = fields["country"].upper()
+    fields = normalise_codes(fields, countries=("country",))
     fields["email"] = emails[0]["email"] if emails else ""
     fields["phone"] = phones[0]["number"] if phones else ""
     with transaction.atomic():
@@ -248,8 +245,7 @@ def contact_update(
     """Versioned partial update; replacing emails/phones keeps the primaries denormalised."""
     fields = dict(fields)
     emails, phones = _contact_methods(emails, phones, fields)
-    if fields.get("country"):
-        fields["country"] = fields["country"].upper()
+    fields = normalise_codes(fields, countries=("country",))
     if emails is not None:
         fields["email"] = emails[0]["email"] if emails else ""
     if phones is not None:

@@ -23,6 +23,7 @@ from rapport.api.pagination import capped_count
 from rapport.duplicates.create_warning import unless_duplicate
 from rapport.orders.models import OrderStatus
 from rapport.orders.selectors import order_list
+from rapport.records.iso_codes import country_name
 from rapport.records.selectors import record_get_for_user
 from rapport.records.services import require_editable
 from rapport.records.visibility import shown, shown_name
@@ -44,6 +45,8 @@ from rapport.web.pickers import record_picker
 from rapport.web.record_page import (
     DetailField,
     choice_field,
+    country_detail,
+    currency_detail,
     custom_detail_fields,
     owner_field,
     tags_field,
@@ -84,7 +87,7 @@ ACCOUNTS = ListConfig(
         Column("name", "Name", lambda a: a.name, link=_account_url, sort="name"),
         Column("industry", "Industry", lambda a: a.industry),
         Column("city", "City", lambda a: a.city),
-        Column("country", "Country", lambda a: a.country),
+        Column("country", "Country", lambda a: country_name(a.country)),
         Column(
             "website",
             "Website",
@@ -214,17 +217,17 @@ def account_fields() -> list[DetailField]:
         text_field("industry", "Industry", max_length=100, group=company),
         choice_field("size", "Employees", CompanySize.choices, group=company),
         _money_field("annual_revenue", "Annual revenue", company),
-        text_field("currency", "Currency", max_length=3, required=True, group=company),
+        currency_detail("currency", "Currency", group=company),
         _account_link_field("parent", "Parent account", group=company),
         text_field("street", "Street", max_length=200, group=address),
         text_field("city", "City", max_length=100, group=address),
         text_field("region", "Region", max_length=100, group=address),
         text_field("postal_code", "Postal code", max_length=20, group=address),
-        text_field("country", "Country", max_length=2, group=address),
+        country_detail("country", "Country", group=address),
         text_field("shipping_street", "Street", max_length=200, group=shipping),
         text_field("shipping_city", "City", max_length=100, group=shipping),
         text_field("shipping_postal_code", "Postal code", max_length=20, group=shipping),
-        text_field("shipping_country", "Country", max_length=2, group=shipping),
+        country_detail("shipping_country", "Country", group=shipping),
         text_field("description", "Description", max_length=10000, multiline=True, group="About"),
         owner_field(),
         tags_field(),
@@ -305,7 +308,7 @@ def contact_fields() -> list[DetailField]:
         text_field("city", "City", max_length=100, group=address),
         text_field("region", "Region", max_length=100, group=address),
         text_field("postal_code", "Postal code", max_length=20, group=address),
-        text_field("country", "Country", max_length=2, group=address),
+        country_detail("country", "Country", group=address),
         text_field("description", "Description", max_length=10000, multiline=True, group="About"),
         owner_field(),
         tags_field(),

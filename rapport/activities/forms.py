@@ -87,13 +87,15 @@ class ActivityFilterForm(ListFilterForm):
 
 
 class CalendarForm(forms.Form):
-    """The calendar's controls: week or month, the day shown, and whose meetings."""
+    """The calendar's controls: day, week or month, the day shown, and whose calendar."""
 
     view = forms.ChoiceField(
-        required=False, choices=[("week", "Week"), ("month", "Month")], label="View"
+        required=False,
+        choices=[("day", "Day"), ("week", "Week"), ("month", "Month")],
+        label="View",
     )
     date = forms.DateField(required=False, label="Date", widget=DATE_INPUT)
-    who = forms.ChoiceField(required=False, label="Meetings of")
+    who = forms.ChoiceField(required=False, label="Calendar of")
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)

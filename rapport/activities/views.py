@@ -21,6 +21,7 @@ from django.utils import dateformat, timezone
 from django.views.decorators.http import require_POST
 
 from rapport.accounts.selectors import contacts_visible_to
+from rapport.activities.calendar_grid import hour_grid
 from rapport.activities.forms import (
     CREATABLE_KINDS,
     LINK_FIELDS,
@@ -364,7 +365,8 @@ def _month_shift(day: datetime.date, months: int) -> datetime.date:
 
 
 def calendar_weeks(view: str, day: datetime.date) -> tuple[list[list[datetime.date]], dict]:
-    """The weeks (Monday first) the view shows around `day`, and its title and neighbours."""
+    """The weeks (Monday first) the view shows around `day`, and its title and neighbours
+    (a day view is one week of one day)."""
     if view == "month":
         weeks = calendar.Calendar(firstweekday=0).monthdatescalendar(day.year, day.month)
         nav = {
@@ -373,6 +375,13 @@ def calendar_weeks(view: str, day: datetime.date) -> tuple[list[list[datetime.da
             "next": _month_shift(day, 1),
         }
         return weeks, nav
+    if view == "day":
+        nav = {
+            "title": dateformat.format(day, "D j M Y"),
+            "previous": day - datetime.timedelta(days=1),
+            "next": day + datetime.timedelta(days=1),
+        }
+        return [[day]], nav
     start = day - datetime.timedelta(days=day.weekday())
     week = [start + datetime.timedelta(days=i) for i in range(7)]
     end = week[-1]
@@ -386,17 +395,49 @@ def calendar_weeks(view: str, day: datetime.date) -> tuple[list[list[datetime.da
     return [week], nav
 
 
-def _meetings(user, first: datetime.date, last: datetime.date, who: str):
-    qs = activity_list(
-        user=user, kind=[ActivityKind.MEETING], occurred_from=first, occurred_to=last
-    ).prefetch_related(None)
-    if who == "me":
+def _whose(qs, user, who: str, *, invited: bool):
+    if who == "me" and invited:
         # My calendar: the meetings I own and the ones I was invited to.
         qs = qs.filter(Q(owner_id=user.pk) | Q(attendee_users=user.pk)).distinct()
+    elif who == "me":
+        qs = qs.filter(owner_id=user.pk)
     elif who.isdigit():
         qs = qs.filter(owner_id=int(who))
-    qs = with_visible_links(qs, user).order_by("occurred_at", "id")
-    return list(qs[:CALENDAR_LIMIT])
+    return with_visible_links(qs, user).prefetch_related(None)
+
+
+def _calendar_activities(user, first: datetime.date, last: datetime.date, who: str) -> list:
+    """Meetings starting and tasks due between the two days (whole days), in time order:
+    at most CALENDAR_LIMIT of them."""
+    meetings = activity_list(
+        user=user, kind=[ActivityKind.MEETING], occurred_from=first, occurred_to=last
+    )
+    tasks = activity_list(user=user, kind=[ActivityKind.TASK], due_from=first, due_to=last)
+    found = list(
+        _whose(meetings, user, who, invited=True).order_by("occurred_at", "id")[:CALENDAR_LIMIT]
+    )
+    found += list(_whose(tasks, user, who, invited=False).order_by("due_at", "id")[:CALENDAR_LIMIT])
+    found.sort(key=lambda a: (a.due_at if a.kind == ActivityKind.TASK else a.occurred_at, a.pk))
+    return found[:CALENDAR_LIMIT]
+
+
+def _calendar_item(activity, now) -> dict:
+    is_task = activity.kind == ActivityKind.TASK
+    start = activity.due_at if is_task else activity.occurred_at
+    end = None if is_task else activity.ends_at
+    return {
+        "kind": "task" if is_task else "meeting",
+        "activity": activity,
+        "title": activity.subject or ("Task" if is_task else "Meeting"),
+        "start": start,
+        "end": end,
+        "url": _detail_url(activity),
+        "about": about(activity),
+        "location": "" if is_task else activity.location,
+        "done": is_task and activity.done,
+        "past": (end or start) < now if not is_task else activity.done,
+        "overdue": is_task and not activity.done and start < now,
+    }
 
 
 def _local_day(value: datetime.datetime) -> datetime.date:
@@ -405,7 +446,8 @@ def _local_day(value: datetime.datetime) -> datetime.date:
 
 @ui_view
 def calendar_view(request):
-    """Meetings in a week or month grid, drawn on the server (works without JavaScript)."""
+    """Meetings and tasks due in a day or week hour grid or a month grid, drawn on the
+    server (works without JavaScript)."""
     user = request.user
     form = CalendarForm(request.GET or None, user=user)
     view = form.value("view", "week")
@@ -414,19 +456,12 @@ def calendar_view(request):
     who = form.value("who", "me")
     weeks, nav = calendar_weeks(view, day)
     first, last = weeks[0][0], weeks[-1][-1]
-    meetings = _meetings(user, first, last, who)
+    activities = _calendar_activities(user, first, last, who)
     by_day: dict[datetime.date, list] = {}
     now = timezone.now()
-    for meeting in meetings:
-        record = about(meeting)
-        by_day.setdefault(_local_day(meeting.occurred_at), []).append(
-            {
-                "meeting": meeting,
-                "url": _detail_url(meeting),
-                "about": record,
-                "past": (meeting.ends_at or meeting.occurred_at) < now,
-            }
-        )
+    for activity in activities:
+        item = _calendar_item(activity, now)
+        by_day.setdefault(_local_day(item["start"]), []).append(item)
     grid = [
         [
             {
@@ -437,26 +472,36 @@ def calendar_view(request):
                 "today": d == today,
                 "outside": view == "month" and d.month != day.month,
                 "week_url": _calendar_query(request, view="week", date=d.isoformat()),
+                "day_url": _calendar_query(request, view="day", date=d.isoformat()),
             }
             for d in week
         ]
         for week in weeks
     ]
+    hours = hour_grid(weeks[0], by_day, today) if view != "month" else None
+    for column in hours["columns"] if hours else ():
+        column.day_url = _calendar_query(request, view="day", date=column.date.isoformat())
+    meeting_count = sum(1 for a in activities if a.kind == ActivityKind.MEETING)
     context = {
         "form": form,
         "view": view,
         "day": day,
         "who": who,
         "grid": grid,
+        "hours": hours,
         "nav": nav,
-        "meeting_count": len(meetings),
-        "truncated": len(meetings) >= CALENDAR_LIMIT,
+        "meeting_count": meeting_count,
+        "task_count": len(activities) - meeting_count,
+        "item_count": len(activities),
+        "truncated": len(activities) >= CALENDAR_LIMIT,
         "previous_url": _calendar_query(request, date=nav["previous"].isoformat()),
         "next_url": _calendar_query(request, date=nav["next"].isoformat()),
         "today_url": _calendar_query(request, date=None),
+        "day_url": _calendar_query(request, view="day"),
         "week_url": _calendar_query(request, view="week"),
         "month_url": _calendar_query(request, view="month"),
         "new_meeting_url": reverse("activities:activity_create") + "?kind=meeting",
+        "new_task_url": reverse("activities:activity_create") + "?kind=task",
     }
     return render(request, "activities/calendar.html", context)
 

@@ -4,17 +4,25 @@ their errors come back next to the field they name."""
 
 from django import forms
 
-from rapport.accounts.forms import COUNTRY, OwnedRecordForm
+from rapport.accounts.forms import OwnedRecordForm
 from rapport.accounts.selectors import accounts_visible_to, contacts_visible_to
 from rapport.identity.selectors import users_for
 from rapport.leads.models import Lead, LeadStatus
 from rapport.sales.selectors import default_pipeline, pipeline_list
-from rapport.web.forms import DATE_INPUT, RecordFilterForm, UserChoiceField
+from rapport.web.forms import (
+    DATE_INPUT,
+    RecordFilterForm,
+    UserChoiceField,
+    country_field,
+    currency_field,
+)
+from rapport.web.pickers import RecordPickerField
 
-CHOICES_LIMIT = 500
+# How many records like the lead the dialog offers under each picker.
+SIMILAR_LIMIT = 5
 # A lead becomes converted only by converting it: the form never offers that status.
 EDITABLE_STATUSES = [(v, label) for v, label in LeadStatus.choices if v != LeadStatus.CONVERTED]
-NEW, NONE = "new", "none"
+NEW, NONE, EXISTING = "new", "none", "existing"
 
 
 def _text(max_length: int, label: str | None = None, **kwargs) -> forms.CharField:
@@ -41,7 +49,7 @@ class LeadForm(OwnedRecordForm):
     city = _text(100)
     region = _text(100)
     postal_code = _text(20)
-    country = _text(2, validators=[COUNTRY])
+    country = country_field()
     description = _text(10000, widget=forms.Textarea(attrs={"rows": 4}))
 
     FIELDS = [
@@ -118,24 +126,27 @@ class LeadFilterForm(RecordFilterForm):
 
 
 class LeadConvertForm(forms.Form):
-    """Choose or create the account and the contact, optionally create an opportunity."""
+    """Choose or create the account and the contact, optionally create an opportunity.
 
-    account = forms.ChoiceField(label="Account")
-    contact = forms.ChoiceField(label="Contact")
+    Each of account and contact is a choice — create a new one, link an existing one (a
+    record picker: the search service, visible records only, never a full list), or none —
+    with the records like the lead's company or email offered under the picker."""
+
+    account = forms.ChoiceField(label="Account", widget=forms.RadioSelect)
+    account_record = RecordPickerField(
+        object_type="account", required=False, label="Existing account"
+    )
+    contact = forms.ChoiceField(label="Contact", widget=forms.RadioSelect)
+    contact_record = RecordPickerField(
+        object_type="contact", required=False, label="Existing contact"
+    )
     owner = UserChoiceField(queryset=None, label="Owner of the new records", empty_label=None)
     create_opportunity = forms.BooleanField(required=False, label="Create an opportunity")
     opportunity_name = _text(200, label="Opportunity name")
     amount = forms.DecimalField(
         max_digits=16, decimal_places=2, min_value=0, required=False, label="Amount"
     )
-    currency = forms.RegexField(
-        regex=r"^[A-Za-z]{3}$",
-        max_length=3,
-        initial="EUR",
-        required=False,
-        label="Currency",
-        error_messages={"invalid": "Use the three-letter currency code, e.g. EUR"},
-    )
+    currency = currency_field(initial="EUR", required=False, label="Currency")
     expected_close_date = forms.DateField(required=False, label="Close date", widget=DATE_INPUT)
     pipeline = forms.TypedChoiceField(
         coerce=int, empty_value=None, required=False, label="Pipeline"
@@ -147,8 +158,26 @@ class LeadConvertForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.lead = lead
         self.user = user
-        self.fields["account"].choices = self._account_choices()
-        self.fields["contact"].choices = self._contact_choices()
+        name = f"{lead.first_name} {lead.last_name}".strip()
+        self.fields["account"].choices = [
+            (
+                NEW,
+                f"Create a new account “{lead.company}”"
+                if lead.company
+                else "Create a new account (the lead has no company)",
+            ),
+            (EXISTING, "Link an existing account"),
+            (NONE, "No account"),
+        ]
+        self.fields["contact"].choices = [
+            (NEW, f"Create a new contact “{name}”"),
+            (EXISTING, "Link an existing contact"),
+            (NONE, "No contact"),
+        ]
+        for field_name in ("account_record", "contact_record"):
+            self.fields[field_name].bind(user)
+        self.fields["account_record"].widget.candidates = self._similar_accounts()
+        self.fields["contact_record"].widget.candidates = self._similar_contacts()
         self.fields["owner"].queryset = users_for(user).filter(is_active=True)
         owner_id = lead.owner_id if lead.owner.is_active else user.pk
         pipelines = list(pipeline_list())
@@ -169,64 +198,43 @@ class LeadConvertForm(forms.Form):
             }
         )
 
-    def _account_choices(self) -> list:
-        lead = self.lead
-        new_label = (
-            f"Create a new account “{lead.company}”"
-            if lead.company
-            else "Create a new account (the lead has no company)"
+    def _similar_accounts(self) -> list[dict]:
+        """Visible accounts whose name holds the lead's company (a few, by name)."""
+        if not self.lead.company:
+            return []
+        rows = (
+            accounts_visible_to(self.user)
+            .filter(name__icontains=self.lead.company)
+            .order_by("name", "id")
+            .values_list("id", "name", "city")[:SIMILAR_LIMIT]
         )
-        visible = accounts_visible_to(self.user).order_by("name", "id")
-        matching = []
-        if lead.company:
-            matching = list(
-                visible.filter(name__icontains=lead.company).values_list("id", "name")[:20]
-            )
-        others = [
-            row for row in visible.values_list("id", "name")[:CHOICES_LIMIT] if row not in matching
-        ]
-        choices: list = [(NEW, new_label), (NONE, "No account")]
-        if matching:
-            choices.append(("Accounts like the company", [(str(i), n) for i, n in matching]))
-        if others:
-            choices.append(("All accounts", [(str(i), n) for i, n in others]))
-        return choices
+        return [{"id": pk, "title": name, "subtitle": city} for pk, name, city in rows]
 
-    def _contact_choices(self) -> list:
+    def _similar_contacts(self) -> list[dict]:
+        """Visible contacts with the lead's email, else with its last name (a few)."""
         lead = self.lead
-        visible = (
-            contacts_visible_to(self.user)
-            .order_by("last_name", "first_name", "id")
-            .values_list("id", "first_name", "last_name")
-        )
-        matching = []
+        visible = contacts_visible_to(self.user).order_by("last_name", "first_name", "id")
+        rows = []
         if lead.email:
-            matching = list(visible.filter(emails__email=lead.email).distinct()[:20])
-        if not matching and lead.last_name:
-            matching = list(visible.filter(last_name__iexact=lead.last_name)[:20])
-        others = [row for row in visible[:CHOICES_LIMIT] if row not in matching]
-
-        def options(rows):
-            return [(str(pk), f"{first} {last}".strip()) for pk, first, last in rows]
-
-        name = f"{lead.first_name} {lead.last_name}".strip()
-        choices: list = [(NEW, f"Create a new contact “{name}”"), (NONE, "No contact")]
-        if matching:
-            choices.append(("Contacts like the lead", options(matching)))
-        if others:
-            choices.append(("All contacts", options(others)))
-        return choices
+            rows = list(visible.filter(emails__email=lead.email).distinct()[:SIMILAR_LIMIT])
+        if not rows and lead.last_name:
+            rows = list(visible.filter(last_name__iexact=lead.last_name)[:SIMILAR_LIMIT])
+        return [
+            {"id": c.pk, "title": f"{c.first_name} {c.last_name}".strip(), "subtitle": c.email}
+            for c in rows
+        ]
 
     def clean_account(self):
-        return self._existing("account", accounts_visible_to, "No such account")
+        return self._choice("account", accounts_visible_to, "No such account")
 
     def clean_contact(self):
-        return self._existing("contact", contacts_visible_to, "No such contact")
+        return self._choice("contact", contacts_visible_to, "No such contact")
 
-    def _existing(self, name: str, visible_to, message: str):
-        """NEW, NONE, or the chosen visible record (also one beyond the listed few)."""
+    def _choice(self, name: str, visible_to, message: str):
+        """NEW, NONE, EXISTING (the picker says which), or — as a client may post — the id
+        of a visible record."""
         value = self.data.get(name, "")
-        if value in (NEW, NONE):
+        if value in (NEW, NONE, EXISTING):
             return value
         if not str(value).isdigit():
             raise forms.ValidationError(message, code=f"invalid_{name}")
@@ -236,20 +244,36 @@ class LeadConvertForm(forms.Form):
         return record
 
     def full_clean(self):
-        # An existing record may be any visible one, not only those the list shows.
+        # A posted id (rather than "existing" + the picker) is a valid choice too.
         for name in ("account", "contact"):
             value = self.data.get(name, "") if self.is_bound else ""
             if str(value).isdigit():
                 self.fields[name].choices = [*self.fields[name].choices, (value, value)]
         super().full_clean()
 
+    def clean(self):
+        data = super().clean()
+        for name, visible_to, noun in (
+            ("account", accounts_visible_to, "account"),
+            ("contact", contacts_visible_to, "contact"),
+        ):
+            if data.get(name) != EXISTING or f"{name}_record" in self.errors:
+                continue
+            pk = data.get(f"{name}_record")
+            record = visible_to(self.user).filter(pk=pk).first() if pk else None
+            if record is None:
+                self.add_error(f"{name}_record", f"Choose the existing {noun}, or create a new one")
+            else:
+                data[name] = record
+        return data
+
     def service_kwargs(self) -> dict:
         data = self.cleaned_data
         account, contact = data["account"], data["contact"]
         kwargs = {
-            "account": account if account not in (NEW, NONE) else None,
+            "account": account if account not in (NEW, NONE, EXISTING) else None,
             "create_account": account == NEW,
-            "contact": contact if contact not in (NEW, NONE) else None,
+            "contact": contact if contact not in (NEW, NONE, EXISTING) else None,
             "create_contact": contact == NEW,
             "create_opportunity": data["create_opportunity"],
             "owner": data["owner"],

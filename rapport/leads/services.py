@@ -16,6 +16,7 @@ from rapport.activities.models import Activity
 from rapport.identity.models import User
 from rapport.leads.models import Lead, LeadStatus
 from rapport.records.exceptions import Conflict, RecordNotFound, StaleVersion
+from rapport.records.iso_codes import normalise_codes
 from rapport.records.services import (
     record_create,
     record_edit,
@@ -56,9 +57,7 @@ def _lead_fields(fields: dict[str, Any]) -> dict[str, Any]:
         fields["email"] = email_normalise(fields["email"], field="email")
     if fields.get("phone"):
         fields["phone"] = phone_normalise(fields["phone"], field="phone")
-    if fields.get("country"):
-        fields["country"] = fields["country"].upper()
-    return fields
+    return normalise_codes(fields, countries=("country",))
 
 
 def _status_rules(fields: dict[str, Any], lead: Lead | None = None) -> dict[str, Any]:

@@ -42,6 +42,7 @@ from rapport.web.listing import (
 from rapport.web.record_page import (
     STALE_MESSAGE,
     DetailField,
+    country_detail,
     custom_detail_fields,
     detail_groups,
     display_datetime,
@@ -194,7 +195,7 @@ def lead_fields() -> list[DetailField]:
         text_field("city", "City", max_length=100, group=address),
         text_field("region", "Region", max_length=100, group=address),
         text_field("postal_code", "Postal code", max_length=20, group=address),
-        text_field("country", "Country", max_length=2, group=address),
+        country_detail("country", "Country", group=address),
         text_field("description", "Description", max_length=10000, multiline=True, group="About"),
         owner_field(),
         tags_field(),

@@ -8,18 +8,16 @@ the row and field they name.
 from decimal import Decimal
 
 from django import forms
-from django.core.validators import RegexValidator
 from django.utils import timezone
 
 from rapport.accounts.selectors import accounts_visible_to, contacts_visible_to
 from rapport.orders.models import Channel, OrderStatus
 from rapport.sales.selectors import default_unit_price, product_list
-from rapport.web.forms import DATE_INPUT, DATETIME_INPUT, ListFilterForm
+from rapport.web.forms import DATE_INPUT, DATETIME_INPUT, ListFilterForm, currency_field
 from rapport.web.pickers import RecordPickerField
 
 CHOICES_LIMIT = 500
 MAX_LINES = 200
-CURRENCY = RegexValidator(r"^[A-Za-z]{3}$", "Use the three-letter currency code, e.g. EUR")
 LINE_INPUTS = ("product", "description", "quantity", "unit_price")
 
 
@@ -89,11 +87,8 @@ class OrderForm(forms.Form):
     ordered_at = forms.DateTimeField(label="Ordered at", widget=DATETIME_INPUT)
     channel = forms.ChoiceField(choices=Channel.choices, initial=Channel.WEB)
     status = forms.ChoiceField(choices=OrderStatus.choices, initial=OrderStatus.PAID)
-    currency = forms.CharField(
-        max_length=3,
-        required=False,
-        validators=[CURRENCY],
-        help_text="Empty: the account's currency",
+    currency = currency_field(
+        empty="The account's currency", required=False, help_text="Empty: the account's currency"
     )
     external_id = forms.CharField(
         max_length=100, required=False, label="External id", help_text="Your shop's order number"

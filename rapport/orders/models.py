@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from rapport.records.iso_codes import validate_currency
+
 
 class Channel(models.TextChoices):
     WEB = "web", "Web"
@@ -40,7 +42,7 @@ class Order(models.Model):
     ordered_at = models.DateTimeField()
     channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.WEB)
     status = models.CharField(max_length=10, choices=OrderStatus.choices, default=OrderStatus.PAID)
-    currency = models.CharField(max_length=3, default="EUR")
+    currency = models.CharField(max_length=3, default="EUR", validators=[validate_currency])
     total = models.DecimalField(max_digits=16, decimal_places=2, default=Decimal("0"))
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -21,6 +21,7 @@ from rapport.orders.models import Order, OrderLine
 from rapport.orders.schemas import OrderBulkRow
 from rapport.orders.selectors import ORDER_PARENTS, order_parents_editable
 from rapport.records.exceptions import Conflict, PermissionDenied, StaleVersion, field_path
+from rapport.records.iso_codes import validate_currency
 from rapport.records.services import versioned_update
 from rapport.records.visibility import editable, visible, visible_through_parents
 from rapport.sales.models import Product
@@ -419,6 +420,11 @@ def orders_bulk_create(*, actor: User, rows: list[Any]) -> dict[str, Any]:
     for i, row in fresh.items():
         clean, total, line_errors = _lines_check([x.model_dump() for x in row.lines], products)
         errors = customers.errors(row) + line_errors
+        if row.currency:
+            try:
+                validate_currency(row.currency.upper())
+            except ValidationError as exc:
+                errors.append(_error("currency", exc.messages[0], "invalid_currency"))
         if errors:
             results[i] = _result(i, row.external_id, "error", errors=errors)
             continue

@@ -5,9 +5,8 @@ from django import forms
 from django.core.validators import RegexValidator
 
 from rapport.sales.selectors import product_list
-from rapport.web.forms import ListFilterForm
+from rapport.web.forms import ListFilterForm, currency_field
 
-CURRENCY = RegexValidator(r"^[A-Za-z]{3}$", "Use the three-letter currency code, e.g. EUR")
 SKU = RegexValidator(r"^\S(.*\S)?$", "No spaces at the start or the end")
 CHOICES_LIMIT = 500
 
@@ -56,7 +55,7 @@ class ProductForm(forms.Form):
         label="Unit cost",
         help_text="For margins; never shown to customers",
     )
-    currency = forms.CharField(max_length=3, initial="EUR", validators=[CURRENCY])
+    currency = currency_field(initial="EUR")
     is_active = forms.BooleanField(required=False, initial=True, label="Active (can be sold)")
     description = forms.CharField(
         max_length=10000, required=False, widget=forms.Textarea(attrs={"rows": 4})
@@ -83,7 +82,7 @@ class ProductForm(forms.Form):
 
 class PriceBookForm(forms.Form):
     name = forms.CharField(max_length=100)
-    currency = forms.CharField(max_length=3, initial="EUR", validators=[CURRENCY])
+    currency = currency_field(initial="EUR")
     is_default = forms.BooleanField(
         required=False, label="Default", help_text="Line items take their prices from it"
     )

@@ -9,11 +9,10 @@ from rapport.accounts.selectors import accounts_visible_to, contacts_visible_to
 from rapport.identity.selectors import teams_for, users_for
 from rapport.sales.models import Pipeline, Stage, StageKind
 from rapport.sales.selectors import default_pipeline, pipeline_list, product_list
-from rapport.web.forms import DATE_INPUT, RecordFilterForm, UserChoiceField
+from rapport.web.forms import DATE_INPUT, RecordFilterForm, UserChoiceField, currency_field
 from rapport.web.pickers import RecordPickerField
 
 CHOICES_LIMIT = 500
-CURRENCY_ERROR = "Use the three-letter currency code, e.g. EUR"
 
 
 def _text(max_length: int, label: str | None = None, **kwargs) -> forms.CharField:
@@ -43,12 +42,7 @@ class OpportunityForm(OwnedRecordForm):
         required=False,
         help_text="The products' sum once the opportunity has products",
     )
-    currency = forms.RegexField(
-        regex=r"^[A-Za-z]{3}$",
-        max_length=3,
-        initial="EUR",
-        error_messages={"invalid": CURRENCY_ERROR},
-    )
+    currency = currency_field(initial="EUR")
     probability = forms.IntegerField(
         min_value=0,
         max_value=100,

@@ -6,6 +6,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 
+from rapport.records.iso_codes import validate_currency
 from rapport.records.models import ObjectType, OwnedRecord
 
 
@@ -71,7 +72,7 @@ class Opportunity(OwnedRecord):
     pipeline = models.ForeignKey(Pipeline, on_delete=models.PROTECT, related_name="opportunities")
     stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="opportunities")
     amount = models.DecimalField(max_digits=16, decimal_places=2, default=Decimal("0"))
-    currency = models.CharField(max_length=3, default="EUR")
+    currency = models.CharField(max_length=3, default="EUR", validators=[validate_currency])
     probability = models.PositiveSmallIntegerField(default=10)
     expected_close_date = models.DateField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
@@ -130,7 +131,7 @@ class Product(models.Model):
     description = models.TextField(blank=True)
     unit_price = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
     unit_cost = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
-    currency = models.CharField(max_length=3, default="EUR")
+    currency = models.CharField(max_length=3, default="EUR", validators=[validate_currency])
     is_active = models.BooleanField(default=True)
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -145,7 +146,7 @@ class Product(models.Model):
 
 class PriceBook(models.Model):
     name = models.CharField(max_length=100, unique=True)
-    currency = models.CharField(max_length=3, default="EUR")
+    currency = models.CharField(max_length=3, default="EUR", validators=[validate_currency])
     is_default = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
     version = models.PositiveIntegerField(default=1)
@@ -197,7 +198,7 @@ class LineItem(models.Model):
 class ExchangeRate(models.Model):
     """Units of the organisation's currency for one unit of `currency`, from a date on."""
 
-    currency = models.CharField(max_length=3)
+    currency = models.CharField(max_length=3, validators=[validate_currency])
     rate = models.DecimalField(max_digits=18, decimal_places=8)
     valid_from = models.DateField()
 

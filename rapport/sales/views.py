@@ -15,7 +15,6 @@ from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import formats
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -32,6 +31,7 @@ from rapport.sales.forms import (
     OpportunityForm,
 )
 from rapport.sales.models import Opportunity, StageKind
+from rapport.web.dates import format_day
 from rapport.web.decorators import ui_view
 from rapport.web.forms import DATE_INPUT, error_messages
 from rapport.web.fragments import is_htmx
@@ -49,6 +49,7 @@ from rapport.web.listing import (
 )
 from rapport.web.record_page import (
     DetailField,
+    currency_detail,
     custom_detail_fields,
     owner_field,
     tags_field,
@@ -189,7 +190,7 @@ def opportunity_fields() -> list[DetailField]:
             display=lambda o: money(o.amount, o.currency),
             group=deal,
         ),
-        text_field("currency", "Currency", max_length=3, required=True, group=deal),
+        currency_detail("currency", "Currency", group=deal),
         DetailField(
             name="probability",
             label="Probability %",
@@ -203,11 +204,7 @@ def opportunity_fields() -> list[DetailField]:
             label="Close date",
             form_field=lambda user: forms.DateField(required=False, widget=DATE_INPUT),
             initial=lambda o: o.expected_close_date,
-            display=lambda o: (
-                formats.date_format(o.expected_close_date, "DATE_FORMAT")
-                if o.expected_close_date
-                else ""
-            ),
+            display=lambda o: format_day(o.expected_close_date),
             group=deal,
         ),
         text_field("lost_reason", "Lost reason", max_length=200, group=deal),

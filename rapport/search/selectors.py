@@ -17,6 +17,7 @@ from rapport.sales.models import Opportunity
 from rapport.sales.selectors import opportunities_visible_to
 from rapport.search.indexes import INDEXES
 from rapport.search.matching import Term, escape_like, like_sql, parse_query, search_candidates
+from rapport.search.similar import similar_rows
 from rapport.web.links import record_url
 
 MAX_LIMIT = 20
@@ -155,12 +156,58 @@ def _url_template(model: type) -> str:
     return record_url(model(pk=marker)).replace(str(marker), "{pk}")
 
 
-def search_typeahead(
+def _hit(kind: Kind, object_type: str, row: dict) -> dict:
+    return {
+        "type": object_type,
+        "id": row["id"],
+        "title": kind.title(row),
+        "subtitle": kind.subtitle(row),
+        "url_path": _url_template(kind.model).format(pk=row["id"]),
+    }
+
+
+def search_similar(
     *, user: User, q: str | None, types: list[str] | None = None, limit: int = 5
+) -> list[dict]:
+    """For each requested type, up to `limit` records `user` may see whose name is close to
+    `q` (a typo: "mapel" for "maple"); see rapport.search.similar."""
+    limit = max(1, min(limit, MAX_LIMIT))
+    groups = []
+    for object_type in [t for t in TYPES if not types or t in types]:
+        kind = KINDS[object_type]
+        rows = similar_rows(
+            kind.visible(user), q, rows=lambda qs, kind=kind: kind.rows(qs, user), name=kind.title
+        )
+        groups.append(
+            {"type": object_type, "items": [_hit(kind, object_type, r) for r in rows[:limit]]}
+        )
+    return groups
+
+
+def search_typeahead(
+    *,
+    user: User,
+    q: str | None,
+    types: list[str] | None = None,
+    limit: int = 5,
+    similar: bool = False,
 ) -> list[dict]:
     """For each requested type, up to `limit` (≤ 20) records `user` may see that match every
     word of `q`, names equal to or starting with the query first, then by name. One query
-    per type, ranking a bounded set of candidates (see search_candidates)."""
+    per type, ranking a bounded set of candidates (see search_candidates).
+
+    With `similar`, when nothing at all matches, the records with a name close to `q`
+    instead (typo tolerance), each group marked `"similar": True`."""
+    groups = _exact_typeahead(user=user, q=q, types=types, limit=limit)
+    if similar and not any(g["items"] for g in groups):
+        groups = [
+            {**group, "similar": True}
+            for group in search_similar(user=user, q=q, types=types, limit=limit)
+        ]
+    return groups
+
+
+def _exact_typeahead(*, user: User, q: str | None, types: list[str] | None, limit: int):
     limit = max(1, min(limit, MAX_LIMIT))
     wanted = [t for t in TYPES if not types or t in types]
     terms = parse_query(q)
@@ -177,15 +224,6 @@ def search_typeahead(
                 .order_by("_rank", *(Lower(f) for f in kind.order), "id")
             )
             rows = kind.rows(ranked, user)[:limit]
-            items = [
-                {
-                    "type": object_type,
-                    "id": row["id"],
-                    "title": kind.title(row),
-                    "subtitle": kind.subtitle(row),
-                    "url_path": _url_template(kind.model).format(pk=row["id"]),
-                }
-                for row in rows
-            ]
+            items = [_hit(kind, object_type, row) for row in rows]
         groups.append({"type": object_type, "items": items})
     return groups

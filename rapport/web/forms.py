@@ -10,9 +10,44 @@ from django.core.exceptions import ValidationError
 from rapport.identity.selectors import teams_for, users_for
 from rapport.identity.services import user_password_set
 from rapport.records.exceptions import Conflict
+from rapport.records.iso_codes import (
+    country_choices,
+    country_code,
+    currency_choices,
+    currency_code,
+)
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"})
 DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+
+class IsoCodeField(forms.ChoiceField):
+    """A picker over a standard list whose posted value may also be a code in any case or
+    an exact name ("germany" → "DE"), as a form sent without the picker would have it."""
+
+    def __init__(self, *, to_code, **kwargs):
+        self.to_code = to_code
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        return self.to_code(super().to_python(value))
+
+
+def country_field(**kwargs) -> forms.ChoiceField:
+    """A picker over the ISO 3166 countries: the name is shown, the two-letter code sent."""
+    kwargs.setdefault("required", False)
+    return IsoCodeField(
+        to_code=country_code, choices=lambda: [("", "—"), *country_choices()], **kwargs
+    )
+
+
+def currency_field(*, empty: str = "", **kwargs) -> forms.ChoiceField:
+    """A picker over the ISO 4217 currencies ("EUR — Euro"); `empty` labels a blank
+    choice (for "the account's currency"), none without it."""
+    blank = [("", empty)] if empty else []
+    return IsoCodeField(
+        to_code=currency_code, choices=lambda: [*blank, *currency_choices()], **kwargs
+    )
 
 
 def error_messages(exc: ValidationError | Conflict) -> dict[str, list[str]]:
@@ -25,13 +60,39 @@ def error_messages(exc: ValidationError | Conflict) -> dict[str, list[str]]:
     return {"__all__": [str(m) for m in exc.messages]}
 
 
+def field_label(path: str, form: forms.Form | None = None) -> str:
+    """A service's field path in words: "emails[0].email" → "Email 1",
+    "lines[2].quantity" → "Line 3: quantity", "custom.tier" → "Tier",
+    "opportunity.stage_id" → "Opportunity: stage" (a form field's own label when it has one)."""
+    if form is not None and path in form.fields and form.fields[path].label:
+        return str(form.fields[path].label)
+    words = []
+    for name, index in re.findall(r"([A-Za-z_][A-Za-z0-9_]*)(?:\[(\d+)\])?", path):
+        if name == "custom":
+            continue
+        name = name.removesuffix("_id").replace("_", " ")
+        if index:
+            name = name.removesuffix("es" if name.endswith("ses") else "s")
+            name = f"{name} {int(index) + 1}"
+        words.append(name)
+    if len(words) >= 2 and (words[-1] == "number" or words[-1].startswith(words[-2].split()[0])):
+        words.pop()  # "emails[0].email" → "email 1", not "email 1: email"
+    text = ": ".join(words) or path
+    return text[:1].upper() + text[1:]
+
+
 def add_service_errors(
-    form: forms.Form, exc: ValidationError | Conflict, field_map: dict | None = None
+    form: forms.Form,
+    exc: ValidationError | Conflict,
+    field_map: dict | None = None,
+    *,
+    fallback: str | None = None,
 ):
     """Attach the service's errors to the form fields they name.
 
     `field_map` maps a service field name ("owner_id", "emails[0].email") to a form field;
-    "custom.<key>" lands on "cf_<key>"; anything else without a form field goes on top.
+    "custom.<key>" lands on "cf_<key>"; anything else goes on `fallback` (a form with one
+    input) or on top, prefixed with the field's name in words — never its internal path.
     """
     field_map = field_map or {}
     for field, messages in error_messages(exc).items():
@@ -40,10 +101,10 @@ def add_service_errors(
             target = "cf_" + target.removeprefix("custom.")
         labelled = target != "__all__"
         if target not in form.fields:
-            target = None
+            target = fallback
         for message in messages:
             if target is None and labelled:
-                message = f"{field}: {message}"
+                message = f"{field_label(field, form)}: {message}"
             form.add_error(target, message)
 
 

@@ -6,7 +6,6 @@ restore. Reads go through the object's list selector, the same one as the API, s
 UI, the API and exports cannot disagree about who sees what.
 """
 
-import datetime
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -17,7 +16,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
-from django.utils import formats, timezone
+from django.utils import formats
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from ninja.errors import HttpError
@@ -29,6 +28,7 @@ from rapport.records.services import record_transfer_owner, require_writer
 from rapport.records.visibility import editable
 from rapport.web.abilities import passes
 from rapport.web.csv_export import list_export_response
+from rapport.web.dates import format_day
 from rapport.web.decorators import ui_view
 from rapport.web.forms import BulkActionForm, RecordFilterForm, error_messages
 from rapport.web.fragments import is_htmx, render_fragment
@@ -46,9 +46,7 @@ class Cell:
 
 
 def _display_date(value) -> str:
-    if isinstance(value, datetime.datetime):
-        return formats.date_format(timezone.localtime(value), "DATE_FORMAT")
-    return formats.date_format(value, "DATE_FORMAT")
+    return format_day(value)
 
 
 @dataclass(frozen=True)

@@ -18,17 +18,26 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
-from django.utils import formats, timezone
+from django.utils import timezone
 from django_htmx.http import HttpResponseClientRedirect
 
 from rapport.api.pagination import keyset_page
 from rapport.identity.selectors import users_for
 from rapport.records.custom_fields import definitions_for
 from rapport.records.exceptions import Conflict, PermissionDenied, RecordNotFound, StaleVersion
+from rapport.records.iso_codes import country_name, currency_name
 from rapport.records.models import FieldType
 from rapport.records.selectors import shares_of
 from rapport.timeline.selectors import timeline_of
-from rapport.web.forms import DATE_INPUT, UserChoiceField, add_service_errors, split_tags
+from rapport.web.dates import format_day, format_moment
+from rapport.web.forms import (
+    DATE_INPUT,
+    UserChoiceField,
+    add_service_errors,
+    country_field,
+    currency_field,
+    split_tags,
+)
 from rapport.web.fragments import is_htmx, render_fragment
 
 STALE_MESSAGE = (
@@ -95,6 +104,35 @@ def choice_field(name: str, label: str, choices, *, group: str = "Details"):
         form_field=lambda user: forms.ChoiceField(choices=[("", "—"), *choices], required=False),
         initial=lambda r: getattr(r, name),
         display=lambda r: getattr(r, f"get_{name}_display")(),
+        group=group,
+    )
+
+
+def country_detail(name: str, label: str, *, group: str = "Details") -> DetailField:
+    """A country shown by its name and edited with the ISO 3166 picker."""
+    return DetailField(
+        name=name,
+        label=label,
+        form_field=lambda user: country_field(),
+        initial=lambda r: getattr(r, name),
+        display=lambda r: country_name(getattr(r, name)),
+        group=group,
+    )
+
+
+def _currency_display(code: str) -> str:
+    name = currency_name(code)
+    return f"{code} — {name}" if code and name != code else code or ""
+
+
+def currency_detail(name: str, label: str, *, group: str = "Details") -> DetailField:
+    """A currency shown as "EUR — Euro" and edited with the ISO 4217 picker."""
+    return DetailField(
+        name=name,
+        label=label,
+        form_field=lambda user: currency_field(),
+        initial=lambda r: getattr(r, name),
+        display=lambda r: _currency_display(getattr(r, name)),
         group=group,
     )
 
@@ -182,7 +220,11 @@ def custom_detail_fields(object_type: str, group: str = "Custom fields") -> list
                 label=definition.label,
                 form_field=lambda user, d=definition: custom_form_field(d),
                 initial=lambda r, k=key: r.custom.get(k),
-                display=lambda r, k=key: _custom_display(r.custom.get(k)),
+                display=lambda r, k=key, d=definition: (
+                    format_day(r.custom.get(k))
+                    if d.field_type == FieldType.DATE
+                    else _custom_display(r.custom.get(k))
+                ),
                 changes=lambda value, record, k=key: {
                     "fields": {},
                     "custom": {k: custom_value(value)},
@@ -285,7 +327,9 @@ def inline_field(
         mapping = {spec.name: "value", "owner_id": "value", "owner": "value", "tags": "value"}
         if spec.name.startswith("cf_"):
             mapping["custom." + spec.name.removeprefix("cf_")] = "value"
-        add_service_errors(form, exc, mapping)
+        # One input: whatever the service refused is about it (a contact's email comes back
+        # as "emails[0].email"), so every error goes next to it, in words.
+        add_service_errors(form, exc, mapping, fallback="value")
         return _edit_fragment(request, spec, form, base_url, status=422)
     try:
         record = reload()
@@ -361,4 +405,4 @@ def shares_context(record) -> list[dict]:
 
 
 def display_datetime(value) -> str:
-    return formats.date_format(timezone.localtime(value), "DATETIME_FORMAT") if value else ""
+    return format_moment(value) if value else ""

@@ -6,6 +6,7 @@ from rapport.web import auth_views, share_views, views
 # namespace ("accounts:account_list", later "leads:lead_list" …) and are included below.
 shell_patterns = [
     path("", views.home, name="home"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("search", views.search, name="search"),
     path("search/suggest", views.search_suggest, name="search_suggest"),
     path("pick/<slug:object_type>", views.picker_options, name="picker_options"),

@@ -5,8 +5,9 @@ import contextlib
 from urllib.parse import urlencode
 
 from django.contrib import messages
+from django.contrib.staticfiles import finders
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponseRedirect
+from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_POST, require_safe
@@ -123,10 +124,11 @@ def _list_url(object_type: str, q: str) -> str:
 
 def _search_groups(user, q: str, limit: int) -> list[dict]:
     """The search service's groups (the same call as GET /api/search), labelled."""
-    groups = search_typeahead(user=user, q=q, limit=limit)
+    groups = search_typeahead(user=user, q=q, limit=limit, similar=True)
     return [
         {
             "type": group["type"],
+            "similar": group.get("similar", False),
             "label": SEARCH_TYPES[group["type"]][0],
             "items": group["items"],
             "full": len(group["items"]) >= limit,
@@ -154,6 +156,7 @@ def search(request):
             "search_q": q,
             "groups": groups,
             "total": sum(len(g["items"]) for g in groups),
+            "similar": any(g["similar"] and g["items"] for g in groups),
         },
     )
 
@@ -167,7 +170,11 @@ def search_suggest(request):
     return render(
         request,
         "web/search/_suggestions.html",
-        {"q": q, "groups": [g for g in groups if g["items"]]},
+        {
+            "q": q,
+            "groups": [g for g in groups if g["items"]],
+            "similar": any(g["similar"] and g["items"] for g in groups),
+        },
     )
 
 
@@ -178,13 +185,27 @@ def picker_options(request, object_type: str):
         raise Http404("unknown record type")
     q = next((v for k, v in request.GET.items() if k.endswith("__q") or k == "q"), "")
     q = q.strip()[:200]
-    groups = search_typeahead(user=request.user, q=q, types=[object_type], limit=PICKER_LIMIT)
+    groups = search_typeahead(
+        user=request.user, q=q, types=[object_type], limit=PICKER_LIMIT, similar=True
+    )
     items = groups[0]["items"] if q and groups else []
     return render(
         request,
         "web/_picker_options.html",
         {"items": items, "q": q, "plural": LABELS[object_type][1]},
     )
+
+
+@require_safe
+def favicon(request):
+    """/favicon.ico, which browsers and feed readers ask for without reading the page's
+    <link rel="icon">: the static file itself (public, cached for a day)."""
+    path = finders.find("web/favicon.ico")
+    if not path:
+        raise Http404("no favicon")
+    response = FileResponse(open(path, "rb"), content_type="image/x-icon")  # noqa: SIM115
+    response["Cache-Control"] = "public, max-age=86400"
+    return response
 
 
 @ui_view

@@ -74,12 +74,12 @@ def test_create_form_shows_errors_next_to_fields(personas):
     client = ui_client(personas.owner)
     r = client.post(
         "/accounts/new",
-        {"name": "", "website": "not a url", "currency": "EURO", "owner": personas.owner.pk},
+        {"name": "", "website": "not a url", "currency": "EURX", "owner": personas.owner.pk},
     )
     assert r.status_code == 422
     assert field_error(r, "This field is required")
     assert field_error(r, "Enter a valid URL")
-    assert field_error(r, "three-letter currency code")
+    assert field_error(r, "“EURX” is not a currency")
     assert not Account.objects.exists()
 
 

@@ -25,6 +25,7 @@ from rapport.imports.services.files import cell_text
 from rapport.imports.services.mapping import Target
 from rapport.records.custom_fields import _clean_value as custom_value_clean
 from rapport.records.export import formula_like
+from rapport.records.iso_codes import country_code, currency_code
 from rapport.records.models import FieldType
 
 MAX_MONEY = Decimal("1e14")
@@ -188,17 +189,18 @@ def _choice(value: Any, target: Target) -> str:
 
 
 def _country(value: Any, target: Target) -> str:
-    text = _text(value).upper()
-    if not re.fullmatch(r"[A-Z]{2}", text):
-        raise CellError("A two-letter ISO country code (GB, FR, US …)", "invalid_country")
-    return text
+    # A code (DE, DEU) or an exact English name ("Germany"): never the first two letters.
+    try:
+        return country_code(_text(value))
+    except ValidationError:
+        raise CellError("A country name or its ISO code (Germany, DE, GB, US …)", "invalid_country")
 
 
 def _currency(value: Any, target: Target) -> str:
-    text = _text(value).upper()
-    if not re.fullmatch(r"[A-Z]{3}", text):
-        raise CellError("A three-letter ISO currency code (EUR, USD …)", "invalid_currency")
-    return text
+    try:
+        return currency_code(_text(value))
+    except ValidationError:
+        raise CellError("A currency name or its ISO code (EUR, USD, Euro …)", "invalid_currency")
 
 
 def _url_value(value: Any, target: Target) -> str:

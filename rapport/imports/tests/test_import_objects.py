@@ -110,7 +110,7 @@ def test_only_catalogue_managers_import_products(personas, upload):
 
 
 def test_a_product_dry_run_calls_the_services_and_rolls_back(personas, upload, run):
-    data = csv_bytes([["SKU", "Name", "Currency"], ["W-1", "Widget", "EUR"], ["W-2", "W", "EURO"]])
+    data = csv_bytes([["SKU", "Name", "Currency"], ["W-1", "Widget", "EUR"], ["W-2", "W", "EURX"]])
     job = run(upload(personas.manager, data, object_type="products", dry_run=True))
     assert (job.created, job.failed) == (1, 1)
     assert not Product.objects.exists()

@@ -280,9 +280,9 @@ def test_create_errors_land_next_to_the_line_and_field(personas, account):
         client,
         account,
         rows=[{"description": "X", "quantity": "1", "unit_price": "1"}],
-        currency="EURO",
+        currency="EURX",
     )
-    assert field_error(r, "three-letter currency code")
+    assert field_error(r, "“EURX” is not a currency")
     assert not Order.objects.exists()
 
 

@@ -8,6 +8,7 @@ from django.db.models import ProtectedError
 
 from rapport.identity.models import User
 from rapport.records.exceptions import Conflict, StaleVersion
+from rapport.records.iso_codes import normalise_codes
 from rapport.records.services import versioned_update
 from rapport.sales.models import LineItem, PriceBook, PriceBookEntry, Product
 from rapport.sales.services.guards import (
@@ -22,9 +23,7 @@ from rapport.sales.services.guards import (
 
 
 def _catalog_fields(fields: dict[str, Any]) -> dict[str, Any]:
-    fields = dict(fields)
-    if fields.get("currency"):
-        fields["currency"] = fields["currency"].upper()
+    fields = normalise_codes(fields, currencies=("currency",))
     for key in ("sku", "name"):
         if isinstance(fields.get(key), str):
             fields[key] = fields[key].strip()

@@ -8,6 +8,7 @@ from django.db import transaction
 
 from rapport.identity.models import User
 from rapport.records.exceptions import Conflict
+from rapport.records.iso_codes import normalise_codes
 from rapport.sales.models import ExchangeRate
 from rapport.sales.services.guards import (
     field_error,
@@ -23,7 +24,7 @@ def exchange_rate_create(
     """Record a rate (admins only): organisation-currency units for one unit of `currency`
     from `valid_from` on; one rate per currency and day."""
     require_admin(actor, "exchange rates")
-    currency = (currency or "").upper()
+    currency = normalise_codes({"currency": currency or ""}, currencies=("currency",))["currency"]
     if currency == settings.RAPPORT_CURRENCY.upper():
         raise field_error(
             "currency", "The organisation's own currency needs no rate", "org_currency"

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from rapport.identity.models import User
 from rapport.records.exceptions import StaleVersion
+from rapport.records.iso_codes import normalise_codes
 from rapport.records.services import (
     record_create,
     record_edit,
@@ -31,9 +32,7 @@ _TEXT_FIELDS = ("lost_reason", "source", "description")
 
 
 def _opportunity_fields(fields: dict[str, Any]) -> dict[str, Any]:
-    fields = dict(fields)
-    if fields.get("currency"):
-        fields["currency"] = fields["currency"].upper()
+    fields = normalise_codes(fields, currencies=("currency",))
     for key in _TEXT_FIELDS:
         if key in fields and fields[key] is None:
             fields[key] = ""

@@ -153,11 +153,11 @@ def test_product_form_errors_are_next_to_the_field(personas, make_product):
     assert r.status_code == 422
     assert field_error(r, "SKU &#x27;TAKEN&#x27; exists")
     r = client.post(
-        "/products/new", {"sku": " x", "name": "", "unit_price": "-1", "currency": "EURO"}
+        "/products/new", {"sku": " x", "name": "", "unit_price": "-1", "currency": "EURX"}
     )
     assert field_error(r, "This field is required")
     assert field_error(r, "greater than or equal to 0")
-    assert field_error(r, "three-letter currency code")
+    assert field_error(r, "“EURX” is not a currency")
     assert Product.objects.count() == 1
 
 

@@ -116,3 +116,57 @@ def person(user) -> str:
     if user is None:
         return ""
     return user.get_full_name() or user.username
+
+
+@register.filter
+def country(code) -> str:
+    """ "DE" → "Germany" (ISO 3166 name); an unknown code as stored."""
+    from rapport.records.iso_codes import country_name
+
+    return country_name(code or "")
+
+
+@register.filter
+def day(value) -> str:
+    """A date in the user's locale format (the one date format of every page)."""
+    from rapport.web.dates import format_day
+
+    return format_day(value)
+
+
+@register.filter
+def moment(value) -> str:
+    """A date and time in the user's locale format, local time."""
+    from rapport.web.dates import format_moment
+
+    return format_moment(value)
+
+
+@register.filter
+def event_changes(event) -> list:
+    """The field changes of a timeline event (label, old, new)."""
+    from rapport.web.timeline_display import event_changes as changes
+
+    return changes(event)
+
+
+@register.filter
+def event_summary(event) -> str:
+    from rapport.web.timeline_display import event_summary as summary
+
+    return summary(event)
+
+
+@register.filter
+def key_label(key) -> str:
+    """A stored key in words: "accounts_created" → "Accounts created"."""
+    text = str(key or "").replace("_", " ").replace(".", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
+@register.filter
+def form_label(form, name) -> str:
+    """The label of a form's field for an error line ("Due from: …", not "due_from: …")."""
+    from rapport.web.forms import field_label
+
+    return field_label(str(name), form)

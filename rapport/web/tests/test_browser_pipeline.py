@@ -117,7 +117,8 @@ def test_lead_to_won_by_dragging_on_the_board(page, rep, stages, live_server, sc
     dialog.wait_for(state="visible")
     assert page.evaluate("window.__stillHere") is True  # a dialog, not a page load
     assert page.evaluate("document.querySelector('#convert-dialog').matches(':modal')")
-    assert "Compiler Co" in dialog.locator("#id_account option:checked").inner_text()
+    assert dialog.locator("#id_account_0").is_checked()  # create the account, by default
+    assert "Compiler Co" in dialog.locator("label[for=id_account_0]").inner_text()
     assert not dialog.locator("#id_amount").is_visible()  # until "Create an opportunity"
     dialog.locator("#id_create_opportunity").check()
     dialog.locator("#id_opportunity_name").fill("Compiler Co compilers")

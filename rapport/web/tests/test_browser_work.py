@@ -159,13 +159,18 @@ def test_my_tasks_calendar_and_an_order_with_two_lines(page, people, work, live_
 
     # The calendar: this week's meetings in a grid; previous/next are plain links.
     page.click("nav.section-tabs a:has-text('Calendar')")
-    page.wait_for_selector(".calendar-week")
-    today = page.locator(".calendar-column.is-today")
-    assert "Pricing workshop" in today.inner_text()
-    assert page.locator(".calendar-event:has-text('Contract signing')").count() == 0
+    page.wait_for_selector(".hour-calendar")
+    today = page.locator(".hour-day.is-today")
+    today_column = today.get_attribute("class")  # the grid column of today's meetings
+    workshop = page.locator(".hour-item:has-text('Pricing workshop')")
+    assert workshop.is_visible()
+    column = page.locator(".hour-column.is-today").bounding_box()
+    box = workshop.bounding_box()
+    assert column["x"] <= box["x"] < column["x"] + column["width"], today_column
+    assert page.locator(".hour-item:has-text('Contract signing')").count() == 0
     screenshot(page, "work-calendar-week")
     page.click("a[rel='next']")
-    page.wait_for_selector(".calendar-event:has-text('Contract signing')")
+    page.wait_for_selector(".hour-item:has-text('Contract signing')")
     page.click(".segmented a:has-text('Month')")
     page.wait_for_selector("table.calendar-month")
     page.click("a:has-text('Today')")
@@ -296,7 +301,7 @@ def test_work_pages_at_phone_width(browser, people, work, live_server, screensho
         tab.wait_for_selector(".task-row")
         screenshot(tab, "phone-tasks", full_page=True)
         tab.goto("/activities/calendar/")
-        tab.wait_for_selector(".calendar-week")
+        tab.wait_for_selector(".calendar-agenda", state="attached")
         screenshot(tab, "phone-calendar-week", full_page=True)
         tab.goto("/activities/calendar/?view=month")
         tab.wait_for_selector("table.calendar-month")

@@ -9,7 +9,15 @@
     box(picker).replaceChildren();
     text(picker).setAttribute("aria-expanded", "false");
   }
+  // A picker under a "link an existing record" radio (data-existing-radio) selects that
+  // radio as soon as it is used (the lead conversion dialog).
+  function markExisting(picker) {
+    const holder = picker.closest("[data-existing-radio]");
+    const radio = holder && document.getElementById(holder.dataset.existingRadio);
+    if (radio) radio.checked = true;
+  }
   function choose(picker, option) {
+    markExisting(picker);
     const id = option.dataset.pickId, title = option.dataset.pickTitle;
     if (picker.dataset.multiple) {
       const list = picker.querySelector(".picker-chosen");
@@ -52,6 +60,11 @@
     if (picker && event.target.type === "search" && !picker.dataset.multiple) {
       picker.querySelector("[data-picker-id]").value = "";
     }
+    if (picker) markExisting(picker);
+  });
+  document.addEventListener("change", function (event) {
+    const picker = event.target.closest && event.target.closest("[data-picker]");
+    if (picker && event.target.type === "radio") markExisting(picker);
   });
   document.addEventListener("keydown", function (event) {
     const picker = event.target.closest && event.target.closest("[data-picker]");

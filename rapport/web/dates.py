@@ -1,0 +1,90 @@
+"""Dates and times on every page in one format: the short numeric format of the user's
+locale (the browser's Accept-Language), e.g. 05/12/2026 14:30 for en-GB, 12/05/2026
+2:30 p.m. for en-US, 05.12.2026 14:30 for de — in the server's time zone.
+
+`DateLocaleMiddleware` picks the locale once per request; `format_day` / `format_moment`
+(template filters `day` / `moment`) are the only ways pages print a date. Numeric formats
+keep the UI's words English whatever the locale (no translated month names).
+"""
+
+import datetime
+import functools
+from contextvars import ContextVar
+from importlib import import_module
+
+from django.conf import settings
+from django.utils import formats, timezone, translation
+from django.utils.translation.trans_real import parse_accept_lang_header
+
+_locale: ContextVar[str | None] = ContextVar("date_locale", default=None)
+
+
+@functools.cache
+def _has_formats(language: str) -> bool:
+    try:
+        import_module(f"django.conf.locale.{translation.to_locale(language)}.formats")
+    except ImportError:
+        return False
+    return True
+
+
+def locale_from_header(header: str) -> str:
+    """The first language of an Accept-Language header that Django has formats for
+    ("de-CH" → "de-ch", else its "de"); the site's LANGUAGE_CODE otherwise."""
+    for language, _q in parse_accept_lang_header(header or "")[:8]:
+        language = language.lower()
+        if language == "*":
+            continue
+        for candidate in (language, language.split("-")[0]):
+            if _has_formats(candidate):
+                return candidate
+    return settings.LANGUAGE_CODE
+
+
+class DateLocaleMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        token = _locale.set(locale_from_header(request.headers.get("Accept-Language", "")))
+        try:
+            return self.get_response(request)
+        finally:
+            _locale.reset(token)
+
+
+def _format(value, name: str) -> str:
+    with translation.override(_locale.get() or settings.LANGUAGE_CODE):
+        return formats.date_format(value, name)
+
+
+def _as_date(value) -> datetime.date | None:
+    if isinstance(value, str):
+        try:
+            value = datetime.datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    if isinstance(value, datetime.datetime):
+        return timezone.localtime(value).date() if timezone.is_aware(value) else value.date()
+    return value if isinstance(value, datetime.date) else None
+
+
+def format_day(value) -> str:
+    """A date (or the local day of a datetime, or an ISO string) in the user's format."""
+    day = _as_date(value)
+    return _format(day, "SHORT_DATE_FORMAT") if day else ""
+
+
+def format_moment(value) -> str:
+    """A datetime (or ISO string) in the user's date-and-time format, local time; a plain
+    date falls back to `format_day`."""
+    if isinstance(value, str):
+        try:
+            value = datetime.datetime.fromisoformat(value)
+        except ValueError:
+            return ""
+    if isinstance(value, datetime.datetime):
+        if timezone.is_aware(value):
+            value = timezone.localtime(value)
+        return _format(value, "SHORT_DATETIME_FORMAT")
+    return format_day(value)
