@@ -70,6 +70,12 @@ def _run_context(user) -> dict[str, Any]:
     return context
 
 
+def _page(request, template: str, context: dict[str, Any], status: int = 200):
+    """An analytics page, with where the analysed history ends (stated on every page)."""
+    context.setdefault("observation", selectors.observation_latest())
+    return render(request, template, context, status=status)
+
+
 def _currency(data: dict | None) -> str:
     return (data or {}).get("currency") or settings.RAPPORT_CURRENCY.upper()
 
@@ -221,7 +227,7 @@ def overview(request):
     }
     context["at_risk_more"] = len(context["at_risk"]) > AT_RISK_PREVIEW
     context["at_risk"] = context["at_risk"][:AT_RISK_PREVIEW]
-    return render(request, "analytics/overview.html", context)
+    return _page(request, "analytics/overview.html", context)
 
 
 @ui_view
@@ -246,7 +252,7 @@ def segments(request):
         "chart_data": _chart_data(data, None, None),
         **_run_context(request.user),
     }
-    return render(request, "analytics/segments.html", context)
+    return _page(request, "analytics/segments.html", context)
 
 
 @ui_view
@@ -270,7 +276,7 @@ def cohorts(request):
         "chart_data": _chart_data(None, None, {"projection": projection}),
         **_run_context(request.user),
     }
-    return render(request, "analytics/cohorts.html", context)
+    return _page(request, "analytics/cohorts.html", context)
 
 
 @ui_view
@@ -283,11 +289,12 @@ def model_fit(request):
     context = {
         "tab": "model_fit",
         "fit_run": run,
+        "fit_currency": settings.RAPPORT_CURRENCY.upper(),
         **fits,
         "chart_data": _chart_data(None, None, fits),
         **_run_context(request.user),
     }
-    return render(request, "analytics/model_fit.html", context)
+    return _page(request, "analytics/model_fit.html", context)
 
 
 @ui_view
@@ -321,7 +328,7 @@ def at_risk(request):
         "last_run": services.last_succeeded_run(),
         "may_refresh": services.can_refresh(request.user),
     }
-    return render(request, "analytics/at_risk.html", context)
+    return _page(request, "analytics/at_risk.html", context)
 
 
 @ui_view
@@ -360,7 +367,7 @@ def cross_sell(request):
         "currency": settings.RAPPORT_CURRENCY.upper(),
         "may_refresh": services.can_refresh(request.user),
     }
-    return render(request, "analytics/cross_sell.html", context)
+    return _page(request, "analytics/cross_sell.html", context)
 
 
 # ----- refresh and runs ------------------------------------------------------------------
@@ -428,7 +435,8 @@ def settings_view(request):
         "tab": "settings",
         "form": form,
         "may_edit": request.user.is_admin,
+        "settings_obj": obj,
         "may_refresh": True,
         "currency": settings.RAPPORT_CURRENCY.upper(),
     }
-    return render(request, "analytics/settings.html", context, status=status)
+    return _page(request, "analytics/settings.html", context, status=status)
