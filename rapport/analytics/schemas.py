@@ -98,9 +98,28 @@ class AnalyticsCohortOut(Schema):
     retention: list[float | None]
 
 
+class AnalyticsCohortMonth(Schema):
+    month: str
+    active: int
+
+
+class AnalyticsEarlierCohorts(Schema):
+    customers: int = Field(..., description="Customers whose first purchase is before the period")
+    months: list[AnalyticsCohortMonth] = Field(
+        ..., description="How many of them bought in each month of the period"
+    )
+
+
 class AnalyticsCohortsOut(AnalyticsSnapshot):
     months: int
+    period: dict[str, str] = Field(..., description="First and last cohort month shown")
+    partial_month: str | None = Field(
+        None,
+        description="The month of the observation end when it is not over (its cells are "
+        "partial)",
+    )
     cohorts: list[AnalyticsCohortOut]
+    earlier: AnalyticsEarlierCohorts
 
 
 class AnalyticsKpisOut(AnalyticsSnapshot):

@@ -284,7 +284,10 @@ def at_risk_list(
 
 def cohort_retention(*, user: User, months: int = 12) -> dict[str, Any]:
     """Monthly cohorts by first-purchase month (the last `months` cohorts): cohort size and
-    the share of it buying in each month since; months not yet observed are null."""
+    the share of it buying in each month since; months not yet observed are null. The month
+    of the observation end is partial unless that day ends it (`partial_month`). Customers
+    of earlier cohorts who bought in the period are counted per calendar month (`earlier`),
+    so that a period without new customers still shows its activity."""
     scope = analytics_scope(user)
     with warehouse_reader() as con:
         where = _scope_filter(con, scope)
@@ -292,10 +295,12 @@ def cohort_retention(*, user: User, months: int = 12) -> dict[str, Any]:
         as_of = datetime.date.fromisoformat(snapshot["as_of"])
         last_month = as_of.replace(day=1)
         first_cohort = (pd.Timestamp(last_month) - pd.DateOffset(months=months - 1)).date()
+        params = {"first": first_cohort, "as_of": as_of}
         cells = con.execute(
             f"""
             WITH occ AS (
-                SELECT DISTINCT customer_key, month FROM transactions WHERE {where}
+                SELECT DISTINCT customer_key, month FROM transactions
+                WHERE day <= $as_of AND {where}
             ),
             first AS (SELECT customer_key, min(month) AS cohort FROM occ GROUP BY 1)
             SELECT f.cohort, date_diff('month', f.cohort, o.month) AS age,
@@ -304,8 +309,29 @@ def cohort_retention(*, user: User, months: int = 12) -> dict[str, Any]:
             WHERE f.cohort >= $first
             GROUP BY 1, 2 ORDER BY 1, 2
             """,  # noqa: S608
-            {"first": first_cohort},
+            params,
         ).fetchall()
+        earlier_rows = con.execute(
+            f"""
+            WITH occ AS (
+                SELECT DISTINCT customer_key, month FROM transactions
+                WHERE day <= $as_of AND {where}
+            ),
+            first AS (SELECT customer_key, min(month) AS cohort FROM occ GROUP BY 1)
+            SELECT o.month, count(*) AS active
+            FROM occ o JOIN first f USING (customer_key)
+            WHERE f.cohort < $first AND o.month >= $first
+            GROUP BY 1 ORDER BY 1
+            """,  # noqa: S608
+            params,
+        ).fetchall()
+        earlier_size = con.execute(
+            f"""
+            SELECT count(DISTINCT customer_key) FROM transactions
+            WHERE day < $first AND {where}
+            """,  # noqa: S608
+            {"first": first_cohort},
+        ).fetchone()[0]
     by_cohort: dict[datetime.date, dict[int, int]] = {}
     for cohort, age, active in cells:
         by_cohort.setdefault(cohort, {})[int(age)] = int(active)
@@ -323,7 +349,30 @@ def cohort_retention(*, user: User, months: int = 12) -> dict[str, Any]:
                 "retention": [n / size if size else None for n in active],
             }
         )
-    return jsonable({**snapshot, "whole_org": scope.whole_org, "months": months, "cohorts": rows})
+    month_ends = as_of + datetime.timedelta(days=1)
+    partial = last_month.strftime("%Y-%m") if month_ends.month == as_of.month else None
+    active_by_month = {m: int(n) for m, n in earlier_rows}
+    period = pd.date_range(first_cohort, last_month, freq="MS").date
+    earlier = {
+        "customers": int(earlier_size),
+        "months": [
+            {"month": m.strftime("%Y-%m"), "active": active_by_month.get(m, 0)} for m in period
+        ],
+    }
+    return jsonable(
+        {
+            **snapshot,
+            "whole_org": scope.whole_org,
+            "months": months,
+            "period": {
+                "start": first_cohort.strftime("%Y-%m"),
+                "end": last_month.strftime("%Y-%m"),
+            },
+            "partial_month": partial,
+            "cohorts": rows,
+            "earlier": earlier,
+        }
+    )
 
 
 # ----- KPIs ----------------------------------------------------------------------------------
