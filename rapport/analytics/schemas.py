@@ -115,8 +115,7 @@ class AnalyticsCohortsOut(AnalyticsSnapshot):
     period: dict[str, str] = Field(..., description="First and last cohort month shown")
     partial_month: str | None = Field(
         None,
-        description="The month of the observation end when it is not over (its cells are "
-        "partial)",
+        description="The month of the observation end when it is not over (its cells are partial)",
     )
     cohorts: list[AnalyticsCohortOut]
     earlier: AnalyticsEarlierCohorts

@@ -280,9 +280,7 @@ def analytics_refresh_run(*, run: WarehouseRun) -> WarehouseRun:
             watermark=started,
             rows=counts["orders_read"],
             customers=int(result.summary.get("customers", 0)),
-            summary=jsonable(
-                {**counts, **result.summary, **observation, "seconds": clock.seconds}
-            ),
+            summary=jsonable({**counts, **result.summary, **observation, "seconds": clock.seconds}),
         )
     except Exception as exc:  # noqa: BLE001 - any failure must end the run visibly
         logger.exception("analytics refresh %s failed", run.pk)

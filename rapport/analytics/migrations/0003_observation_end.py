@@ -4,20 +4,30 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('analytics', '0002_churn_source_upsell'),
+        ("analytics", "0002_churn_source_upsell"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='analyticssettings',
-            name='observation_end',
-            field=models.CharField(choices=[('last_order', 'The day of the last order'), ('today', 'Today'), ('date', 'A fixed date')], default='last_order', help_text='The day the analysis is as of (recency, model time T, KPI windows)', max_length=12),
+            model_name="analyticssettings",
+            name="observation_end",
+            field=models.CharField(
+                choices=[
+                    ("last_order", "The day of the last order"),
+                    ("today", "Today"),
+                    ("date", "A fixed date"),
+                ],
+                default="last_order",
+                help_text="The day the analysis is as of (recency, model time T, KPI windows)",
+                max_length=12,
+            ),
         ),
         migrations.AddField(
-            model_name='analyticssettings',
-            name='observation_end_date',
-            field=models.DateField(blank=True, help_text='The observation end when it is a fixed date', null=True),
+            model_name="analyticssettings",
+            name="observation_end_date",
+            field=models.DateField(
+                blank=True, help_text="The observation end when it is a fixed date", null=True
+            ),
         ),
     ]
