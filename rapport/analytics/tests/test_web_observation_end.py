@@ -119,12 +119,12 @@ def test_calibration_and_full_data_fits_are_both_shown_labelled(personas, refres
     fit = _bgnbd_with_calibration(refreshed)
     page = text_of(ui_client(personas.manager).get(path))
     params = table(page, "table-bgnbd-params")
-    assert "time unit: weeks" in params
+    assert "time unit: weeks" in params and "time unit: weeks (r/α" in page
     calibration = re.search(r'id="fit-calibration".*?</tr>', params, re.S).group(0)
-    assert "Calibration fit" in calibration and "up to 2024-12-30" in calibration
+    assert "Calibration fit" in calibration and "data up to 2024-12-30" in calibration
     assert ">0.2426<" in calibration and ">4.414<" in calibration and "2,357" in calibration
     full = re.search(r'id="fit-full".*?</tr>', params, re.S).group(0)
-    assert "Full-data fit" in full and "up to 2025-06-30" in full
+    assert "Full-data fit" in full and "data up to 2025-06-30" in full
     assert f">{float(fit.params['r']):.4g}<" in full
     assert "The scores use the full-data fit" in page
 
