@@ -33,9 +33,9 @@ LABELS = {
     "observation_end": (
         "Observation end",
         "The day the analysis is as of: recency, the models' time and the KPI windows end "
-        "there. The last order's day suits a history exported from elsewhere; today suits a "
-        "CRM where orders are recorded as they happen (customers silent since count as "
-        "silent)",
+        "there. Today suits a CRM where orders are recorded as they happen; the last order's "
+        "day suits a history exported from elsewhere. Automatic picks the last order's day "
+        "when it is over 90 days old, else today",
     ),
     "observation_end_date": (
         "Observation end date",

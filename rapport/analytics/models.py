@@ -59,8 +59,10 @@ class WarehouseRun(models.Model):
 class ObservationEnd(models.TextChoices):
     """Where the observed history ends: the day recency, T, the RFM recency and the KPI
     windows are measured to. A history exported from elsewhere ends in the past; measuring it
-    to today would call every customer silent since then."""
+    to today would call every customer silent since then. AUTO: today, unless the last order
+    is more than 90 days old (an imported history, most likely): then that order's day."""
 
+    AUTO = "auto", "Automatic: today, or the last order's day when it is over 90 days old"
     LAST_ORDER = "last_order", "The day of the last order"
     TODAY = "today", "Today"
     DATE = "date", "A fixed date"
@@ -116,7 +118,7 @@ class AnalyticsSettings(models.Model):
     observation_end = models.CharField(
         max_length=12,
         choices=ObservationEnd.choices,
-        default=ObservationEnd.LAST_ORDER,
+        default=ObservationEnd.AUTO,
         help_text="The day the analysis is as of (recency, model time T, KPI windows)",
     )
     observation_end_date = models.DateField(

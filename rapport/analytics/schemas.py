@@ -16,7 +16,7 @@ class AnalyticsSnapshot(Schema):
         "windows are measured to",
     )
     observation_end: str | None = Field(
-        None, description="How the as-of day was chosen: last_order, today or date (settings)"
+        None, description="How the as-of day was chosen: auto, last_order, today or date (settings)"
     )
     last_order_day: datetime.date | None = Field(None, description="Day of the last order")
     days_since_last_order: int | None = None
@@ -248,10 +248,10 @@ class AnalyticsSettingsIn(Schema):
     at_risk_min_churn: float = Field(..., ge=0, le=1)
     at_risk_value_quantile: float = Field(..., ge=0, le=1)
     churn_min_per_class: int = Field(..., ge=5, le=1_000_000)
-    observation_end: Literal["last_order", "today", "date"] = Field(
+    observation_end: Literal["auto", "last_order", "today", "date"] = Field(
         ...,
-        description="The day the analysis is as of: the last order's day, today, or "
-        "observation_end_date",
+        description="The day the analysis is as of: auto (today, or the last order's day "
+        "when it is over 90 days old), the last order's day, today, or observation_end_date",
     )
     observation_end_date: datetime.date | None = Field(
         None, description="Required when observation_end is date; not after today"

@@ -108,8 +108,9 @@ def observation(values: dict[str, Any] | None) -> dict[str, Any] | None:
         warning = (
             f"The last order is from {last_order.isoformat()}, {days:,} days before today. "
             + (
-                "The analysis ends at that day (the setting: the last order's day); if these "
-                "customers really have bought nothing since, set the observation end to today."
+                "The analysis ends at that day, as for a history exported from elsewhere; if "
+                "these customers really have bought nothing since, set the observation end "
+                "to today in the analytics settings."
                 if as_of == last_order
                 else f"The analysis is as of {as_of.isoformat()}: every customer counts as "
                 "silent since their last order until then. For a history that ended earlier "
@@ -119,12 +120,23 @@ def observation(values: dict[str, Any] | None) -> dict[str, Any] | None:
     return {
         "as_of": as_of,
         "observation_end": mode,
-        "observation_end_label": ObservationEnd(mode).label if mode in ObservationEnd else "",
+        "observation_end_label": _observation_label(mode, as_of, last_order),
         "last_order_day": last_order,
         "days_since_last_order": days,
         "warning": warning,
         "time_unit": TIME_UNIT,
     }
+
+
+def _observation_label(mode: str, as_of: datetime.date, last_order: datetime.date | None) -> str:
+    """How the as-of day was chosen, in words (for "automatic": which day it chose)."""
+    if mode == ObservationEnd.AUTO:
+        if last_order and as_of == last_order and as_of < timezone.localdate():
+            return "automatic: the day of the last order, over 90 days old"
+        return "automatic: today"
+    if mode in ObservationEnd:
+        return ObservationEnd(mode).label.lower()
+    return ""
 
 
 def observation_latest() -> dict[str, Any] | None:

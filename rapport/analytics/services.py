@@ -123,15 +123,22 @@ def score_config(obj: AnalyticsSettings | None = None) -> ScoreConfig:
 def observation_end_for(
     obj: AnalyticsSettings, *, last_order_day: datetime.date | None, today: datetime.date
 ) -> datetime.date:
-    """The day the analysis is as of, by the setting: the last order's day (today when there
-    is no order), today (or the last order's day when orders are dated later), or the fixed
-    date. Recency, the models' T, RFM, the churn features and the KPI windows end there;
-    orders after it are left out of the scores."""
+    """The day the analysis is as of, by the setting: automatic (today, or the last order's
+    day when that is more than STALE_HISTORY_DAYS old: a history that ended, not customers
+    who all stopped buying at once), the last order's day (today when there is no order),
+    today (or the last order's day when orders are dated later), or the fixed date. Recency,
+    the models' T, RFM, the churn features and the KPI windows end there; orders after it are
+    left out of the scores."""
+    latest = max(today, last_order_day) if last_order_day else today
     if obj.observation_end == ObservationEnd.DATE and obj.observation_end_date:
         return obj.observation_end_date
     if obj.observation_end == ObservationEnd.TODAY:
-        return max(today, last_order_day) if last_order_day else today
-    return last_order_day or today
+        return latest
+    if obj.observation_end == ObservationEnd.LAST_ORDER:
+        return last_order_day or today
+    if last_order_day and (today - last_order_day).days > STALE_HISTORY_DAYS:
+        return last_order_day
+    return latest
 
 
 # ----- runs ---------------------------------------------------------------------------------

@@ -55,7 +55,7 @@ def test_the_observation_end_is_set_on_the_settings_page(personas):
     page = text_of(client.get("/analytics/settings/"))
     assert 'name="observation_end"' in page and 'name="observation_end_date"' in page
     obj = AnalyticsSettings.objects.get()
-    assert obj.observation_end == "last_order"  # the default
+    assert obj.observation_end == "auto"  # the default
     from rapport.analytics.tests.test_web_analytics import _current_settings
 
     missing = client.post(
@@ -74,7 +74,7 @@ def test_the_observation_end_is_set_on_the_settings_page(personas):
 
 def test_the_observation_end_is_set_through_the_api(personas, api_as):
     api = api_as(personas.admin)
-    assert api.get("/api/analytics/settings").data["observation_end"] == "last_order"
+    assert api.get("/api/analytics/settings").data["observation_end"] == "auto"
     missing = api.patch("/api/analytics/settings", {"observation_end": "date"})
     assert missing.status_code == 422 and missing.data["field"] == "observation_end_date"
     future = api.patch(

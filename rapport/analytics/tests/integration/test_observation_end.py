@@ -1,5 +1,5 @@
 """The observation end ("as of" day) of a refresh: a history that ends in the past is measured
-to its end, not to today.
+to its end, not to today (by default: the last order's day once it is over 90 days old).
 
 CDNOW (2,357 customers, January 1997 to 30 June 1998) loaded as orders: with the observation
 ending at its last order and a 39-week holdout, the calibration fit (data to 30 September
@@ -19,7 +19,11 @@ import time_machine
 from rapport.accounts.models import Contact
 from rapport.analytics.models import AnalyticsSettings, ModelFit, RunStatus
 from rapport.analytics.selectors import observation_latest
-from rapport.analytics.services import analytics_refresh_now, analytics_settings_update
+from rapport.analytics.services import (
+    analytics_refresh_now,
+    analytics_settings_update,
+    observation_end_for,
+)
 from rapport.orders.models import Order
 
 pytestmark = pytest.mark.django_db
@@ -76,7 +80,7 @@ def _refresh():
 def test_cdnow_measured_to_its_last_order_reproduces_the_published_bgnbd(cdnow):
     run = _refresh()
     assert run.summary["as_of"] == "1998-06-30"
-    assert run.summary["observation_end"] == "last_order"
+    assert run.summary["observation_end"] == "auto"  # the default chose the last order
     fit = ModelFit.objects.get(run=run, model="bgnbd")
     assert fit.report["calibration_end"] == "1997-09-30"
     calibration = fit.report["calibration_params"]
@@ -89,6 +93,9 @@ def test_cdnow_measured_to_its_last_order_reproduces_the_published_bgnbd(cdnow):
     with time_machine.travel(TODAY, tick=False):
         window = observation_latest()
     assert window["as_of"] == datetime.date(1998, 6, 30)
+    assert (
+        window["observation_end_label"] == "automatic: the day of the last order, over 90 days old"
+    )
     assert window["days_since_last_order"] > 90
     assert "1998-06-30" in window["warning"]
     assert window["time_unit"] == "weeks"
@@ -126,3 +133,29 @@ def test_a_fixed_observation_end_is_used_and_orders_after_it_are_left_out(cdnow,
     # The full-data fit on the data to 1997-09-30 is the published calibration fit.
     assert fit.params["r"] == pytest.approx(0.2426, abs=2e-3)
     assert fit.params["a"] == pytest.approx(0.793, abs=0.01)
+
+
+@pytest.mark.parametrize(
+    ("mode", "last_order", "expected"),
+    [
+        ("auto", "2026-12-01", "2026-12-05"),  # a live CRM: today
+        ("auto", "2026-09-06", "2026-12-05"),  # 90 days: still today
+        ("auto", "2026-09-05", "2026-09-05"),  # 91 days: a history that ended
+        ("auto", None, "2026-12-05"),
+        ("auto", "2026-12-09", "2026-12-09"),  # orders dated later than today
+        ("last_order", "2026-12-01", "2026-12-01"),
+        ("last_order", None, "2026-12-05"),
+        ("today", "1998-06-30", "2026-12-05"),
+        ("date", "2026-12-01", "2025-01-31"),
+    ],
+)
+def test_observation_end_for_each_setting(mode, last_order, expected):
+    settings = AnalyticsSettings(
+        observation_end=mode, observation_end_date=datetime.date(2025, 1, 31)
+    )
+    day = observation_end_for(
+        settings,
+        last_order_day=datetime.date.fromisoformat(last_order) if last_order else None,
+        today=datetime.date(2026, 12, 5),
+    )
+    assert day == datetime.date.fromisoformat(expected)
