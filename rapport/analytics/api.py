@@ -83,8 +83,9 @@ class AtRiskParams(Schema):
     "/at-risk", response={200: AnalyticsScorePage, **ERRORS}, operation_id="analytics_at_risk"
 )
 def at_risk(request, params: Query[AtRiskParams]):
-    """High-value customers with a high churn risk (defaults: the settings' churn threshold
-    and the top revenue quantile of the last refresh), by value at risk."""
+    """High-value customers with a high churn risk, by value at risk. Without parameters:
+    exactly the customers the last refresh flagged (its summary's `at_risk` count, those you
+    can see); a parameter changes that threshold, the other keeps the refresh's."""
     qs = selectors.at_risk_list(
         user=request.user, min_churn_risk=params.min_churn_risk, min_revenue=params.min_revenue
     )

@@ -30,6 +30,17 @@ LABELS = {
         "At-risk revenue quantile",
         "0.8: only the top 20 % of customers by revenue can be at risk",
     ),
+    "observation_end": (
+        "Observation end",
+        "The day the analysis is as of: recency, the models' time and the KPI windows end "
+        "there. Today suits a CRM where orders are recorded as they happen; the last order's "
+        "day suits a history exported from elsewhere. Automatic picks the last order's day "
+        "when it is over 90 days old, else today",
+    ),
+    "observation_end_date": (
+        "Observation end date",
+        "Used when the observation end is a fixed date (not after today)",
+    ),
     "churn_min_per_class": (
         "Closed accounts needed for the churn model",
         "The churn classifier is trained once this many closed and this many open accounts "
@@ -41,7 +52,9 @@ LABELS = {
 def _settings_field(name: str) -> forms.Field:
     model_field = AnalyticsSettings._meta.get_field(name)
     field = model_field.formfield()
-    field.required = True
+    field.required = not model_field.blank
+    if name == "observation_end_date":
+        field.widget = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     if name in LABELS:
         field.label, field.help_text = LABELS[name]
     return field
@@ -67,4 +80,9 @@ class AnalyticsSettingsForm(forms.Form):
         return [self[n] for n in SETTINGS_FIELDS if "cost" in n]
 
     def model_fields(self) -> list:
-        return [self[n] for n in SETTINGS_FIELDS if "cost" not in n]
+        return [
+            self[n] for n in SETTINGS_FIELDS if "cost" not in n and not n.startswith("observation")
+        ]
+
+    def observation_fields(self) -> list:
+        return [self[n] for n in SETTINGS_FIELDS if n.startswith("observation")]

@@ -8,9 +8,11 @@ API must join with records and visibility: one score row per customer.
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 
 class RunKind(models.TextChoices):
@@ -52,6 +54,18 @@ class WarehouseRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} #{self.pk} ({self.status})"
+
+
+class ObservationEnd(models.TextChoices):
+    """Where the observed history ends: the day recency, T, the RFM recency and the KPI
+    windows are measured to. A history exported from elsewhere ends in the past; measuring it
+    to today would call every customer silent since then. AUTO: today, unless the last order
+    is more than 90 days old (an imported history, most likely): then that order's day."""
+
+    AUTO = "auto", "Automatic: today, or the last order's day when it is over 90 days old"
+    LAST_ORDER = "last_order", "The day of the last order"
+    TODAY = "today", "Today"
+    DATE = "date", "A fixed date"
 
 
 RATE = {"max_digits": 12, "decimal_places": 2, "validators": [MinValueValidator(0)]}
@@ -101,12 +115,31 @@ class AnalyticsSettings(models.Model):
             "many open accounts have purchases"
         ),
     )
+    observation_end = models.CharField(
+        max_length=12,
+        choices=ObservationEnd.choices,
+        default=ObservationEnd.AUTO,
+        help_text="The day the analysis is as of (recency, model time T, KPI windows)",
+    )
+    observation_end_date = models.DateField(
+        null=True, blank=True, help_text="The observation end when it is a fixed date"
+    )
     version = models.PositiveIntegerField(default=1)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["id"]
         verbose_name_plural = "analytics settings"
+
+    def clean(self) -> None:
+        if self.observation_end == ObservationEnd.DATE and self.observation_end_date is None:
+            raise ValidationError(
+                {"observation_end_date": "Give the date the observation ends on."}
+            )
+        if self.observation_end_date and self.observation_end_date > timezone.localdate():
+            raise ValidationError(
+                {"observation_end_date": "The observation cannot end after today."}
+            )
 
     def __str__(self) -> str:
         return "Analytics settings"

@@ -10,7 +10,20 @@ Dimension = Literal["month", "channel", "category", "segment", "owner", "territo
 
 
 class AnalyticsSnapshot(Schema):
-    as_of: str | None = Field(None, description="The date the snapshot's scores refer to")
+    as_of: str | None = Field(
+        None,
+        description="The observation end: the day the snapshot's scores, recency and KPI "
+        "windows are measured to",
+    )
+    observation_end: str | None = Field(
+        None, description="How the as-of day was chosen: auto, last_order, today or date (settings)"
+    )
+    last_order_day: datetime.date | None = Field(None, description="Day of the last order")
+    days_since_last_order: int | None = None
+    warning: str | None = Field(
+        None, description="Set when the last order is long before today (an old history?)"
+    )
+    time_unit: str = Field("weeks", description="Time unit of the purchase models' parameters")
     built_at: str | None = None
     currency: str | None = Field(None, description="All amounts are in this currency")
     run_id: int | None = None
@@ -85,9 +98,27 @@ class AnalyticsCohortOut(Schema):
     retention: list[float | None]
 
 
+class AnalyticsCohortMonth(Schema):
+    month: str
+    active: int
+
+
+class AnalyticsEarlierCohorts(Schema):
+    customers: int = Field(..., description="Customers whose first purchase is before the period")
+    months: list[AnalyticsCohortMonth] = Field(
+        ..., description="How many of them bought in each month of the period"
+    )
+
+
 class AnalyticsCohortsOut(AnalyticsSnapshot):
     months: int
+    period: dict[str, str] = Field(..., description="First and last cohort month shown")
+    partial_month: str | None = Field(
+        None,
+        description="The month of the observation end when it is not over (its cells are partial)",
+    )
     cohorts: list[AnalyticsCohortOut]
+    earlier: AnalyticsEarlierCohorts
 
 
 class AnalyticsKpisOut(AnalyticsSnapshot):
@@ -217,6 +248,14 @@ class AnalyticsSettingsIn(Schema):
     at_risk_min_churn: float = Field(..., ge=0, le=1)
     at_risk_value_quantile: float = Field(..., ge=0, le=1)
     churn_min_per_class: int = Field(..., ge=5, le=1_000_000)
+    observation_end: Literal["auto", "last_order", "today", "date"] = Field(
+        ...,
+        description="The day the analysis is as of: auto (today, or the last order's day "
+        "when it is over 90 days old), the last order's day, today, or observation_end_date",
+    )
+    observation_end_date: datetime.date | None = Field(
+        None, description="Required when observation_end is date; not after today"
+    )
 
 
 class AnalyticsSettingsOut(Schema):
@@ -233,6 +272,8 @@ class AnalyticsSettingsOut(Schema):
     at_risk_min_churn: float
     at_risk_value_quantile: float
     churn_min_per_class: int
+    observation_end: str
+    observation_end_date: datetime.date | None
     version: int
     updated_at: datetime.datetime
 

@@ -35,7 +35,6 @@ from rapport.analytics.baskets import basket_analysis
 from rapport.analytics.closed_churn import closed_churn
 from rapport.analytics.numeric import recommend
 from rapport.analytics.numeric.bgnbd import BgNbdModel
-from rapport.analytics.numeric.churn import at_risk_high_value
 from rapport.analytics.numeric.clv import WEEKS_PER_MONTH, customer_value, fit_report
 from rapport.analytics.numeric.gammagamma import GammaGammaModel
 from rapport.analytics.numeric.paretonbd import ParetoNbdModel
@@ -513,8 +512,9 @@ def compute_scores(
         marketing = attribute_marketing_cost(
             touches, {"acquisition": config.marketing_cost_per_year}
         )
+    # Revenue up to the observation end (orders after it are not part of the analysis).
     profit = customer_profitability(
-        facts["revenue"].fillna(0.0),
+        summary["total"].fillna(0.0),
         activity_counts=counts,
         cost_rates=config.cost_rates,
         marketing_cost=marketing,
@@ -525,17 +525,22 @@ def compute_scores(
     scores["profit"] = profit["profit"].fillna(0.0)
     scores["orders"] = summary["occasions"].astype(np.int64)
 
-    # At risk: high churn risk among the most valuable customers (by revenue so far).
+    # At risk: high churn risk among the most valuable customers (by revenue so far). One
+    # predicate, on the amounts as stored (cents), gives the flags, the count in the summary
+    # and the cutoff the at-risk list filters with. A closed account has left already: it is
+    # neither at risk nor part of the revenue ranking.
+    scores["revenue"] = scores["revenue"].round(2)
     scores["value_at_risk"] = scores["churn_risk"] * scores["revenue"]
-    # A closed account has left already: it is not "at risk" any more.
-    risky = at_risk_high_value(
-        scores["churn_risk"].drop(closed_keys),
-        scores["revenue"].drop(closed_keys),
-        min_probability=config.at_risk_min_churn,
-        value_quantile=config.at_risk_value_quantile,
+    open_customers = ~scores.index.isin(closed_keys)
+    ranked = scores.loc[open_customers, "revenue"]
+    value_cutoff = (
+        round(float(ranked.quantile(config.at_risk_value_quantile)), 2) if len(ranked) else 0.0
     )
-    scores["at_risk"] = scores.index.isin(risky.index)
-    value_cutoff = float(scores["revenue"].quantile(config.at_risk_value_quantile))
+    scores["at_risk"] = (
+        open_customers
+        & (scores["churn_risk"].clip(0.0, 1.0) >= config.at_risk_min_churn)
+        & (scores["revenue"] >= value_cutoff)
+    )
     lap("profitability_at_risk")
     return ScoreResult(
         scores=scores,
@@ -545,6 +550,7 @@ def compute_scores(
                 "customers": n,
                 "at_risk": int(scores["at_risk"].sum()),
                 "at_risk_value_cutoff": value_cutoff,
+                "at_risk_min_churn": config.at_risk_min_churn,
                 "churn_source": "classifier"
                 if supervised.model is not None
                 else ("purchase_model" if bg is not None else ""),

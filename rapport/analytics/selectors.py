@@ -19,13 +19,19 @@ import duckdb
 import numpy as np
 import pandas as pd
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from rapport.accounts.models import Account, Contact
-from rapport.analytics.models import CustomerScore, ModelFit, WarehouseRun
+from rapport.analytics.models import CustomerScore, ModelFit, ObservationEnd, WarehouseRun
 from rapport.analytics.numeric.kpis import clv_distribution, top_share
 from rapport.analytics.numeric.rfm import SEGMENT_RULES, segment_grid, segment_rules
 from rapport.analytics.scoring import jsonable
-from rapport.analytics.services import analytics_settings_get, can_refresh, last_succeeded_run
+from rapport.analytics.services import (
+    STALE_HISTORY_DAYS,
+    analytics_settings_get,
+    can_refresh,
+    last_succeeded_run,
+)
 from rapport.analytics.warehouse import snapshot_meta, warehouse_reader
 from rapport.identity.models import Role, User
 from rapport.records.exceptions import PermissionDenied, RecordNotFound
@@ -33,6 +39,9 @@ from rapport.records.visibility import sees_all, visible
 
 CUBE_DIMENSIONS = ("month", "channel", "category", "segment", "owner", "territory")
 CUBE_MAX_ROWS = 5000
+# The time unit of the purchase models' parameters (BG/NBD, Pareto/NBD): r/alpha is a
+# purchase rate per week.
+TIME_UNIT = "weeks"
 
 
 # ----- who sees which customers --------------------------------------------------------------
@@ -81,10 +90,71 @@ def scores_visible_to(user: User) -> QuerySet[CustomerScore]:
     )
 
 
+def observation(values: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Where the analysed history ends, from a snapshot's meta or a run's summary: the as-of
+    day, how it was chosen (the setting), the last order's day, and a warning when that order
+    is more than STALE_HISTORY_DAYS before today (the data may be an old export, or orders
+    stopped being recorded). Model time is in weeks."""
+    if not values or not values.get("as_of"):
+        return None
+    as_of = datetime.date.fromisoformat(str(values["as_of"]))
+    last = values.get("last_order_day")
+    last_order = datetime.date.fromisoformat(str(last)) if last else None
+    mode = values.get("observation_end") or ""
+    today = timezone.localdate()
+    days = (today - last_order).days if last_order else None
+    warning = None
+    if days is not None and days > STALE_HISTORY_DAYS:
+        warning = (
+            f"The last order is from {last_order.isoformat()}, {days:,} days before today. "
+            + (
+                "The analysis ends at that day, as for a history exported from elsewhere; if "
+                "these customers really have bought nothing since, set the observation end "
+                "to today in the analytics settings."
+                if as_of == last_order
+                else f"The analysis is as of {as_of.isoformat()}: every customer counts as "
+                "silent since their last order until then. For a history that ended earlier "
+                "(an exported data set), set the observation end to the last order's day."
+            )
+        )
+    return {
+        "as_of": as_of,
+        "observation_end": mode,
+        "observation_end_label": _observation_label(mode, as_of, last_order),
+        "last_order_day": last_order,
+        "days_since_last_order": days,
+        "warning": warning,
+        "time_unit": TIME_UNIT,
+    }
+
+
+def _observation_label(mode: str, as_of: datetime.date, last_order: datetime.date | None) -> str:
+    """How the as-of day was chosen, in words (for "automatic": which day it chose)."""
+    if mode == ObservationEnd.AUTO:
+        if last_order and as_of == last_order and as_of < timezone.localdate():
+            return "automatic: the day of the last order, over 90 days old"
+        return "automatic: today"
+    if mode in ObservationEnd:
+        return ObservationEnd(mode).label.lower()
+    return ""
+
+
+def observation_latest() -> dict[str, Any] | None:
+    """The observation window of the last succeeded refresh (for every analytics page)."""
+    run = last_succeeded_run()
+    return observation(run.summary) if run else None
+
+
 def _snapshot(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     meta = snapshot_meta(con)
+    window = observation(meta) or {}
     return {
         "as_of": meta.get("as_of"),
+        "observation_end": window.get("observation_end") or None,
+        "last_order_day": window.get("last_order_day"),
+        "days_since_last_order": window.get("days_since_last_order"),
+        "warning": window.get("warning"),
+        "time_unit": TIME_UNIT,
         "built_at": meta.get("built_at"),
         "currency": meta.get("currency"),
         "run_id": int(meta["run_id"]) if meta.get("run_id") else None,
@@ -202,20 +272,23 @@ def at_risk_list(
     min_churn_risk: float | None = None,
     min_revenue: float | None = None,
 ) -> QuerySet[CustomerScore]:
-    """Visible customers with a churn risk at least `min_churn_risk` (default: the settings'
-    threshold) and revenue at least `min_revenue` (default: the revenue quantile cutoff of
-    the last refresh, i.e. the high-value customers); sort by value at risk."""
-    config = analytics_settings_get()
+    """Visible customers with a churn risk at least `min_churn_risk` and revenue at least
+    `min_revenue`; sort by value at risk. Without either, the customers the last refresh
+    flagged at risk (its thresholds, the same predicate as the run summary's count); with
+    one, the other defaults to that refresh's threshold (from its summary). Closed accounts
+    are never at risk."""
+    scores = scores_visible_to(user).exclude(churn_source="closed")
+    if min_churn_risk is None and min_revenue is None:
+        return scores.filter(at_risk=True)
+    run = last_succeeded_run()
+    summary = (run.summary or {}) if run else {}
     if min_churn_risk is None:
-        min_churn_risk = config.at_risk_min_churn
+        min_churn_risk = summary.get("at_risk_min_churn")
+        if min_churn_risk is None:
+            min_churn_risk = analytics_settings_get().at_risk_min_churn
     if min_revenue is None:
-        run = last_succeeded_run()
-        min_revenue = float((run.summary or {}).get("at_risk_value_cutoff") or 0) if run else 0.0
-    return (
-        scores_visible_to(user)
-        .filter(churn_risk__gte=min_churn_risk, revenue__gte=round(min_revenue, 2))
-        .exclude(churn_source="closed")
-    )
+        min_revenue = float(summary.get("at_risk_value_cutoff") or 0)
+    return scores.filter(churn_risk__gte=min_churn_risk, revenue__gte=round(min_revenue, 2))
 
 
 # ----- cohorts -------------------------------------------------------------------------------
@@ -223,7 +296,10 @@ def at_risk_list(
 
 def cohort_retention(*, user: User, months: int = 12) -> dict[str, Any]:
     """Monthly cohorts by first-purchase month (the last `months` cohorts): cohort size and
-    the share of it buying in each month since; months not yet observed are null."""
+    the share of it buying in each month since; months not yet observed are null. The month
+    of the observation end is partial unless that day ends it (`partial_month`). Customers
+    of earlier cohorts who bought in the period are counted per calendar month (`earlier`),
+    so that a period without new customers still shows its activity."""
     scope = analytics_scope(user)
     with warehouse_reader() as con:
         where = _scope_filter(con, scope)
@@ -231,10 +307,12 @@ def cohort_retention(*, user: User, months: int = 12) -> dict[str, Any]:
         as_of = datetime.date.fromisoformat(snapshot["as_of"])
         last_month = as_of.replace(day=1)
         first_cohort = (pd.Timestamp(last_month) - pd.DateOffset(months=months - 1)).date()
+        params = {"first": first_cohort, "as_of": as_of}
         cells = con.execute(
             f"""
             WITH occ AS (
-                SELECT DISTINCT customer_key, month FROM transactions WHERE {where}
+                SELECT DISTINCT customer_key, month FROM transactions
+                WHERE day <= $as_of AND {where}
             ),
             first AS (SELECT customer_key, min(month) AS cohort FROM occ GROUP BY 1)
             SELECT f.cohort, date_diff('month', f.cohort, o.month) AS age,
@@ -243,8 +321,29 @@ def cohort_retention(*, user: User, months: int = 12) -> dict[str, Any]:
             WHERE f.cohort >= $first
             GROUP BY 1, 2 ORDER BY 1, 2
             """,  # noqa: S608
-            {"first": first_cohort},
+            params,
         ).fetchall()
+        earlier_rows = con.execute(
+            f"""
+            WITH occ AS (
+                SELECT DISTINCT customer_key, month FROM transactions
+                WHERE day <= $as_of AND {where}
+            ),
+            first AS (SELECT customer_key, min(month) AS cohort FROM occ GROUP BY 1)
+            SELECT o.month, count(*) AS active
+            FROM occ o JOIN first f USING (customer_key)
+            WHERE f.cohort < $first AND o.month >= $first
+            GROUP BY 1 ORDER BY 1
+            """,  # noqa: S608
+            params,
+        ).fetchall()
+        earlier_size = con.execute(
+            f"""
+            SELECT count(DISTINCT customer_key) FROM transactions
+            WHERE day < $first AND {where}
+            """,  # noqa: S608
+            {"first": first_cohort},
+        ).fetchone()[0]
     by_cohort: dict[datetime.date, dict[int, int]] = {}
     for cohort, age, active in cells:
         by_cohort.setdefault(cohort, {})[int(age)] = int(active)
@@ -262,7 +361,30 @@ def cohort_retention(*, user: User, months: int = 12) -> dict[str, Any]:
                 "retention": [n / size if size else None for n in active],
             }
         )
-    return jsonable({**snapshot, "whole_org": scope.whole_org, "months": months, "cohorts": rows})
+    month_ends = as_of + datetime.timedelta(days=1)
+    partial = last_month.strftime("%Y-%m") if month_ends.month == as_of.month else None
+    active_by_month = {m: int(n) for m, n in earlier_rows}
+    period = pd.date_range(first_cohort, last_month, freq="MS").date
+    earlier = {
+        "customers": int(earlier_size),
+        "months": [
+            {"month": m.strftime("%Y-%m"), "active": active_by_month.get(m, 0)} for m in period
+        ],
+    }
+    return jsonable(
+        {
+            **snapshot,
+            "whole_org": scope.whole_org,
+            "months": months,
+            "period": {
+                "start": first_cohort.strftime("%Y-%m"),
+                "end": last_month.strftime("%Y-%m"),
+            },
+            "partial_month": partial,
+            "cohorts": rows,
+            "earlier": earlier,
+        }
+    )
 
 
 # ----- KPIs ----------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from rapport.analytics.models import (
     AnalyticsSettings,
     CustomerScore,
     ModelFit,
+    ObservationEnd,
     RunKind,
     RunStatus,
     WarehouseRun,
@@ -66,7 +67,11 @@ SETTINGS_FIELDS = (
     "at_risk_min_churn",
     "at_risk_value_quantile",
     "churn_min_per_class",
+    "observation_end",
+    "observation_end_date",
 )
+# The analysis warns when the observed history ends this long before today.
+STALE_HISTORY_DAYS = 90
 
 
 def can_refresh(user: User) -> bool:
@@ -113,6 +118,27 @@ def score_config(obj: AnalyticsSettings | None = None) -> ScoreConfig:
         at_risk_value_quantile=float(obj.at_risk_value_quantile),
         churn_min_per_class=int(obj.churn_min_per_class),
     )
+
+
+def observation_end_for(
+    obj: AnalyticsSettings, *, last_order_day: datetime.date | None, today: datetime.date
+) -> datetime.date:
+    """The day the analysis is as of, by the setting: automatic (today, or the last order's
+    day when that is more than STALE_HISTORY_DAYS old: a history that ended, not customers
+    who all stopped buying at once), the last order's day (today when there is no order),
+    today (or the last order's day when orders are dated later), or the fixed date. Recency,
+    the models' T, RFM, the churn features and the KPI windows end there; orders after it are
+    left out of the scores."""
+    latest = max(today, last_order_day) if last_order_day else today
+    if obj.observation_end == ObservationEnd.DATE and obj.observation_end_date:
+        return obj.observation_end_date
+    if obj.observation_end == ObservationEnd.TODAY:
+        return latest
+    if obj.observation_end == ObservationEnd.LAST_ORDER:
+        return last_order_day or today
+    if last_order_day and (today - last_order_day).days > STALE_HISTORY_DAYS:
+        return last_order_day
+    return latest
 
 
 # ----- runs ---------------------------------------------------------------------------------
@@ -222,17 +248,28 @@ def analytics_refresh_run(*, run: WarehouseRun) -> WarehouseRun:
         if build.full and run.kind != RunKind.FULL:
             _set(run, kind=RunKind.FULL)
         counts = build_warehouse(build, since=since, as_of=started, progress=stage)
-        as_of = timezone.localdate(started)
-        if counts["last_order_day"]:
-            as_of = max(as_of, datetime.date.fromisoformat(counts["last_order_day"]))
+        config = analytics_settings_get()
+        last_order_day = (
+            datetime.date.fromisoformat(counts["last_order_day"])
+            if counts["last_order_day"]
+            else None
+        )
+        as_of = observation_end_for(
+            config, last_order_day=last_order_day, today=timezone.localdate(started)
+        )
+        observation = {
+            "as_of": as_of.isoformat(),
+            "observation_end": config.observation_end,
+            "last_order_day": counts["last_order_day"],
+        }
         stage("fitting models and scoring")
-        result = compute_scores(build.con, as_of=as_of, config=score_config())
+        result = compute_scores(build.con, as_of=as_of, config=score_config(config))
         store_scores_in_warehouse(build.con, result.scores)
         build.set_meta(
             {
                 "schema_version": SCHEMA_VERSION,
                 "run_id": str(run.pk),
-                "as_of": as_of.isoformat(),
+                **observation,
                 "built_at": timezone.now().isoformat(),
                 "currency": _currency(),
             }
@@ -250,7 +287,7 @@ def analytics_refresh_run(*, run: WarehouseRun) -> WarehouseRun:
             watermark=started,
             rows=counts["orders_read"],
             customers=int(result.summary.get("customers", 0)),
-            summary=jsonable({**counts, **result.summary, "seconds": clock.seconds}),
+            summary=jsonable({**counts, **result.summary, **observation, "seconds": clock.seconds}),
         )
     except Exception as exc:  # noqa: BLE001 - any failure must end the run visibly
         logger.exception("analytics refresh %s failed", run.pk)

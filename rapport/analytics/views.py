@@ -70,6 +70,12 @@ def _run_context(user) -> dict[str, Any]:
     return context
 
 
+def _page(request, template: str, context: dict[str, Any], status: int = 200):
+    """An analytics page, with where the analysed history ends (stated on every page)."""
+    context.setdefault("observation", selectors.observation_latest())
+    return render(request, template, context, status=status)
+
+
 def _currency(data: dict | None) -> str:
     return (data or {}).get("currency") or settings.RAPPORT_CURRENCY.upper()
 
@@ -107,21 +113,43 @@ def _heat(value: float | None) -> str:
 
 
 def _cohort_table(cohorts: dict | None) -> dict[str, Any] | None:
-    """Cohort rows padded to the same width, each cell with its heat class."""
-    if not cohorts or not cohorts["cohorts"]:
+    """Cohort rows padded to the same width, each cell with its heat class; the cell of the
+    month the observation ends in is marked partial when that month is not over. Without
+    new customers in the period: the activity of the earlier cohorts, per calendar month."""
+    if not cohorts:
         return None
+    earlier = cohorts.get("earlier") or {"customers": 0, "months": []}
+    partial = cohorts.get("partial_month")
+    base = {
+        "period": cohorts.get("period"),
+        "partial_month": partial,
+        "earlier": earlier,
+        "earlier_active": sum(m["active"] for m in earlier["months"]),
+        "rows": [],
+        "ages": [],
+    }
+    if not cohorts["cohorts"]:
+        return base
     width = max(len(c["retention"]) for c in cohorts["cohorts"])
     rows = []
     for cohort in cohorts["cohorts"]:
         cells = []
+        last = len(cohort["retention"]) - 1
         for age in range(width):
-            if age < len(cohort["retention"]):
+            if age <= last:
                 share = cohort["retention"][age]
-                cells.append({"share": share, "active": cohort["active"][age], "css": _heat(share)})
+                cells.append(
+                    {
+                        "share": share,
+                        "active": cohort["active"][age],
+                        "css": _heat(share),
+                        "partial": bool(partial) and age == last,
+                    }
+                )
             else:
                 cells.append(None)
         rows.append({"cohort": cohort["cohort"], "customers": cohort["customers"], "cells": cells})
-    return {"ages": list(range(width)), "rows": rows}
+    return {**base, "ages": list(range(width)), "rows": rows}
 
 
 def _fits(fits) -> dict[str, Any]:
@@ -144,7 +172,7 @@ def _chart_data(segments, clv, fits) -> dict[str, Any]:
         }
     if clv and clv["histogram"]:
         data["clv"] = {
-            "labels": [_bin_label(b) for b in clv["histogram"]],
+            "labels": _bin_labels(clv["histogram"]),
             "customers": [b["customers"] for b in clv["histogram"]],
         }
     if fits and fits.get("projection") and fits["projection"].get("fitted"):
@@ -174,16 +202,38 @@ def _projection_rows(projection: dict | None) -> list[dict[str, Any]]:
     ]
 
 
-def _bin_label(b: dict) -> str:
-    if b["high"] is None:
-        return f"≥ {b['low']:,.0f}"
-    return f"{b['low']:,.0f}–{b['high']:,.0f}"
+def band_decimals(edges: list[float]) -> int:
+    """The fewest decimals (0-6) that print every band edge distinctly and within a tenth of
+    a band's width: CLV bands of 0.3 need one (0.0-0.3, 0.3-0.6), bands of 2,500 none."""
+    values = sorted(set(edges))
+    width = min((b - a for a, b in zip(values, values[1:], strict=False)), default=0.0)
+    for digits in range(7):
+        printed = [round(v, digits) for v in values]
+        close = width <= 0 or max(abs(p - v) for p, v in zip(printed, values, strict=True)) <= (
+            width / 10
+        )
+        if close and len(set(printed)) == len(values):
+            return digits
+    return 6
+
+
+def _bin_labels(histogram: list[dict]) -> list[str]:
+    edges = [b["low"] for b in histogram] + [b["high"] for b in histogram if b["high"] is not None]
+    digits = band_decimals(edges)
+    labels = []
+    for b in histogram:
+        if b["high"] is None:
+            labels.append(f"≥ {b['low']:,.{digits}f}")
+        else:
+            labels.append(f"{b['low']:,.{digits}f}–{b['high']:,.{digits}f}")
+    return labels
 
 
 def _histogram(clv: dict | None) -> list[dict[str, Any]]:
     if not clv:
         return []
-    return [{**b, "label": _bin_label(b)} for b in clv["histogram"]]
+    labels = _bin_labels(clv["histogram"])
+    return [{**b, "label": label} for b, label in zip(clv["histogram"], labels, strict=True)]
 
 
 # ----- pages -----------------------------------------------------------------------------
@@ -221,7 +271,7 @@ def overview(request):
     }
     context["at_risk_more"] = len(context["at_risk"]) > AT_RISK_PREVIEW
     context["at_risk"] = context["at_risk"][:AT_RISK_PREVIEW]
-    return render(request, "analytics/overview.html", context)
+    return _page(request, "analytics/overview.html", context)
 
 
 @ui_view
@@ -246,7 +296,7 @@ def segments(request):
         "chart_data": _chart_data(data, None, None),
         **_run_context(request.user),
     }
-    return render(request, "analytics/segments.html", context)
+    return _page(request, "analytics/segments.html", context)
 
 
 @ui_view
@@ -270,7 +320,7 @@ def cohorts(request):
         "chart_data": _chart_data(None, None, {"projection": projection}),
         **_run_context(request.user),
     }
-    return render(request, "analytics/cohorts.html", context)
+    return _page(request, "analytics/cohorts.html", context)
 
 
 @ui_view
@@ -283,11 +333,12 @@ def model_fit(request):
     context = {
         "tab": "model_fit",
         "fit_run": run,
+        "fit_currency": settings.RAPPORT_CURRENCY.upper(),
         **fits,
         "chart_data": _chart_data(None, None, fits),
         **_run_context(request.user),
     }
-    return render(request, "analytics/model_fit.html", context)
+    return _page(request, "analytics/model_fit.html", context)
 
 
 @ui_view
@@ -321,7 +372,7 @@ def at_risk(request):
         "last_run": services.last_succeeded_run(),
         "may_refresh": services.can_refresh(request.user),
     }
-    return render(request, "analytics/at_risk.html", context)
+    return _page(request, "analytics/at_risk.html", context)
 
 
 @ui_view
@@ -360,7 +411,7 @@ def cross_sell(request):
         "currency": settings.RAPPORT_CURRENCY.upper(),
         "may_refresh": services.can_refresh(request.user),
     }
-    return render(request, "analytics/cross_sell.html", context)
+    return _page(request, "analytics/cross_sell.html", context)
 
 
 # ----- refresh and runs ------------------------------------------------------------------
@@ -428,7 +479,8 @@ def settings_view(request):
         "tab": "settings",
         "form": form,
         "may_edit": request.user.is_admin,
+        "settings_obj": obj,
         "may_refresh": True,
         "currency": settings.RAPPORT_CURRENCY.upper(),
     }
-    return render(request, "analytics/settings.html", context, status=status)
+    return _page(request, "analytics/settings.html", context, status=status)

@@ -7,7 +7,9 @@ skipped rather than splitting identical customers arbitrarily.
 
 Segments are assigned from the recency score R and the combined frequency-monetary score
 FM = round-half-up((F + M) / 2) by the first matching rule of ``SEGMENT_RULES``; the rules cover
-all 25 (R, FM) cells.
+all 25 (R, FM) cells. A rule may also ask for a minimum frequency score F: "at risk" ("bought
+often") needs F >= 2, so a one-time buyer with a big order (F 1, M 5, FM 3) is not "at risk" but
+"hibernating". A one-time buyer always has F = 1 (no cut point lies below one occasion).
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from .summary import purchase_occasions
 
 @dataclass(frozen=True)
 class SegmentRule:
-    """Customers with r_min <= R <= r_max and fm_min <= FM <= fm_max belong to ``segment``."""
+    """Customers with r_min <= R <= r_max, fm_min <= FM <= fm_max and F >= f_min belong to
+    ``segment``."""
 
     segment: str
     r_min: int
@@ -30,21 +33,28 @@ class SegmentRule:
     fm_min: int
     fm_max: int
     description: str
+    f_min: int = 1
 
-    def matches(self, r: np.ndarray, fm: np.ndarray) -> np.ndarray:
-        return (r >= self.r_min) & (r <= self.r_max) & (fm >= self.fm_min) & (fm <= self.fm_max)
+    def matches(self, r: np.ndarray, fm: np.ndarray, f: np.ndarray | None = None) -> np.ndarray:
+        hit = (r >= self.r_min) & (r <= self.r_max) & (fm >= self.fm_min) & (fm <= self.fm_max)
+        if f is not None and self.f_min > 1:
+            hit &= f >= self.f_min
+        return hit
 
 
-# Order matters: the first matching rule wins (hibernating catches the R 2-3 low-FM remainder).
+# Order matters: the first matching rule wins (hibernating catches the R 2-3 low-FM remainder
+# and the one-time buyers of R 1-2, FM 3-4 that "at risk" leaves out).
 SEGMENT_RULES: tuple[SegmentRule, ...] = (
     SegmentRule("champions", 5, 5, 4, 5, "Bought recently, buy often and spend the most"),
     SegmentRule("loyal", 3, 4, 4, 5, "Buy often and spend well; not the very latest buyers"),
     SegmentRule("new", 4, 5, 1, 1, "Bought recently, but only once or for little"),
     SegmentRule("potential loyalists", 3, 5, 2, 3, "Recent buyers with average frequency/spend"),
     SegmentRule("can't lose them", 1, 2, 5, 5, "Used to buy most and spend most; gone quiet"),
-    SegmentRule("at risk", 1, 2, 3, 4, "Bought often and well, but long ago"),
+    SegmentRule("at risk", 1, 2, 3, 4, "Bought often and well, but long ago", f_min=2),
     SegmentRule("lost", 1, 1, 1, 2, "Lowest recency, frequency and spend"),
-    SegmentRule("hibernating", 1, 3, 1, 2, "Low spend, few purchases, not recent"),
+    SegmentRule(
+        "hibernating", 1, 3, 1, 4, "Few purchases (or a single one), not recent; low spend"
+    ),
 )
 
 
@@ -59,6 +69,7 @@ def segment_rules() -> pd.DataFrame:
                 "r_max": rule.r_max,
                 "fm_min": rule.fm_min,
                 "fm_max": rule.fm_max,
+                "f_min": rule.f_min,
                 "description": rule.description,
             }
             for i, rule in enumerate(SEGMENT_RULES, start=1)
@@ -67,7 +78,8 @@ def segment_rules() -> pd.DataFrame:
 
 
 def segment_grid() -> pd.DataFrame:
-    """The 5 x 5 map of segment names: rows R = 5..1, columns FM = 1..5."""
+    """The 5 x 5 map of segment names: rows R = 5..1, columns FM = 1..5 (for repeat buyers:
+    a rule's minimum F is not applied)."""
     r = np.repeat(np.arange(5, 0, -1), 5)
     fm = np.tile(np.arange(1, 6), 5)
     names = assign_segments(r, fm)
@@ -76,14 +88,18 @@ def segment_grid() -> pd.DataFrame:
     )
 
 
-def assign_segments(r_score: np.ndarray, fm_score: np.ndarray) -> np.ndarray:
-    """Segment name per customer from R and FM scores (1..5); every cell gets exactly one name."""
+def assign_segments(
+    r_score: np.ndarray, fm_score: np.ndarray, f_score: np.ndarray | None = None
+) -> np.ndarray:
+    """Segment name per customer from R and FM scores (1..5) and, when given, F scores (for
+    the rules with a minimum F); every customer gets exactly one name."""
     r = np.asarray(r_score)
     fm = np.asarray(fm_score)
+    f = None if f_score is None else np.asarray(f_score)
     names = np.full(r.shape, "", dtype=object)
     unassigned = np.ones(r.shape, dtype=bool)
     for rule in SEGMENT_RULES:
-        hit = unassigned & rule.matches(r, fm)
+        hit = unassigned & rule.matches(r, fm, f)
         names[hit] = rule.segment
         unassigned &= ~hit
     if unassigned.any():
@@ -155,7 +171,9 @@ def rfm_from_measures(
     table["m_score"] = score(table["monetary"], cuts["monetary"], higher_is_better=True)
     # Round half up: (F + M + 1) // 2 maps (4, 5) to 5 and (1, 2) to 2.
     table["fm_score"] = (table["f_score"] + table["m_score"] + 1) // 2
-    table["segment"] = assign_segments(table["r_score"].to_numpy(), table["fm_score"].to_numpy())
+    table["segment"] = assign_segments(
+        table["r_score"].to_numpy(), table["fm_score"].to_numpy(), table["f_score"].to_numpy()
+    )
     return RfmResult(table=table, thresholds=thresholds)
 
 

@@ -87,3 +87,28 @@ def test_segments_from_transactions_with_visible_thresholds():
 def test_assign_segments_rejects_out_of_range_scores():
     with pytest.raises(ValueError):
         assign_segments(np.array([6]), np.array([1]))
+
+
+def test_a_one_time_buyer_is_never_at_risk_which_means_bought_often():
+    # Skewed data: most customers buy once. An old one-time buyer with a big order has
+    # F 1 and M 5, FM 3, R 1: that cell is "at risk" ("bought often, not lately") for
+    # repeat buyers only.
+    rng = np.random.default_rng(7)
+    n = 500
+    measures = pd.DataFrame(
+        {
+            "recency_days": rng.integers(0, 700, n),
+            "frequency": np.where(rng.random(n) < 0.7, 1, rng.integers(2, 12, n)),
+            "monetary": rng.gamma(2.0, 100.0, n),
+        }
+    )
+    table = rfm_from_measures(measures).table
+    at_risk = table[table["segment"] == "at risk"]
+    assert len(at_risk) > 0
+    assert (at_risk["frequency"] > 1).all()
+    one_time_old_big = table[
+        (table["frequency"] == 1) & (table["r_score"] <= 2) & (table["fm_score"].between(3, 4))
+    ]
+    assert len(one_time_old_big) > 0
+    assert set(one_time_old_big["segment"]) == {"hibernating"}
+    assert segment_rules().set_index("segment").loc["at risk", "f_min"] == 2

@@ -184,7 +184,8 @@ def _current_settings() -> dict:
     obj, _ = AnalyticsSettings.objects.get_or_create(pk=1)
     from rapport.analytics.services import SETTINGS_FIELDS
 
-    return {"version": obj.version, **{n: str(getattr(obj, n)) for n in SETTINGS_FIELDS}}
+    values = {n: getattr(obj, n) for n in SETTINGS_FIELDS}
+    return {"version": obj.version, **{n: "" if v is None else str(v) for n, v in values.items()}}
 
 
 def test_admin_changes_settings_and_errors_show_next_to_the_field(personas):

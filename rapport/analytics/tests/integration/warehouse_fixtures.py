@@ -1,7 +1,8 @@
 """Fixtures of the Django-side analytics tests (imported by those test modules): a private
 warehouse file per test and a small customer base with a known answer.
 
-The known-answer base, as of 2025-06-30 (UTC):
+The known-answer base, as of 2025-06-30 (UTC), today (the observation end is set to today:
+the last order is on 2025-06-20):
 - Alpha (account, FR): 2025-01-10 web 100 (hardware), 2025-03-15 web 50 (software),
   2025-06-20 phone 150 (hardware), plus a cancelled order of 999 on 2025-05-05;
 - Beta (account, DE): two store orders on 2025-02-01, 200 (software) and 40 (services);
@@ -17,6 +18,7 @@ import time_machine
 
 from rapport.accounts.models import Account, Contact
 from rapport.accounts.services import account_create, contact_create
+from rapport.analytics.models import AnalyticsSettings
 from rapport.orders.services import order_create
 from rapport.sales.models import Product
 
@@ -67,6 +69,7 @@ class KnownBase:
 
 @pytest.fixture
 def known_base(personas, products) -> KnownBase:
+    AnalyticsSettings.objects.update_or_create(pk=1, defaults={"observation_end": "today"})
     owner = personas.owner
     with time_machine.travel(datetime.datetime(2025, 1, 1, tzinfo=datetime.UTC), tick=False):
         alpha = account_create(actor=owner, fields={"name": "Alpha", "country": "FR"})
