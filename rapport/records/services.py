@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from rapport.identity.models import Team, User
 from rapport.identity.services import require_settings_admin
+from rapport.records.dates import check_date_range
 from rapport.records.exceptions import PermissionDenied, RecordNotFound, StaleVersion
 from rapport.records.models import (
     Access,
@@ -61,6 +62,7 @@ def versioned_update(
     version = instance.version if expected_version is None else expected_version
     diff: dict[str, dict[str, Any]] = {}
     for field, new in changes.items():
+        check_date_range(new, field)  # no unreadable date is ever written, validated or not
         old = getattr(instance, field)
         if isinstance(new, Model):
             old_cmp, new_cmp = getattr(instance, f"{field}_id"), new.pk
