@@ -1,7 +1,7 @@
 """REST endpoints for accounts and contacts: thin wrappers over selectors and services."""
 
 from django.http import HttpResponse
-from ninja import PatchDict, Query, Router, Status
+from ninja import Query, Router, Status
 
 from rapport.accounts import selectors, services
 from rapport.accounts.schemas import (
@@ -15,6 +15,7 @@ from rapport.accounts.schemas import (
     ContactOut,
     ContactPage,
 )
+from rapport.api.patch import PatchDict
 from rapport.api.versioning import expected_version, set_etag
 from rapport.duplicates.selectors import duplicate_warning
 from rapport.records.api import (

@@ -1,9 +1,10 @@
 """REST endpoints for leads: thin wrappers over selectors and services."""
 
 from django.http import HttpResponse
-from ninja import PatchDict, Query, Router, Status
+from ninja import Query, Router, Status
 
 from rapport.accounts.selectors import account_get_for_user, contact_get_for_user
+from rapport.api.patch import PatchDict
 from rapport.api.versioning import expected_version, set_etag
 from rapport.duplicates.selectors import duplicate_warning
 from rapport.leads import selectors, services

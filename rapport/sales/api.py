@@ -4,10 +4,11 @@ selectors and services; `router` is mounted at the API root."""
 
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
-from ninja import PatchDict, Query, Router, Status
+from ninja import Query, Router, Status
 
 from rapport.accounts.selectors import account_get_for_user, contact_get_for_user
 from rapport.api.pagination import keyset_page
+from rapport.api.patch import PatchDict
 from rapport.api.versioning import expected_version, set_etag
 from rapport.records.api import (
     ERRORS,
