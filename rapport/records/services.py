@@ -269,13 +269,38 @@ def record_create(
     record = model(owner=owner, team_id=owner.team_id, **fields)
     record.custom = custom_fields_clean(object_type=model.OBJECT_TYPE, values=custom or {})
     _validate_fields(record, list(fields))
-    record.save()
-    if tags:
-        tags_set(record=record, names=tags)
-    timeline_record(
-        subject=record, kind=EventKind.CREATED, actor=actor, summary=summary or f"Created {record}"
-    )
+    with transaction.atomic():
+        record.save()
+        if tags:
+            tags_set(record=record, names=tags)
+        timeline_record(
+            subject=record,
+            kind=EventKind.CREATED,
+            actor=actor,
+            summary=summary or f"Created {record}",
+        )
+        if (
+            owner.pk != actor.pk
+            and not visible(model.all_objects.filter(pk=record.pk), actor).exists()
+        ):
+            raise owner_out_of_sight()
     return record
+
+
+def owner_out_of_sight() -> ValidationError:
+    """Creating a record for an owner whose records the actor cannot see is refused (and rolled
+    back): the actor would get a 404 for what they just made, and a retry a duplicate."""
+    return ValidationError(
+        {
+            "owner_id": [
+                ValidationError(
+                    "You would not see the record with this owner: choose yourself or someone "
+                    "whose records you can see",
+                    code="owner_out_of_sight",
+                )
+            ]
+        }
+    )
 
 
 def record_edit(
