@@ -136,6 +136,15 @@ class OwnedIn(Schema):
     custom: dict[str, Any] | None = None
 
 
+def created_answer(get, record, user):
+    """A created record as its endpoint reads it back; when the creator handed it to a
+    teammate whose records they cannot see, the state they just wrote (201, not a 404)."""
+    try:
+        return get(pk=record.pk, user=user, scope="all")
+    except RecordNotFound:
+        return record
+
+
 def page_response(page) -> dict:
     return {"items": page.items, "next_cursor": page.next_cursor, "count": page.count}
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F, Model
+from django.db.models import F, Model, QuerySet
 from django.utils import timezone
 
 from rapport.identity.models import Team, User
@@ -279,17 +279,23 @@ def record_create(
             actor=actor,
             summary=summary or f"Created {record}",
         )
-        if (
-            owner.pk != actor.pk
-            and not visible(model.all_objects.filter(pk=record.pk), actor).exists()
-        ):
+        if not _may_create_for(actor, owner, model.all_objects.filter(pk=record.pk)):
             raise owner_out_of_sight()
     return record
 
 
+def _may_create_for(actor: User, owner: User, written: QuerySet) -> bool:
+    """Yourself, a member of your own team (a hand-off, even when you will not see it), or
+    anyone whose new record you will see (teams you manage, shares, public defaults)."""
+    if owner.pk == actor.pk or (owner.team_id is not None and owner.team_id == actor.team_id):
+        return True
+    return visible(written, actor).exists()
+
+
 def owner_out_of_sight() -> ValidationError:
-    """Creating a record for an owner whose records the actor cannot see is refused (and rolled
-    back): the actor would get a 404 for what they just made, and a retry a duplicate."""
+    """Creating a record for someone in another team whose records the actor cannot see is
+    refused (and rolled back): the actor would get a 404 for what they just made, and a retry
+    a duplicate."""
     return ValidationError(
         {
             "owner_id": [

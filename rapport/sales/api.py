@@ -14,6 +14,7 @@ from rapport.records.api import (
     ERRORS,
     active_user,
     add_record_actions,
+    created_answer,
     linked_record,
     list_page,
     page_response,
@@ -222,9 +223,7 @@ def opportunities_list(request, params: Query[OpportunityListParams]):
 def opportunity_create(request, payload: OpportunityIn, response: HttpResponse):
     data, extras = _opportunity_data(request, payload.dict())
     opportunity = services.opportunity_create(actor=request.user, fields=data, **extras)
-    opportunity = selectors.opportunity_get_for_user(
-        pk=opportunity.pk, user=request.user, scope="all"
-    )
+    opportunity = created_answer(selectors.opportunity_get_for_user, opportunity, request.user)
     set_etag(response, opportunity.version)
     return Status(201, opportunity)
 

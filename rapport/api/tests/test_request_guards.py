@@ -132,6 +132,26 @@ def test_a_manager_may_create_for_their_team(personas, api_as):
     assert response.data["owner_id"] == personas.owner.pk
 
 
+@pytest.mark.parametrize(
+    "path,body",
+    [
+        ("/api/accounts", {"name": "Handed Co"}),
+        ("/api/contacts", {"last_name": "Handed"}),
+        ("/api/leads", {"last_name": "Handed", "company": "H"}),
+        ("/api/opportunities", {"name": "Handed deal"}),
+    ],
+)
+def test_a_hand_off_to_a_teammate_is_a_201_with_what_was_written(personas, api_as, path, body):
+    """Under the private default the creator will not see it: the answer is still the 201
+    with the stored record, not a 404 for a write that happened."""
+    response = api_as(personas.owner).post(path, {**body, "owner_id": personas.teammate.pk})
+    assert response.status_code == 201, response.data
+    assert response.data["owner_id"] == personas.teammate.pk
+    assert api_as(personas.owner).get(f"{path}/{response.data['id']}").status_code == 404
+    listed = api_as(personas.teammate).get(path).data["items"]
+    assert [item["id"] for item in listed] == [response.data["id"]]
+
+
 def test_an_activity_on_a_visible_record_may_belong_to_anyone(personas, api_as):
     # (A personal task for someone else is refused already: `personal_task`.)
     api = api_as(personas.owner)
