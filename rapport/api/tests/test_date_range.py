@@ -277,3 +277,23 @@ def test_rows_stored_before_the_check_are_found_and_clamped(world, capsys):
     # The pages and lists read again.
     assert world["rep"].get("/api/activities").status_code == 200
     assert world["rep"].get("/api/orders").status_code == 200
+
+
+@pytest.mark.parametrize("due", ["0001-01-01T00:00", "9999-12-31T23:59"])
+def test_the_pages_forms_refuse_an_out_of_range_date(personas, due):
+    from rapport.web.testing import text_of, ui_client
+
+    client = ui_client(personas.owner)
+    response = client.post(
+        "/activities/new",
+        {
+            "kind": "task",
+            "subject": "Far away",
+            "due_at": due,
+            "owner": personas.owner.pk,
+            "priority": "normal",
+        },
+    )
+    assert response.status_code in (200, 422), text_of(response)
+    assert "between the years 1900 and 2200" in text_of(response)
+    assert not Activity.objects.exists()
