@@ -6,7 +6,8 @@ endpoint can forget it:
 - `one_transaction` (around the endpoint): a write runs in one transaction, so an error
   the API maps to a 4xx (a `DataError`, a `ValidationError` raised after a first write, an
   error while reading the written row back) leaves nothing of the request stored.
-  Reads are not wrapped: on SQLite every transaction here begins IMMEDIATE (a write lock).
+  Reads and uploads are not wrapped: on SQLite every transaction here begins IMMEDIATE (the
+  write lock), which must not wait on a client or a file copy.
 """
 
 import functools
@@ -59,7 +60,8 @@ def json_bodies_only(run):
 def one_transaction(view_func):
     @functools.wraps(view_func)
     def atomic_when_writing(request, *args, **kwargs):
-        if request.method in SAFE_METHODS:
+        if request.method in SAFE_METHODS or request.content_type.startswith("multipart/"):
+            # An upload is copied to disk first: not while holding SQLite's write lock.
             return view_func(request, *args, **kwargs)
         with transaction.atomic():
             return view_func(request, *args, **kwargs)
