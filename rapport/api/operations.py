@@ -21,7 +21,7 @@ SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 JSON_TYPES = {"application/json"}
 
 
-def _is_json(content_type: str) -> bool:
+def is_json_type(content_type: str) -> bool:
     return content_type in JSON_TYPES or (
         content_type.startswith("application/") and content_type.endswith("+json")
     )
@@ -42,7 +42,7 @@ def json_bodies_only(run):
         if (
             request.method not in SAFE_METHODS
             and request.body
-            and not _is_json(request.content_type or "")
+            and not is_json_type(request.content_type or "")
         ):
             return JsonResponse(
                 error_body(

@@ -55,9 +55,9 @@ def _decode(cursor: str, sort: str) -> list[Any]:
                 value = Decimal(v["t"])
                 if value.is_finite():
                     return value
-        elif isinstance(v, str | int) and not isinstance(v, bool):
-            return v
-        elif isinstance(v, float) and math.isfinite(v):
+        elif (isinstance(v, str | int) and not isinstance(v, bool)) or (
+            isinstance(v, float) and math.isfinite(v)
+        ):
             return v
         raise ValueError("bad cursor value")
 

@@ -56,6 +56,19 @@ def test_json_content_types_are_accepted(personas, api_as, content_type):
     assert response.status_code == 201
 
 
+def test_nul_characters_are_refused_in_any_json_type(personas, api_as):
+    api = api_as(personas.owner)
+    response = api.client.post(
+        "/api/accounts",
+        '{"name": "Nul\\u0000Co"}',
+        content_type="application/merge-patch+json",
+        headers=api.headers,
+    )
+    assert response.status_code == 422
+    assert response.json()["code"] == "null_characters"
+    assert not Account.objects.exists()
+
+
 def test_the_upload_endpoint_still_takes_multipart(personas, api_as):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
