@@ -27,18 +27,15 @@ def date_in_range(value) -> bool:
     return FIRST_YEAR <= value.year <= LAST_YEAR
 
 
+def out_of_range() -> ValidationError:
+    return ValidationError(
+        f"must be between the years {FIRST_YEAR} and {LAST_YEAR}", code="out_of_range"
+    )
+
+
 def check_date_range(value, field: str) -> None:
     if not date_in_range(value):
-        raise ValidationError(
-            {
-                field: [
-                    ValidationError(
-                        f"must be between the years {FIRST_YEAR} and {LAST_YEAR}",
-                        code="out_of_range",
-                    )
-                ]
-            }
-        )
+        raise ValidationError({field: [out_of_range()]})
 
 
 class SaneDates:
@@ -51,15 +48,12 @@ class SaneDates:
         except ValidationError as exc:
             errors = exc.update_error_dict(errors)
         for field in self._meta.concrete_fields:
-            if exclude and field.name in exclude or field.name in errors:
+            if field.name in (exclude or ()) or field.name in errors:
                 continue
             if isinstance(field, models.DateField) and not date_in_range(
                 getattr(self, field.attname)
             ):
-                try:
-                    check_date_range(getattr(self, field.attname), field.name)
-                except ValidationError as exc:
-                    errors = exc.update_error_dict(errors)
+                errors[field.name] = [out_of_range()]
         if errors:
             raise ValidationError(errors)
 
