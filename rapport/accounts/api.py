@@ -1,7 +1,7 @@
 """REST endpoints for accounts and contacts: thin wrappers over selectors and services."""
 
 from django.http import HttpResponse
-from ninja import PatchDict, Query, Router, Status
+from ninja import Query, Router, Status
 
 from rapport.accounts import selectors, services
 from rapport.accounts.schemas import (
@@ -15,11 +15,13 @@ from rapport.accounts.schemas import (
     ContactOut,
     ContactPage,
 )
+from rapport.api.patch import PatchDict
 from rapport.api.versioning import expected_version, set_etag
 from rapport.duplicates.selectors import duplicate_warning
 from rapport.records.api import (
     ERRORS,
     add_record_actions,
+    created_answer,
     linked_record,
     list_page,
     page_response,
@@ -61,7 +63,7 @@ def account_create(
         selectors.account_get_for_user, request.user, data.pop("parent_id"), "parent_id", "account"
     )
     account = services.account_create(actor=request.user, fields=data, **extras)
-    account = selectors.account_get_for_user(pk=account.pk, user=request.user, scope="all")
+    account = created_answer(selectors.account_get_for_user, account, request.user)
     set_etag(response, account.version)
     return Status(201, account)
 
@@ -187,7 +189,7 @@ def contact_create(
     contact = services.contact_create(
         actor=request.user, fields=data, **_contact_methods(data), **extras
     )
-    contact = selectors.contact_get_for_user(pk=contact.pk, user=request.user, scope="all")
+    contact = created_answer(selectors.contact_get_for_user, contact, request.user)
     set_etag(response, contact.version)
     return Status(201, contact)
 

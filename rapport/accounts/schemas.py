@@ -6,7 +6,7 @@ from typing import Literal
 
 from ninja import Field, Schema
 
-from rapport.records.api import ListParams, OwnedIn, OwnedOut
+from rapport.records.api import ListParams, OwnedIn, OwnedOut, Website
 from rapport.records.visibility import shown
 
 Size = Literal["", "1-9", "10-49", "50-249", "250-999", "1000+"]
@@ -42,7 +42,7 @@ class AddressFields(Schema):
 
 class AccountIn(OwnedIn, AddressFields):
     name: str = Field(..., min_length=1, max_length=200)
-    website: str = Field("", max_length=300)
+    website: Website = ""
     domain: str = Field("", max_length=200)
     industry: str = Field("", max_length=100)
     size: Size = ""

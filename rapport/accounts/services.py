@@ -32,7 +32,10 @@ LIFECYCLE_FIELDS = ("closed_at", "close_reason")
 def _domain_of(website: str) -> str:
     if not website:
         return ""
-    host = urlsplit(website if "//" in website else f"//{website}").hostname or ""
+    try:
+        host = urlsplit(website if "//" in website else f"//{website}").hostname or ""
+    except ValueError:  # "http://[x": not an address, so no domain
+        return ""
     return host.lower().removeprefix("www.")
 
 

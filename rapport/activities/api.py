@@ -6,7 +6,7 @@ it or being allowed to change a linked record. DELETE is a hard delete.
 
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
-from ninja import PatchDict, Query, Router, Status
+from ninja import Query, Router, Status
 
 from rapport.activities import selectors, services
 from rapport.activities.schemas import (
@@ -17,6 +17,7 @@ from rapport.activities.schemas import (
     ActivityPatchIn,
 )
 from rapport.api.pagination import keyset_page
+from rapport.api.patch import PatchDict
 from rapport.api.versioning import expected_version, set_etag
 from rapport.records.api import ERRORS, active_user, page_response
 from rapport.records.exceptions import RecordNotFound

@@ -4,6 +4,8 @@ touch point, linked by real foreign keys to the records they concern."""
 from django.conf import settings
 from django.db import models
 
+from rapport.records.dates import SaneDates
+
 
 class ActivityKind(models.TextChoices):
     TASK = "task", "Task"
@@ -44,7 +46,7 @@ class InteractionChannel(models.TextChoices):
     SMS = "sms", "SMS"
 
 
-class Activity(models.Model):
+class Activity(SaneDates, models.Model):
     kind = models.CharField(max_length=12, choices=ActivityKind.choices)
     subject = models.CharField(max_length=200, blank=True)
     body = models.TextField(blank=True)

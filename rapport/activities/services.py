@@ -23,7 +23,7 @@ from rapport.activities.selectors import activities_visible_to, activity_editabl
 from rapport.identity.models import User
 from rapport.leads.models import Lead
 from rapport.records.exceptions import Conflict, PermissionDenied, StaleVersion
-from rapport.records.services import versioned_update
+from rapport.records.services import owner_out_of_sight, versioned_update
 from rapport.records.visibility import editable, visible
 from rapport.sales.models import Opportunity
 from rapport.timeline.models import EventKind
@@ -328,6 +328,11 @@ def activity_log(
             # At the activity's time; a planned one is logged now, not on top of the timeline.
             at=min(activity.occurred_at, timezone.now()),
         )
+        if (
+            owner.pk != actor.pk
+            and not activities_visible_to(actor).filter(pk=activity.pk).exists()
+        ):
+            raise owner_out_of_sight()
     return activity, True
 
 

@@ -8,7 +8,7 @@ from functools import wraps
 
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
-from ninja import Field, PatchDict, Query, Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 
 from rapport.analytics import selectors, services
 from rapport.analytics.schemas import (
@@ -31,6 +31,7 @@ from rapport.analytics.schemas import (
 )
 from rapport.analytics.warehouse import NoSnapshot
 from rapport.api.pagination import keyset_page
+from rapport.api.patch import PatchDict
 from rapport.api.versioning import expected_version, set_etag
 from rapport.records.api import ERRORS, page_response
 from rapport.records.exceptions import Conflict, PermissionDenied

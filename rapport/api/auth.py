@@ -14,7 +14,15 @@ class TokenAuth(HttpBearer):
 
 
 class ActiveSessionAuth(SessionAuth):
-    """The browser session (CSRF-checked by ninja); inactive users have no session user."""
+    """The browser session (CSRF-checked by ninja); inactive users have no session user.
+
+    A request that presents a Bearer token is judged by that token alone: a revoked or
+    unknown token is a 401, not a session whose CSRF check failed (403)."""
+
+    def _get_key(self, request):
+        if request.headers.get("Authorization", "").lower().startswith("bearer "):
+            return None
+        return super()._get_key(request)
 
 
 api_auth = [TokenAuth(), ActiveSessionAuth()]

@@ -7,6 +7,7 @@ must never reach a filter or a save. Checked once here for query strings and JSO
 import orjson
 from django.http import JsonResponse
 
+from rapport.api.operations import is_json_type
 from rapport.records.exceptions import field_path
 
 
@@ -50,11 +51,7 @@ class NulTextMiddleware:
             for index, value in enumerate(values):
                 if "\x00" in key or "\x00" in value:
                     return _refusal("query", (key,) if len(values) == 1 else (key, index))
-        if (
-            request.content_type == "application/json"
-            and request.body
-            and b"\\u0000" in request.body
-        ):
+        if is_json_type(request.content_type or "") and request.body and b"\\u0000" in request.body:
             try:
                 data = orjson.loads(request.body)
             except orjson.JSONDecodeError:

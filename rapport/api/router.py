@@ -10,6 +10,7 @@ from ninja.renderers import BaseRenderer
 
 from rapport.api.auth import api_auth
 from rapport.api.errors import install_error_handlers
+from rapport.api.operations import json_bodies_only, one_transaction
 
 
 class ORJSONRenderer(BaseRenderer):
@@ -44,6 +45,7 @@ _ERROR_STATUSES = {
     "404": "Not found (or not visible to you)",
     "409": "Conflict with the current state",
     "412": "Stale version in If-Match",
+    "415": "The body is not application/json",
     "422": "Validation error",
     "429": "Rate limited",
 }
@@ -132,6 +134,8 @@ api = RapportAPI(
     urls_namespace="api",
 )
 install_error_handlers(api)
+api.add_decorator(json_bodies_only, mode="view")
+api.add_decorator(one_transaction, mode="operation")
 
 
 def _mount() -> None:

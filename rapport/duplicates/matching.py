@@ -208,7 +208,10 @@ def domain_key(value: str | None) -> str:
     value = (value or "").strip().lower()
     if not value:
         return ""
-    host = urlsplit(value if "//" in value else f"//{value}").hostname or ""
+    try:
+        host = urlsplit(value if "//" in value else f"//{value}").hostname or ""
+    except ValueError:  # "http://[x": not an address, so no domain
+        return ""
     host = host.removeprefix("www.")
     return "" if host in FREE_MAIL or "." not in host else host
 

@@ -5,7 +5,7 @@ from typing import Annotated, Any, Literal
 
 from ninja import Field, Schema
 
-from rapport.records.api import Id
+from rapport.records.api import Id, Website
 
 ObjectTypeIn = Literal["account", "contact", "lead"]
 Choice = Literal["survivor", "merged"]
@@ -160,7 +160,7 @@ class CheckIn(Schema):
     phones: list[Annotated[str, Field(max_length=40)]] = Field(default_factory=list, max_length=20)
     city: str = Field("", max_length=100)
     company: str = Field("", max_length=200, description="leads")
-    website: str = Field("", max_length=300)
+    website: Website = ""
     domain: str = Field("", max_length=200)
     account_id: Id | None = Field(None, description="contacts: their account")
     exclude_id: Id | None = Field(None, description="the record itself, when editing")

@@ -11,12 +11,13 @@ header) and the mapping guessed. Edit the job (PATCH), then POST /start; follow
 import inspect
 
 from django.http import HttpResponse, JsonResponse
-from ninja import PatchDict, Query, Router, Status
+from ninja import Query, Router, Status
 from ninja.errors import ValidationError as SchemaError
 from pydantic import ValidationError as PydanticError
 
 from rapport.api.errors import error_body
 from rapport.api.pagination import keyset_page
+from rapport.api.patch import PatchDict
 from rapport.imports import selectors, services
 from rapport.imports.models import ImportObject
 from rapport.imports.schemas import (

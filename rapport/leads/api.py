@@ -1,9 +1,10 @@
 """REST endpoints for leads: thin wrappers over selectors and services."""
 
 from django.http import HttpResponse
-from ninja import PatchDict, Query, Router, Status
+from ninja import Query, Router, Status
 
 from rapport.accounts.selectors import account_get_for_user, contact_get_for_user
+from rapport.api.patch import PatchDict
 from rapport.api.versioning import expected_version, set_etag
 from rapport.duplicates.selectors import duplicate_warning
 from rapport.leads import selectors, services
@@ -19,6 +20,7 @@ from rapport.records.api import (
     ERRORS,
     active_user,
     add_record_actions,
+    created_answer,
     linked_record,
     list_page,
     page_response,
@@ -52,7 +54,7 @@ def lead_create(request, payload: LeadIn, response: HttpResponse, check_duplicat
     if check_duplicates:
         duplicate_warning(user=request.user, object_type="lead", fields=data)
     lead = services.lead_create(actor=request.user, fields=data, **extras)
-    lead = selectors.lead_get_for_user(pk=lead.pk, user=request.user, scope="all")
+    lead = created_answer(selectors.lead_get_for_user, lead, request.user)
     set_etag(response, lead.version)
     return Status(201, lead)
 

@@ -7,7 +7,7 @@ from typing import Literal
 from ninja import Field, Schema
 
 from rapport.accounts.schemas import AddressFields
-from rapport.records.api import ListParams, OwnedIn, OwnedOut
+from rapport.records.api import ListParams, OwnedIn, OwnedOut, Website
 
 # `converted` is not settable: a lead becomes converted only through /convert.
 EditableStatus = Literal["new", "working", "qualified", "disqualified"]
@@ -21,7 +21,7 @@ class LeadIn(OwnedIn, AddressFields):
     email: str = Field("", max_length=254)
     phone: str = Field("", max_length=40, description="any format; stored as E.164")
     company: str = Field("", max_length=200)
-    website: str = Field("", max_length=300)
+    website: Website = ""
     industry: str = Field("", max_length=100)
     source: str = Field("", max_length=60, description="web, referral, event, …")
     campaign: str = Field("", max_length=120)

@@ -5,10 +5,11 @@ DELETE is a hard delete (for mistakes); cancel a real order with PATCH status=ca
 """
 
 from django.http import HttpResponse
-from ninja import PatchDict, Query, Router, Status
+from ninja import Query, Router, Status
 
 from rapport.accounts.selectors import account_get_for_user, contact_get_for_user
 from rapport.api.pagination import keyset_page
+from rapport.api.patch import PatchDict
 from rapport.api.versioning import expected_version, set_etag
 from rapport.orders import selectors, services
 from rapport.orders.schemas import (

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from rapport.records.dates import SaneDates
 from rapport.records.iso_codes import validate_currency
 
 
@@ -26,7 +27,7 @@ class OrderStatus(models.TextChoices):
     REFUNDED = "refunded", "Refunded"
 
 
-class Order(models.Model):
+class Order(SaneDates, models.Model):
     """An order belongs to an account, a contact or both; it is visible with them."""
 
     external_id = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001 - most rows have none

@@ -441,6 +441,20 @@ def orders_bulk_create(*, actor: User, rows: list[Any]) -> dict[str, Any]:
             total=total,
             created_by=actor,
         )
+        try:
+            _order_clean(order)  # the model's own checks (the date range) as on create
+        except ValidationError as exc:
+            results[i] = _result(
+                i,
+                row.external_id,
+                "error",
+                errors=[
+                    _error(field, " ".join(error.messages), error.code or "invalid")
+                    for field, field_errors in exc.error_dict.items()
+                    for error in field_errors
+                ],
+            )
+            continue
         candidates[i] = (order, clean)
 
     with transaction.atomic():

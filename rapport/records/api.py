@@ -5,10 +5,11 @@ organisation-wide defaults and tags."""
 import datetime
 import re
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from django.http import HttpResponse
 from ninja import Field, Query, Router, Schema, Status
-from pydantic import BeforeValidator
+from pydantic import AfterValidator, BeforeValidator
 
 from rapport.api.pagination import keyset_page
 from rapport.api.versioning import expected_version, set_etag
@@ -37,6 +38,20 @@ from rapport.timeline.selectors import timeline_of
 # Ids beyond SQLite's / PostgreSQL's bigint are refused by the schema, not the driver.
 Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
 DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _web_address(value: str) -> str:
+    # What the services derive a domain from must parse ("http://[x" is no address).
+    if value:
+        try:
+            parts = urlsplit(value if "//" in value else f"//{value}")
+            parts.hostname, parts.port  # noqa: B018 - both raise ValueError when malformed
+        except ValueError:
+            raise ValueError("not a valid web address") from None
+    return value
+
+
+Website = Annotated[str, Field("", max_length=300), AfterValidator(_web_address)]
 
 
 def _date_first(value: Any) -> Any:
@@ -119,6 +134,15 @@ class OwnedIn(Schema):
     owner_id: int | None = None
     tags: list[str] | None = Field(None, max_length=MAX_TAGS_PER_RECORD)
     custom: dict[str, Any] | None = None
+
+
+def created_answer(get, record, user):
+    """A created record as its endpoint reads it back; when the creator handed it to a
+    teammate whose records they cannot see, the state they just wrote (201, not a 404)."""
+    try:
+        return get(pk=record.pk, user=user, scope="all")
+    except RecordNotFound:
+        return record
 
 
 def page_response(page) -> dict:

@@ -5,6 +5,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from rapport.records.dates import SaneDates
+
 
 class ObjectType(models.TextChoices):
     ACCOUNT = "account", "Account"
@@ -41,7 +43,7 @@ class ActiveManager(models.Manager):
         return super().get_queryset().filter(deleted_at__isnull=True)
 
 
-class OwnedRecord(models.Model):
+class OwnedRecord(SaneDates, models.Model):
     """Abstract base of accounts, contacts, leads and opportunities.
 
     `team` is the owner's team when the owner was set: visibility filters on the

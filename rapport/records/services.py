@@ -8,11 +8,12 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F, Model
+from django.db.models import F, Model, QuerySet
 from django.utils import timezone
 
 from rapport.identity.models import Team, User
 from rapport.identity.services import require_settings_admin
+from rapport.records.dates import check_date_range
 from rapport.records.exceptions import PermissionDenied, RecordNotFound, StaleVersion
 from rapport.records.models import (
     Access,
@@ -74,6 +75,7 @@ def versioned_update(
     version = instance.version if expected_version is None else expected_version
     diff: dict[str, dict[str, Any]] = {}
     for field, new in changes.items():
+        check_date_range(new, field)  # no unreadable date is ever written, validated or not
         old = getattr(instance, field)
         if isinstance(new, Model):
             old_cmp, new_cmp = getattr(instance, f"{field}_id"), new.pk
@@ -298,13 +300,44 @@ def record_create(
     record = model(owner=owner, team_id=owner.team_id, **fields)
     record.custom = custom_fields_clean(object_type=model.OBJECT_TYPE, values=custom or {})
     _validate_fields(record, list(fields))
-    record.save()
-    if tags:
-        tags_set(record=record, names=tags)
-    timeline_record(
-        subject=record, kind=EventKind.CREATED, actor=actor, summary=summary or f"Created {record}"
-    )
+    with transaction.atomic():
+        record.save()
+        if tags:
+            tags_set(record=record, names=tags)
+        timeline_record(
+            subject=record,
+            kind=EventKind.CREATED,
+            actor=actor,
+            summary=summary or f"Created {record}",
+        )
+        if not _may_create_for(actor, owner, model.all_objects.filter(pk=record.pk)):
+            raise owner_out_of_sight()
     return record
+
+
+def _may_create_for(actor: User, owner: User, written: QuerySet) -> bool:
+    """Yourself, a member of your own team (a hand-off, even when you will not see it), or
+    anyone whose new record you will see (teams you manage, shares, public defaults)."""
+    if owner.pk == actor.pk or (owner.team_id is not None and owner.team_id == actor.team_id):
+        return True
+    return visible(written, actor).exists()
+
+
+def owner_out_of_sight() -> ValidationError:
+    """Creating a record for someone in another team whose records the actor cannot see is
+    refused (and rolled back): the actor would get a 404 for what they just made, and a retry
+    a duplicate."""
+    return ValidationError(
+        {
+            "owner_id": [
+                ValidationError(
+                    "You would not see the record with this owner: choose yourself or someone "
+                    "whose records you can see",
+                    code="owner_out_of_sight",
+                )
+            ]
+        }
+    )
 
 
 def record_edit(

@@ -4,15 +4,17 @@ selectors and services; `router` is mounted at the API root."""
 
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
-from ninja import PatchDict, Query, Router, Status
+from ninja import Query, Router, Status
 
 from rapport.accounts.selectors import account_get_for_user, contact_get_for_user
 from rapport.api.pagination import keyset_page
+from rapport.api.patch import PatchDict
 from rapport.api.versioning import expected_version, set_etag
 from rapport.records.api import (
     ERRORS,
     active_user,
     add_record_actions,
+    created_answer,
     linked_record,
     list_page,
     page_response,
@@ -221,9 +223,7 @@ def opportunities_list(request, params: Query[OpportunityListParams]):
 def opportunity_create(request, payload: OpportunityIn, response: HttpResponse):
     data, extras = _opportunity_data(request, payload.dict())
     opportunity = services.opportunity_create(actor=request.user, fields=data, **extras)
-    opportunity = selectors.opportunity_get_for_user(
-        pk=opportunity.pk, user=request.user, scope="all"
-    )
+    opportunity = created_answer(selectors.opportunity_get_for_user, opportunity, request.user)
     set_etag(response, opportunity.version)
     return Status(201, opportunity)
 

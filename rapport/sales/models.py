@@ -6,6 +6,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 
+from rapport.records.dates import SaneDates
 from rapport.records.iso_codes import validate_currency
 from rapport.records.models import ObjectType, OwnedRecord
 
@@ -195,7 +196,7 @@ class LineItem(models.Model):
         )
 
 
-class ExchangeRate(models.Model):
+class ExchangeRate(SaneDates, models.Model):
     """Units of the organisation's currency for one unit of `currency`, from a date on."""
 
     currency = models.CharField(max_length=3, validators=[validate_currency])

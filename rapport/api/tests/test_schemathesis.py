@@ -58,3 +58,102 @@ def test_api_never_errors_and_keeps_its_schema(case, admin_token):
             checks.response_headers_conformance,
         ],
     )
+
+
+# ----- explicit examples: null for every PATCH field, crafted cursors on every list ------------
+# The generated cases above rarely hit these (issue 16: 88 Schemathesis failures from `null`
+# on PATCH, 500s from crafted cursors), so every operation gets them explicitly.
+
+CHECKS = [
+    checks.not_a_server_error,
+    checks.status_code_conformance,
+    checks.content_type_conformance,
+    checks.response_schema_conformance,
+]
+CRAFTED_CURSORS = [
+    "WzEsMl0",  # [1, 2]
+    "W3siayI6ImRlYyIsInQiOiJOYU4ifSwxXQ",  # [{"k": "dec", "t": "NaN"}, 1]
+    "eyJzIjoiLWNyZWF0ZWRfYXQiLCJ2IjpbMSwyXX0:forged",
+    "%%%",
+]
+
+
+def _operations(method: str):
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        if operation.method.lower() == method:
+            yield operation
+
+
+@pytest.fixture
+def records(admin_token):
+    """One record of each kind a PATCH can name, so the null reaches the write."""
+    from rapport.accounts.models import Account
+    from rapport.activities.models import Activity
+    from rapport.identity.models import User
+    from rapport.sales.models import Pipeline, Product
+
+    admin = User.objects.get(username="fuzz-admin")
+    account = Account.objects.create(name="Fuzz", owner=admin)
+    pipeline = Pipeline.objects.first()
+    return {
+        "accounts": account.pk,
+        "activities": Activity.objects.create(
+            kind="task", subject="Fuzz", owner=admin, occurred_at=account.created_at
+        ).pk,
+        "pipelines": pipeline.pk if pipeline else 1,
+        "products": Product.objects.create(sku="FZ", name="Fuzz", unit_price=1).pk,
+    }
+
+
+def _path_parameters(operation, records: dict) -> dict:
+    collection = operation.path.split("/")[2]
+    params = {}
+    for parameter in operation.path_parameters:
+        params[parameter.name] = records.get(collection, 1) if parameter.name == "pk" else 1
+    return params
+
+
+def test_null_for_every_patch_field_is_never_a_server_error(admin_token, records):
+    headers = {"Authorization": f"Bearer {admin_token}"}
+    sent = 0
+    for operation in _operations("patch"):
+        for name in _patch_fields(operation.path):
+            case = operation.Case(
+                path_parameters=_path_parameters(operation, records),
+                body={name: None},
+                media_type="application/json",
+            )
+            case.call_and_validate(headers=headers, checks=CHECKS)
+            sent += 1
+    assert sent > 100
+
+
+def _patch_fields(path: str) -> list[str]:
+    from rapport.api.router import api
+
+    served = api.get_openapi_schema()
+    body = served["paths"][path]["patch"].get("requestBody")
+    if not body:
+        return []
+    node = body["content"]["application/json"]["schema"]
+    while "$ref" in node:
+        node = served["components"]["schemas"][node["$ref"].rsplit("/", 1)[-1]]
+    return list(node.get("properties", {}))
+
+
+@pytest.mark.parametrize("cursor", CRAFTED_CURSORS)
+def test_crafted_cursors_are_never_a_server_error(admin_token, records, cursor):
+    headers = {"Authorization": f"Bearer {admin_token}"}
+    lists = 0
+    for operation in _operations("get"):
+        if not any(p.name == "cursor" for p in operation.query):
+            continue
+        case = operation.Case(
+            path_parameters=_path_parameters(operation, records), query={"cursor": cursor}
+        )
+        response = case.call_and_validate(headers=headers, checks=CHECKS)
+        if not operation.path.startswith("/api/exports/"):
+            assert response.status_code in (400, 404), (operation.path, response.status_code)
+        lists += 1
+    assert lists >= 20

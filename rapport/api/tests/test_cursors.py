@@ -1,0 +1,126 @@
+"""Crafted cursors are a 400 on every list endpoint, never a 500 (issue 16, item 5).
+
+The endpoints are every GET in the served OpenAPI schema that takes a `cursor`.
+"""
+
+import base64
+import functools
+import json
+
+import pytest
+from django.core import signing
+
+from rapport.api.pagination import keyset_page
+from rapport.imports.models import ImportJob
+
+pytestmark = pytest.mark.django_db
+
+
+def _b64(value) -> str:
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+
+CRAFTED = {
+    "list_of_ints": "WzEsMl0",  # [1, 2]: the cursor format before signing
+    "nan_decimal": _b64([{"k": "dec", "t": "NaN"}, 1]),
+    "old_format_date": _b64([{"k": "dt", "t": "2025-01-01T00:00:00"}, 1]),
+    "garbage": "!!!not-a-cursor",
+    "forged_signature": signing.dumps({"s": "-created_at", "v": [1, 2]}, salt="x"),
+    "signed_nan": signing.dumps(
+        {"s": "-created_at", "v": [{"k": "dec", "t": "NaN"}, 1]},
+        salt="rapport.api.pagination.cursor",
+    ),
+    "signed_wrong_types": signing.dumps(
+        {"s": "-created_at", "v": [[1], {"x": 1}]}, salt="rapport.api.pagination.cursor"
+    ),
+}
+
+
+@functools.cache
+def list_paths() -> list[str]:
+    from rapport.api.router import api
+
+    schema = api.get_openapi_schema()
+    return sorted(
+        path
+        for path, methods in schema["paths"].items()
+        if "get" in methods
+        and any(p["name"] == "cursor" for p in methods["get"].get("parameters", []))
+    )
+
+
+@pytest.fixture
+def ids(personas, api_as):
+    admin = api_as(personas.admin)
+    account = admin.post("/api/accounts", {"name": "Cursor Co"}).data
+    contact = admin.post("/api/contacts", {"last_name": "Cursor"}).data
+    lead = admin.post("/api/leads", {"last_name": "Cursor", "company": "C"}).data
+    opportunity = admin.post("/api/opportunities", {"name": "Cursor deal"}).data
+    job = ImportJob.objects.create(
+        object_type="accounts", file_path="x.csv", original_name="x.csv", created_by=personas.admin
+    )
+    return {
+        "/api/accounts/": account["id"],
+        "/api/contacts/": contact["id"],
+        "/api/leads/": lead["id"],
+        "/api/opportunities/": opportunity["id"],
+        "/api/imports/": job.pk,
+    }
+
+
+def _url(path: str, ids: dict) -> str:
+    if "{pk}" not in path:
+        return path
+    prefix = path.split("{pk}")[0]
+    return path.replace("{pk}", str(ids[prefix]))
+
+
+def test_there_are_list_endpoints():
+    assert len(list_paths()) >= 20
+
+
+@pytest.mark.parametrize("crafted", list(CRAFTED))
+@pytest.mark.parametrize("path", list_paths())
+def test_a_crafted_cursor_is_a_400(personas, api_as, ids, path, crafted):
+    api = api_as(personas.admin)
+    response = api.client.get(_url(path, ids), {"cursor": CRAFTED[crafted]}, headers=api.headers)
+    if path.startswith("/api/exports/"):
+        # An export is the whole filtered list: it takes the list's parameters and ignores
+        # the cursor.
+        assert response.status_code == 200
+        b"".join(response.streaming_content if response.streaming else [response.content])
+        return
+    assert response.status_code == 400, (response.status_code, response.content[:300])
+    response.data = response.json()
+    assert response.data["code"] == "bad_request"
+    assert "cursor" in response.data["detail"]
+
+
+def test_a_real_cursor_pages_and_is_bound_to_its_sort(personas, api_as):
+    client = api_as(personas.owner)
+    for i in range(3):
+        client.post("/api/accounts", {"name": f"Page {i}"})
+    first = client.get("/api/accounts", limit=2, sort="name")
+    assert first.status_code == 200
+    cursor = first.data["next_cursor"]
+    second = client.get("/api/accounts", limit=2, sort="name", cursor=cursor)
+    assert [a["name"] for a in second.data["items"]] == ["Page 2"]
+    assert client.get("/api/accounts", sort="-name", cursor=cursor).status_code == 400
+
+
+def test_decimal_and_date_cursors_round_trip(personas):
+    from rapport.sales.models import Product
+
+    for i, price in enumerate(["1.50", "2.50", "2.50", "9.99"]):
+        Product.objects.create(sku=f"S{i}", name=f"P{i}", unit_price=price)
+    seen = []
+    cursor = None
+    while True:
+        page = keyset_page(
+            Product.objects.all(), sort="unit_price", allowed={"unit_price"}, cursor=cursor, limit=1
+        )
+        seen += [p.sku for p in page.items]
+        if not page.next_cursor:
+            break
+        cursor = page.next_cursor
+    assert seen == ["S0", "S1", "S2", "S3"]
