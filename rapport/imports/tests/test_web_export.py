@@ -76,18 +76,21 @@ def test_list_pages_offer_import_and_both_export_formats_with_the_filter(persona
     assert 'href="/imports/new?object_type=account">Import</a>' in page
     assert 'href="/accounts/export.csv?tag=vip" download>CSV' in page
     assert 'href="/accounts/export.csv?tag=vip&amp;format=xlsx" download>Excel .xlsx' in page
-    for url, kind in (
-        ("/contacts/", "contact"),
-        ("/leads/", "lead"),
-        ("/opportunities/", "opportunity"),
-        ("/products/", "product"),
-        ("/orders/", "order"),
+    for url, kind, user in (
+        ("/contacts/", "contact", personas.owner),
+        ("/leads/", "lead", personas.owner),
+        ("/opportunities/", "opportunity", personas.owner),
+        ("/products/", "product", personas.manager),  # the catalog is the managers'
+        ("/orders/", "order", personas.owner),
     ):
-        page = text_of(ui_client(personas.owner).get(url))
+        page = text_of(ui_client(user).get(url))
         assert f'href="/imports/new?object_type={kind}">Import</a>' in page, url
         assert "format=xlsx" in page, url
     activities = text_of(ui_client(personas.owner).get("/activities/all/"))
     assert "format=xlsx" in activities and "/imports/new" not in activities
-    # Read-only users export but do not import.
+    # A rep may not change the catalog, so is not offered its import; read-only users export
+    # but do not import.
+    products = text_of(ui_client(personas.owner).get("/products/"))
+    assert "/imports/new" not in products and "format=xlsx" in products
     reader_page = text_of(ui_client(personas.reader).get("/accounts/"))
     assert "/imports/new" not in reader_page and "format=xlsx" in reader_page

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 from django.test import Client
+from playwright.sync_api import expect
 
 from rapport.identity.models import Role
 from rapport.identity.services import team_create, user_create
@@ -277,9 +278,8 @@ def test_board_with_many_cards_fits_the_window_loads_more_and_drags_a_loaded_car
 
     more = page.locator(f"#more-{stages['Discovery'].pk} a")
     more.click()
-    page.wait_for_function(
-        f"document.querySelectorAll('#cards-{stages['Discovery'].pk} .board-card').length === 27"
-    )
+    # expect() polls without evaluating a string: the page's CSP forbids eval.
+    expect(page.locator(f"#cards-{stages['Discovery'].pk} .board-card")).to_have_count(27)
     assert page.locator(f"#more-{stages['Discovery'].pk} a").count() == 0
     names = discovery.locator(".board-card-title").all_inner_texts()
     assert names == [f"Bulk deal {i:02d}" for i in range(27)]
@@ -292,10 +292,7 @@ def test_board_with_many_cards_fits_the_window_loads_more_and_drags_a_loaded_car
         page, card.locator(".board-card-amount"), page.locator(f"#cards-{stages['Negotiation'].pk}")
     )
     page.wait_for_selector(f"#cards-{stages['Negotiation'].pk} #card-{loaded.pk}", state="attached")
-    page.wait_for_function(
-        f"document.querySelector('#column-{stages['Negotiation'].pk} [data-count]')"
-        ".textContent === '23'"
-    )
+    expect(page.locator(f"#column-{stages['Negotiation'].pk} [data-count]")).to_have_text("23")
     loaded.refresh_from_db()
     assert loaded.stage == stages["Negotiation"]
     assert page.dialogs == []
