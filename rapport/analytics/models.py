@@ -14,6 +14,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from rapport.records.dates import SaneDates
+
 
 class RunKind(models.TextChoices):
     FULL = "full", "Full rebuild"
@@ -72,7 +74,7 @@ RATE = {"max_digits": 12, "decimal_places": 2, "validators": [MinValueValidator(
 UNIT = [MinValueValidator(0), MaxValueValidator(1)]
 
 
-class AnalyticsSettings(models.Model):
+class AnalyticsSettings(SaneDates, models.Model):
     """Business configuration of the scores (one row, pk=1): cost rates per activity kind,
     marketing spend, discounting and the at-risk thresholds. Money is in the organisation's
     currency; every rate defaults to 0, i.e. profit = revenue until someone sets them."""

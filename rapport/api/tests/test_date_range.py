@@ -15,6 +15,7 @@ from django.db import connection
 
 from rapport.accounts.models import Account
 from rapport.activities.models import Activity
+from rapport.analytics.models import AnalyticsSettings
 from rapport.leads.models import Lead
 from rapport.orders.models import Order
 from rapport.records.dates import dates_out_of_range
@@ -161,6 +162,11 @@ def _request(world, operation_id: str, path: tuple):
             "/api/activities",
             _activity_body(_kind_for(field), account["id"]),
         ),
+        "analytics_settings_update": (
+            "patch",
+            "/api/analytics/settings",
+            {"observation_end": "date"},
+        ),
         "activity_update": (
             "patch",
             f"/api/activities/{world['activities'][_kind_for(field)]['id']}",
@@ -170,7 +176,8 @@ def _request(world, operation_id: str, path: tuple):
     if operation_id not in cases:
         return None
     method, url, body = cases[operation_id]
-    client = world["admin"] if operation_id == "exchange_rate_create" else world["rep"]
+    admin_only = {"exchange_rate_create", "analytics_settings_update"}
+    client = world["admin"] if operation_id in admin_only else world["rep"]
     return client, method, url, body
 
 
@@ -183,6 +190,7 @@ def _snapshot() -> dict:
         "accounts": list(Account.all_objects.order_by("pk").values()),
         "leads": list(Lead.all_objects.order_by("pk").values()),
         "rates": list(ExchangeRate.objects.order_by("pk").values()),
+        "analytics_settings": list(AnalyticsSettings.objects.order_by("pk").values()),
     }
 
 
