@@ -134,7 +134,7 @@ def deep_cursor(model, fraction: float = 0.9) -> str:
         if n
         else None
     )
-    return _encode(list(row)) if row else ""
+    return _encode(list(row), "-created_at") if row else ""
 
 
 def main() -> None:
