@@ -576,6 +576,7 @@ SCORE_COLUMNS = (
     "value_at_risk",
     "profit",
     "cost_to_serve",
+    "revenue",  # up to the observation end (the warehouse's customers table has every order)
 )
 
 

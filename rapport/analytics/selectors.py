@@ -177,9 +177,13 @@ def segments_summary(*, user: User) -> dict[str, Any]:
     scope = analytics_scope(user)
     with warehouse_reader() as con:
         where = _scope_filter(con, scope, "s.customer_key")
+        # Revenue up to the observation end, from the scores; a warehouse written before the
+        # scores carried it has only the customers' revenue over every order.
+        columns = {d[0] for d in con.execute("SELECT * FROM customer_scores LIMIT 0").description}
+        revenue = "s.revenue" if "revenue" in columns else "c.revenue"
         rows = con.execute(
             f"""
-            SELECT s.segment, count(*) AS customers, sum(c.revenue) AS revenue,
+            SELECT s.segment, count(*) AS customers, sum({revenue}) AS revenue,
                    sum(s.clv) AS clv, avg(s.churn_risk) AS mean_churn_risk,
                    avg(s.r_score) AS mean_r, avg(s.f_score) AS mean_f, avg(s.m_score) AS mean_m
             FROM customer_scores s JOIN customers c USING (customer_key)

@@ -18,7 +18,7 @@ import time_machine
 
 from rapport.accounts.models import Contact
 from rapport.analytics.models import AnalyticsSettings, ModelFit, RunStatus
-from rapport.analytics.selectors import observation_latest
+from rapport.analytics.selectors import observation_latest, segments_summary
 from rapport.analytics.services import (
     analytics_refresh_now,
     analytics_settings_update,
@@ -133,6 +133,13 @@ def test_a_fixed_observation_end_is_used_and_orders_after_it_are_left_out(cdnow,
     # The full-data fit on the data to 1997-09-30 is the published calibration fit.
     assert fit.params["r"] == pytest.approx(0.2426, abs=2e-3)
     assert fit.params["a"] == pytest.approx(0.793, abs=0.01)
+    # The segments' revenue is the revenue up to that day too, not every order's.
+    with time_machine.travel(TODAY, tick=False):
+        segments = segments_summary(user=personas.admin)
+    revenue = sum(s["revenue"] for s in segments["segments"])
+    expected = cdnow.loc[cdnow["date"] <= 19970930, "amount"].sum()
+    assert revenue == pytest.approx(expected, abs=0.05)
+    assert revenue < cdnow["amount"].sum() - 1
 
 
 @pytest.mark.parametrize(
