@@ -24,8 +24,12 @@ $(VENV)/.installed-dev: requirements-dev.lock $(VENV)/.installed
 	touch $@
 
 install: $(VENV)/.installed
-install-dev: $(VENV)/.installed-dev
+	@{ ldconfig -p 2>/dev/null | grep -q libpangoft2; } || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && apt-get update -q >/dev/null && apt-get install -y -q libpango-1.0-0 libpangoft2-1.0-0 >/dev/null; } || echo "note: no Pango: quote PDFs (WeasyPrint) need libpango-1.0-0 and libpangoft2-1.0-0"
+
+install-dev: install $(VENV)/.installed-dev
+	@command -v pdftotext >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && apt-get update -q >/dev/null && apt-get install -y -q poppler-utils >/dev/null; } || echo "note: no pdftotext: the quote PDF tests will fail (install poppler-utils)"
 	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; } || echo "note: no chromium: the browser tests will be skipped"
+	@command -v dovecot >/dev/null || [ -x /usr/sbin/dovecot ] || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && apt-get update -q >/dev/null && apt-get install -y -q dovecot-imapd >/dev/null; } || echo "note: no dovecot: the IMAP tests will fail (install dovecot-imapd)"
 
 migrate: install
 	$(PY) manage.py migrate --noinput
@@ -50,7 +54,7 @@ scheduler: install
 
 # Lint, migration check, then the whole suite (on DATABASE_URL's database; SQLite by default).
 test: install-dev lint
-	$(PY) -m pytest -q -n 2 --dist loadfile
+	$(PY) -m pytest -q -n 2 --dist loadfile --durations=25
 
 test-fast: install-dev
 	$(PY) -m pytest -q -x

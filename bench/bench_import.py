@@ -120,7 +120,7 @@ class RssSampler:
 
 def rapport_import(path: Path, user, *, dry_run: bool = False, policy: str = "update"):
     from rapport.imports.models import ImportJob
-    from rapport.imports.services import import_job_create, import_run
+    from rapport.imports.services import import_job_create, import_job_read, import_run
     from rapport.imports.services.files import new_upload_path
 
     copy = new_upload_path(path.name)
@@ -132,7 +132,9 @@ def rapport_import(path: Path, user, *, dry_run: bool = False, policy: str = "up
         original_name=path.name,
         policy=policy,
         dry_run=dry_run,
+        read=False,
     )
+    job = import_job_read(job=job)  # the worker's reading of the header
     ImportJob.objects.filter(pk=job.pk).update(queued_at=job.created_at)
     job.refresh_from_db()
     with RssSampler() as rss:

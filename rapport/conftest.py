@@ -216,3 +216,16 @@ def sign_in(page, user, url: str | None = None) -> None:
     page.context.add_cookies(
         [{"name": "sessionid", "value": cookie, "url": url or page.live_server_url}]
     )
+
+
+@pytest.fixture(autouse=True)
+def _no_real_dns_for_webhooks(monkeypatch):
+    """No test resolves names through the outbound webhook client for real (fuzzed URLs
+    would send DNS queries out): every name is unresolvable unless a test stubs the
+    resolver (rapport/webhooks/tests/conftest.py `resolver`)."""
+    from rapport.webhooks import http
+
+    def unresolvable(host, port):
+        raise OSError(f"{host}: names are not resolved in tests")
+
+    monkeypatch.setattr(http, "resolve", unresolvable)

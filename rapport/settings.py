@@ -8,6 +8,9 @@ from pathlib import Path
 
 import dj_database_url
 
+from rapport.files.storage_config import default_storage_from_env as _default_storage_from_env
+from rapport.files.storage_config import file_storage_kind as _file_storage_kind
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -54,12 +57,36 @@ INSTALLED_APPS = [
     "rapport.orders",
     "rapport.activities",
     "rapport.timeline",
+    "rapport.files",
+    "rapport.mail",
+    "rapport.consent",
+    "rapport.notifications",
     "rapport.api",
     "rapport.duplicates",
     "rapport.imports",
     "rapport.analytics",
     "rapport.search",
     "rapport.scheduling",
+    "rapport.webhooks",
+    "rapport.calendars",
+    "rapport.cases",
+    "rapport.knowledge",
+    "rapport.sla",
+    "rapport.automation",
+    "rapport.segments",
+    "rapport.territories",
+    "rapport.scoring",
+    "rapport.campaigns",
+    "rapport.assets",
+    "rapport.quotes",
+    "rapport.playbooks",
+    "rapport.fieldservice",
+    "rapport.webforms",
+    "rapport.webtrack",
+    "rapport.marketing",
+    "rapport.portal",
+    "rapport.surveys",
+    "rapport.returns",
     "rapport.demo",
     "rapport.web",
 ]
@@ -72,6 +99,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "rapport.portal.middleware.PortalMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -96,6 +124,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "rapport.web.abilities.abilities",
+                "rapport.notifications.context.notifications",
             ],
         },
     },
@@ -200,12 +229,119 @@ RAPPORT_SCHEDULE = [
         "task": "rapport.api.tasks.idempotency_purge_task",
         "every": 3600,
     },
+    {"name": "mail-send", "task": "rapport.mail.tasks.send_due_task", "every": 30},
+    # Campaigns: scheduled sends, A/B decisions, the rate limiter's next minute.
+    {
+        "name": "campaign-dispatch",
+        "task": "rapport.campaigns.tasks.campaign_dispatch_task",
+        "every": 30,
+    },
+    # SLA warnings, breaches and second-level escalations that fell due.
+    {"name": "sla-escalations", "task": "rapport.sla.tasks.sla_escalations_task", "every": 60},
+    {
+        "name": "reminders",
+        "task": "rapport.notifications.tasks.reminders_send_due_task",
+        "every": 60,
+    },
+    {
+        # Hourly and daily notification digests, in each user's working hours.
+        "name": "notification-digests",
+        "task": "rapport.notifications.tasks.digests_send_due_task",
+        "every": int(os.environ.get("RAPPORT_DIGEST_SECONDS", "300")),
+    },
+    {
+        # Missed dispatches, cron and date rules, ended waits, runs of a dead worker.
+        "name": "automation-sweep",
+        "task": "rapport.automation.tasks.automation_sweep_task",
+        "every": 30,
+    },
+    {
+        # Lead scoring and win probability: retrain on the organisation's history, rescore.
+        "name": "scoring-retrain",
+        "task": "rapport.scoring.tasks.scoring_retrain_task",
+        "at": os.environ.get("RAPPORT_SCORING_RETRAIN_AT", "03:30"),
+    },
+    {
+        # Lifecycle stages and dynamic segments: repairs the drift of relative dates and
+        # analytics scores (after the analytics refresh), reports the rows it fixed.
+        "name": "segments-nightly",
+        "task": "rapport.segments.tasks.segments_nightly_task",
+        "at": os.environ.get("RAPPORT_SEGMENTS_REFRESH_AT", "02:30"),
+    },
+    {
+        # NPS surveys N days after an order (rapport/surveys).
+        "name": "surveys-nps-due",
+        "task": "rapport.surveys.tasks.nps_send_due_task",
+        "at": os.environ.get("RAPPORT_NPS_SEND_AT", "09:00"),
+    },
+    {
+        "name": "automation-outbox-purge",
+        "task": "rapport.automation.tasks.automation_purge_task",
+        "at": "04:45",
+    },
     {
         "name": "import-files-purge",
         "task": "rapport.imports.tasks.import_files_purge_task",
         "at": "04:30",
     },
+    {
+        "name": "mail-sync",
+        "task": "rapport.mail.sync_tasks.mail_sync_all_task",
+        "every": int(os.environ.get("RAPPORT_MAIL_SYNC_SECONDS", "120")),
+    },
+    # Due webhook deliveries (retries; new ones are also sent right after their commit).
+    {"name": "webhook-deliveries", "task": "rapport.webhooks.tasks.deliver_due_task", "every": 30},
+    {
+        "name": "webhook-logs-purge",
+        "task": "rapport.webhooks.tasks.webhook_logs_purge_task",
+        "at": "04:45",
+    },
 ]
+# A CA bundle trusted for mail servers besides the system's (a private CA; the tests' server).
+RAPPORT_MAIL_CA_FILE = os.environ.get("RAPPORT_MAIL_CA_FILE", "")
+
+# The address of this Rapport as users reach it: links in notification emails.
+RAPPORT_BASE_URL = os.environ.get("RAPPORT_BASE_URL", "http://localhost:8000")
+
+# Quotes (rapport/quotes): the company on the PDF, the discount over which a manager approves,
+# how long a quote is valid by default and the terms printed on it.
+RAPPORT_COMPANY_NAME = os.environ.get("RAPPORT_COMPANY_NAME", "Rapport")
+RAPPORT_COMPANY_ADDRESS = os.environ.get("RAPPORT_COMPANY_ADDRESS", "")
+RAPPORT_COMPANY_LOGO = os.environ.get("RAPPORT_COMPANY_LOGO", "")  # a PNG/SVG file path
+RAPPORT_QUOTE_APPROVAL_DISCOUNT = float(os.environ.get("RAPPORT_QUOTE_APPROVAL_DISCOUNT", "15"))
+RAPPORT_QUOTE_VALID_DAYS = int(os.environ.get("RAPPORT_QUOTE_VALID_DAYS", "30"))
+RAPPORT_QUOTE_TERMS = os.environ.get("RAPPORT_QUOTE_TERMS", "")
+
+# Marketing web (rapport/webforms, rapport/webtrack): the company's own sites (comma list of
+# domains; subdomains included). The tracking script's collector answers CORS only for them,
+# forms redirect only to them and may be framed only by them; the campaigns' click redirect
+# adds utm_* and the visitor token `rpv` to links pointing at them.
+RAPPORT_TRACKED_SITE_DOMAINS = env_list("RAPPORT_TRACKED_SITE_DOMAINS")
+# The consent purpose (slug) a person must have opted in to before their page views are kept.
+RAPPORT_TRACKING_PURPOSE = os.environ.get("RAPPORT_TRACKING_PURPOSE", "web-tracking")
+# Public form submissions per IP address and window (seconds), accepted and refused together.
+RAPPORT_FORM_RATE_LIMIT = int(os.environ.get("RAPPORT_FORM_RATE_LIMIT", "5"))
+RAPPORT_FORM_RATE_WINDOW = int(os.environ.get("RAPPORT_FORM_RATE_WINDOW", "600"))
+# Churn risk at or above this (0–1) fires the automation trigger "churn.risk_crossed" when an
+# analytics refresh moves a customer across it.
+RAPPORT_CHURN_ALERT_THRESHOLD = float(os.environ.get("RAPPORT_CHURN_ALERT_THRESHOLD", "0.7"))
+
+# Outbound webhooks (rapport/webhooks/http.py): networks the client may reach although they
+# are not public (comma-separated CIDRs; administrators add more in Settings → Webhooks),
+# timeouts in seconds and the most of a response that is read.
+RAPPORT_WEBHOOK_ALLOWED_NETWORKS = [
+    n.strip()
+    for n in os.environ.get("RAPPORT_WEBHOOK_ALLOWED_NETWORKS", "").split(",")
+    if n.strip()
+]
+RAPPORT_WEBHOOK_CONNECT_TIMEOUT = float(os.environ.get("RAPPORT_WEBHOOK_CONNECT_TIMEOUT", "5"))
+RAPPORT_WEBHOOK_READ_TIMEOUT = float(os.environ.get("RAPPORT_WEBHOOK_READ_TIMEOUT", "10"))
+RAPPORT_WEBHOOK_MAX_RESPONSE_BYTES = 64 * 1024
+# A subscription is disabled when every try failed for this long and this many times.
+RAPPORT_WEBHOOK_DISABLE_AFTER_HOURS = 24
+RAPPORT_WEBHOOK_DISABLE_MIN_FAILURES = 10
+# Inbound webhooks: the largest body accepted.
+RAPPORT_INBOUND_MAX_BYTES = 256 * 1024
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
@@ -226,16 +362,29 @@ STATIC_ROOT = BASE_DIR / "var" / "static"
 # in the apps' static folders too, so `make run` needs no collectstatic.
 WHITENOISE_USE_FINDERS = DEBUG or RAPPORT_DEV
 WHITENOISE_AUTOREFRESH = DEBUG or RAPPORT_DEV
+# Uploaded files, email attachments and raw messages (rapport.files); an S3-compatible store
+# can replace the default storage (django-storages).
+MEDIA_ROOT = Path(os.environ.get("RAPPORT_MEDIA_DIR", BASE_DIR / "var" / "media"))
+MEDIA_URL = "/files/media/"
+# RAPPORT_FILE_STORAGE=s3 (+ RAPPORT_S3_* variables): see rapport/files/storage_config.py.
+RAPPORT_FILE_STORAGE = _file_storage_kind(os.environ)
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _default_storage_from_env(os.environ),
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# The largest file one upload on a record may be, in bytes (default 25 MiB).
+RAPPORT_MAX_UPLOAD_BYTES = int(os.environ.get("RAPPORT_MAX_UPLOAD_BYTES", 25 * 1024**2))
 
 # The organisation's reporting currency (amounts in other currencies convert through ExchangeRate).
 RAPPORT_CURRENCY = os.environ.get("RAPPORT_CURRENCY", "EUR")
 # Default region used to parse phone numbers written without a country code.
 RAPPORT_PHONE_REGION = os.environ.get("RAPPORT_PHONE_REGION", "US")
+# Automation: how deep rules may trigger rules; how long a worker holds a run before another
+# may resume it (a dead worker's runs resume after this).
+AUTOMATION_MAX_DEPTH = int(os.environ.get("AUTOMATION_MAX_DEPTH", "5"))
+AUTOMATION_RUN_LEASE_SECONDS = int(os.environ.get("AUTOMATION_RUN_LEASE_SECONDS", "300"))
+
 # Lists count exactly up to this many rows, then answer "10000+".
 RAPPORT_COUNT_CAP = 10_000
 # Uploaded import files (kept for the job's rerun and rejected-rows download, purged after 30 days).
@@ -246,10 +395,13 @@ RAPPORT_IMPORT_MAX_BYTES = int(os.environ.get("RAPPORT_IMPORT_MAX_BYTES", 2 * 10
 RAPPORT_IMPORT_MAX_XLSX_UNPACKED = int(
     os.environ.get("RAPPORT_IMPORT_MAX_XLSX_UNPACKED", 4 * 1024**3)
 )
-# The time the web request may spend reading an XLSX upload's header and first rows.
+# The time the worker may spend reading an XLSX upload's header and first rows (uploads are
+# read by the worker, never in the web request).
 RAPPORT_IMPORT_XLSX_HEADER_SECONDS = float(
     os.environ.get("RAPPORT_IMPORT_XLSX_HEADER_SECONDS", "5")
 )
+# The most data rows one import file may have (the worker refuses a longer one before writing).
+RAPPORT_IMPORT_MAX_ROWS = int(os.environ.get("RAPPORT_IMPORT_MAX_ROWS", 10_000_000))
 
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
@@ -291,3 +443,21 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"axes": {"level": "WARNING"}},
 }
+
+# Fernet key(s) that encrypt mailbox passwords (rapport.mail.crypto); comma-separated, first
+# encrypts. Unset in development: a key is generated into var/mail.key (with a warning).
+RAPPORT_MAIL_KEY = os.environ.get("RAPPORT_MAIL_KEY", "")
+# The domain our Message-IDs carry (default: DEFAULT_FROM_EMAIL's domain).
+RAPPORT_MAIL_DOMAIN = os.environ.get("RAPPORT_MAIL_DOMAIN", "")
+# The outbox worker (rapport.mail.sender): how long a claim holds a delivery before another
+# worker may take it over, how many attempts a temporary (4xx) failure gets, the SMTP timeout.
+RAPPORT_MAIL_LEASE_SECONDS = int(os.environ.get("RAPPORT_MAIL_LEASE_SECONDS", "300"))
+# Campaigns: default send rate (messages a minute) and the dispatcher's claim lease.
+RAPPORT_CAMPAIGN_RATE_PER_MINUTE = int(os.environ.get("RAPPORT_CAMPAIGN_RATE_PER_MINUTE", "600"))
+RAPPORT_CAMPAIGN_LEASE_SECONDS = int(os.environ.get("RAPPORT_CAMPAIGN_LEASE_SECONDS", "300"))
+RAPPORT_MAIL_MAX_ATTEMPTS = int(os.environ.get("RAPPORT_MAIL_MAX_ATTEMPTS", "8"))
+RAPPORT_MAIL_SMTP_TIMEOUT = float(os.environ.get("RAPPORT_MAIL_SMTP_TIMEOUT", "30"))
+
+# The service desk (rapport.cases): a customer's reply reopens a resolved case within this
+# many days; later it opens a new case linked to the old one.
+RAPPORT_CASE_REOPEN_DAYS = int(os.environ.get("RAPPORT_CASE_REOPEN_DAYS", "14"))

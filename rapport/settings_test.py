@@ -14,3 +14,9 @@ AXES_ENABLED = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": None}  # in-memory
 DATABASES["default"]["CONN_MAX_AGE"] = 0
+
+# Files written by tests land in a throwaway folder, one per test process.
+import tempfile  # noqa: E402
+
+MEDIA_ROOT = tempfile.mkdtemp(prefix="rapport-test-media-")
+RAPPORT_MAIL_KEY = "x6ZQW3n0mJ5cFq0yW2G1sT2m8nJ2b3k9XhVt8Y1p3Qc="

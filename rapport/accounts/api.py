@@ -156,6 +156,7 @@ def contacts_list(request, params: Query[ContactListParams]):
         deleted=params.deleted,
         account_id=params.account_id,
         segment=params.segment,
+        segment_id=params.segment_id,
         **params.record_filters(),
     )
     return page_response(list_page(qs, params, selectors.CONTACT_SORTS))

@@ -2,6 +2,7 @@
 the services decide the rest, and their errors come back next to the field."""
 
 from django import forms
+from django.apps import apps
 
 from rapport.accounts.models import CompanySize, ContactMethodKind
 from rapport.accounts.selectors import accounts_visible_to
@@ -39,6 +40,14 @@ class OwnedRecordForm(forms.Form):
         self.record = record
         self.fields["owner"].queryset = users_for(user).filter(is_active=True)
         self.fields["owner"].initial = record.owner_id if record else user.pk
+        if record is None and self.object_type in ("account", "lead"):
+            from rapport.territories.models import AssignmentRule
+
+            if AssignmentRule.objects.filter(object_type=self.object_type, is_active=True).exists():
+                # New records may be left to the assignment rules (rapport/territories).
+                self.fields["owner"].empty_label = "Assign by the assignment rules"
+                self.fields["owner"].initial = None
+                self.fields["owner"].help_text = "Leave it to the rules, or choose someone"
         if record is not None and not can_manage_access(record, user):
             # An edit share lets people change the record, not hand it on.
             self.fields["owner"].disabled = True
@@ -268,8 +277,17 @@ class AccountFilterField(forms.ModelChoiceField):
 class ContactFilterForm(RecordFilterForm):
     account_id = AccountFilterField(queryset=None, required=False, label="Account")
     segment = segment_filter_field()
-    extra_filters = {"account_id": "account_id", "segment": "segment"}
+    segment_id = forms.TypedChoiceField(
+        coerce=int, required=False, empty_value=None, label="Saved segment"
+    )
+    extra_filters = {"account_id": "account_id", "segment": "segment", "segment_id": "segment_id"}
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, user=user, **kwargs)
         self.fields["account_id"].queryset = accounts_visible_to(user)
+        # Saved segments (the segments app keeps their members): named by the app label, so
+        # this lower layer imports nothing of it.
+        segment_model = apps.get_model("segments", "Segment")
+        self.fields["segment_id"].choices = [("", "Any saved segment")] + [
+            (str(pk), name) for pk, name in segment_model.objects.values_list("pk", "name")[:500]
+        ]

@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Upper
 
 from rapport.records.iso_codes import validate_country, validate_currency
 from rapport.records.models import ObjectType, OwnedRecord
@@ -91,6 +92,8 @@ class Contact(OwnedRecord, Address):
             models.Index(fields=["team", "-created_at", "-id"]),
             models.Index(fields=["-created_at", "-id"]),
             models.Index(fields=["last_name", "first_name", "id"]),
+            # Inbound mail finds people by address case-insensitively (mail.inbound.address_in).
+            models.Index(Upper("email"), name="contact_email_upper"),
         ]
 
     def __str__(self) -> str:
@@ -122,6 +125,7 @@ class ContactEmail(models.Model):
             ),
             models.UniqueConstraint(fields=["contact", "email"], name="contact_email_unique"),
         ]
+        indexes = [models.Index(Upper("email"), name="contactemail_email_upper")]
 
 
 class ContactPhone(models.Model):

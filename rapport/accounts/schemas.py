@@ -4,9 +4,10 @@ import datetime
 from decimal import Decimal
 from typing import Literal
 
+from django.core.exceptions import ObjectDoesNotExist
 from ninja import Field, Schema
 
-from rapport.records.api import ListParams, OwnedIn, OwnedOut, Website
+from rapport.records.api import ListParams, OwnedIn, OwnedOut, Website, prefetched
 from rapport.records.visibility import shown
 
 Size = Literal["", "1-9", "10-49", "50-249", "250-999", "1000+"]
@@ -165,10 +166,22 @@ class ContactOut(OwnedOut):
     country: str
     description: str
     scores: AnalyticsScoresOut | None = None
+    lifecycle_stage: str = Field(
+        "prospect",
+        description="prospect, lead, first_time_buyer, repeat_buyer, loyal, at_risk, lost",
+    )
 
     @staticmethod
     def resolve_scores(obj):
         return _scores(obj)
+
+    @staticmethod
+    def resolve_lifecycle_stage(obj) -> str:
+        # Kept by the segments app (a one-to-one row, selected with the contact).
+        try:
+            return obj.lifecycle.stage
+        except ObjectDoesNotExist:
+            return "prospect"
 
     @staticmethod
     def resolve_account_name(obj) -> str | None:
@@ -177,11 +190,11 @@ class ContactOut(OwnedOut):
 
     @staticmethod
     def resolve_emails(obj):
-        return list(obj.emails.all())
+        return list(prefetched(obj, "emails"))
 
     @staticmethod
     def resolve_phones(obj):
-        return list(obj.phones.all())
+        return list(prefetched(obj, "phones"))
 
 
 class ContactPage(Schema):
@@ -192,3 +205,6 @@ class ContactPage(Schema):
 
 class ContactListParams(ScoreFilter):
     account_id: int | None = None
+    segment_id: int | None = Field(
+        None, description="members of a saved segment (also accepted as segment=<id>)"
+    )

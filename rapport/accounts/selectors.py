@@ -22,7 +22,7 @@ def account_base(scope: str = "active") -> QuerySet[Account]:
 def contact_base(scope: str = "active") -> QuerySet[Contact]:
     return (
         scoped(Contact, scope)
-        .select_related("account", "customer_score")
+        .select_related("account", "customer_score", "lifecycle")
         .prefetch_related(
             "tags",
             Prefetch("emails", queryset=ContactEmail.objects.order_by("-is_primary", "id")),
@@ -86,12 +86,19 @@ def contact_list(
     deleted: bool = False,
     account_id: int | None = None,
     segment: str | None = None,
+    segment_id: int | None = None,
     **filters,
 ) -> QuerySet[Contact]:
+    """`segment`: an RFM segment name, or (digits) a saved segment's id like `segment_id`:
+    its members among the contacts the user may see (the segments app keeps them)."""
+    if segment and segment.isdigit():
+        segment, segment_id = None, int(segment)
     qs = _with_scores(contacts_visible_to(user, scope="deleted" if deleted else "active"), segment)
     qs = owned_records_filter(qs, object_type="contact", **filters)
     if account_id is not None:
         qs = qs.filter(account_id=account_id)
+    if segment_id is not None:
+        qs = qs.filter(segment_memberships__segment_id=segment_id)
     return text_filter(qs, q, ["first_name", "last_name", "email", "phone"])
 
 

@@ -21,6 +21,8 @@ from rapport.records.services import (
     require_editable,
     versioned_update,
 )
+from rapport.territories.assignment import assign
+from rapport.territories.placement import PLACEMENT_FIELDS, place_record
 from rapport.timeline.models import EventKind
 from rapport.timeline.services import timeline_record
 
@@ -60,7 +62,7 @@ def account_create(
 ) -> Account:
     """Create an account (domain derived from the website) and log it."""
     with transaction.atomic():
-        return record_create(
+        account = record_create(
             model=Account,
             actor=actor,
             fields=_account_fields(fields),
@@ -68,6 +70,10 @@ def account_create(
             tags=tags,
             custom=custom,
         )
+        place_record(account, actor=actor, created=True)
+        if owner is None:
+            assign(account, actor=actor)
+        return account
 
 
 def account_update(
@@ -87,15 +93,19 @@ def account_update(
         raise ValidationError(
             {"parent_id": [ValidationError("An account cannot be its own parent", code="invalid")]}
         )
-    return record_edit(
-        record=account,
-        actor=actor,
-        fields=_account_fields(fields),
-        tags=tags,
-        custom=custom,
-        owner=owner,
-        expected_version=expected_version,
-    )
+    with transaction.atomic():
+        out = record_edit(
+            record=account,
+            actor=actor,
+            fields=_account_fields(fields),
+            tags=tags,
+            custom=custom,
+            owner=owner,
+            expected_version=expected_version,
+        )
+        if set(fields) & PLACEMENT_FIELDS:
+            place_record(account, actor=actor)
+        return out
 
 
 def account_delete(*, account: Account, actor: User, expected_version: int | None = None) -> None:

@@ -22,13 +22,14 @@ from rapport.analytics.columns import score_columns
 from rapport.api.pagination import capped_count
 from rapport.duplicates.create_warning import unless_duplicate
 from rapport.orders.models import OrderStatus
-from rapport.orders.selectors import order_list
+from rapport.orders.selectors import orders_of_visible_parent
 from rapport.records.iso_codes import country_name
 from rapport.records.selectors import record_get_for_user
 from rapport.records.services import require_editable
 from rapport.records.visibility import shown, shown_name
 from rapport.sales.models import StageKind
 from rapport.sales.selectors import opportunity_list
+from rapport.segments.columns import add_to_segment_bulk, lifecycle_column
 from rapport.web.decorators import ui_view
 from rapport.web.links import record_url
 from rapport.web.listing import (
@@ -141,6 +142,7 @@ CONTACTS = ListConfig(
         Column("email", "Email", lambda c: c.email, kind="email"),
         Column("phone", "Phone", lambda c: c.phone, kind="phone"),
         Column("city", "City", lambda c: c.city, default=False),
+        lifecycle_column(),
         owner_column(),
         team_column(default=False),
         tags_column(),
@@ -154,6 +156,8 @@ CONTACTS = ListConfig(
         contact=record, actor=actor, fields={}, tags=tags
     ),
     empty_text="No contacts match. Add a contact, or clear the filters.",
+    bulk_actions=("assign", "tag", "delete", "add_to_segment"),
+    custom_bulk={"add_to_segment": add_to_segment_bulk()},
 )
 
 account_list_views = list_views(ACCOUNTS)
@@ -360,7 +364,8 @@ def account_related(request, account) -> dict:
         "contacts_url": reverse("accounts:contact_list") + f"?account_id={account.pk}",
         "new_contact_url": reverse("accounts:contact_create") + f"?account={account.pk}",
         **_related_opportunities(opportunity_list(user=user, account_id=account.pk)),
-        **_related_orders(order_list(user=user, account_id=account.pk)),
+        # The page has checked the account is visible: its orders all are (see the selector).
+        **_related_orders(orders_of_visible_parent(account=account)),
     }
 
 
@@ -370,7 +375,7 @@ def contact_related(request, contact) -> dict:
     opps = opportunity_list(user=user).filter(primary_contact_id=contact.pk)
     return {
         **_related_opportunities(opps),
-        **_related_orders(order_list(user=user, contact_id=contact.pk)),
+        **_related_orders(orders_of_visible_parent(contact=contact)),
     }
 
 

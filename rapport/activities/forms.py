@@ -17,6 +17,8 @@ from rapport.activities.models import (
 )
 from rapport.identity.selectors import users_for
 from rapport.leads.selectors import leads_visible_to
+from rapport.notifications.forms import ReminderField, reminder_initial
+from rapport.notifications.services import preferences_for
 from rapport.sales.selectors import opportunities_visible_to
 from rapport.web.forms import (
     DATE_INPUT,
@@ -116,9 +118,9 @@ class CalendarForm(forms.Form):
 
 # What the form asks for each kind (beyond subject, body and owner).
 KIND_INPUTS: dict[str, tuple[str, ...]] = {
-    ActivityKind.TASK: ("due_at", "priority", "done"),
+    ActivityKind.TASK: ("due_at", "reminder_minutes", "priority", "done"),
     ActivityKind.CALL: ("occurred_at", "direction", "outcome", "duration_minutes"),
-    ActivityKind.MEETING: ("starts_at", "ends_at", "location"),
+    ActivityKind.MEETING: ("starts_at", "ends_at", "reminder_minutes", "location"),
     ActivityKind.EMAIL: ("occurred_at", "direction"),
     ActivityKind.NOTE: ("occurred_at",),
     ActivityKind.INTERACTION: ("occurred_at", "channel", "direction"),
@@ -158,7 +160,10 @@ class ActivityForm(forms.Form):
 
     subject = forms.CharField(max_length=200, required=False)
     body = forms.CharField(
-        max_length=100_000, required=False, label="Notes", widget=forms.Textarea(attrs={"rows": 5})
+        max_length=100_000,
+        required=False,
+        label="Notes",
+        widget=forms.Textarea(attrs={"rows": 5, "data-mentions": "/notifications/mentions"}),
     )
     owner = UserChoiceField(queryset=None, empty_label=None)
     account = RecordPickerField(object_type="account", required=False)
@@ -179,6 +184,7 @@ class ActivityForm(forms.Form):
         required=False, label="When", widget=DATETIME_INPUT, help_text="Empty: now"
     )
     due_at = forms.DateTimeField(required=False, label="Due", widget=DATETIME_INPUT)
+    reminder_minutes = ReminderField(help_text="You get a notification then")
     priority = forms.ChoiceField(choices=Priority.choices, initial=Priority.NORMAL)
     done = forms.BooleanField(required=False, label="Done")
     direction = forms.ChoiceField(choices=_optional(Direction.choices), required=False)
@@ -214,12 +220,23 @@ class ActivityForm(forms.Form):
         if kind == ActivityKind.NOTE:
             self.fields["body"].required = True
         if kind == ActivityKind.MEETING:
+            # The reminder reads best after the meeting's times.
+            names = [n for n in self.fields if n != "reminder_minutes"]
+            names.insert(names.index("ends_at") + 1, "reminder_minutes")
+            self.order_fields(names)
             self.fields["starts_at"].required = True
             self.fields["subject"].label = "Meeting"
         if kind == ActivityKind.TASK:
             self.fields["subject"].label = "Task"
         if kind == ActivityKind.INTERACTION:
             self.fields["channel"].required = True
+        if "reminder_minutes" in self.fields:
+            if record is not None:
+                self.fields["reminder_minutes"].keep_value(record.reminder_minutes)
+            else:
+                default = preferences_for(user).default_reminder_minutes
+                self.fields["reminder_minutes"].keep_value(default)
+                self.initial["reminder_minutes"] = reminder_initial(default)
         if record is not None:
             self._initial_from(record)
             if "occurred_at" in self.fields:
@@ -257,6 +274,8 @@ class ActivityForm(forms.Form):
             self.initial[name] = getattr(record, link)
         self.initial["owner"] = record.owner_id
         self.initial["version"] = record.version
+        if "reminder_minutes" in self.fields:
+            self.initial["reminder_minutes"] = reminder_initial(record.reminder_minutes)
         if "duration_minutes" in self.fields and record.duration_seconds is not None:
             self.initial["duration_minutes"] = round(record.duration_seconds / 60)
         for name in ("occurred_at", "due_at", "starts_at", "ends_at"):
@@ -275,6 +294,10 @@ class ActivityForm(forms.Form):
             value = data.get(name)
             if name == "duration_minutes":
                 name, value = "duration_seconds", (None if value is None else value * 60)
+            if name == "reminder_minutes":
+                if value != "":  # None: no reminder (an explicit choice, also on create)
+                    fields[name] = value
+                continue
             if self.record is None and value in (None, "", False):
                 continue
             fields[name] = value

@@ -2,7 +2,9 @@
 touch point, linked by real foreign keys to the records they concern."""
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator
 from django.db import models
+from django.db.models import Q
 
 from rapport.records.dates import SaneDates
 
@@ -86,6 +88,14 @@ class Activity(SaneDates, models.Model):
     priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.NORMAL)
     done = models.BooleanField(default=False)
     done_at = models.DateTimeField(null=True, blank=True)
+    # Tasks and meetings: a reminder this many minutes before due_at / starts_at (None: none).
+    reminder_minutes = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MaxValueValidator(60 * 24 * 28)]
+    )
+    # When the pending reminder / overdue notice is due; NULL once sent or when there is none
+    # (rapport.notifications.reminders keeps them and the scheduler reads them).
+    remind_at = models.DateTimeField(null=True, blank=True, editable=False)
+    overdue_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Calls, emails and interactions
     direction = models.CharField(max_length=10, choices=Direction.choices, blank=True)
     duration_seconds = models.PositiveIntegerField(null=True, blank=True)
@@ -103,7 +113,8 @@ class Activity(SaneDates, models.Model):
     # Interactions from a touch point
     channel = models.CharField(max_length=10, choices=InteractionChannel.choices, blank=True)
     external_id = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001 - most rows have none
-    # The system the external id comes from: ids are unique per source.
+    # The system the external id comes from. An external id is its writer's key: unique per
+    # (created_by, source, external_id) (rapport/records/external_ids.py).
     source = models.CharField(max_length=60, blank=True, default="")
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -120,10 +131,23 @@ class Activity(SaneDates, models.Model):
             models.Index(fields=["opportunity", "-occurred_at"]),
             models.Index(fields=["kind", "-occurred_at"]),
             models.Index(fields=["-occurred_at", "-id"]),
+            # Only pending rows are in these: the reminder pass reads what is due, not the table.
+            models.Index(
+                fields=["remind_at"],
+                condition=Q(remind_at__isnull=False),
+                name="activity_remind_at_pending",
+            ),
+            models.Index(
+                fields=["overdue_at"],
+                condition=Q(overdue_at__isnull=False),
+                name="activity_overdue_at_pending",
+            ),
+            models.Index(fields=["external_id", "source"], name="activity_external_id_idx"),
         ]
         constraints = [
             models.UniqueConstraint(
-                fields=["external_id", "source"], name="activity_external_id_per_source"
+                fields=["created_by", "source", "external_id"],
+                name="activity_external_id_per_writer",
             ),
         ]
 

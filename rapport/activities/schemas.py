@@ -34,6 +34,13 @@ class ActivityFields(Schema):
     due_at: datetime.datetime | None = None
     priority: PriorityIn | None = Field(None, description="tasks; default normal")
     done: bool | None = Field(None, description="tasks")
+    reminder_minutes: int | None = Field(
+        None,
+        ge=0,
+        le=40320,
+        description="tasks and meetings: remind the owner this many minutes before due_at / "
+        "starts_at; null: no reminder; left out on create: the owner's default",
+    )
     # calls, emails and interactions
     direction: DirectionIn | None = None
     duration_seconds: int | None = Field(None, ge=0, le=10_000_000, description="calls")
@@ -54,12 +61,18 @@ class ActivityIn(ActivityFields):
         None,
         min_length=1,
         max_length=100,
-        description="the touch point's id (unique): sending it again returns the stored one",
+        description=(
+            "the touch point's id (unique among yours per source): sending it again returns "
+            "the stored one (200)"
+        ),
     )
     source: str = Field(
         "",
         max_length=60,
-        description="the system external_id comes from: external ids are unique per source",
+        description=(
+            "the system external_id comes from: an external id is unique per sender "
+            "(the user who sends it) and source; other users' ids never collide with yours"
+        ),
     )
 
 
@@ -83,6 +96,8 @@ class ActivityOut(Schema):
     priority: str
     done: bool
     done_at: datetime.datetime | None
+    reminder_minutes: int | None
+    remind_at: datetime.datetime | None = Field(description="when the pending reminder is due")
     direction: str
     duration_seconds: int | None
     outcome: str

@@ -22,7 +22,11 @@ from rapport.activities.models import Activity, ActivityKind
 from rapport.activities.selectors import activities_visible_to, activity_editable
 from rapport.identity.models import User
 from rapport.leads.models import Lead
+from rapport.notifications.mentions import mentions_notify
+from rapport.notifications.reminders import reminder_columns
+from rapport.notifications.services import assignment_notify, preferences_for
 from rapport.records.exceptions import Conflict, PermissionDenied, StaleVersion
+from rapport.records.external_ids import own_external_id
 from rapport.records.services import owner_out_of_sight, versioned_update
 from rapport.records.visibility import editable, visible
 from rapport.sales.models import Opportunity
@@ -37,7 +41,7 @@ LINKS: dict[str, type[Model]] = {
 }
 # Fields only some kinds have; subject, body, occurred_at, owner and links belong to all.
 KIND_FIELDS: dict[str, set[str]] = {
-    ActivityKind.TASK: {"due_at", "priority", "done"},
+    ActivityKind.TASK: {"due_at", "priority", "done", "reminder_minutes"},
     ActivityKind.CALL: {"direction", "duration_seconds", "outcome"},
     ActivityKind.MEETING: {
         "starts_at",
@@ -45,6 +49,7 @@ KIND_FIELDS: dict[str, set[str]] = {
         "location",
         "attendee_contact_ids",
         "attendee_user_ids",
+        "reminder_minutes",
     },
     ActivityKind.EMAIL: {"direction"},
     ActivityKind.NOTE: set(),
@@ -66,7 +71,10 @@ DEFAULTS: dict[str, Any] = {
     "ends_at": None,
     "location": "",
     "channel": "",
+    "reminder_minutes": None,
 }
+# What moves a task's or meeting's reminder and overdue notice.
+REMINDER_INPUTS = {"due_at", "starts_at", "reminder_minutes", "done"}
 _FK_FIELDS = ["owner", "created_by", "account", "contact", "lead", "opportunity"]
 
 
@@ -230,20 +238,19 @@ def _record_event(
 
 
 def _existing_for(external_id: str, source: str, actor: User) -> Activity | None:
-    """The activity stored under this external id of this source, if any; one the actor may
-    not see is a conflict (409) rather than a leak. Ids are unique per source, so another
-    system's (or team's) ids neither collide nor show."""
-    found = (
-        Activity.objects.filter(external_id=external_id, source=source)
-        .values_list("pk", flat=True)
-        .first()
-    )
+    """The activity the actor logged before under this external id of this source, if any.
+    External ids are their writer's key (rapport/records/external_ids.py): another person's
+    activity with the same id is never found, so its existence never shows. The actor's own
+    one that moved out of their sight since is a conflict (409) about their own write."""
+    found = own_external_id(Activity, writer=actor, source=source, external_id=external_id)
     if found is None:
         return None
     activity = activities_visible_to(actor).filter(pk=found).first()
     if activity is None:
         raise Conflict(
-            "An activity with this external_id exists", code="duplicate", field="external_id"
+            "You logged an activity with this external_id before; it is no longer visible to you",
+            code="duplicate",
+            field="external_id",
         )
     return activity
 
@@ -296,6 +303,9 @@ def activity_log(
         _raise(errors)
     values["occurred_at"] = _derived_occurred_at(kind, values, explicit="occurred_at" in fields)
     values["done_at"] = timezone.now() if values["done"] else None
+    if kind in (ActivityKind.TASK, ActivityKind.MEETING) and "reminder_minutes" not in fields:
+        values["reminder_minutes"] = preferences_for(owner).default_reminder_minutes
+    values.update(reminder_columns(kind=kind, state=values))
     activity = Activity(
         kind=kind,
         owner=owner,
@@ -333,6 +343,9 @@ def activity_log(
             and not activities_visible_to(actor).filter(pk=activity.pk).exists()
         ):
             raise owner_out_of_sight()
+        if owner.pk != actor.pk:
+            assignment_notify(record=activity, new_owner=owner, actor=actor)
+        mentions_notify(activity=activity, actor=actor)
     return activity, True
 
 
@@ -408,6 +421,9 @@ def activity_update(
             changes["occurred_at"] = changes["starts_at"]
     elif kind == ActivityKind.TASK and changes.get("due_at") and "occurred_at" not in fields:
         changes["occurred_at"] = changes["due_at"]
+    if REMINDER_INPUTS & {k for k, v in changes.items() if v != getattr(activity, k)}:
+        changes.update(reminder_columns(kind=kind, state={**_state(activity), **changes}))
+    old_body, old_owner_id = activity.body, activity.owner_id
     probe = Activity(
         **{f.attname: getattr(activity, f.attname) for f in Activity._meta.concrete_fields}
     )
@@ -424,12 +440,19 @@ def activity_update(
         )
         diff.pop("updated_at", None)
         diff.pop("done_at", None)
+        diff.pop("remind_at", None)
+        diff.pop("overdue_at", None)
         for name, ids in new_attendees.items():
             relation = activity.attendee_contacts if "contact" in name else activity.attendee_users
             relation.set(ids)
             diff[name] = {"old": old_attendees[name], "new": ids}
         if not diff:
             return diff
+        if activity.owner_id != old_owner_id and activity.owner_id != actor.pk:
+            activity.owner = owner
+            assignment_notify(record=activity, new_owner=owner, actor=actor)
+        if "body" in diff:
+            mentions_notify(activity=activity, actor=actor, old_text=old_body)
         done = diff.get("done")
         rest = {k: v for k, v in diff.items() if not (k == "done" and done["new"])}
         if done and done["new"]:
@@ -469,7 +492,12 @@ def activity_complete(
     with transaction.atomic():
         versioned_update(
             instance=activity,
-            changes={"done": True, "done_at": timezone.now()},
+            changes={
+                "done": True,
+                "done_at": timezone.now(),
+                "remind_at": None,
+                "overdue_at": None,
+            },
             expected_version=activity.version,
         )
         _record_event(
@@ -495,7 +523,11 @@ def activity_reopen(
     with transaction.atomic():
         versioned_update(
             instance=activity,
-            changes={"done": False, "done_at": None},
+            changes={
+                "done": False,
+                "done_at": None,
+                **reminder_columns(kind=activity.kind, state={**_state(activity), "done": False}),
+            },
             expected_version=activity.version,
         )
         _record_event(

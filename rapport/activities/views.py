@@ -46,6 +46,7 @@ from rapport.activities.services import (
     activity_update,
 )
 from rapport.identity.selectors import users_for
+from rapport.notifications.forms import reminder_label
 from rapport.records.exceptions import PermissionDenied, RecordNotFound, StaleVersion
 from rapport.records.visibility import shown, with_shown_links
 from rapport.web.decorators import ui_view
@@ -538,6 +539,8 @@ def _facts(activity) -> list[tuple[str, str]]:
             facts.append(("Location", activity.location))
     else:
         facts.append(("When", display_datetime(activity.occurred_at)))
+    if kind in (ActivityKind.TASK, ActivityKind.MEETING):
+        facts.append(("Reminder", reminder_label(activity.reminder_minutes)))
     if activity.direction:
         facts.append(("Direction", activity.get_direction_display()))
     if activity.outcome:

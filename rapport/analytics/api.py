@@ -272,3 +272,14 @@ def settings_update(request, payload: PatchDict[AnalyticsSettingsIn], response: 
     obj = services.analytics_settings_get()
     set_etag(response, obj.version)
     return obj
+
+
+# Call-centre metrics, demand forecast and staffing: /api/analytics/service/…
+from rapport.analytics.service.api import router as service_router  # noqa: E402
+
+router.add_router("/service", service_router)
+
+# Sales reports: /api/analytics/sales
+from rapport.analytics.sales.api import router as sales_router  # noqa: E402
+
+router.add_router("", sales_router)

@@ -419,9 +419,59 @@ def _scores_upsert(rows: list[CustomerScore], key: str) -> None:
         cursor.executemany(sql, params)
 
 
+def _churn_before(accounts: list, contacts: list) -> dict[tuple[str, int], float]:
+    """The churn risk each customer had before this refresh (only when a journey listens)."""
+    old: dict[tuple[str, int], float] = {}
+    for key, rows in (("account", accounts), ("contact", contacts)):
+        ids = [getattr(r, f"{key}_id") for r in rows]
+        if ids:
+            for pk, risk in CustomerScore.objects.filter(**{f"{key}_id__in": ids}).values_list(
+                f"{key}_id", "churn_risk"
+            ):
+                old[(key, pk)] = risk
+    return old
+
+
+def churn_crossings_emit(old: dict[tuple[str, int], float], rows: list, threshold: float) -> int:
+    """Emit `churn.risk_crossed` for each customer whose churn risk rose from below the
+    threshold to at or above it (a customer scored for the first time has no "before" and
+    fires nothing: a first refresh must not start a win-back journey for everyone)."""
+    from rapport.automation.outbox import emit
+
+    fired = 0
+    for row in rows:
+        key = "account" if row.account_id else "contact"
+        pk = row.account_id or row.contact_id
+        before = old.get((key, pk))
+        if before is None or not (before < threshold <= row.churn_risk):
+            continue
+        emit(
+            "churn.risk_crossed",
+            object_type=key,
+            object_id=pk,
+            payload={
+                "before": round(before, 4),
+                "churn_risk": round(row.churn_risk, 4),
+                "threshold": threshold,
+                "segment": row.segment,
+            },
+        )
+        fired += 1
+    return fired
+
+
 def _scores_write(*, run: WarehouseRun, result: ScoreResult, computed_at) -> None:
     """Upsert one CustomerScore per scored customer in batches (one short transaction each),
-    drop the rows of customers no longer scored, and store the fit reports."""
+    drop the rows of customers no longer scored, and store the fit reports. Customers whose
+    churn risk crosses RAPPORT_CHURN_ALERT_THRESHOLD upwards fire `churn.risk_crossed`."""
+    from django.conf import settings
+
+    from rapport.automation.outbox import listened
+
+    threshold = float(getattr(settings, "RAPPORT_CHURN_ALERT_THRESHOLD", 0.7))
+    watch_churn = bool(
+        listened([("churn.risk_crossed", "account"), ("churn.risk_crossed", "contact")])
+    )
     scores = result.scores
     keys = scores.index.to_numpy()
     for lo in range(0, len(keys), SCORE_BATCH):
@@ -445,9 +495,12 @@ def _scores_write(*, run: WarehouseRun, result: ScoreResult, computed_at) -> Non
                 accounts.append(_score_row(key, row, run, computed_at))
             elif key < 0 and -key in live_contacts:
                 contacts.append(_score_row(key, row, run, computed_at))
+        old = _churn_before(accounts, contacts) if watch_churn else {}
         with transaction.atomic():
             _scores_upsert(accounts, "account_id")
             _scores_upsert(contacts, "contact_id")
+            if watch_churn:
+                churn_crossings_emit(old, accounts + contacts, threshold)
     with transaction.atomic():
         CustomerScore.objects.exclude(run=run).delete()
         ModelFit.objects.bulk_create(

@@ -3,6 +3,8 @@
 from django.urls import path
 
 from rapport.analytics import views
+from rapport.analytics.sales import views as sales_views
+from rapport.analytics.service import views as service_views
 
 app_name = "analytics"
 
@@ -16,4 +18,6 @@ urlpatterns = [
     path("analytics/refresh", views.refresh, name="refresh"),
     path("analytics/runs/<int:pk>/", views.run_status, name="run_status"),
     path("analytics/settings/", views.settings_view, name="settings"),
+    path("analytics/service/", service_views.service_dashboard, name="service"),
+    path("analytics/sales/", sales_views.sales_dashboard, name="sales"),
 ]

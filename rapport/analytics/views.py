@@ -8,6 +8,7 @@ customers; per-customer rows: visible customers only), and the same services wri
 
 from __future__ import annotations
 
+import datetime
 from collections import Counter
 from typing import Any
 from urllib.parse import urlencode
@@ -18,6 +19,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 
 from rapport.analytics import selectors, services
@@ -271,7 +273,22 @@ def overview(request):
     }
     context["at_risk_more"] = len(context["at_risk"]) > AT_RISK_PREVIEW
     context["at_risk"] = context["at_risk"][:AT_RISK_PREVIEW]
+    context["marketing"] = _marketing_card(user)
     return _page(request, "analytics/overview.html", context)
+
+
+def _marketing_card(user) -> dict | None:
+    """Organisation-wide cost per lead and per sale over 12 months (linear attribution), for
+    those who see the marketing reports."""
+    from rapport.marketing.access import can_view_reports
+    from rapport.marketing.attribution import campaign_roi
+
+    if not can_view_reports(user):
+        return None
+    _, org, _ = campaign_roi(
+        model="linear", start=timezone.now() - datetime.timedelta(days=365), end=None
+    )
+    return org
 
 
 @ui_view

@@ -53,7 +53,7 @@ def _ninja_errors(exc: NinjaValidationError) -> list[dict]:
     for err in exc.errors:
         loc = [str(p) for p in err.get("loc", ())]
         # Drop ninja's parameter-holder names ("payload", "filters") from the location.
-        if len(loc) > 1 and loc[0] in ("body", "query", "path", "header"):
+        if len(loc) > 1 and loc[0] in ("body", "query", "path", "header", "file", "form"):
             where = loc[0]
             rest = loc[1:]
             if rest and rest[0] in ("payload", "filters", "params", "data", "body"):

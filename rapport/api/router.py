@@ -142,15 +142,38 @@ def _mount() -> None:
     from rapport.accounts.api import accounts_router, contacts_router
     from rapport.activities.api import router as activities_router
     from rapport.analytics.api import router as analytics_router
+    from rapport.assets.api import router as assets_router
+    from rapport.automation.api import router as automation_router
+    from rapport.campaigns.api import router as campaigns_router
+    from rapport.cases.api import router as cases_router
+    from rapport.consent.api import router as consent_router
     from rapport.duplicates.api import router as duplicates_router
+    from rapport.fieldservice.api import router as fieldservice_router
+    from rapport.files.api import router as files_router
     from rapport.identity.api import router as identity_router
     from rapport.imports.api import exports_router
     from rapport.imports.api import router as imports_router
+    from rapport.knowledge.api import router as knowledge_router
     from rapport.leads.api import router as leads_router
+    from rapport.mail.api import router as mail_router
+    from rapport.mail.api_threads import router as mail_threads_router
+    from rapport.marketing.api import router as marketing_router
+    from rapport.notifications.api import router as notifications_router
     from rapport.orders.api import router as orders_router
+    from rapport.playbooks.api import router as playbooks_router
+    from rapport.quotes.api import router as quotes_router
     from rapport.records.api import router as records_router
+    from rapport.returns.api import router as returns_router
     from rapport.sales.api import router as sales_router
+    from rapport.scoring.api import router as scoring_router
     from rapport.search.api import router as search_router
+    from rapport.segments.api import lifecycle_router
+    from rapport.segments.api import router as segments_router
+    from rapport.sla.api import router as sla_router
+    from rapport.surveys.api import router as surveys_router
+    from rapport.territories.api import router as territories_router
+    from rapport.webforms.api import router as webforms_router
+    from rapport.webhooks.api import router as webhooks_router
 
     api.add_router("/", identity_router)
     api.add_router("/", records_router)
@@ -165,6 +188,29 @@ def _mount() -> None:
     api.add_router("/duplicates", duplicates_router)
     api.add_router("/imports", imports_router)
     api.add_router("/exports", exports_router)
+    api.add_router("/mail", mail_threads_router)
+    api.add_router("/", files_router)
+    api.add_router("/notifications", notifications_router)
+    api.add_router("/webhooks", webhooks_router)
+    api.add_router("/mail", mail_router)
+    api.add_router("/automation", automation_router)
+    api.add_router("/cases", cases_router)
+    api.add_router("/knowledge", knowledge_router)
+    api.add_router("/consent", consent_router)
+    api.add_router("/sla", sla_router)
+    api.add_router("/segments", segments_router)
+    api.add_router("/lifecycle", lifecycle_router)
+    api.add_router("/quotes", quotes_router)
+    api.add_router("/playbooks", playbooks_router)
+    api.add_router("/assets", assets_router)
+    api.add_router("/work-orders", fieldservice_router)
+    api.add_router("/forms", webforms_router)
+    api.add_router("/marketing", marketing_router)
+    api.add_router("/returns", returns_router)
+    api.add_router("/surveys", surveys_router)
+    api.add_router("/territories", territories_router)
+    api.add_router("/scoring", scoring_router)
+    api.add_router("/campaigns", campaigns_router)
 
 
 _mount()

@@ -146,6 +146,16 @@ def _users() -> tuple[User, list[User]]:
         make("lena", "Lena", "Hunter", Role.SALES_REP, americas),
     ]
     make("viewer", "Vic", "Viewer", Role.READ_ONLY, emea)
+    # Notification emails: Maria reads a daily digest in Berlin, Alex an hourly one in New
+    # York; the others get each email on its own (the default).
+    from rapport.notifications.services import preferences_update
+
+    preferences_update(
+        user=maria, changes={"email_delivery": "daily", "time_zone": "Europe/Berlin"}
+    )
+    preferences_update(
+        user=alex, changes={"email_delivery": "hourly", "time_zone": "America/New_York"}
+    )
     return admin, reps + [maria, alex]
 
 
@@ -219,6 +229,11 @@ def demo_build(*, accounts: int = 200, seed: int = 42, progress=None) -> DemoRes
                 )
                 products.append(product)
         say(f"{len(products)} products")
+        # Installed base: some products are tracked; their sales make assets (rapport/assets).
+        hardware = [p for p in products if p.category == "Hardware"]
+        for product, months in zip(hardware, (24, 12, 36), strict=False):
+            product.is_tracked, product.warranty_months = True, months
+            product.save(update_fields=["is_tracked", "warranty_months"])
 
         account_rows, contact_rows = [], []
         for i in range(accounts):
@@ -283,6 +298,9 @@ def demo_build(*, accounts: int = 200, seed: int = 42, progress=None) -> DemoRes
                     "company": f"{rng.choice(WORDS)} {rng.choice(SUFFIX)}",
                     "email": f"lead{i}@{rng.choice(WORDS).lower()}.example",
                     "source": rng.choice(SOURCES),
+                    # A country without drawing from rng (the rest of the demo stays the same):
+                    # leads land in the demo's territories.
+                    "country": CITIES[i % len(CITIES)][1],
                     "status": status,
                     "disqualified_reason": "No budget" if status == "disqualified" else "",
                 },
@@ -337,6 +355,46 @@ def demo_build(*, accounts: int = 200, seed: int = 42, progress=None) -> DemoRes
         say(f"{opportunities} opportunities")
 
         _orders_and_activities(rng, now, account_rows, contact_rows, products, say)
+
+        from rapport.demo.cases import demo_cases
+
+        demo_cases(admin=admin, agents=sellers[:4], contacts=contact_rows[:40], seed=seed, say=say)
+        from rapport.demo.knowledge import demo_knowledge
+
+        say(f"{demo_knowledge(admin=admin, writers=sellers)} knowledge articles")
+        # The newer modules' demo data needs customers: the bulk generator builds users and
+        # the catalogue through here with accounts=0 and must find no other records.
+        if contact_rows:
+            from rapport.demo.field import demo_delivery, demo_work_orders
+
+            say(f"delivery data on {demo_delivery(seed=seed)} orders")
+            technician = next((u for u in sellers if u.username == "sam"), sellers[0])
+            say(f"{demo_work_orders(manager=admin, technician=technician, seed=seed)} work orders")
+
+            from rapport.demo.quotes import demo_playbooks, demo_quotes
+
+            say(f"{demo_quotes(admin=admin, seed=seed)} quotes")
+            say(f"{demo_playbooks(admin=admin)} playbook steps")
+            from rapport.demo.marketing import demo_marketing
+
+            marketing = demo_marketing(admin=admin, sellers=sellers, contacts=contact_rows)
+            say(
+                f"{marketing['submissions']} web form submissions, {marketing['sessions']} web sessions"
+            )
+            from rapport.demo.aftersale import demo_aftersale
+
+            aftersale = demo_aftersale(
+                admin=admin, agents=sellers[:4], contacts=contact_rows, seed=seed
+            )
+            say(", ".join(f"{n} {what}" for what, n in aftersale.items()))
+            from rapport.demo.sales_depth import demo_sales_depth
+
+            demo_sales_depth(admin=admin, seed=seed, say=say)
+            from rapport.demo.campaigns import demo_campaigns
+
+            say(
+                f"{demo_campaigns(admin=admin, contacts=contact_rows, seed=seed, say=say)} campaigns"
+            )
 
     from rapport.accounts.models import Account, Contact
     from rapport.activities.models import Activity

@@ -88,6 +88,13 @@ MOVED_FKS: dict[str, tuple[str, ...]] = {
         "sales.Opportunity.account",
         "leads.Lead.converted_account",
         "timeline.TimelineEvent.account",
+        "mail.MessageLink.account",
+        "files.StoredFile.account",
+        "cases.Case.account",
+        "assets.Asset.account",
+        "fieldservice.WorkOrder.account",
+        "returns.ReturnRequest.account",
+        "surveys.SurveyInvitation.account",
     ),
     "contact": (
         "activities.Activity.contact",
@@ -95,10 +102,24 @@ MOVED_FKS: dict[str, tuple[str, ...]] = {
         "sales.Opportunity.primary_contact",
         "leads.Lead.converted_contact",
         "timeline.TimelineEvent.contact",
+        "mail.MessageLink.contact",
+        "files.StoredFile.contact",
+        "webhooks.InboundEvent.contact",
+        "cases.Case.contact",
+        "assets.Asset.contact",
+        "fieldservice.WorkOrder.contact",
+        "returns.ReturnRequest.contact",
+        "surveys.SurveyInvitation.contact",
+        "webforms.FormSubmission.contact",
+        "webtrack.WebSession.contact",
     ),
     "lead": (
         "activities.Activity.lead",
         "timeline.TimelineEvent.lead",
+        "mail.MessageLink.lead",
+        "files.StoredFile.lead",
+        "webforms.FormSubmission.lead",
+        "webtrack.WebSession.lead",
     ),
 }
 
@@ -110,6 +131,7 @@ SPECIAL: dict[str, tuple[str, ...]] = {
         "accounts.ContactEmail.contact",
         "accounts.ContactPhone.contact",
         "activities.Activity.attendee_contacts",
+        "segments.SegmentMember.contact",  # static lists move; filter memberships recompute
     ),
     "lead": (),
 }
@@ -120,16 +142,50 @@ _SCORES = (
     "orders (a one-to-one row cannot move onto a survivor that has one)"
 )
 _SEARCH = "the record's own full-text index row, kept in step with it by database triggers"
+_CONSENT = (
+    "the consent ledger is append-only proof of what this person said, when and where; it "
+    "stays as given. The merge adds the merged contact's opt-outs to the survivor as new "
+    "ledger rows (services/merge.py _carry_opt_outs); opt-ins are not carried (ask again)"
+)
+_LIFECYCLE = "derived from orders and scores; the next pass recomputes the survivor's stage"
 LEFT_BEHIND: dict[str, dict[str, str]] = {
     "account": {
         "analytics.CustomerScore.account": _SCORES,
         "search.AccountDocument.record": _SEARCH,
+        "portal.PortalAccountSetting.account": (
+            "the account's portal setting (one per account): the survivor keeps its own"
+        ),
+        "cases.AccountServiceTier.account": (
+            "an agent's manual service tier for this account: the survivor keeps its own "
+            "(or the tier derived from its merged orders); set it again if needed"
+        ),
     },
     "contact": {
         "analytics.CustomerScore.contact": _SCORES,
         "search.ContactDocument.record": _SEARCH,
+        "consent.ConsentRecord.contact": _CONSENT,
+        "consent.ConsentState.contact": _CONSENT,
+        "segments.ContactLifecycle.contact": _LIFECYCLE,
+        "segments.LifecycleChange.contact": _LIFECYCLE,
+        "campaigns.CampaignRecipient.contact": (
+            "the record of what one campaign sent to this address (one row per campaign and "
+            "contact, proof of the send); the survivor keeps its own rows, the timeline moves"
+        ),
+        "portal.PortalUser.contact": (
+            "a portal login is one per contact and tied to its email address; the survivor "
+            "keeps its own (invite it if it has none); the merged contact's login shows nothing"
+        ),
+        "knowledge.ArticleVote.contact": (
+            "a knowledge-base vote given through the portal; articles count votes, not people, "
+            "so moving it would change nothing but could collide with the survivor's own vote"
+        ),
     },
-    "lead": {"search.LeadDocument.record": _SEARCH},
+    "lead": {
+        "search.LeadDocument.record": _SEARCH,
+        "scoring.LeadScore.lead": _SCORES,
+        "consent.ConsentRecord.lead": _CONSENT,
+        "consent.ConsentState.lead": _CONSENT,
+    },
 }
 
 

@@ -3,9 +3,13 @@ the services and selectors.
 
 Upload: POST /api/imports as multipart/form-data, the file in the field `file`. The
 upload is streamed straight into the import directory and stopped as soon as it passes
-RAPPORT_IMPORT_MAX_BYTES (413); the file is then sniffed (format, encoding, delimiter,
-header) and the mapping guessed. Edit the job (PATCH), then POST /start; follow
-`progress` with GET; POST /cancel stops it between two batches.
+RAPPORT_IMPORT_MAX_BYTES (413), and the answer (201) comes at once with `status: "reading"`:
+the task worker, never the request, reads the file (format, encoding, delimiter, header,
+first rows) and guesses the mapping. Poll GET /api/imports/{id} until the status is
+`pending` (header and mapping ready) or `failed` (`error` and `error_code` name the
+problem: `xlsx_bomb`, `bad_encoding`, `not_tabular` …). Edit the job (PATCH; a new encoding
+or delimiter makes it `reading` again), then POST /start; follow `progress` with GET; POST
+/cancel stops it between two batches.
 """
 
 import inspect
@@ -99,6 +103,12 @@ def _form(request) -> ImportCreateForm:
     response={201: ImportJobOut, **UPLOAD_ERRORS},
     operation_id="import_create",
     summary="Upload a CSV or XLSX file to import (multipart/form-data)",
+    description=(
+        'Stores the file and answers at once with `status: "reading"`: the task worker '
+        "reads the header and first rows. Poll `GET /api/imports/{id}` until `status` is "
+        "`pending` (headers, mapping and `preview` ready; `start=true` queues the import by "
+        "itself) or `failed` (`error`/`error_code` name the problem, e.g. `xlsx_bomb`)."
+    ),
     openapi_extra=_UPLOAD_SCHEMA,
 )
 def import_create(request):
@@ -131,9 +141,8 @@ def import_create(request):
         saved_mapping=saved,
         strict=form.strict,
         create_customers=form.create_customers,
+        start=form.start,
     )
-    if form.start:
-        services.import_job_start(job=job, actor=request.user)
     return Status(201, job)
 
 

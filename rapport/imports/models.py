@@ -25,6 +25,8 @@ class ImportPolicy(models.TextChoices):
 
 
 class ImportStatus(models.TextChoices):
+    # The upload is stored; the worker reads its header and first rows (never the request).
+    READING = "reading", "Reading the file"
     PENDING = "pending", "Pending"
     VALIDATING = "validating", "Validating the file"
     RUNNING = "running", "Importing"
@@ -54,6 +56,11 @@ class ImportJob(models.Model):
     encoding = models.CharField(max_length=40, blank=True)
     delimiter = models.CharField(max_length=1, blank=True)
     headers = models.JSONField(default=list, blank=True)
+    # The first data rows as text, read by the worker with the header (the mapping's samples).
+    preview = models.JSONField(default=list, blank=True)
+    # What the upload (or a new encoding/delimiter) asked for once the file is read: mapping,
+    # saved mapping, encoding, delimiter, start. Emptied when the worker has applied it.
+    requested = models.JSONField(default=dict, blank=True)
     mapping = models.JSONField(default=dict, blank=True, help_text="column header → field key")
     policy = models.CharField(
         max_length=10, choices=ImportPolicy.choices, default=ImportPolicy.UPDATE

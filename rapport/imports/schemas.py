@@ -15,7 +15,7 @@ from rapport.sales.schemas import OpportunityListParams
 
 ObjectIn = Literal["accounts", "contacts", "leads", "opportunities", "products", "orders"]
 PolicyIn = Literal["update", "skip", "create"]
-StatusIn = Literal["pending", "validating", "running", "done", "failed", "cancelled"]
+StatusIn = Literal["reading", "pending", "validating", "running", "done", "failed", "cancelled"]
 
 
 class ImportCreateForm(Schema):
@@ -88,12 +88,16 @@ class ImportJobOut(Schema):
     encoding: str
     delimiter: str
     headers: list[str]
+    preview: list[list[str]] = Field(description="the first data rows as read with the header")
     mapping: dict[str, str | None]
     policy: str
     dry_run: bool
     strict: bool
     create_customers: bool
-    status: str
+    status: str = Field(
+        description="reading (the worker reads the file: poll) → pending (mapping ready) → "
+        "validating → running → done; or failed / cancelled"
+    )
     cancel_requested: bool
     progress: ProgressOut
     counts: CountsOut

@@ -1,7 +1,6 @@
 """Reads of import jobs: a job is visible to the user who uploaded it and to admins."""
 
 from collections.abc import Iterator
-from pathlib import Path
 
 from django.db.models import QuerySet
 
@@ -88,30 +87,6 @@ def rejected_rows_of(job: ImportJob) -> tuple[str, list[str], Iterator[list]]:
 
 
 def job_preview(job: ImportJob, *, rows: int = 3) -> list[list[str]]:
-    """The first data rows of the job's file as text (for the mapping step's samples);
-    [] when the file is gone or cannot be read with the job's encoding and delimiter."""
-    from rapport.imports.services.files import FileProblem, cell_text, open_reader
-
-    path = Path(job.file_path) if job.file_path else None
-    if path is None or not path.is_file():
-        return []
-    reader = open_reader(
-        path,
-        file_format=job.file_format,
-        encoding=job.encoding,
-        delimiter=job.delimiter,
-        in_request=True,
-    )
-    out: list[list[str]] = []
-    try:
-        for number, cells in reader.rows():
-            if number == 1:
-                continue
-            out.append([cell_text(c)[:200] for c in cells])
-            if len(out) == rows:
-                break
-    except FileProblem:
-        pass
-    finally:
-        reader.close()
-    return out
+    """The first data rows of the job's file as text (for the mapping step's samples), as
+    the worker read them with the header: a page never opens the file."""
+    return [list(r) for r in (job.preview or [])[:rows]]

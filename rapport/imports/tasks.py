@@ -5,7 +5,7 @@ import datetime
 from django_tasks import task
 
 from rapport.imports.models import ImportJob
-from rapport.imports.services.jobs import import_files_purge
+from rapport.imports.services.jobs import import_files_purge, import_job_read
 from rapport.imports.services.runner import import_run
 
 
@@ -16,6 +16,16 @@ def import_run_task(job_id: int) -> str:
     if job is None:
         return "missing"
     return import_run(job=job).status
+
+
+@task()
+def import_read_task(job_id: int) -> str:
+    """Read an uploaded file's header and first rows (enqueued by import_job_create and by a
+    new encoding or delimiter, on commit): the web request never parses an upload."""
+    job = ImportJob.objects.filter(pk=job_id).first()
+    if job is None:
+        return "missing"
+    return import_job_read(job=job).status
 
 
 @task()

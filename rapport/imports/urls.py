@@ -12,6 +12,7 @@ urlpatterns = [
     path("imports/<int:pk>/", views.import_detail, name="import_detail"),
     path("imports/<int:pk>/mapping", views.import_mapping, name="import_mapping"),
     path("imports/<int:pk>/mapping/apply", views.import_mapping_apply, name="import_mapping_apply"),
+    path("imports/<int:pk>/reading", views.import_reading, name="import_reading"),
     path("imports/<int:pk>/reread", views.import_reread, name="import_reread"),
     path("imports/<int:pk>/start", views.import_start, name="import_start"),
     path("imports/<int:pk>/progress", views.import_progress, name="import_progress"),

@@ -11,8 +11,10 @@ from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
 from rapport.api.pagination import keyset_page
 from rapport.imports import selectors, services
@@ -175,7 +177,7 @@ def _upload(request, saved, handler):
     except Exception:
         path.unlink(missing_ok=True)
         raise
-    messages.success(request, f"{job.original_name} uploaded: check how its columns map.")
+    messages.success(request, f"{job.original_name} uploaded: its columns are read next.")
     return HttpResponseRedirect(_mapping_url(job))
 
 
@@ -234,11 +236,40 @@ def _mapping_page(request, job, form=None, status: int = 200, reading=None):
     return render(request, "imports/import_mapping.html", context, status=status)
 
 
+def _unread(job) -> bool:
+    """The worker has not read the file yet, or could not read it (nothing to map)."""
+    return job.status == ImportStatus.READING or (
+        job.status == ImportStatus.FAILED and not job.headers
+    )
+
+
+def _reading_context(job) -> dict:
+    waited = int((timezone.now() - job.updated_at).total_seconds()) if job.updated_at else 0
+    return {"job": job, "waited": max(waited, 0), "import_steps": STEPS}
+
+
+@ui_view
+def import_reading(request, pk: int):
+    """The reading panel alone: htmx polls it until the worker has read the file, then the
+    browser goes to the mapping (or to the reading error)."""
+    job = selectors.job_get_for_user(pk=pk, user=request.user)
+    if not is_htmx(request) or job.status != ImportStatus.READING:
+        if is_htmx(request):
+            return HttpResponseClientRedirect(_mapping_url(job))
+        return HttpResponseRedirect(_mapping_url(job))
+    return render_fragment(request, "imports/_reading.html", _reading_context(job))
+
+
 @ui_view
 def import_mapping(request, pk: int):
     """The guessed mapping, editable; saving it, saving it under a name, a dry run or the
-    import itself are the form's buttons."""
+    import itself are the form's buttons. While the worker reads the file the page waits for
+    it (htmx polling); a file it could not read shows why."""
     job = selectors.job_get_for_user(pk=pk, user=request.user)
+    if _unread(job):
+        if request.method == "POST":
+            return HttpResponseRedirect(_mapping_url(job))
+        return render(request, "imports/import_reading.html", _reading_context(job))
     if request.method != "POST":
         return _mapping_page(request, job)
     targets = targets_for(job.object_type)
@@ -334,7 +365,7 @@ def import_reread(request, pk: int):
     except Conflict as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, "File read again; check the mapping.")
+        messages.success(request, "Reading the file again; check the mapping once it shows.")
     return HttpResponseRedirect(_mapping_url(job))
 
 

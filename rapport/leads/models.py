@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Upper
 
 from rapport.accounts.models import Address
 from rapport.records.models import ObjectType, OwnedRecord
@@ -51,6 +52,8 @@ class Lead(OwnedRecord, Address):
             models.Index(fields=["team", "-created_at", "-id"]),
             models.Index(fields=["status", "-created_at", "-id"]),
             models.Index(fields=["-created_at", "-id"]),
+            # Inbound mail finds leads by UPPER(email) IN (...) (mail.inbound.address_in).
+            models.Index(Upper("email"), name="lead_email_upper"),
         ]
 
     def __str__(self) -> str:

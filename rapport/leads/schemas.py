@@ -4,6 +4,7 @@ import datetime
 from decimal import Decimal
 from typing import Literal
 
+from django.core.exceptions import ObjectDoesNotExist
 from ninja import Field, Schema
 
 from rapport.accounts.schemas import AddressFields
@@ -58,9 +59,46 @@ class LeadOut(OwnedOut):
     converted_contact_id: int | None
     converted_opportunity_id: int | None
 
+    score: int | None = Field(
+        None, description="0–100: the learned conversion probability, or the rule score"
+    )
+    score_source: str | None = Field(None, description='"learned" or "rule"')
+    score_reasons: list[dict] = Field(default_factory=list)
+    territory_id: int | None = None
+
     @staticmethod
     def resolve_full_name(obj) -> str:
         return f"{obj.first_name} {obj.last_name}".strip()
+
+    @staticmethod
+    def resolve_score(obj) -> int | None:
+        row = lead_score_row(obj)
+        return row.score if row is not None else None
+
+    @staticmethod
+    def resolve_score_source(obj) -> str | None:
+        row = lead_score_row(obj)
+        return row.source if row is not None else None
+
+    @staticmethod
+    def resolve_score_reasons(obj) -> list[dict]:
+        row = lead_score_row(obj)
+        return row.reasons if row is not None else []
+
+    @staticmethod
+    def resolve_territory_id(obj) -> int | None:
+        if hasattr(obj, "placed_territory"):
+            return obj.placed_territory
+        from rapport.territories.placement import territory_of
+
+        return territory_of("lead", obj.pk)
+
+
+def lead_score_row(obj):
+    try:
+        return obj.score_row
+    except ObjectDoesNotExist:
+        return None
 
 
 class LeadPage(Schema):

@@ -1,18 +1,27 @@
 """Reads for leads, always through the visibility layer."""
 
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet, Value
+from django.db.models.functions import Coalesce
 
 from rapport.identity.models import User
 from rapport.leads.models import Lead
 from rapport.records.selectors import owned_records_filter, record_get_for_user, scoped, text_filter
 from rapport.records.visibility import visible
+from rapport.territories.placement import placed_territory_expr
 
-LEAD_SORTS = {"created_at", "updated_at", "last_name"}
+LEAD_SORTS = {"created_at", "updated_at", "last_name", "score"}
 
 
 def lead_base(scope: str = "active") -> QuerySet[Lead]:
     """Leads with what their API/UI output needs; scope: active, deleted or all."""
-    return scoped(Lead, scope).prefetch_related("tags")
+    # The score (rapport/scoring) rides along: a one-to-one row, joined, for lists and pages.
+    # and the territory (rapport/territories), a primary-key probe per row read.
+    return (
+        scoped(Lead, scope)
+        .select_related("score_row")
+        .annotate(placed_territory=placed_territory_expr("lead"))
+        .prefetch_related("tags")
+    )
 
 
 def leads_visible_to(user: User, *, scope: str = "active") -> QuerySet[Lead]:
@@ -39,6 +48,7 @@ def lead_list(
         qs = qs.filter(source__iexact=source)
     if campaign:
         qs = qs.filter(campaign__iexact=campaign)
+    qs = qs.annotate(score=Coalesce(F("score_row__score"), Value(-1)))  # sortable; -1 unscored
     return text_filter(qs, q, ["first_name", "last_name", "email", "company"])
 
 

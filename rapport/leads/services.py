@@ -28,6 +28,9 @@ from rapport.records.services import (
 from rapport.records.visibility import visible
 from rapport.sales.models import Pipeline, Stage
 from rapport.sales.services import opportunity_create
+from rapport.scoring.services import score_leads
+from rapport.territories.assignment import assign
+from rapport.territories.placement import PLACEMENT_FIELDS, place_record
 from rapport.timeline.models import EventKind
 from rapport.timeline.services import timeline_record
 
@@ -101,9 +104,16 @@ def lead_create(
     """Create a lead with a normalised email and phone and log it; never born converted."""
     fields = _status_rules(_lead_fields(fields))
     with transaction.atomic():
-        return record_create(
+        lead = record_create(
             model=Lead, actor=actor, fields=fields, owner=owner, tags=tags, custom=custom
         )
+        # Territory first (a rule may give the lead to its territory's rep), then the
+        # assignment rules when nobody chose the owner.
+        place_record(lead, actor=actor, created=True)
+        if owner is None:
+            assign(lead, actor=actor)
+        score_leads([lead.pk])
+        return lead
 
 
 def lead_update(
@@ -121,15 +131,20 @@ def lead_update(
     require_editable(lead, actor)
     _require_not_converted(lead)
     fields = _status_rules(_lead_fields(fields), lead)
-    return record_edit(
-        record=lead,
-        actor=actor,
-        fields=fields,
-        tags=tags,
-        custom=custom,
-        owner=owner,
-        expected_version=expected_version,
-    )
+    with transaction.atomic():
+        out = record_edit(
+            record=lead,
+            actor=actor,
+            fields=fields,
+            tags=tags,
+            custom=custom,
+            owner=owner,
+            expected_version=expected_version,
+        )
+        if set(fields) & PLACEMENT_FIELDS:
+            place_record(lead, actor=actor)
+        score_leads([lead.pk])
+        return out
 
 
 def lead_delete(*, lead: Lead, actor: User, expected_version: int | None = None) -> None:

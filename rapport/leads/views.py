@@ -20,6 +20,7 @@ from rapport.duplicates.create_warning import unless_duplicate
 from rapport.leads import selectors, services
 from rapport.leads.forms import LeadConvertForm, LeadFilterForm, LeadForm
 from rapport.leads.models import Lead, LeadStatus
+from rapport.leads.schemas import lead_score_row
 from rapport.records.exceptions import Conflict, StaleVersion
 from rapport.records.selectors import record_get_for_user
 from rapport.records.services import require_editable
@@ -104,6 +105,13 @@ LEADS = ListConfig(
             "Status",
             lambda lead: lead.get_status_display(),
             csv=lambda lead: lead.status,
+        ),
+        Column(
+            "score",
+            "Score",
+            lambda lead: lead_score_value(lead),
+            kind="number",
+            sort="score",
         ),
         Column("source", "Source", lambda lead: lead.source),
         Column("campaign", "Campaign", lambda lead: lead.campaign, default=False),
@@ -255,8 +263,18 @@ def conversion_links(lead: Lead, user) -> list[dict]:
     return links
 
 
+def lead_score_value(lead) -> int | None:
+    row = lead_score_row(lead)
+    return row.score if row is not None else None
+
+
 def lead_context(request, lead: Lead) -> dict:
+    from rapport.scoring.selectors import score_card
+    from rapport.territories.placement import territory_name
+
     context = {
+        "score_card": score_card(lead_score_row(lead)),
+        "territory_name": territory_name("lead", lead.pk),
         "status_style": STATUS_STYLE.get(lead.status, "info"),
         "conversion": conversion_links(lead, request.user),
         "converted_at": display_datetime(lead.converted_at),

@@ -12,6 +12,7 @@ from rapport.api.pagination import keyset_page
 from rapport.api.patch import PatchDict
 from rapport.api.versioning import expected_version, set_etag
 from rapport.orders import selectors, services
+from rapport.orders.perfect import perfect_order_metrics
 from rapport.orders.schemas import (
     OrderIn,
     OrderListParams,
@@ -20,6 +21,8 @@ from rapport.orders.schemas import (
     OrderPatchIn,
     OrdersBulkIn,
     OrdersBulkOut,
+    PerfectOrderOut,
+    PerfectOrderParams,
 )
 from rapport.records.api import ERRORS, linked_record, page_response
 
@@ -81,13 +84,31 @@ def order_create(request, payload: OrderIn, response: HttpResponse):
     summary="Import up to 500 orders; re-sending a batch creates nothing twice",
     description=(
         "Each row is an order with a required `external_id`, validated on its own: valid rows "
-        'are created, rows whose external_id exists are reported as "existing" (with the id '
-        'when you may see the order), invalid rows as "error" with their errors. The answer '
-        "lists every row by its index in the batch."
+        "are created, rows whose external_id you sent before (in the same source) are reported "
+        'as "existing" (with the id while you may see the order), invalid rows as "error" with '
+        "their errors. External ids are the sender's key: other users' orders with the same "
+        "id are never matched. The answer lists every row by its index in the batch."
     ),
 )
 def orders_bulk_create(request, payload: OrdersBulkIn):
     return services.orders_bulk_create(actor=request.user, rows=payload.orders)
+
+
+@router.get(
+    "/perfect-order",
+    response={200: PerfectOrderOut, **ERRORS},
+    operation_id="orders_perfect_order",
+    summary="Perfect-order rate, on-time in-full and lead time, by channel and product",
+    description=(
+        "Over the visible orders with a delivered date in [start, end] (cancelled ones left "
+        "out). Perfect: delivered by the promised date, every line's delivered quantity at "
+        "least the ordered one, nothing damaged or returned, documentation complete."
+    ),
+)
+def orders_perfect_order(request, filters: Query[PerfectOrderParams]):
+    return perfect_order_metrics(
+        user=request.user, start=filters.start, end=filters.end, channel=filters.channel
+    )
 
 
 @router.get("/{int:pk}", response={200: OrderOut, **ERRORS}, operation_id="order_get")

@@ -10,6 +10,7 @@ from decimal import Decimal
 from django import forms
 from django.utils import timezone
 
+from rapport.accounts.form_fields import CustomerFieldsMixin
 from rapport.accounts.selectors import accounts_visible_to, contacts_visible_to
 from rapport.orders.models import Channel, OrderStatus
 from rapport.sales.selectors import default_unit_price, product_list
@@ -18,7 +19,15 @@ from rapport.web.pickers import RecordPickerField
 
 CHOICES_LIMIT = 500
 MAX_LINES = 200
-LINE_INPUTS = ("product", "description", "quantity", "unit_price")
+LINE_INPUTS = (
+    "product",
+    "description",
+    "quantity",
+    "unit_price",
+    "quantity_delivered",
+    "quantity_damaged",
+    "quantity_returned",
+)
 
 
 def _capped_choices(qs, label, wanted=None, limit=CHOICES_LIMIT) -> list:
@@ -79,7 +88,7 @@ class OrderFilterForm(ListFilterForm):
         return kwargs
 
 
-class OrderForm(forms.Form):
+class OrderForm(CustomerFieldsMixin, forms.Form):
     """The order itself. On edit only what the service lets change: time, channel, status."""
 
     account = RecordPickerField(object_type="account", required=False)
@@ -93,9 +102,18 @@ class OrderForm(forms.Form):
     external_id = forms.CharField(
         max_length=100, required=False, label="External id", help_text="Your shop's order number"
     )
+    promised_date = forms.DateField(required=False, label="Promised for", widget=DATE_INPUT)
+    shipped_date = forms.DateField(required=False, label="Shipped on", widget=DATE_INPUT)
+    delivered_date = forms.DateField(required=False, label="Delivered on", widget=DATE_INPUT)
+    documentation_complete = forms.BooleanField(
+        required=False,
+        label="Documentation complete",
+        help_text="Invoice, delivery note and certificates were right",
+    )
     version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
 
-    EDITABLE = ("ordered_at", "channel", "status", "version")
+    DELIVERY = ("promised_date", "shipped_date", "delivered_date", "documentation_complete")
+    EDITABLE = ("ordered_at", "channel", "status", "version", *DELIVERY)
 
     def __init__(self, *args, user, record=None, account_id=None, contact_id=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -110,6 +128,7 @@ class OrderForm(forms.Form):
                 "channel": record.channel,
                 "status": record.status,
                 "version": record.version,
+                **{name: getattr(record, name) for name in self.DELIVERY},
             }
             for name, value in current.items():
                 self.initial.setdefault(name, value)  # a redrawn form keeps what was typed
@@ -121,31 +140,15 @@ class OrderForm(forms.Form):
         self.fields["account"].bind(user)
         self.fields["contact"].bind(user)
 
-    def clean_account(self):
-        pk = self.cleaned_data.get("account")
-        if pk is None:
-            return None
-        account = accounts_visible_to(self.user).filter(pk=pk).first()
-        if account is None:
-            raise forms.ValidationError("No such account", code="invalid_account")
-        return account
-
-    def clean_contact(self):
-        pk = self.cleaned_data.get("contact")
-        if pk is None:
-            return None
-        contact = contacts_visible_to(self.user).filter(pk=pk).first()
-        if contact is None:
-            raise forms.ValidationError("No such contact", code="invalid_contact")
-        return contact
-
     def clean_currency(self):
         return (self.cleaned_data.get("currency") or "").upper() or None
 
     def service_fields(self) -> dict:
         data = self.cleaned_data
         names = ("ordered_at", "channel", "status", "currency", "external_id")
-        return {k: data[k] for k in names if k in self.fields and data.get(k) not in ("", None)}
+        fields = {k: data[k] for k in names if k in self.fields and data.get(k) not in ("", None)}
+        fields.update({k: data.get(k) for k in self.DELIVERY})
+        return fields
 
 
 class OrderLineForm(forms.Form):
@@ -159,6 +162,15 @@ class OrderLineForm(forms.Form):
     )
     unit_price = forms.DecimalField(
         max_digits=14, decimal_places=2, min_value=0, required=False, label="Unit price"
+    )
+    quantity_delivered = forms.DecimalField(
+        max_digits=12, decimal_places=2, min_value=0, required=False, label="Delivered"
+    )
+    quantity_damaged = forms.DecimalField(
+        max_digits=12, decimal_places=2, min_value=0, required=False, label="Damaged"
+    )
+    quantity_returned = forms.DecimalField(
+        max_digits=12, decimal_places=2, min_value=0, required=False, label="Returned"
     )
 
     def __init__(self, *args, product_choices, **kwargs):
@@ -190,6 +202,9 @@ class OrderLineForm(forms.Form):
             "description": data.get("description") or "",
             "quantity": data["quantity"],
             "unit_price": data["unit_price"],
+            "quantity_delivered": data.get("quantity_delivered"),
+            "quantity_damaged": data.get("quantity_damaged") or Decimal("0"),
+            "quantity_returned": data.get("quantity_returned") or Decimal("0"),
         }
 
 

@@ -31,8 +31,9 @@ class Order(SaneDates, models.Model):
     """An order belongs to an account, a contact or both; it is visible with them."""
 
     external_id = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001 - most rows have none
-    # The system the external id comes from: ids are unique per source, so one system's ids
-    # (or one person's) cannot block another's.
+    # The system the external id comes from. An external id is its writer's key: unique per
+    # (created_by, source, external_id), so nobody's ids block or reveal another's
+    # (rapport/records/external_ids.py).
     source = models.CharField(max_length=60, blank=True, default="")
     account = models.ForeignKey(
         "accounts.Account", null=True, blank=True, on_delete=models.PROTECT, related_name="orders"
@@ -45,6 +46,13 @@ class Order(SaneDates, models.Model):
     status = models.CharField(max_length=10, choices=OrderStatus.choices, default=OrderStatus.PAID)
     currency = models.CharField(max_length=3, default="EUR", validators=[validate_currency])
     total = models.DecimalField(max_digits=16, decimal_places=2, default=Decimal("0"))
+    # Perfect order (the Seven R's): when it was promised, shipped and delivered, and whether
+    # the paperwork (invoice, delivery note, certificates) was complete. See
+    # rapport/orders/perfect.py for the KPIs read from these.
+    promised_date = models.DateField(null=True, blank=True)
+    shipped_date = models.DateField(null=True, blank=True)
+    delivered_date = models.DateField(null=True, blank=True)
+    documentation_complete = models.BooleanField(default=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -58,6 +66,7 @@ class Order(SaneDates, models.Model):
             models.Index(fields=["account", "-ordered_at", "-id"]),
             models.Index(fields=["contact", "-ordered_at", "-id"]),
             models.Index(fields=["-ordered_at", "-id"]),
+            models.Index(fields=["external_id", "source"], name="order_external_id_idx"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -65,7 +74,7 @@ class Order(SaneDates, models.Model):
                 name="order_has_customer",
             ),
             models.UniqueConstraint(
-                fields=["external_id", "source"], name="order_external_id_per_source"
+                fields=["created_by", "source", "external_id"], name="order_external_id_per_writer"
             ),
         ]
 
@@ -81,6 +90,11 @@ class OrderLine(models.Model):
     description = models.CharField(max_length=200, blank=True)
     quantity = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("1"))
     unit_price = models.DecimalField(max_digits=14, decimal_places=2)
+    # Perfect order: what reached the customer (null = not recorded yet), and how much of it
+    # arrived damaged or came back.
+    quantity_delivered = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    quantity_damaged = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    quantity_returned = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
 
     class Meta:
         ordering = ["order_id", "id"]

@@ -20,16 +20,36 @@ class OrderLineIn(Schema):
     description: str = Field("", max_length=200, description="defaults to the product's name")
     quantity: Decimal = Field(Decimal("1"), gt=0, max_digits=12, decimal_places=2)
     unit_price: Decimal = Field(..., ge=0, max_digits=14, decimal_places=2)
+    quantity_delivered: Decimal | None = Field(
+        None, ge=0, max_digits=12, decimal_places=2, description="perfect order: units delivered"
+    )
+    quantity_damaged: Decimal = Field(Decimal("0"), ge=0, max_digits=12, decimal_places=2)
+    quantity_returned: Decimal = Field(Decimal("0"), ge=0, max_digits=12, decimal_places=2)
 
 
-class OrderIn(Schema):
+class OrderDeliveryFields(Schema):
+    """Perfect order (the Seven R's): the promise, the delivery and the paperwork."""
+
+    promised_date: datetime.date | None = None
+    shipped_date: datetime.date | None = None
+    delivered_date: datetime.date | None = None
+    documentation_complete: bool = False
+
+
+class OrderIn(OrderDeliveryFields):
     external_id: str | None = Field(
-        None, min_length=1, max_length=100, description="your system's id (unique)"
+        None,
+        min_length=1,
+        max_length=100,
+        description="your system's id (unique among yours per source: sending it again is 409)",
     )
     source: str = Field(
         "",
         max_length=60,
-        description="the system external_id comes from: external ids are unique per source",
+        description=(
+            "the system external_id comes from: an external id is unique per sender "
+            "(the user who sends it) and source; other users' ids never collide with yours"
+        ),
     )
     account_id: Id | None = None
     contact_id: Id | None = Field(None, description="must belong to account_id when both given")
@@ -50,7 +70,7 @@ class OrderBulkRow(OrderIn):
     external_id: str = Field(..., min_length=1, max_length=100)
 
 
-class OrderPatchIn(Schema):
+class OrderPatchIn(OrderDeliveryFields):
     ordered_at: datetime.datetime
     channel: ChannelIn
     status: StatusIn = Field(..., description="cancel an order with status=cancelled")
@@ -66,6 +86,9 @@ class OrderLineOut(Schema):
     quantity: Decimal
     unit_price: Decimal
     total: Decimal
+    quantity_delivered: Decimal | None
+    quantity_damaged: Decimal
+    quantity_returned: Decimal
 
 
 class OrderOut(Schema):
@@ -79,6 +102,10 @@ class OrderOut(Schema):
     status: str
     currency: str
     total: Decimal
+    promised_date: datetime.date | None
+    shipped_date: datetime.date | None
+    delivered_date: datetime.date | None
+    documentation_complete: bool
     lines: list[OrderLineOut]
     created_by_id: int | None
     version: int
@@ -145,3 +172,39 @@ class OrdersBulkOut(Schema):
     existing: int
     failed: int
     results: list[BulkRowResult]
+
+
+class PerfectOrderFigures(Schema):
+    orders: int
+    perfect: int
+    perfect_rate: float | None = Field(None, description="0–1; null without delivered orders")
+    on_time_rate: float | None
+    in_full_rate: float | None
+    otif: int
+    otif_rate: float | None
+    lead_time_median_days: float | None
+    lead_time_p90_days: float | None = Field(None, description="nearest-rank 90th percentile")
+
+
+class PerfectOrderChannelRow(PerfectOrderFigures):
+    channel: str
+    label: str
+
+
+class PerfectOrderProductRow(PerfectOrderFigures):
+    product_id: int
+    label: str
+
+
+class PerfectOrderOut(Schema):
+    start: datetime.date | None
+    end: datetime.date | None
+    overall: PerfectOrderFigures
+    by_channel: list[PerfectOrderChannelRow]
+    by_product: list[PerfectOrderProductRow]
+
+
+class PerfectOrderParams(Schema):
+    start: datetime.date | None = Field(None, description="delivered on or after")
+    end: datetime.date | None = Field(None, description="delivered on or before")
+    channel: ChannelIn | None = None

@@ -16,23 +16,38 @@ from django.utils import timezone
 from pydantic import ValidationError as SchemaError
 
 from rapport.accounts.models import Account, Contact
+from rapport.assets.services import assets_for_order, assets_for_orders
 from rapport.identity.models import User
 from rapport.orders.models import Order, OrderLine
 from rapport.orders.schemas import OrderBulkRow
 from rapport.orders.selectors import ORDER_PARENTS, order_parents_editable
 from rapport.records.exceptions import Conflict, PermissionDenied, StaleVersion, field_path
+from rapport.records.external_ids import own_external_ids
 from rapport.records.iso_codes import validate_currency
 from rapport.records.services import versioned_update
 from rapport.records.visibility import editable, visible, visible_through_parents
 from rapport.sales.models import Product
+from rapport.timeline.hooks import as_columns, events_written
 from rapport.timeline.models import EventKind, TimelineEvent
 from rapport.timeline.services import timeline_record
 
 MAX_BULK = 500
 CENT = Decimal("0.01")
 MAX_TOTAL = Decimal("1e14")  # Order.total is a DecimalField(max_digits=16, decimal_places=2)
-ORDER_FIELDS = ("external_id", "source", "ordered_at", "channel", "status", "currency")
-PATCHABLE = ("ordered_at", "channel", "status", "lines")
+# Perfect order (the Seven R's): promised/shipped/delivered dates and the paperwork flag.
+DELIVERY_FIELDS = ("promised_date", "shipped_date", "delivered_date", "documentation_complete")
+ORDER_FIELDS = (
+    "external_id",
+    "source",
+    "ordered_at",
+    "channel",
+    "status",
+    "currency",
+    *DELIVERY_FIELDS,
+)
+PATCHABLE = ("ordered_at", "channel", "status", "lines", *DELIVERY_FIELDS)
+LINE_DELIVERY = ("quantity_delivered", "quantity_damaged", "quantity_returned")
+NULLABLE = ("promised_date", "shipped_date", "delivered_date")
 _BULK_RETRIES = 3
 
 
@@ -86,12 +101,23 @@ def _lines_check(
         if unit_price < 0:
             errors.append(_error(f"lines[{i}].unit_price", "Must not be negative", "invalid_price"))
         description = line.get("description") or products.get(product_id, "")
+        delivery = {}
+        for name in LINE_DELIVERY:
+            value = line.get(name)
+            if value is None:
+                delivery[name] = None if name == "quantity_delivered" else Decimal("0")
+                continue
+            value = Decimal(value).quantize(CENT, ROUND_HALF_UP)
+            if value < 0:
+                errors.append(_error(f"lines[{i}].{name}", "Must not be negative", "invalid"))
+            delivery[name] = value
         clean.append(
             {
                 "product_id": product_id,
                 "description": description[:200],
                 "quantity": quantity,
                 "unit_price": unit_price,
+                **delivery,
             }
         )
         total += (quantity * unit_price).quantize(CENT)
@@ -113,16 +139,26 @@ def _customer_errors(
 
 
 def _line_json(line: dict[str, Any]) -> dict[str, Any]:
-    return {
+    out = {
         "product_id": line["product_id"],
         "description": line["description"],
         "quantity": str(line["quantity"]),
         "unit_price": str(line["unit_price"]),
     }
+    for name in LINE_DELIVERY:
+        value = line.get(name)
+        out[name] = None if value is None else str(value)
+    return out
 
 
 def _line_key(line: dict[str, Any]) -> tuple:
-    return (line["product_id"], line["description"], line["quantity"], line["unit_price"])
+    return (
+        line["product_id"],
+        line["description"],
+        line["quantity"],
+        line["unit_price"],
+        *(line.get(name) for name in LINE_DELIVERY),
+    )
 
 
 def _label(order: Order) -> str:
@@ -194,11 +230,18 @@ def order_create(
             with transaction.atomic():
                 order.save()
         except IntegrityError:
+            # Only the actor's own orders share the key (created_by, source, external_id).
             raise Conflict(
-                "An order with this external_id exists", code="duplicate", field="external_id"
+                "You already sent an order with this external_id",
+                code="duplicate",
+                field="external_id",
             )
         OrderLine.objects.bulk_create([OrderLine(order=order, **line) for line in clean])
-        _placed_event(order, actor, contact.account_id if contact else None).save()
+        placed = _placed_event(order, actor, contact.account_id if contact else None)
+        placed.save()
+        events_written([as_columns(placed)])
+        # Installed base: one asset per unit of a tracked product, with the order.
+        assets_for_order(order, actor=actor)
     return order
 
 
@@ -225,10 +268,16 @@ def order_update(
     unknown = set(fields) - set(PATCHABLE)
     if unknown:
         raise ValueError(f"order_update cannot change {', '.join(sorted(unknown))}")
-    nulls = [_error(k, "This field cannot be null", "null") for k, v in fields.items() if v is None]
+    nulls = [
+        _error(k, "This field cannot be null", "null")
+        for k, v in fields.items()
+        if v is None and k not in NULLABLE
+    ]
     if nulls:
         _raise(nulls)
-    changes = {k: fields[k] for k in ("channel", "status", "ordered_at") if k in fields}
+    changes = {
+        k: fields[k] for k in ("channel", "status", "ordered_at", *DELIVERY_FIELDS) if k in fields
+    }
     if "ordered_at" in changes:
         changes["ordered_at"] = _aware(changes["ordered_at"])
     new_lines = old_lines = None
@@ -237,7 +286,10 @@ def order_update(
         if errors:
             _raise(errors)
         old_lines = [
-            {f: getattr(line, f) for f in ("product_id", "description", "quantity", "unit_price")}
+            {
+                f: getattr(line, f)
+                for f in ("product_id", "description", "quantity", "unit_price", *LINE_DELIVERY)
+            }
             for line in order.lines.all()
         ]
         if [_line_key(x) for x in old_lines] != [_line_key(x) for x in clean]:
@@ -346,13 +398,10 @@ def _key(row) -> tuple[str, str]:
     return (row.source or "", row.external_id)
 
 
-def _existing_ids(keys: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
-    if not keys:
-        return {}
-    rows = Order.objects.filter(external_id__in=[ext for _, ext in keys]).values_list(
-        "source", "external_id", "pk"
-    )
-    return {(source, ext): pk for source, ext, pk in rows if (source, ext) in keys}
+def _existing_ids(actor: User, keys: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """The actor's own orders with these keys: external ids are their writer's key
+    (rapport/records/external_ids.py), so another person's order is never matched."""
+    return own_external_ids(Order, writer=actor, keys=keys)
 
 
 class _Customers:
@@ -401,8 +450,9 @@ class _Customers:
 def orders_bulk_create(*, actor: User, rows: list[Any]) -> dict[str, Any]:
     """Create the valid orders of a batch (at most 500) in a constant number of queries.
 
-    Policy: each row stands alone. A row whose external_id already exists is reported as
-    "existing" (with its id when the actor may see it) and never created again, also when two
+    Policy: each row stands alone. A row whose external_id the actor sent before (external
+    ids are their writer's key: another person's orders are never matched) is reported as
+    "existing" (with its id while the actor may see it) and never created again, also when two
     identical batches race (the unique constraint decides, the loser looks again); an invalid
     row is reported with its errors; the valid rest is written, in one transaction.
     """
@@ -411,7 +461,7 @@ def orders_bulk_create(*, actor: User, rows: list[Any]) -> dict[str, Any]:
         _raise([_error("orders", f"Send 1 to {MAX_BULK} orders per request", "batch_size")])
     results: list[dict[str, Any] | None] = [None] * len(rows)
     parsed = _parse_rows(rows, results)
-    existing = _existing_ids({_key(row) for row in parsed.values()})
+    existing = _existing_ids(actor, {_key(row) for row in parsed.values()})
     fresh = {i: row for i, row in parsed.items() if _key(row) not in existing}
 
     customers = _Customers(actor, list(fresh.values()))
@@ -440,6 +490,10 @@ def orders_bulk_create(*, actor: User, rows: list[Any]) -> dict[str, Any]:
             currency=currency.upper(),
             total=total,
             created_by=actor,
+            promised_date=row.promised_date,
+            shipped_date=row.shipped_date,
+            delivered_date=row.delivered_date,
+            documentation_complete=bool(row.documentation_complete),
         )
         try:
             _order_clean(order)  # the model's own checks (the date range) as on create
@@ -465,7 +519,7 @@ def orders_bulk_create(*, actor: User, rows: list[Any]) -> dict[str, Any]:
                 break
             except IntegrityError:
                 # Another request inserted some of these external ids after we looked.
-                raced = _existing_ids({_key(order) for order, _ in candidates.values()})
+                raced = _existing_ids(actor, {_key(order) for order, _ in candidates.values()})
                 existing.update(raced)
                 candidates = {
                     i: (order, lines)
@@ -484,12 +538,14 @@ def orders_bulk_create(*, actor: User, rows: list[Any]) -> dict[str, Any]:
                 for line in lines
             ]
         )
-        TimelineEvent.objects.bulk_create(
+        placed = TimelineEvent.objects.bulk_create(
             [
                 _placed_event(order, actor, customers.contact_account.get(order.contact_id))
                 for order, _ in candidates.values()
             ]
         )
+        events_written([as_columns(e) for e in placed])
+        assets_for_orders([order for order, _ in candidates.values()], actor=actor)
 
     seen_ids = set()
     if existing:

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from rapport.orders import views
+from rapport.orders import perfect_views, views
 from rapport.records.services import require_writer
 from rapport.web.decorators import allowed_by
 
@@ -17,4 +17,5 @@ urlpatterns = [
     path("orders/<int:pk>/edit", views.order_edit, name="order_edit"),
     path("orders/<int:pk>/status", views.order_status, name="order_status"),
     path("orders/<int:pk>/delete", views.order_delete_view, name="order_delete"),
+    path("analytics/perfect-order/", perfect_views.perfect_order, name="perfect_order"),
 ]

@@ -361,6 +361,9 @@ def _initial_rows(order) -> list[dict]:
             "description": line.description,
             "quantity": line.quantity,
             "unit_price": line.unit_price,
+            "quantity_delivered": line.quantity_delivered,
+            "quantity_damaged": line.quantity_damaged,
+            "quantity_returned": line.quantity_returned,
         }
         for line in order.lines.all()
     ]
@@ -385,7 +388,10 @@ def order_edit(request, pk: int):
     form = OrderForm(request.POST, user=user, record=order)
     saved = False
     if form.is_valid() & rows.is_valid():
-        fields = {k: form.cleaned_data[k] for k in ("ordered_at", "channel", "status")}
+        fields = {
+            k: form.cleaned_data.get(k)
+            for k in ("ordered_at", "channel", "status", *OrderForm.DELIVERY)
+        }
         try:
             order_update(
                 order=order,

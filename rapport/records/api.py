@@ -127,7 +127,17 @@ class OwnedOut(Schema):
     @staticmethod
     def resolve_tags(obj) -> list[str]:
         # Uses the prefetch cache when the selector prefetched tags (no N+1).
-        return sorted(t.name for t in obj.tags.all())
+        return sorted(t.name for t in prefetched(obj, "tags"))
+
+
+def prefetched(obj, name: str):
+    """The rows of the relation `name` of `obj`: the prefetch cache read directly when the
+    selector prefetched it (building a related manager per row and per relation cost more
+    than serialising the row), else a query."""
+    cache = getattr(obj, "_prefetched_objects_cache", None)
+    if cache is not None and name in cache:
+        return cache[name]
+    return getattr(obj, name).all()
 
 
 class OwnedIn(Schema):

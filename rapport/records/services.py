@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from rapport.identity.models import Team, User
 from rapport.identity.services import require_settings_admin
+from rapport.notifications.services import assignment_notify
 from rapport.records.dates import check_date_range
 from rapport.records.exceptions import PermissionDenied, RecordNotFound, StaleVersion
 from rapport.records.models import (
@@ -152,10 +153,16 @@ def record_restore(*, record: OwnedRecord, actor: User) -> None:
 
 
 def record_transfer_owner(
-    *, record: OwnedRecord, new_owner: User, actor: User, expected_version: int | None = None
+    *,
+    record: OwnedRecord,
+    new_owner: User,
+    actor: User,
+    expected_version: int | None = None,
+    notify_new_owner: bool = True,
 ) -> None:
     """Give the record to another active user (owner, managers, admins only); the record's
-    team follows the new owner."""
+    team follows the new owner, who is notified (unless `notify_new_owner` is False: a bulk
+    action sends one summary instead)."""
     require_access_manager(record, actor, "transfer")
     if not new_owner.is_active:
         raise ValidationError(
@@ -176,6 +183,8 @@ def record_transfer_owner(
                 summary=f"Owner changed to {new_owner.get_full_name() or new_owner.username}",
                 payload={"owner": {"old": old_owner_id, "new": new_owner.pk}},
             )
+            if notify_new_owner and new_owner.pk != actor.pk:
+                assignment_notify(record=record, new_owner=new_owner, actor=actor)
 
 
 def record_share(
@@ -392,6 +401,8 @@ def record_edit(
                 summary=f"Owner changed to {owner.get_full_name() or owner.username}",
                 payload={"owner": owner_diff},
             )
+            if owner.pk != actor.pk:
+                assignment_notify(record=record, new_owner=owner, actor=actor)
         if diff:
             timeline_record(
                 subject=record,

@@ -67,17 +67,34 @@ def org_default(object_type: str, user: User | None = None) -> str:
     return cached.get(object_type, Access.PRIVATE)
 
 
-def _grants(object_type: str, user: User, *, edit: bool) -> Q:
-    q = Q(owner_id=user.pk)
+def _grant_parts(object_type: str, user: User, *, edit: bool) -> list[Q]:
+    """The grants one by one: owner, managed teams (when any), managed territories (when
+    any, read only), shares (always last: `visible_parts` may drop it)."""
+    parts = [Q(owner_id=user.pk)]
     teams = managed_team_ids(user)
     if teams:
-        q |= Q(team_id__in=teams)
+        parts.append(Q(team_id__in=teams))
+    if not edit:
+        # Territory managers read their territories' records (rapport/territories/access.py).
+        from rapport.territories.access import territory_grant
+
+        territory = territory_grant(object_type, user)
+        if territory is not None:
+            parts.append(territory)
     shares = RecordShare.objects.filter(object_type=object_type).filter(
         Q(user_id=user.pk) | Q(team_id__in=member_team_ids(user))
     )
     if edit:
         shares = shares.filter(access=ShareAccess.EDIT)
-    return q | Q(pk__in=shares.values("object_id"))
+    parts.append(Q(pk__in=shares.values("object_id")))
+    return parts
+
+
+def _grants(object_type: str, user: User, *, edit: bool) -> Q:
+    q = Q()
+    for part in _grant_parts(object_type, user, edit=edit):
+        q |= part
+    return q
 
 
 def _object_type(qs: QuerySet) -> str:
@@ -97,6 +114,39 @@ def visible(qs: QuerySet, user: User | None) -> QuerySet:
     if org_default(object_type, user) in (Access.PUBLIC_READ, Access.PUBLIC_READ_WRITE):
         return qs
     return qs.filter(_grants(object_type, user, edit=False))
+
+
+def visible_parts(qs: QuerySet, user: User | None) -> list[QuerySet]:
+    """`visible(qs, user)` as querysets whose union is exactly it, each narrowed by ONE grant
+    (the owner; the managed teams; the shares): `[qs]` when the user sees every row, `[]`
+    when none. For queries under a LIMIT that must start from another index (search): the
+    ORed grants of `visible()` (one of them a subquery) cannot be an index condition, so
+    PostgreSQL read every text match and tested each against all the grants, whereas
+    `owner_id = … AND <match>` is planned from whichever index is more selective."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return []
+    if user.is_admin:
+        return [qs]
+    object_type = _object_type(qs)
+    if org_default(object_type, user) in (Access.PUBLIC_READ, Access.PUBLIC_READ_WRITE):
+        return [qs]
+    parts = _grant_parts(object_type, user, edit=False)
+    if object_type not in _shared_types(user):
+        parts = parts[:-1]  # the shares' part would be empty: one subquery less per match
+    return [qs.filter(part) for part in parts]
+
+
+def _shared_types(user: User) -> frozenset[str]:
+    """Object types with at least one record shared with the user or one of their teams,
+    read once per user object (that is, once per request), like the org defaults."""
+    cached = getattr(user, "_rapport_shared_types", None)
+    if cached is None:
+        rows = RecordShare.objects.filter(
+            Q(user_id=user.pk) | Q(team_id__in=member_team_ids(user))
+        ).values_list("object_type", flat=True)
+        cached = frozenset(rows.order_by().distinct())
+        user._rapport_shared_types = cached
+    return cached
 
 
 def editable(qs: QuerySet, user: User | None) -> QuerySet:

@@ -57,12 +57,30 @@ class ProductForm(forms.Form):
     )
     currency = currency_field(initial="EUR")
     is_active = forms.BooleanField(required=False, initial=True, label="Active (can be sold)")
+    is_tracked = forms.BooleanField(
+        required=False,
+        label="Tracked (installed base)",
+        help_text="Each unit sold becomes an installed product with its warranty",
+    )
+    warranty_months = forms.IntegerField(
+        min_value=0, max_value=600, initial=0, required=False, label="Warranty (months)"
+    )
     description = forms.CharField(
         max_length=10000, required=False, widget=forms.Textarea(attrs={"rows": 4})
     )
     version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
 
-    FIELDS = ("sku", "name", "category", "unit_price", "unit_cost", "currency", "is_active")
+    FIELDS = (
+        "sku",
+        "name",
+        "category",
+        "unit_price",
+        "unit_cost",
+        "currency",
+        "is_active",
+        "is_tracked",
+        "warranty_months",
+    )
 
     def __init__(self, *args, record=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -77,6 +95,7 @@ class ProductForm(forms.Form):
         fields = {name: data.get(name) for name in (*self.FIELDS, "description")}
         fields["category"] = (fields["category"] or "").strip()
         fields["description"] = fields["description"] or ""
+        fields["warranty_months"] = fields["warranty_months"] or 0
         return fields
 
 

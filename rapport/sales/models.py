@@ -134,6 +134,10 @@ class Product(models.Model):
     unit_cost = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     currency = models.CharField(max_length=3, default="EUR", validators=[validate_currency])
     is_active = models.BooleanField(default=True)
+    # Installed base: a tracked product creates one asset per unit sold, whose warranty
+    # ends `warranty_months` after installation (or the order date).
+    is_tracked = models.BooleanField(default=False)
+    warranty_months = models.PositiveSmallIntegerField(default=0)
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -5,6 +5,7 @@ import datetime
 from decimal import Decimal
 from typing import Literal
 
+from django.core.exceptions import ObjectDoesNotExist
 from ninja import Field, Schema
 
 from rapport.records.api import ListParams, OwnedIn, OwnedOut
@@ -152,9 +153,37 @@ class OpportunityOut(OwnedOut):
     def resolve_stage_name(obj) -> str:
         return obj.stage.name
 
+    win_probability: int = Field(
+        0, description="0–100: the learned win probability where it beats the stage default"
+    )
+    win_probability_source: str = Field("stage", description='"model" or "stage"')
+    win_probability_reasons: list[dict] = Field(default_factory=list)
+
     @staticmethod
     def resolve_stage_kind(obj) -> str:
         return obj.stage.kind
+
+    @staticmethod
+    def resolve_win_probability(obj) -> int:
+        row = opportunity_score_row(obj)
+        return row.probability if row is not None and obj.stage.kind == "open" else obj.probability
+
+    @staticmethod
+    def resolve_win_probability_source(obj) -> str:
+        row = opportunity_score_row(obj)
+        return row.source if row is not None and obj.stage.kind == "open" else "stage"
+
+    @staticmethod
+    def resolve_win_probability_reasons(obj) -> list[dict]:
+        row = opportunity_score_row(obj)
+        return row.reasons if row is not None and obj.stage.kind == "open" else []
+
+
+def opportunity_score_row(obj):
+    try:
+        return obj.score_row
+    except ObjectDoesNotExist:
+        return None
 
 
 class OpportunityPage(Schema):
@@ -282,6 +311,10 @@ class ProductIn(Schema):
     unit_cost: Decimal | None = _price(None)
     currency: str = Field("EUR", pattern=CURRENCY)
     is_active: bool = True
+    is_tracked: bool = Field(
+        False, description="installed base: each unit sold becomes an asset (/api/assets)"
+    )
+    warranty_months: int = Field(0, ge=0, le=600, description="the assets' warranty length")
 
 
 class ProductOut(Schema):
@@ -294,6 +327,8 @@ class ProductOut(Schema):
     unit_cost: Decimal | None
     currency: str
     is_active: bool
+    is_tracked: bool
+    warranty_months: int
     version: int
     created_at: datetime.datetime
     updated_at: datetime.datetime

@@ -6,7 +6,8 @@ from bisect import bisect_right
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Model, QuerySet
+from django.db.models import F, Model, QuerySet
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from rapport.identity.models import User
@@ -26,7 +27,7 @@ from rapport.sales.models import (
     StageKind,
 )
 
-OPPORTUNITY_SORTS = {"created_at", "updated_at", "amount", "name"}
+OPPORTUNITY_SORTS = {"created_at", "updated_at", "amount", "name", "win_probability"}
 PRODUCT_SORTS = {"name", "sku", "unit_price", "created_at"}
 PRICE_BOOK_SORTS = {"name", "created_at"}
 PIPELINE_SORTS = {"position", "name", "created_at"}
@@ -92,7 +93,7 @@ def opportunity_base(scope: str = "active") -> QuerySet[Opportunity]:
     """Opportunities with what their API/UI output needs; scope: active, deleted or all."""
     return (
         scoped(Opportunity, scope)
-        .select_related("pipeline", "stage", "account", "primary_contact")
+        .select_related("pipeline", "stage", "account", "primary_contact", "score_row")
         .prefetch_related("tags")
     )
 
@@ -137,6 +138,8 @@ def opportunity_list(
         qs = qs.filter(amount__gte=amount_min)
     if amount_max is not None:
         qs = qs.filter(amount__lte=amount_max)
+    # Sortable win probability (rapport/scoring): the scored one, else the stored one.
+    qs = qs.annotate(win_probability=Coalesce(F("score_row__probability"), F("probability")))
     return text_filter(qs, q, ["name", "account__name"])
 
 

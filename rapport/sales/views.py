@@ -119,6 +119,13 @@ OPPORTUNITIES = ListConfig(
         Column(
             "probability", "Probability %", lambda o: o.probability, kind="number", default=False
         ),
+        Column(
+            "win_probability",
+            "Win %",
+            lambda o: getattr(o, "win_probability", o.probability),
+            kind="number",
+            sort="win_probability",
+        ),
         Column("close", "Close date", lambda o: o.expected_close_date, kind="date"),
         Column("source", "Source", lambda o: o.source, default=False),
         owner_column(),
@@ -241,6 +248,14 @@ def stepper(opportunity, stages) -> list[dict]:
 
 
 def opportunity_context(request, opportunity) -> dict:
+    from rapport.sales.schemas import opportunity_score_row
+    from rapport.scoring.selectors import score_card
+
+    row = opportunity_score_row(opportunity) if opportunity.stage.kind == "open" else None
+    return {**_opportunity_context(request, opportunity), "score_card": score_card(row)}
+
+
+def _opportunity_context(request, opportunity) -> dict:
     """Stage buttons, products, stage history and the lead it came from (fixed queries)."""
     stages = list(opportunity.pipeline.stages.all())
     history_qs = selectors.stage_history(opportunity)

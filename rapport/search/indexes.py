@@ -129,5 +129,19 @@ OPPORTUNITY = SearchIndex(
     through=(("account", "account"),),
 )
 
-INDEXES: dict[str, SearchIndex] = {i.object_type: i for i in (ACCOUNT, CONTACT, LEAD, OPPORTUNITY)}
+# Knowledge-base articles (rapport/knowledge): the current title and Markdown body.
+ARTICLE = SearchIndex(
+    object_type="article",
+    model_label="knowledge.Article",
+    tables=(
+        IndexedTable(
+            key="article", table="knowledge_article", columns=(Column("title"), Column("body"))
+        ),
+    ),
+    name_fields=("title",),
+)
+
+INDEXES: dict[str, SearchIndex] = {
+    i.object_type: i for i in (ACCOUNT, CONTACT, LEAD, OPPORTUNITY, ARTICLE)
+}
 BY_MODEL: dict[str, SearchIndex] = {i.model_label: i for i in INDEXES.values()}

@@ -21,7 +21,7 @@ from django.db.models import BooleanField, F, Func, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
 from rapport.search.indexes import BY_MODEL, INDEXES, IndexedTable, SearchIndex
-from rapport.search.schema import pg_document, pg_value
+from rapport.search.schema import digits_columns, pg_document, pg_value
 
 MAX_WORDS = 5
 MAX_WORD_LENGTH = 100
@@ -144,12 +144,23 @@ def _fts_query(terms: list[Term], *, starts: tuple[str, ...] = ()) -> str:
     return " AND ".join(parts)
 
 
-def _pg_where(document: str, terms: list[Term]) -> tuple[str, list]:
+def _pg_where(document: str, terms: list[Term], digits: list[str] = ()) -> tuple[str, list]:
+    """Every term matches `document`; a phone-number term of a table with phone columns
+    (`digits`: their indexed digits expressions, schema.pg_digits_sql) matches those
+    columns' digits instead, and the document only in the form typed (a "2024-05" in a
+    name)."""
     conds, params = [], []
     for term in terms:
-        likes = [f"{document} LIKE %s" for _ in term.variants]
+        likes, values = [], []
+        for variant in term.variants:
+            if term.phone and digits and variant.isdigit():
+                likes += [f"{d} LIKE %s" for d in digits]
+                values += [variant] * len(digits)
+            else:
+                likes.append(f"{document} LIKE %s")
+                values.append(variant)
         conds.append(likes[0] if len(likes) == 1 else "(" + " OR ".join(likes) + ")")
-        params += ["%" + escape_like(v) + "%" for v in term.variants]
+        params += ["%" + escape_like(v) + "%" for v in values]
     return " AND ".join(conds), params
 
 
@@ -161,7 +172,7 @@ def _table_ids(t: IndexedTable, terms: list[Term], vendor: str) -> tuple[str, li
         if t.record_column == "id":
             return ids, params
         return f"SELECT {t.record_column} FROM {t.table} WHERE id IN ({ids})", params
-    where, params = _pg_where(pg_document(t), terms)
+    where, params = _pg_where(pg_document(t), terms, [pg_value(c) for c in digits_columns(t)])
     return f"SELECT {t.record_column} FROM {t.table} WHERE {where}", params
 
 
@@ -192,16 +203,18 @@ class DocumentLike(Func):
         self.source, self.terms = source, terms
 
     def as_sql(self, compiler, connection, **extra):
-        values, params = [], []
+        values, digits, params = [], [], []
         for column, expression in zip(
             self.source.table.columns, self.source_expressions, strict=True
         ):
             sql, p = compiler.compile(expression)
             values.append(pg_value(column, sql))
+            if column.digits:
+                digits.append(pg_value(column, sql))
             params += p
         if params:
             raise ValueError("document columns take no parameters")
-        return _pg_where("lower(" + " || ' ' || ".join(values) + ")", self.terms)
+        return _pg_where("lower(" + " || ' ' || ".join(values) + ")", self.terms, digits)
 
 
 def candidate_filter(
@@ -293,7 +306,9 @@ def _name_starts(index: SearchIndex, terms: list[Term], vendor: str, cap: int) -
     return cond
 
 
-def search_candidates(qs: QuerySet, q: str | None, *, per_source: int) -> RawSQL | None:
+def search_candidates(
+    qs: QuerySet, q: str | None, *, per_source: int, parts: list[QuerySet] | None = None
+) -> RawSQL | None:
     """Ids of at most `per_source` rows of `qs` per way of matching `q` (a union of small
     subqueries, for `pk__in=`): in each indexed source (the record, one of its emails or
     phones, its account) and among the records whose name starts with the first word. None
@@ -304,13 +319,20 @@ def search_candidates(qs: QuerySet, q: str | None, *, per_source: int) -> RawSQL
     `search_filter`, words spread over two sources (a contact's name and a secondary email)
     do not match, except for records found through a parent (an account name and a deal
     name, which is how people look up opportunities).
+
+    `parts` (rapport.records.visibility.visible_parts): querysets whose union is `qs`, each
+    narrowed by one key; every way of matching is then asked of each part on its own, so
+    each subquery is "this grant AND this match", which the database plans from an index
+    either way, instead of reading every text match and testing all the grants on it.
     """
     index = index_for(qs)
     terms = parse_query(q, phones=index is not None)
     if index is None or not terms:
         return None
     vendor = connections[qs.db].vendor
-    base = qs.order_by().values("pk")
+    bases = [part.order_by().values("pk") for part in ([qs] if parts is None else parts)]
+    if not bases:  # sees nothing
+        return RawSQL(f"SELECT id FROM {index.main.table} WHERE 1 = 0", [])
     short = _short_filters(index, terms)
     long_terms = [t for t in terms if not t.short]
     conditions: list[Q] = []
@@ -324,15 +346,15 @@ def search_candidates(qs: QuerySet, q: str | None, *, per_source: int) -> RawSQL
             )
         if not terms[0].short and not terms[0].phone:
             conditions.append(short & _name_starts(index, long_terms, vendor, per_source))
-    parts = [base.filter(cond)[:per_source] for cond in conditions]
+    subqueries = [base.filter(cond)[:per_source] for base in bases for cond in conditions]
     if index.through and len(long_terms) > 1:
-        parts.append(search_filter(base, q)[:per_source])
+        subqueries += [search_filter(base, q)[:per_source] for base in bases]
     # Compiled here rather than combined with QuerySet.union(): typeahead builds this on
     # every keystroke, and the ORM's clones cost more than the queries take to run. Each
     # part is a complete SELECT with its own FROM, so its table names cannot capture the
     # outer query's.
     sqls, params = [], []
-    for part in parts:
+    for part in subqueries:
         sql, part_params = part.query.get_compiler(using=qs.db).as_sql()
         sqls.append(f"SELECT * FROM ({sql}) AS candidates{len(sqls)}")
         params += part_params

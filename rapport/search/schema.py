@@ -119,7 +119,32 @@ def pg_document(t: IndexedTable) -> str:
     return "lower(" + " || ' ' || ".join(pg_value(c) for c in t.columns) + ")"
 
 
+def digits_columns(t: IndexedTable) -> list[Column]:
+    return [c for c in t.columns if c.digits]
+
+
+def pg_digits_index(t: IndexedTable, column: Column) -> str:
+    return f"search_{t.key}_{column.name}_digits"
+
+
+def pg_digits_sql() -> list[str]:
+    """A trigram index on the digits of each phone column alone (migration 0003): a number
+    typed in any format is looked up there. In the record's document the digits share the
+    index with names and emails, and a fragment of a phone number was planned as a scan of
+    most of the table (a second at a million contacts)."""
+    return [
+        f"CREATE INDEX IF NOT EXISTS {pg_digits_index(t, c)} ON {t.table} "
+        f"USING gin (({pg_value(c)}) gin_trgm_ops)"
+        for t in all_tables()
+        for c in digits_columns(t)
+    ]
+
+
 def pg_schema_sql() -> list[str]:
+    return _pg_base_sql() + pg_digits_sql()
+
+
+def _pg_base_sql() -> list[str]:
     statements = ["CREATE EXTENSION IF NOT EXISTS pg_trgm"]
     for index in INDEXES.values():
         for t in index.tables:
@@ -135,7 +160,19 @@ def pg_schema_sql() -> list[str]:
     return statements
 
 
+def pg_digits_drop_sql() -> list[str]:
+    return [
+        f"DROP INDEX IF EXISTS {pg_digits_index(t, c)}"
+        for t in all_tables()
+        for c in digits_columns(t)
+    ]
+
+
 def pg_drop_sql() -> list[str]:
+    return _pg_base_drop_sql() + pg_digits_drop_sql()
+
+
+def _pg_base_drop_sql() -> list[str]:
     # The pg_trgm extension stays: other indexes may come to use it.
     statements: list[str] = []
     for index in INDEXES.values():
@@ -149,4 +186,5 @@ def pg_index_names() -> set[str]:
     for index in INDEXES.values():
         names |= {t.trgm_index for t in index.tables}
         names |= {index.prefix_index(f) for f in index.name_fields}
+    names |= {pg_digits_index(t, c) for t in all_tables() for c in digits_columns(t)}
     return names

@@ -4,7 +4,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
+from django.db import connections, transaction
 from django.db.models import Expression, F, IntegerField, QuerySet
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
 
 from rapport.accounts.models import Account, Contact
@@ -12,7 +14,7 @@ from rapport.accounts.selectors import accounts_visible_to, contacts_visible_to
 from rapport.identity.models import User
 from rapport.leads.models import Lead
 from rapport.leads.selectors import leads_visible_to
-from rapport.records.visibility import shown_value
+from rapport.records.visibility import sees_all, shown_value, visible, visible_parts
 from rapport.sales.models import Opportunity
 from rapport.sales.selectors import opportunities_visible_to
 from rapport.search.indexes import INDEXES
@@ -24,6 +26,12 @@ MAX_LIMIT = 20
 # Rows ranked per way of matching (see search_candidates): enough for the best 20 to be
 # among them, few enough to sort in well under a millisecond.
 CANDIDATES = 100
+# A user who sees fewer records of a type than this gets the per-grant candidates (the
+# grant's index first); others the text index first, then visibility (_typeahead_rows).
+FEW_VISIBLE = 2000
+# Index first: when at least 1 in VISIBLE_SHARE of the text candidates is visible, they are
+# representative enough (a rep who sees a sixth of the table) and no second pass is made.
+VISIBLE_SHARE = 10
 
 
 def _join(*parts: str | None) -> str:
@@ -211,19 +219,134 @@ def _exact_typeahead(*, user: User, q: str | None, types: list[str] | None, limi
     limit = max(1, min(limit, MAX_LIMIT))
     wanted = [t for t in TYPES if not types or t in types]
     terms = parse_query(q)
+    if terms:  # who sees how much of each type: one query for all (see _typeahead_rows)
+        _visible_sizes(user, [KINDS[t] for t in wanted])
     groups = []
     for object_type in wanted:
         kind = KINDS[object_type]
-        items: list[dict] = []
-        candidates = search_candidates(kind.visible(user), q, per_source=CANDIDATES)
-        if candidates is not None:
-            rank = NameRank(INDEXES[object_type].name_fields, kind.full_name, terms)
-            ranked = (
-                kind.model.all_objects.filter(pk__in=candidates)
-                .annotate(_rank=rank)
-                .order_by("_rank", *(Lower(f) for f in kind.order), "id")
-            )
-            rows = kind.rows(ranked, user)[:limit]
-            items = [_hit(kind, object_type, row) for row in rows]
-        groups.append({"type": object_type, "items": items})
+        rows = _typeahead_rows(kind, object_type, user, q, terms, limit) if terms else []
+        groups.append(
+            {"type": object_type, "items": [_hit(kind, object_type, row) for row in rows]}
+        )
     return groups
+
+
+def _typeahead_rows(
+    kind: Kind, object_type: str, user: User, q: str | None, terms: list[Term], limit: int
+) -> list[dict]:
+    """The best `limit` rows of `kind` that `user` may see among the candidates of `q` (at
+    most CANDIDATES per way of matching, search_candidates), ranked.
+
+    An admin (or a public org default) ranks the text candidates directly: one query. A user
+    who sees fewer than FEW_VISIBLE records of the type (counted once per request) gets the
+    candidates one grant at a time (visible_parts: "owner = me AND match", planned from the
+    owner's index), as the text index would read mostly others' records. Anyone else
+    (a rep who sees a sixth of a million contacts) goes text index first, visibility
+    second: fetches the text candidates' ids (what
+    the admin would rank), then ranks the visible ones among them, picked by primary key:
+    two queries, each planned from its index. When they give `limit` rows, or the text
+    candidates were cut off (CANDIDATES of them) and at least one in VISIBLE_SHARE is
+    visible (representative, as the per-grant candidates are), that is the answer;
+    otherwise the candidates are asked again one grant at a time (visible_parts), so a
+    match is never lost to others' records filling a source's LIMIT (an emails source
+    cuts off email rows, before the owner is known). ORing
+    the grants into the text query kept PostgreSQL off the trigram index for everyone but
+    the admin (every text match read and tested against all the grants)."""
+    rank = NameRank(INDEXES[object_type].name_fields, kind.full_name, terms)
+
+    def ranked(qs: QuerySet) -> list[dict]:
+        qs = qs.annotate(_rank=rank).order_by("_rank", *(Lower(f) for f in kind.order), "id")
+        return list(kind.rows(qs, user)[:limit])
+
+    # `objects`: the active rows, as the *_visible_to selectors' base.
+    base = kind.model.objects.all()
+    parts = visible_parts(base, user)
+    if not parts:  # sees nothing
+        return []
+    candidates = search_candidates(base, q, per_source=CANDIDATES)
+    if candidates is None:
+        return []
+    phone = any(t.phone for t in terms) and connections[base.db].vendor == "postgresql"
+    if sees_all(kind.model.OBJECT_TYPE, user):
+        if not phone:
+            return ranked(kind.model.all_objects.filter(pk__in=candidates))
+        ids = _ids(candidates, base.db, phone=True)
+        return ranked(kind.model.all_objects.filter(pk__in=ids)) if ids else []
+    seen = _visible_sizes(user, [kind]).get(kind.model.OBJECT_TYPE, 0)
+    if not seen:
+        return []
+    if seen < FEW_VISIBLE:  # few records: each grant's index first, then the text
+        by_grant = search_candidates(visible(base, user), q, per_source=CANDIDATES, parts=parts)
+        return ranked(kind.model.all_objects.filter(pk__in=by_grant))
+    ids = _ids(candidates, base.db, phone=phone)
+    if not ids:
+        return []
+    rows = ranked(visible(kind.model.all_objects.filter(pk__in=ids), user))
+    if len(rows) >= limit or (len(ids) >= CANDIDATES and len(rows) * VISIBLE_SHARE >= len(ids)):
+        return rows
+    by_grant = search_candidates(visible(base, user), q, per_source=CANDIDATES, parts=parts)
+    return ranked(kind.model.all_objects.filter(pk__in=by_grant))
+
+
+def _visible_sizes(user: User, kinds: list[Kind]) -> dict[str, int]:
+    """How many records of each of `kinds` `user` may see, each counted up to FEW_VISIBLE
+    (index ranges of the grants): one query for all the types, once per user object (that
+    is, once per request). Types the user sees whole are left out."""
+    cache = getattr(user, "_rapport_typeahead_sizes", None)
+    if cache is None:
+        cache = user._rapport_typeahead_sizes = {}
+    missing = {}
+    for kind in kinds:
+        object_type = kind.model.OBJECT_TYPE
+        if object_type in cache:
+            continue
+        parts = visible_parts(kind.model.objects.all(), user)
+        if not parts:
+            cache[object_type] = 0
+        elif not sees_all(object_type, user):
+            missing[object_type] = parts
+    if missing:
+        using = next(iter(missing.values()))[0].db
+        counts, params = [], []
+        for parts in missing.values():
+            sqls = []
+            for part in parts:
+                query = part.order_by().values("pk")[:FEW_VISIBLE].query
+                sql, part_params = query.get_compiler(using).as_sql()
+                sqls.append(f"SELECT * FROM ({sql}) AS part{len(sqls)}")  # noqa: S608
+                params += part_params
+            union = " UNION ALL ".join(sqls)
+            counts.append(f"(SELECT count(*) FROM ({union}) AS parts)")  # noqa: S608
+        with connections[using].cursor() as cursor:
+            cursor.execute(f"SELECT {', '.join(counts)}", params)
+            cache.update(zip(missing, cursor.fetchone(), strict=True))
+    return cache
+
+
+def _ids(candidates: RawSQL, using: str, *, phone: bool = False) -> list[int]:
+    """The ids a search_candidates() RawSQL selects (one query).
+
+    `phone` (PostgreSQL): the candidates of a phone number are read from the bitmap of the
+    digits' trigram index, never by a sequential or plain index scan. Digit strings have ten
+    letters: the planner's estimate of `digits LIKE '%20008%'` is far too high (10% of the
+    table where a hundred rows match), so under the LIMIT it chose to scan the table and
+    filter every row through regexp_replace (11 s at a million contacts, 0.4 s from the
+    index). The planner settings are set for this one statement and restored."""
+    connection = connections[using]
+    if not phone or connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(candidates.sql, candidates.params)
+            return [row[0] for row in cursor.fetchall()]
+    with transaction.atomic(using=using), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT current_setting('enable_seqscan'), current_setting('enable_indexscan'), "
+            "set_config('enable_seqscan', 'off', true), set_config('enable_indexscan', 'off', true)"
+        )
+        seqscan, indexscan = cursor.fetchone()[:2]
+        cursor.execute(candidates.sql, candidates.params)
+        ids = [row[0] for row in cursor.fetchall()]
+        cursor.execute(
+            "SELECT set_config('enable_seqscan', %s, true), set_config('enable_indexscan', %s, true)",
+            [seqscan, indexscan],
+        )
+    return ids

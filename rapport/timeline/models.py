@@ -18,6 +18,31 @@ class EventKind(models.TextChoices):
     ACTIVITY_DONE = "activity_done", "Task completed"
     LEAD_CONVERTED = "lead_converted", "Lead converted"
     ORDER_PLACED = "order_placed", "Order placed"
+    EMAIL_SENT = "email_sent", "Email sent"
+    EMAIL_RECEIVED = "email_received", "Email received"
+    FILE_ADDED = "file_added", "File added"
+    CASE_OPENED = "case_opened", "Case opened"
+    CASE_STATUS = "case_status", "Case status changed"
+    CASE_REPLY = "case_reply", "Case reply sent"
+    CASE_NOTE = "case_note", "Internal note"
+    SLA = "sla", "SLA clock"
+    # Marketing
+    CAMPAIGN_SENT = "campaign_sent", "Campaign email sent"
+    EMAIL_OPENED = "email_opened", "Email opened"
+    EMAIL_CLICKED = "email_clicked", "Link clicked"
+    FORM_SUBMITTED = "form_submitted", "Form submitted"
+    WEB_SESSION = "web_session", "Website visit"
+    # After the sale
+    ASSET_CHANGED = "asset_changed", "Installed product"
+    RETURN_STATUS = "return_status", "Return"
+    WORK_ORDER = "work_order", "Field service"
+    SURVEY_ANSWERED = "survey_answered", "Survey answered"
+    PORTAL = "portal", "Customer portal"
+    # Sales depth
+    TERRITORY_CHANGED = "territory_changed", "Territory changed"
+    ASSIGNED = "assigned", "Assigned by rule"
+    SEQUENCE_STEP = "sequence_step", "Sequence step"
+    QUOTE = "quote", "Quote"
 
 
 class TimelineEvent(models.Model):
@@ -46,6 +71,12 @@ class TimelineEvent(models.Model):
     order = models.ForeignKey(
         "orders.Order", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    case = models.ForeignKey(
+        "cases.Case", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    campaign = models.ForeignKey(
+        "campaigns.Campaign", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["-occurred_at", "-id"]
@@ -54,6 +85,8 @@ class TimelineEvent(models.Model):
             models.Index(fields=["contact", "-occurred_at", "-id"]),
             models.Index(fields=["lead", "-occurred_at", "-id"]),
             models.Index(fields=["opportunity", "-occurred_at", "-id"]),
+            models.Index(fields=["case", "-occurred_at", "-id"]),
+            models.Index(fields=["campaign", "-occurred_at", "-id"]),
             # Everyone's newest events (the home dashboard's recent activity).
             models.Index(fields=["-occurred_at", "-id"]),
         ]

@@ -7,11 +7,14 @@ shared account would see a private contact's creation, a private deal's amounts,
 logged only on them and the shares of other records.
 """
 
-from django.db.models import Model, Q, QuerySet
+from django.db.models import BooleanField, ExpressionWrapper, Model, OuterRef, Q, QuerySet, Subquery
+from django.db.models.lookups import IsNull
 
 from rapport.accounts.models import Account, Contact
+from rapport.activities.models import Activity
 from rapport.identity.models import User
 from rapport.leads.models import Lead
+from rapport.orders.models import Order
 from rapport.records.visibility import visible_ref
 from rapport.sales.models import Opportunity
 from rapport.timeline.models import TimelineEvent
@@ -27,20 +30,31 @@ _RECORD_SUBJECTS = (
 )
 
 
+def _probe(model: type[Model], ref: str, cond: Q) -> Q:
+    """The `model` row the event's `ref` column points to matches `cond`: a primary-key
+    probe (a correlated subquery with LIMIT 1), never a join. Joined (`order__account_id`),
+    PostgreSQL hashed the whole orders table to check twenty events (236 ms of the rep's
+    "recent events" block at 100,000 contacts)."""
+    rows = model._base_manager.filter(cond, pk=OuterRef(ref)).order_by().values("pk")[:1]
+    return Q(ExpressionWrapper(IsNull(Subquery(rows), False), output_field=BooleanField()))
+
+
 def _activity_visible(user: User, known_field: str | None, known_pk: int | None) -> Q:
     # As activities_visible_to: through any record it is linked to, or to its owner.
-    q = Q(activity__owner_id=user.pk)
+    q = Q(owner_id=user.pk)
     if known_field:
-        q |= Q(**{f"activity__{known_field}_id": known_pk})
+        q |= Q(**{f"{known_field}_id": known_pk})
     for field, model in _RECORD_SUBJECTS:
-        q |= visible_ref(model, user, f"activity__{field}_id")
-    return q
+        q |= visible_ref(model, user, f"{field}_id")
+    return _probe(Activity, "activity_id", q)
 
 
 def _order_visible(user: User) -> Q:
     # As orders_visible_to: with its account or its contact.
-    return visible_ref(Account, user, "order__account_id") | visible_ref(
-        Contact, user, "order__contact_id"
+    return _probe(
+        Order,
+        "order_id",
+        visible_ref(Account, user, "account_id") | visible_ref(Contact, user, "contact_id"),
     )
 
 

@@ -5,6 +5,7 @@ from typing import Any
 from django.db.models import Model
 from django.utils import timezone
 
+from rapport.timeline.hooks import as_columns, events_written
 from rapport.timeline.models import TimelineEvent
 
 # Which FK of TimelineEvent a subject lands on, and which of its parents also see it.
@@ -40,7 +41,7 @@ def timeline_record(
     (account_id=, contact_id=, lead_id=, opportunity_id=, activity_id=, order_id=)."""
     fields = _links_for(subject) if subject is not None else {}
     fields.update({k: v for k, v in links.items() if v is not None})
-    return TimelineEvent.objects.create(
+    event = TimelineEvent.objects.create(
         kind=kind,
         actor=actor if actor is not None and actor.is_authenticated else None,
         occurred_at=occurred_at or timezone.now(),
@@ -48,3 +49,19 @@ def timeline_record(
         payload=payload or {},
         **fields,
     )
+    events_written([as_columns(event)])
+    return event
+
+
+def timeline_record_many(events: list[TimelineEvent]) -> list[TimelineEvent]:
+    """Write unsaved events in one INSERT and tell the listeners once, with all of them (the
+    bulk path of a service that writes many events in one transaction, e.g. the mail sync:
+    listeners such as the lifecycle recompute then run once per batch, not per event)."""
+    if not events:
+        return []
+    for event in events:
+        event.summary = (event.summary or "")[:300]
+        event.occurred_at = event.occurred_at or timezone.now()
+    written = TimelineEvent.objects.bulk_create(events)
+    events_written([as_columns(event) for event in written])
+    return written

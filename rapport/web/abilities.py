@@ -43,8 +43,20 @@ class Abilities:
         return self.user.is_authenticated and passes(require_catalog_manager, self.user)
 
     @cached_property
+    def manage_email_templates(self) -> bool:
+        from rapport.mail.config_services import require_template_manager
+
+        return self.user.is_authenticated and passes(require_template_manager, self.user)
+
+    @cached_property
     def view_settings(self) -> bool:
         return self.user.is_authenticated and can_view_settings(self.user)
+
+    @cached_property
+    def view_marketing_reports(self) -> bool:
+        from rapport.marketing.access import can_view_reports
+
+        return self.user.is_authenticated and can_view_reports(self.user)
 
     @cached_property
     def refresh_analytics(self) -> bool:

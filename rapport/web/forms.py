@@ -277,6 +277,10 @@ class BulkActionForm(forms.Form):
         queryset=None, required=False, label="New owner", empty_label="New owner…"
     )
     tag = forms.CharField(required=False, max_length=60)
+    # A list's own bulk action that needs a segment fills the choices (web/listing.py).
+    segment_id = forms.TypedChoiceField(
+        coerce=int, required=False, empty_value=None, choices=[], label="Segment"
+    )
     next = forms.CharField(required=False, max_length=2000)
 
     def __init__(self, *args, user, actions: list[tuple[str, str]] | None = None, **kwargs):
@@ -294,6 +298,8 @@ class BulkActionForm(forms.Form):
             self.add_error("owner_id", "Choose the new owner")
         if data.get("action") == "tag" and not (data.get("tag") or "").strip():
             self.add_error("tag", "Type the tag to add")
+        if data.get("action") == "add_to_segment" and not data.get("segment_id"):
+            self.add_error("segment_id", "Choose the segment")
         return data
 
     def full_clean(self):

@@ -15,6 +15,7 @@ _FALLBACK = {
     "orders.order": "/orders/{pk}/",
     "sales.product": "/products/{pk}/",
     "activities.activity": "/activities/{pk}/",
+    "cases.case": "/cases/{pk}/",
 }
 
 

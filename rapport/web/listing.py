@@ -22,6 +22,7 @@ from django.views.decorators.http import require_POST
 from ninja.errors import HttpError
 
 from rapport.api.pagination import keyset_page
+from rapport.notifications.services import bulk_assignment_notify
 from rapport.records.exceptions import Conflict, PermissionDenied, RecordNotFound, StaleVersion
 from rapport.records.export import export_sorted
 from rapport.records.services import record_transfer_owner, require_writer
@@ -139,6 +140,8 @@ class BulkAction:
     verb: str
     run: Callable[..., Any]
     needs: str = ""
+    # For needs="segment_id": `choices(user)` → [(id, name)] of the select in the bulk bar.
+    choices: Callable[..., Any] | None = None
 
 
 BUILTIN_BULK = {
@@ -402,10 +405,26 @@ def _bulk_choices(config: ListConfig) -> list[tuple[str, str, str]]:
     return out
 
 
+def _manual_rule_choices(config: ListConfig, user) -> list[tuple[str, str, str]]:
+    """Active automation rules with the "manual run" trigger for this object."""
+    from rapport.automation.selectors import manual_rules_for
+
+    return [
+        (f"rule:{rule.pk}", f"Run rule: {rule.name}", "")
+        for rule in manual_rules_for(user, config.object_type)
+    ]
+
+
 def _bulk_form(config: ListConfig, user, data=None) -> BulkActionForm:
-    choices = _bulk_choices(config)
+    choices = _bulk_choices(config) + _manual_rule_choices(config, user)
     form = BulkActionForm(data, user=user, actions=[(n, label) for n, label, _ in choices])
     form.needs = {needs for _, _, needs in choices if needs}
+    for name in config.bulk_actions:
+        spec = config.custom_bulk.get(name)
+        if spec is not None and spec.choices is not None and spec.needs in form.fields:
+            form.fields[spec.needs].choices = [("", "Choose…")] + [
+                (str(k), v) for k, v in spec.choices(user)
+            ]
     return form
 
 
@@ -419,12 +438,15 @@ def bulk_action(request, config: ListConfig):
                 messages.error(request, error)
         return HttpResponseRedirect(back)
     action = form.cleaned_data["action"]
+    ids = form.cleaned_data["ids"]
+    if action.startswith("rule:"):
+        return _bulk_run_rule(request, config, int(action.removeprefix("rule:")), ids, back)
     if action not in config.bulk_actions:
         raise Http404("unknown action")
-    ids = form.cleaned_data["ids"]
     visible = config.selector(user=request.user).filter(pk__in=ids)
     targets = list((config.bulk_targets or editable)(visible, request.user))
     done = 0
+    assigned: list = []
     for record in targets:
         try:
             if action in config.custom_bulk:
@@ -433,8 +455,12 @@ def bulk_action(request, config: ListConfig):
                 )
             elif action == "assign":
                 record_transfer_owner(
-                    record=record, new_owner=form.cleaned_data["owner_id"], actor=request.user
+                    record=record,
+                    new_owner=form.cleaned_data["owner_id"],
+                    actor=request.user,
+                    notify_new_owner=False,
                 )
+                assigned.append(record)
             elif action == "tag":
                 names = [t.name for t in record.tags.all()] + [form.cleaned_data["tag"].strip()]
                 config.set_tags(record=record, actor=request.user, tags=names)
@@ -443,6 +469,14 @@ def bulk_action(request, config: ListConfig):
         except (Conflict, PermissionDenied, RecordNotFound, StaleVersion, ValidationError):
             continue
         done += 1
+    if assigned:
+        # One notification for the lot, not one per row.
+        bulk_assignment_notify(
+            records=assigned,
+            new_owner=form.cleaned_data["owner_id"],
+            actor=request.user,
+            link=f"{config.url('list')}?owner_id={form.cleaned_data['owner_id'].pk}",
+        )
     verb = (
         config.custom_bulk[action].verb if action in config.custom_bulk else BUILTIN_BULK[action][1]
     )
@@ -451,6 +485,29 @@ def bulk_action(request, config: ListConfig):
     if skipped:
         text += f" {skipped:,} skipped: you may not change them."
     (messages.success if done else messages.warning)(request, text)
+    return HttpResponseRedirect(back)
+
+
+def _bulk_run_rule(request, config: ListConfig, rule_id: int, ids, back: str):
+    """Start a manual automation rule on the checked rows the user may change."""
+    from rapport.automation.selectors import rule_get_for_runner
+    from rapport.automation.services import rule_run_manual
+
+    rule = rule_get_for_runner(request.user, rule_id)
+    visible_ids = list(
+        config.selector(user=request.user).filter(pk__in=ids).values_list("pk", flat=True)
+    )
+    try:
+        result = rule_run_manual(rule=rule, actor=request.user, object_ids=visible_ids)
+    except (Conflict, ValidationError) as exc:
+        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+        return HttpResponseRedirect(back)
+    started = len(result["started"])
+    text = f"“{rule.name}” started on {_plural(config, started)}."
+    skipped = len(ids) - started
+    if skipped:
+        text += f" {skipped:,} skipped: you may not change them or they do not meet its conditions."
+    (messages.success if started else messages.warning)(request, text)
     return HttpResponseRedirect(back)
 
 

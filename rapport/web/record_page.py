@@ -383,7 +383,12 @@ def timeline_context(record, *, user, cursor: str | None, url: str, page_url: st
     )
     more = f"{url}?cursor={page.next_cursor}" if page.next_cursor else ""
     more_page = f"{page_url}?tl={page.next_cursor}#timeline" if more and page_url else more
+    from rapport.mail.selectors import pending_deliveries_of_record
+
     return {
+        # Outgoing mail not sent yet heads the first page (once sent or failed, its
+        # email_sent event takes over, with the state).
+        "pending_emails": pending_deliveries_of_record(record) if cursor is None else [],
         "events": page.items,
         "timeline_more": more,
         "timeline_more_page": more_page,

@@ -12,10 +12,11 @@ from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 
+from rapport.files.views import files_context
 from rapport.records.exceptions import Conflict, StaleVersion
 from rapport.records.visibility import can_edit as record_can_edit
 from rapport.records.visibility import can_manage_access
-from rapport.web.composer import composer_context, composer_form, composer_view
+from rapport.web.composer import composer_context, composer_form, composer_view, email_initial
 from rapport.web.decorators import ui_view
 from rapport.web.forms import add_service_errors
 from rapport.web.fragments import render_fragment
@@ -86,9 +87,17 @@ def record_page_context(request, config: RecordConfig, record, **extra) -> dict:
             page_url=detail_url,
         ),
         **composer_context(
-            composer_form(request.GET.get("compose")), url=config.url("composer", pk)
+            composer_form(
+                request.GET.get("compose"),
+                user=request.user,
+                record=record,
+                initial=email_initial(request) if request.GET.get("compose") == "email" else None,
+            ),
+            url=config.url("composer", pk),
+            record=record,
         ),
     }
+    context.update(files_context(request, record))
     if config.extra_context is not None:
         context.update(config.extra_context(request, record))
     context.update(extra)

@@ -57,8 +57,22 @@ SECTIONS = [
     ("roles", "Roles", "What each role may do, and who has which."),
     ("sharing", "Sharing", "Who sees whose records by default."),
     ("pipelines", "Pipelines", "Sales pipelines and their stages."),
+    ("playbooks", "Playbooks", "Recommended next steps per stage, shown on opportunities."),
     ("custom_fields", "Custom fields", "Extra fields on accounts, contacts, leads and deals."),
+    ("webhooks", "Webhooks", "Signed outbound webhooks, their deliveries and allowed networks."),
+    ("inbound", "Inbound webhooks", "Calls, chats and sales other systems send in."),
+    ("calendars", "Business calendars", "Opening hours and holidays for waits and service clocks."),
+    ("sla", "SLA policies", "Response and resolution targets for cases, and their escalations."),
+    ("tax_rates", "Tax rates", "VAT and sales tax on quotes, by product and country."),
+    ("automation", "Automation", "Rules: when something happens, do that; their run history."),
+    ("consent", "Consent", "Marketing purposes with their policy texts, and the suppression list."),
 ]
+# Sections only administrators may open (they hold secrets): not offered to managers.
+ADMIN_SECTIONS = {"webhooks", "inbound"}
+
+
+def visible_sections(user) -> list[tuple[str, str, str]]:
+    return [s for s in SECTIONS if s[0] not in ADMIN_SECTIONS or user.is_admin]
 
 
 def _viewer(request) -> None:
@@ -70,11 +84,13 @@ def _page(request, section: str, template: str, context: dict, status: int = 200
     _viewer(request)
     context = {
         "section": section,
-        "sections": [(key, label) for key, label, _ in SECTIONS],
+        "sections": [(key, label) for key, label, _ in visible_sections(request.user)],
         "can_change": request.user.is_admin,
         **context,
     }
-    return render(request, f"web/settings/{template}", context, status=status)
+    # Other apps' settings sections pass their own template path ("calendars/list.html").
+    name = template if "/" in template else f"web/settings/{template}"
+    return render(request, name, context, status=status)
 
 
 def _back(section: str, *args) -> HttpResponseRedirect:
@@ -88,7 +104,10 @@ def _errors_to(form, exc: ValidationError, field_map: dict | None = None) -> Non
 @ui_view
 def index(request):
     _viewer(request)
-    cards = [(reverse(f"settings:{key}"), label, text) for key, label, text in SECTIONS]
+    cards = [
+        (reverse(f"settings:{key}"), label, text)
+        for key, label, text in visible_sections(request.user)
+    ]
     return _page(request, "", "index.html", {"cards": cards})
 
 

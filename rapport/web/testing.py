@@ -30,6 +30,20 @@ def count_queries(fn) -> int:
     return len(ctx.captured_queries)
 
 
+def query_plan(qs) -> str:
+    """The database's plan for `qs` (PostgreSQL with sequential scans discouraged, so a usable
+    index shows even on a tiny table; SQLite's EXPLAIN QUERY PLAN), for "uses the index"
+    tests."""
+    sql, params = qs.query.sql_with_params()
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            cursor.execute("EXPLAIN " + sql, params)
+        else:
+            cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
+        return "\n".join(str(row) for row in cursor.fetchall())
+
+
 def csv_rows(response) -> list[list[str]]:
     import csv
     import io

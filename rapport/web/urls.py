@@ -52,6 +52,7 @@ urlpatterns = [
     path("", include((shell_patterns, "web"))),
     path("", include("rapport.accounts.urls")),
     path("", include("rapport.activities.urls")),
+    path("", include("rapport.notifications.urls")),
     path("", include("rapport.orders.urls")),
     path("", include("rapport.sales.catalog_urls")),
     path("settings/", include("rapport.web.settings_urls")),
@@ -60,4 +61,9 @@ urlpatterns = [
     path("", include("rapport.imports.urls")),
     path("", include("rapport.analytics.urls")),
     path("", include("rapport.duplicates.urls")),
+    path("", include("rapport.mail.thread_urls")),
+    path("", include("rapport.files.urls")),
+    path("", include("rapport.segments.urls")),
+    path("", include("rapport.territories.urls")),
+    path("", include("rapport.scoring.urls")),
 ]

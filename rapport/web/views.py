@@ -34,6 +34,7 @@ SEARCH_TYPES = {
     "contact": ("Contacts", "accounts:contact_list", "/contacts/"),
     "lead": ("Leads", "leads:lead_list", "/leads/"),
     "opportunity": ("Opportunities", "sales:opportunity_list", "/opportunities/"),
+    "article": ("Knowledge articles", "knowledge:home", "/knowledge/"),
 }
 TASK_STALE = "Someone else changed this task meanwhile: reload the page and try again."
 
@@ -125,6 +126,11 @@ def _list_url(object_type: str, q: str) -> str:
 def _search_groups(user, q: str, limit: int) -> list[dict]:
     """The search service's groups (the same call as GET /api/search), labelled."""
     groups = search_typeahead(user=user, q=q, limit=limit, similar=True)
+    # The knowledge base's articles (internal and public; drafts for their editors only),
+    # through the same search service index.
+    from rapport.knowledge.selectors import article_search_hits
+
+    groups.append({"type": "article", "items": article_search_hits(user=user, q=q, limit=limit)})
     return [
         {
             "type": group["type"],

@@ -172,17 +172,33 @@ def test_interaction_external_id_is_idempotent(personas, contact):
     assert _events(EventKind.ACTIVITY_LOGGED).count() == 1
 
 
-def test_external_id_of_an_activity_the_actor_cannot_see_is_a_conflict(
+def test_external_id_of_an_activity_the_actor_cannot_see_neither_collides_nor_attaches(
     log, personas, contact, outsider_contact
 ):
-    log("interaction", contact_id=contact.pk, external_id="chat-1")
-    with pytest.raises(Conflict):
-        log(
-            "interaction",
-            actor=personas.outsider,
-            contact_id=outsider_contact.pk,
-            external_id="chat-1",
-        )
+    mine = log("interaction", contact_id=contact.pk, external_id="chat-1")
+    theirs = log(
+        "interaction",
+        actor=personas.outsider,
+        contact_id=outsider_contact.pk,
+        external_id="chat-1",
+    )
+    assert theirs.pk != mine.pk and theirs.contact_id == outsider_contact.pk
+    mine.refresh_from_db()
+    assert (mine.contact_id, mine.owner_id) == (contact.pk, personas.owner.pk)
+
+
+def test_ones_own_activity_out_of_sight_since_is_a_conflict_about_ones_own_write(
+    log, personas, contact, outsider_contact
+):
+    from rapport.activities.models import Activity
+
+    log("interaction", contact_id=contact.pk, external_id="chat-2")
+    # Moved to another person's private contact since (as a transfer would).
+    Activity.objects.filter(external_id="chat-2").update(
+        contact=outsider_contact, owner=personas.outsider
+    )
+    with pytest.raises(Conflict, match="no longer visible to you"):
+        log("interaction", contact_id=contact.pk, external_id="chat-2")
 
 
 def test_racing_identical_interactions_create_one(personas, contact):
@@ -194,12 +210,13 @@ def test_racing_identical_interactions_create_one(personas, contact):
         if (
             state["rival"] is None
             and sql.lstrip().upper().startswith("SELECT")
-            and ('"external_id" =' in sql)
+            and ('"external_id"' in sql)
         ):
-            state["rival"] = Activity.objects.create(
+            state["rival"] = Activity.objects.create(  # the same writer racing itself
                 kind="interaction",
                 channel="web",
                 owner=personas.owner,
+                created_by=personas.owner,
                 contact=contact,
                 occurred_at=AT,
                 external_id="web-7",

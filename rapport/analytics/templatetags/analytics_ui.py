@@ -86,3 +86,19 @@ def customer_value(record) -> dict:
     out["churn_source"] = CHURN_SOURCES.get(score.churn_source, "")
     out["description"] = SEGMENT_DESCRIPTIONS.get(score.segment, "")
     return out
+
+
+@register.filter
+def minutes_duration(minutes) -> str:
+    """Business minutes as "45 min", "8 h 24 min", "3 d 2 h" (8-hour days are not assumed:
+    days here are 24 hours of business time); "—" for None."""
+    if minutes is None or minutes == "":
+        return "—"
+    total = round(float(minutes))
+    if total < 60:
+        return f"{total} min"
+    hours, mins = divmod(total, 60)
+    if hours < 24:
+        return f"{hours} h {mins} min" if mins else f"{hours} h"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h" if hours else f"{days} d"

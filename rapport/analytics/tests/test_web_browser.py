@@ -32,7 +32,8 @@ def test_manager_reads_the_analytics_overview_and_a_scored_account(
     page.wait_for_selector("#chart-segments", state="visible")
     page.wait_for_selector("#chart-clv", state="visible")
     page.wait_for_selector("#chart-calibration", state="visible")
-    assert page.locator(".stat").count() == 6
+    # six customer figures, and the marketing card's four (cost per lead / sale, …)
+    assert page.locator(".stat").count() == 10
     assert page.locator("#table-cohorts tbody tr").count() >= 1
     # Drawn charts fold their tables away; the reader can open them again.
     assert page.locator("details[data-chart-table='clv']").get_attribute("open") is None

@@ -12,6 +12,7 @@ from django.core import signing
 
 from rapport.api.pagination import keyset_page
 from rapport.imports.models import ImportJob
+from rapport.webforms.models import WebForm
 
 pytestmark = pytest.mark.django_db
 
@@ -59,12 +60,32 @@ def ids(personas, api_as):
     job = ImportJob.objects.create(
         object_type="accounts", file_path="x.csv", original_name="x.csv", created_by=personas.admin
     )
+    rule = admin.post(
+        "/api/automation/rules",
+        {
+            "name": "Cursor",
+            "trigger_type": "manual",
+            "object_type": "contact",
+            "actions": [{"type": "add_tag", "params": {"tag": "x"}}],
+        },
+    ).data
+    segment = admin.post("/api/segments", {"name": "Cursor", "kind": "static"}).data
+    campaign = admin.post("/api/campaigns", {"name": "Cursor", "send": {}}).data
+    form = WebForm.objects.create(
+        name="Cursor", slug="cursor", assign_user=personas.admin, created_by=personas.admin
+    )
     return {
+        "/api/campaigns/": campaign["id"],
+        "/api/forms/": form.pk,
+        "/api/automation/rules/": rule["id"],
+        "/api/segments/": segment["id"],
         "/api/accounts/": account["id"],
         "/api/contacts/": contact["id"],
         "/api/leads/": lead["id"],
         "/api/opportunities/": opportunity["id"],
         "/api/imports/": job.pk,
+        "/api/consent/contacts/": contact["id"],
+        "/api/consent/leads/": lead["id"],
     }
 
 
@@ -83,7 +104,10 @@ def test_there_are_list_endpoints():
 @pytest.mark.parametrize("path", list_paths())
 def test_a_crafted_cursor_is_a_400(personas, api_as, ids, path, crafted):
     api = api_as(personas.admin)
-    response = api.client.get(_url(path, ids), {"cursor": CRAFTED[crafted]}, headers=api.headers)
+    query = {"cursor": CRAFTED[crafted]}
+    if path.startswith("/api/mail/"):  # a record's emails: the record is named
+        query.update(record_type="account", record_id=ids["/api/accounts/"])
+    response = api.client.get(_url(path, ids), query, headers=api.headers)
     if path.startswith("/api/exports/"):
         # An export is the whole filtered list: it takes the list's parameters and ignores
         # the cursor.

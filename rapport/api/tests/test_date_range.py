@@ -16,10 +16,16 @@ from django.db import connection
 from rapport.accounts.models import Account
 from rapport.activities.models import Activity
 from rapport.analytics.models import AnalyticsSettings
+from rapport.assets.models import Asset
+from rapport.campaigns.models import Campaign, CampaignSend
+from rapport.fieldservice.models import WorkOrder
 from rapport.leads.models import Lead
+from rapport.mail.models import MailMessage
 from rapport.orders.models import Order
+from rapport.quotes.models import Quote
 from rapport.records.dates import dates_out_of_range
 from rapport.sales.models import ExchangeRate, Opportunity
+from rapport.territories.models import RepAvailability
 
 pytestmark = pytest.mark.django_db
 
@@ -104,9 +110,23 @@ def world(personas, api_as):
         kind: client.post("/api/activities", _activity_body(kind, account["id"])).data
         for kind in ("task", "call", "meeting")
     }
+    admin = api_as(personas.admin)
+    product = admin.post("/api/products", {"sku": "D-1", "name": "Dated widget"}).data
+    asset = client.post(
+        "/api/assets", {"product_id": product["id"], "account_id": account["id"]}
+    ).data
+    campaign = client.post("/api/campaigns", {"name": "Dated campaign", "send": {}}).data
+    work_order = client.post(
+        "/api/work-orders", {"title": "Dated visit", "account_id": account["id"]}
+    ).data
     return {
+        "rep_user": rep,
+        "product": product,
+        "asset": asset,
+        "campaign": campaign,
+        "work_order": work_order,
         "rep": client,
-        "admin": api_as(personas.admin),
+        "admin": admin,
         "account": account,
         "lead": lead,
         "opportunity": opportunity,
@@ -167,11 +187,42 @@ def _request(world, operation_id: str, path: tuple):
             "/api/analytics/settings",
             {"observation_end": "date"},
         ),
+        "mail_send": (
+            "post",
+            "/api/mail/send",
+            {
+                "record_type": "account",
+                "record_id": account["id"],
+                "to": ["buyer@example.com"],
+                "subject": "Hello",
+                "text": "Hi",
+            },
+        ),
         "activity_update": (
             "patch",
             f"/api/activities/{world['activities'][_kind_for(field)]['id']}",
             {},
         ),
+        "asset_create": (
+            "post",
+            "/api/assets",
+            {"product_id": world["product"]["id"], "account_id": account["id"]},
+        ),
+        "asset_update": ("patch", f"/api/assets/{world['asset']['id']}", {}),
+        "campaign_create": ("post", "/api/campaigns", {"name": "New campaign", "send": {}}),
+        "campaign_update": ("patch", f"/api/campaigns/{world['campaign']['id']}", {"send": {}}),
+        "quote_create": ("post", "/api/quotes", {"opportunity_id": world["opportunity"]["id"]}),
+        "rep_availability_set": (
+            "put",
+            f"/api/territories/availability/{world['rep_user'].pk}",
+            {},
+        ),
+        "work_order_create": (
+            "post",
+            "/api/work-orders",
+            {"title": "Another visit", "account_id": account["id"]},
+        ),
+        "work_order_update": ("patch", f"/api/work-orders/{world['work_order']['id']}", {}),
     }
     if operation_id not in cases:
         return None
@@ -191,6 +242,13 @@ def _snapshot() -> dict:
         "leads": list(Lead.all_objects.order_by("pk").values()),
         "rates": list(ExchangeRate.objects.order_by("pk").values()),
         "analytics_settings": list(AnalyticsSettings.objects.order_by("pk").values()),
+        "mail": list(MailMessage.objects.order_by("pk").values_list("pk", flat=True)),
+        "assets": list(Asset.objects.order_by("pk").values()),
+        "campaigns": list(Campaign.objects.order_by("pk").values()),
+        "campaign_sends": list(CampaignSend.objects.order_by("pk").values()),
+        "quotes": list(Quote.objects.order_by("pk").values()),
+        "work_orders": list(WorkOrder.objects.order_by("pk").values()),
+        "availability": list(RepAvailability.objects.order_by("pk").values()),
     }
 
 

@@ -87,8 +87,11 @@ def test_docs_page_renders_every_operation(page):
         "console",
         lambda message: console_errors.append(message.text) if message.type == "error" else None,
     )
+    from rapport.api.router import api
+
+    api.get_openapi_schema()  # built once per process: the test is about rendering, not that
     page.goto("/api/docs")
-    page.locator(".opblock").first.wait_for()
+    page.locator(".opblock").first.wait_for(timeout=60_000)  # Swagger UI parses ~160 paths
     assert page.locator(".opblock").count() >= 100
     assert page.get_by_text("Rapport API").first.is_visible()
     # Swagger UI lists parser and resolver problems in an errors box above the operations.
@@ -96,3 +99,26 @@ def test_docs_page_renders_every_operation(page):
     assert "Parser error" not in page.content()
     assert console_errors == []
     assert page.errors == []
+
+
+def test_no_two_schemas_share_a_name():
+    """ninja names components by class name: two response schemas with one name make one
+    silently replace the other in the served schema (a mail StageOut once hid the pipelines')."""
+    import ninja
+
+    from rapport.api.router import api
+
+    assert api.get_openapi_schema()  # every router (and its schemas) imported
+    seen: dict[str, str] = {}
+    clashes = []
+    stack = list(ninja.Schema.__subclasses__())
+    while stack:
+        cls = stack.pop()
+        stack.extend(cls.__subclasses__())
+        if not cls.__module__.startswith("rapport.") or ".tests" in cls.__module__:
+            continue
+        where = f"{cls.__module__}.{cls.__qualname__}"
+        if cls.__name__ in seen and seen[cls.__name__] != where:
+            clashes.append((seen[cls.__name__], where))
+        seen.setdefault(cls.__name__, where)
+    assert not clashes, clashes

@@ -42,6 +42,7 @@ from rapport.timeline.services import timeline_record
 
 SHARES = "records.RecordShare.object_id"
 ATTENDEES = "activities.Activity.attendee_contacts"
+STATIC_MEMBERS = "segments.SegmentMember.contact"
 CHUNK = 500
 
 
@@ -188,6 +189,58 @@ def _move_attendees(survivor, merged, now) -> list[int]:
     return ids
 
 
+def _move_static_members(survivor, merged) -> list[int]:
+    """Move the merged contact's hand-made segment memberships (static lists) to the survivor
+    unless it is a member already; filter memberships are recomputed for it, not moved.
+    Undo moves them back like any moved foreign key (their ids are in the log)."""
+    from rapport.segments.models import MemberSource, SegmentMember
+
+    have = set(
+        SegmentMember.objects.filter(contact_id=survivor.pk).values_list("segment_id", flat=True)
+    )
+    ids = sorted(
+        pk
+        for pk, segment_id in SegmentMember.objects.filter(contact_id=merged.pk)
+        .exclude(source=MemberSource.FILTER)
+        .values_list("id", "segment_id")
+        if segment_id not in have
+    )
+    SegmentMember.objects.filter(pk__in=ids).update(contact_id=survivor.pk)
+    return ids
+
+
+def _carry_opt_outs(object_type: str, survivor, merged, actor) -> list[int]:
+    """The merged contact's (or lead's) opt-outs become the survivor's, as new ledger rows naming the
+    merge (the ledger is append-only: the original rows stay as proof). Opt-ins are not
+    carried: consent is asked again rather than assumed. Undo leaves them: an opt-out
+    too many is the safe side."""
+    from rapport.consent.models import ConsentAction, ConsentSource, ConsentState, ConsentStatus
+    from rapport.consent.services import consent_record
+
+    out = ConsentStatus.OPTED_OUT
+    have = set(
+        ConsentState.objects.filter(**{object_type: survivor}, status=out).values_list(
+            "purpose_id", "channel"
+        )
+    )
+    carried = []
+    merged_states = ConsentState.objects.filter(**{object_type: merged}, status=out)
+    for state in merged_states.select_related("purpose"):
+        if (state.purpose_id, state.channel) in have:
+            continue
+        record = consent_record(
+            person=survivor,
+            channel=state.channel,
+            purpose=state.purpose,
+            action=ConsentAction.OPT_OUT,
+            source=ConsentSource.AGENT,
+            actor=actor,
+            note=f"Carried over when {object_type} #{merged.pk} was merged into this one",
+        )
+        carried.append(record.pk)
+    return carried
+
+
 def _move_methods(model, value: str, survivor, merged) -> dict[str, Any]:
     """Move the merged contact's emails (or phones) the survivor lacks, as secondaries."""
     have = set(model.objects.filter(contact=survivor).values_list(value, flat=True))
@@ -301,12 +354,19 @@ def record_merge(
         if added:
             survivor.tags.add(*added)
             extras["tags_added"] = added
+        if object_type in ("contact", "lead"):
+            opt_outs = _carry_opt_outs(object_type, survivor, merged, actor)
+            if opt_outs:
+                extras["consent_opt_outs_carried"] = opt_outs
         if object_type == "contact":
             from rapport.accounts.models import ContactEmail, ContactPhone
 
             attendees = _move_attendees(survivor, merged, now)
             if attendees:
                 moved[ATTENDEES] = attendees
+            static_members = _move_static_members(survivor, merged)
+            if static_members:
+                moved[STATIC_MEMBERS] = static_members
             for key, method_model, value, denormalised in (
                 ("emails", ContactEmail, "email", "email"),
                 ("phones", ContactPhone, "number", "phone"),

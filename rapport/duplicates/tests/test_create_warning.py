@@ -1,19 +1,8 @@
-"""Create endpoints with ?check_duplicates=true: active once the patch proposed for
-accounts/api.py and leads/api.py is applied (skipped before)."""
-
-import functools
+"""Create endpoints with ?check_duplicates=true: 409 possible_duplicate, nothing saved."""
 
 import pytest
 
 pytestmark = pytest.mark.django_db
-
-
-@functools.cache
-def _patched() -> bool:
-    from rapport.api.router import api
-
-    operation = api.get_openapi_schema()["paths"]["/api/contacts"]["post"]
-    return any(p["name"] == "check_duplicates" for p in operation.get("parameters", []))
 
 
 @pytest.mark.parametrize(
@@ -27,8 +16,6 @@ def _patched() -> bool:
 def test_create_with_check_duplicates_warns_with_409_and_saves_nothing(
     personas, api_as, path, body
 ):
-    if not _patched():
-        pytest.skip("the create endpoints' ?check_duplicates switch is not applied yet")
     api = api_as(personas.owner)
     first = api.post(path, body)
     assert first.status_code == 201, first.data

@@ -596,3 +596,46 @@ def test_undo_reports_rows_moved_elsewhere_since(personas, make_contact):
     log = merge_undo(log=log, actor=personas.owner)
     assert Activity.objects.get(pk=activity.pk).contact_id == other.pk
     assert log.undo_report["not_moved_back"] == {"activities.Activity.contact": [activity.pk]}
+
+
+def test_contact_merge_carries_opt_outs_and_static_lists_to_the_survivor(personas, make_contact):
+    """An opt-out given under the merged contact keeps blocking marketing (a new ledger row
+    on the survivor; the original stays as proof); opt-ins are not assumed; hand-made
+    segment memberships move and come back on undo."""
+    from rapport.consent.models import ConsentPurpose, ConsentRecord
+    from rapport.consent.selectors import current_status
+    from rapport.consent.services import consent_record
+    from rapport.segments.models import SegmentKind, SegmentMember
+    from rapport.segments.services import segment_create, segment_members_add
+
+    news = ConsentPurpose.objects.create(
+        slug="news", name="News", policy_text="News.", policy_version="1"
+    )
+    offers = ConsentPurpose.objects.create(
+        slug="offers", name="Offers", policy_text="Offers.", policy_version="1"
+    )
+    survivor = make_contact(last_name="Doe", emails=[{"email": "a@x.example"}])
+    merged = make_contact(last_name="Doe", emails=[{"email": "b@x.example"}])
+    for purpose, action in ((news, "opt_out"), (offers, "opt_in")):
+        consent_record(person=merged, channel="email", purpose=purpose, action=action, source="api")
+    vip = segment_create(name="VIP", kind=SegmentKind.STATIC, actor=personas.owner)
+    segment_members_add(segment=vip, contact_ids=[merged.pk], actor=personas.owner)
+
+    log = record_merge(
+        object_type="contact",
+        survivor=survivor,
+        merged=merged,
+        field_choices={},
+        actor=personas.owner,
+    )
+
+    assert current_status(survivor, purpose=news, channel="email") == "opted_out"
+    assert current_status(survivor, purpose=offers, channel="email") != "opted_in"
+    assert ConsentRecord.objects.filter(contact=merged).count() == 2  # the proof stays
+    assert list(SegmentMember.objects.filter(segment=vip).values_list("contact_id", flat=True)) == [
+        survivor.pk
+    ]
+    merge_undo(log=log, actor=personas.owner)
+    assert list(SegmentMember.objects.filter(segment=vip).values_list("contact_id", flat=True)) == [
+        merged.pk
+    ]

@@ -13,6 +13,7 @@ from rapport.imports.services.bulk_sql import BulkInsert, where_in
 from rapport.imports.services.cleaning import Row
 from rapport.imports.services.mapping import Target
 from rapport.records.models import Tag
+from rapport.timeline.hooks import events_written
 from rapport.timeline.models import EventKind, TimelineEvent
 
 NOT_EDITABLE = "Matches a record you cannot change"
@@ -143,6 +144,7 @@ def event(
 def events_insert(events: list[dict]) -> None:
     if events:
         BulkInsert(TimelineEvent).insert(events)
+        events_written(events)
 
 
 __all__ = [

@@ -271,6 +271,37 @@ def _full_name(value: Any, target: Target) -> tuple[str, str]:
     return first, last
 
 
+_OPT_IN = {"in", "opt_in", "opt-in", "optin", "yes", "y", "true", "1", "subscribed"}
+_OPT_OUT = {"out", "opt_out", "opt-out", "optout", "no", "n", "false", "0", "unsubscribed"}
+
+
+def _consent(value: Any, target: Target) -> list[tuple[str, str]]:
+    """ "newsletter:in; offers:out" → [("newsletter", "opt_in"), ("offers", "opt_out")]: the
+    purpose by its slug (or name), the answer as in/out, yes/no, opt_in/opt_out."""
+    pairs = []
+    for part in re.split(r"[;,]", _text(value)):
+        if not part.strip():
+            continue
+        purpose, sep, answer = part.replace("=", ":").partition(":")
+        purpose, answer = purpose.strip(), answer.strip().lower()
+        if not sep or not purpose:
+            raise CellError(
+                f"Write the consent as purpose:in or purpose:out (got {part.strip()!r})",
+                "invalid_consent",
+            )
+        if answer in _OPT_IN:
+            action = "opt_in"
+        elif answer in _OPT_OUT:
+            action = "opt_out"
+        else:
+            raise CellError(
+                f"Unknown consent answer {answer!r} for {purpose}: use in or out", "invalid_consent"
+            )
+        pairs.append((purpose, action))
+    # The purposes are checked by the importer (this reader runs off the database thread).
+    return pairs
+
+
 READERS = {
     "text": _plain,
     "email": _email,
@@ -289,6 +320,7 @@ READERS = {
     "tags": _tags,
     "full_name": _full_name,
     "owner": _plain,
+    "consent": _consent,
 }
 
 

@@ -52,6 +52,85 @@ class ContactImporter(OwnedImporter):
             keys.append("p:" + values["phone"])
         return tuple(keys)
 
+    def prepare(self, row: Row) -> None:
+        super().prepare(row)
+        if row.values.get("consent"):
+            self._consent_purposes(row)
+
+    def _consent_purposes(self, row: Row) -> None:
+        """Purposes named by slug or name → slugs; an unknown one fails the row."""
+        from rapport.consent.models import ConsentPurpose
+
+        if not hasattr(self, "_purpose_names"):
+            self._purpose_names = {}
+            for slug, name in ConsentPurpose.objects.filter(active=True).values_list(
+                "slug", "name"
+            ):
+                self._purpose_names[slug.lower()] = slug
+                self._purpose_names[name.lower()] = slug
+        unknown = sorted(
+            p for p, _ in row.values["consent"] if p.lower() not in self._purpose_names
+        )
+        if unknown:
+            row.fail(
+                f"No active consent purpose {', '.join(unknown)} (see Settings → Consent)",
+                "unknown_purpose",
+                self.column("consent"),
+                "consent",
+            )
+            return
+        row.values["consent"] = [
+            (self._purpose_names[p.lower()], action) for p, action in row.values["consent"]
+        ]
+
+    def process(self, rows: list[Row]) -> None:
+        super().process(rows)
+        self._write_consents(rows)
+
+    def _write_consents(self, rows: list[Row]) -> None:
+        """The consent column: one ledger entry per purpose and row (source "import"), for
+        created, updated and unchanged rows; a refusal fails only that row."""
+        from django.core.exceptions import ValidationError
+        from django.db import transaction
+
+        from rapport.consent.models import Channel, ConsentPurpose, ConsentSource
+        from rapport.consent.services import consent_record
+
+        wanted = [
+            r
+            for r in rows
+            if r.values.get("consent")
+            and r.record_id
+            and r.outcome in ("created", "updated", "unchanged")
+        ]
+        if not wanted:
+            return
+        purposes = {p.slug: p for p in ConsentPurpose.objects.filter(active=True)}
+        people = Contact.objects.in_bulk([r.record_id for r in wanted])
+        for row in wanted:
+            person = people.get(row.record_id)
+            if person is None:
+                continue
+            try:
+                with transaction.atomic():
+                    for slug, action in row.values["consent"]:
+                        consent_record(
+                            person=person,
+                            channel=Channel.EMAIL,
+                            purpose=purposes[slug],
+                            action=action,
+                            source=ConsentSource.IMPORT,
+                            actor=self.actor,
+                            note=f"Import #{self.job.pk}",
+                        )
+            except ValidationError as exc:
+                row.warn(
+                    "Consent not recorded: " + "; ".join(exc.messages),
+                    "consent_refused",
+                    self.column("consent"),
+                    "consent",
+                )
+
     def match(self, rows: list[Row]) -> dict[int, list[int]]:
         return match_person(
             rows,

@@ -26,6 +26,9 @@ from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 SNIFF_BYTES = 64 * 1024
 MAX_COLUMNS = 500
 MAX_CELL_CHARS = 128 * 1024
+# A physical line longer than this (no line break in 16 Mi characters) is no CSV row: it is
+# refused before it is read whole into memory.
+MAX_LINE_CHARS = 16 * 1024 * 1024
 DELIMITERS = ",;\t|"
 _XLSX_MAX_ROWS = 1_048_576
 # An XLSX is a zip of XML: its parts are judged before anything unpacks them. Deflate packs
@@ -33,8 +36,8 @@ _XLSX_MAX_ROWS = 1_048_576
 XLSX_MAX_PARTS = 5000
 XLSX_MAX_RATIO = 100
 XLSX_RATIO_FROM = 4 * 1024 * 1024  # smaller parts are not judged by their ratio
-# Reading the header and the first rows (in the web request) has a budget of its own:
-# settings.RAPPORT_IMPORT_XLSX_HEADER_SECONDS, and this many unpacked bytes.
+# Reading the header and the first rows (the worker's `import_job_read`) has a budget of its
+# own: settings.RAPPORT_IMPORT_XLSX_HEADER_SECONDS, and this many unpacked bytes.
 SNIFF_XLSX_BYTES = 256 * 1024 * 1024
 
 # What people save by mistake instead of a table, by its first bytes.
@@ -469,8 +472,9 @@ class _BudgetZip(zipfile.ZipFile):
 
 def sniff(path: Path, *, encoding: str | None = None) -> FileShape:
     """Detect the format (CSV or XLSX by content, not by name), the encoding and the
-    delimiter, and read the header and the first rows. Raises FileProblem. The web request
-    calls it: a workbook is checked first, then read within a budget of time and bytes."""
+    delimiter, and read the header and the first rows. Raises FileProblem. Only the worker
+    calls it (never a web request): a workbook is checked first, then read within a budget
+    of time and bytes."""
     head = _head(path)
     _refuse_non_tabular(head)
     if head.startswith(b"PK\x03\x04"):
@@ -495,7 +499,7 @@ def sniff(path: Path, *, encoding: str | None = None) -> FileShape:
                 "too_many_columns",
             )
         for _, cells in rows:
-            shape.preview.append([cell_text(c)[:200] for c in cells[: len(shape.headers)]])
+            shape.preview.append([cell_text(c)[:200] for c in cells[: MAX_COLUMNS + 1]])
             if len(shape.preview) == 5:
                 break
     finally:
@@ -535,6 +539,23 @@ def cell_text(value) -> str:
     return str(value)
 
 
+def _bounded_lines(text) -> Iterator[str]:
+    """The lines of `text`, each read with a bound: memory stays flat whatever the file."""
+    number = 0
+    while True:
+        line = text.readline(MAX_LINE_CHARS)
+        if not line:
+            return
+        number += 1
+        if len(line) >= MAX_LINE_CHARS and not line.endswith(("\n", "\r")):
+            raise FileProblem(
+                f"Line {number} is longer than {MAX_LINE_CHARS:,} characters without a line "
+                "break: this is not a CSV table",
+                "line_too_long",
+            )
+        yield line
+
+
 class CsvReader:
     """Rows of a CSV file as (row number, cells); row 1 is the header (a record spanning
     several lines counts as one row, as in a spreadsheet). Constant memory."""
@@ -549,7 +570,7 @@ class CsvReader:
         # The buffer's tell() is where the text layer has read up to: it locates a bad byte.
         self._raw = io.BufferedReader(io.FileIO(self.path, "rb"), buffer_size=1024 * 1024)
         text = io.TextIOWrapper(self._raw, encoding=self.encoding, errors="strict", newline="")
-        reader = csv.reader(text, delimiter=self.delimiter, strict=False)
+        reader = csv.reader(_bounded_lines(text), delimiter=self.delimiter, strict=False)
         row = 0
         old_limit = csv.field_size_limit(MAX_CELL_CHARS)
         try:
@@ -654,12 +675,8 @@ class XlsxReader:
             self._file = None
 
 
-def open_reader(
-    path: Path, *, file_format: str, encoding: str, delimiter: str, in_request: bool = False
-):
-    """A reader of the job's file; `in_request`: a web request reads the first rows, within
-    the header's budget of time and bytes (a workbook)."""
+def open_reader(path: Path, *, file_format: str, encoding: str, delimiter: str):
+    """A reader of the job's whole file (the worker's run)."""
     if file_format == "xlsx":
-        budget = _header_budget() if in_request else None
-        return XlsxReader(path, budget=budget)
+        return XlsxReader(path)
     return CsvReader(path, encoding=encoding or "utf-8", delimiter=delimiter)

@@ -76,6 +76,12 @@ TARGETS: dict[str, tuple[Target, ...]] = {
         *_ADDRESS,
         _DESCRIPTION,
         *_OWNED,
+        _t(
+            "consent",
+            "Consent (purpose:in or purpose:out; several with ;)",
+            "consent",
+            synonyms=("consent", "opt in", "opt-in", "subscription", "subscriptions", "permission"),
+        ),
     ),
     ImportObject.LEADS: (
         _t("first_name", "First name", max_length=100, synonyms=_FIRST),
@@ -283,6 +289,19 @@ TARGETS: dict[str, tuple[Target, ...]] = {
                 "order total",
             ),
         ),
+        # Perfect order (the Seven R's): the delivery, per order (first row) and per line.
+        _t("promised_date", "Promised date", "date", synonyms=("promised", "due date")),
+        _t("shipped_date", "Shipped date", "date", synonyms=("shipped", "ship date")),
+        _t("delivered_date", "Delivered date", "date", synonyms=("delivered", "delivery date")),
+        _t(
+            "documentation_complete",
+            "Documentation complete",
+            "bool",
+            synonyms=("documentation ok", "docs complete"),
+        ),
+        _t("quantity_delivered", "Quantity delivered", "money", synonyms=("qty delivered",)),
+        _t("quantity_damaged", "Quantity damaged", "money", synonyms=("qty damaged",)),
+        _t("quantity_returned", "Quantity returned", "money", synonyms=("qty returned",)),
         # With "create the customers": the name of a contact created for an unknown email.
         _t(
             "customer_name",

@@ -21,6 +21,7 @@ from rapport.orders import services as order_services
 from rapport.orders.models import Order
 from rapport.orders.selectors import order_get_for_user
 from rapport.records.exceptions import RecordNotFound
+from rapport.records.external_ids import own_external_q
 from rapport.records.visibility import visible
 from rapport.sales.models import Product
 
@@ -79,7 +80,14 @@ class OrderImporter(ServiceImporter):
             return
         self._resolve(groups)
         groups = OrderedDict((k, g) for k, g in groups.items() if not self._has_failed(g))
-        existing = {o.external_id: o for o in Order.objects.filter(external_id__in=list(groups))}
+        # The importer's own orders only: an external id is its writer's key, so another
+        # person's order with the same id is neither matched, updated nor mentioned.
+        existing = {
+            o.external_id: o
+            for o in Order.objects.filter(
+                own_external_q(writer=self.actor, source="", external_ids=groups)
+            )
+        }
         fresh = []
         for external_id, group in groups.items():
             order = existing.get(external_id)
@@ -275,6 +283,11 @@ class OrderImporter(ServiceImporter):
                 "description": r.values.get("line_description", ""),
                 "quantity": r.values.get("quantity", 1),
                 "unit_price": r.values["unit_price"],
+                **{
+                    name: r.values[name]
+                    for name in order_services.LINE_DELIVERY
+                    if r.values.get(name) is not None
+                },
             }
             for r in group
         ]
@@ -290,6 +303,9 @@ class OrderImporter(ServiceImporter):
         }
         for key in ("channel", "status", "currency"):
             if head.get(key):
+                payload[key] = head[key]
+        for key in order_services.DELIVERY_FIELDS:
+            if head.get(key) is not None:
                 payload[key] = head[key]
         if payload["ordered_at"] is None:
             group[0].fail(
@@ -357,7 +373,7 @@ class OrderImporter(ServiceImporter):
             return
         head = group[0].values
         fields: dict[str, Any] = {"lines": self._lines(group)}
-        for key in ("ordered_at", "channel", "status"):
+        for key in ("ordered_at", "channel", "status", *order_services.DELIVERY_FIELDS):
             if head.get(key) is not None:
                 fields[key] = head[key]
         group[0].record_id = order.pk

@@ -233,7 +233,39 @@ class OwnedImporter(Importer):
         for row in creates:
             row.outcome = "created"
         self._write_creates(creates)
-        self._write_updates([r for r in updates if r.outcome == "updated"], states)
+        updated = [r for r in updates if r.outcome == "updated"]
+        self._write_updates(updated, states)
+        self._place_and_assign(creates, [r for r in updated if r.outcome == "updated"])
+
+    def _place_and_assign(self, creates: list[Row], updated: list[Row]) -> None:
+        """Territories and assignment rules, the same as the create and edit services: new
+        and moved accounts and leads are placed; new records without an owner column go
+        through the assignment rules (rapport/territories)."""
+        from rapport.territories.assignment import assign_many
+        from rapport.territories.placement import PLACED_TYPES, PLACEMENT_FIELDS, Placer, place
+
+        object_type = self.model.OBJECT_TYPE
+        if object_type in PLACED_TYPES:
+            placer = Placer()
+            place(
+                object_type,
+                [r.record_id for r in creates],
+                actor=self.actor,
+                reason="created",
+                placer=placer,
+            )
+            place(
+                object_type,
+                [r.record_id for r in updated if set(r.changes) & PLACEMENT_FIELDS],
+                actor=self.actor,
+                reason=f"import #{self.job.pk}",
+                placer=placer,
+            )
+        assign_many(
+            self.model,
+            [r.record_id for r in creates if not r.values.get("owner")],
+            actor=self.actor,
+        )
 
     def _custom_problem(self, row: Row, current: dict) -> tuple[str, str, str] | None:
         merged = {**current, **row.values.get("custom", {})}

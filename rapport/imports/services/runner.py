@@ -95,8 +95,14 @@ def _reader(job: ImportJob):
 def _scan(job: ImportJob) -> int:
     """Pass 1: read the whole file once; the number of data rows (blank ones included)."""
     total = 0
+    limit = int(settings.RAPPORT_IMPORT_MAX_ROWS)
     for number, _cells in _reader(job).rows():
         total = number - 1
+        if total > limit:
+            raise FileProblem(
+                f"The file has more than {limit:,} data rows (RAPPORT_IMPORT_MAX_ROWS): split it",
+                "too_many_rows",
+            )
         if number % SCAN_PROGRESS_EVERY == 0:
             _set(job, rows_done=total)
             if _cancel_requested(job):

@@ -26,24 +26,31 @@ def stored(import_dir) -> list:
 
 
 @pytest.fixture
-def post_file(api_as):
-    """post_file(user, data, **form) → response of the multipart upload."""
+def post_file(api_as, django_capture_on_commit_callbacks):
+    """post_file(user, data, **form) → response of the multipart upload; `posted` is its
+    body (status "reading"), `data` the job as GET answers once the worker read the file."""
 
     def post(user, data=DATA, name="people.csv", **form):
         client = api_as(user)
         form.setdefault("object_type", "contacts")
         payload = {k: (json.dumps(v) if isinstance(v, dict) else v) for k, v in form.items()}
         payload["file"] = SimpleUploadedFile(name, data, content_type="text/csv")
-        response = client.client.post("/api/imports", payload, headers=client.headers)
-        response.data = response.json() if response.content else None
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.client.post("/api/imports", payload, headers=client.headers)
+        response.data = response.posted = response.json() if response.content else None
+        if response.status_code == 201:
+            response.data = client.get(f"/api/imports/{response.posted['id']}").data
         return response
 
     return post
 
 
-def test_upload_sniffs_the_file_and_guesses_the_mapping(personas, post_file, import_dir):
+def test_upload_answers_reading_then_the_worker_sniffs_and_guesses_the_mapping(
+    personas, post_file, import_dir
+):
     response = post_file(personas.owner)
     assert response.status_code == 201, response.data
+    assert (response.posted["status"], response.posted["headers"]) == ("reading", [])
     job = response.data
     assert (job["status"], job["object_type"], job["file_format"], job["encoding"]) == (
         "pending",
@@ -130,10 +137,13 @@ def test_the_upload_handler_stops_a_stream_past_the_limit(personas, settings, im
     assert not stored(import_dir)
 
 
-def test_a_bad_file_is_a_422_on_file_and_not_kept(personas, post_file, import_dir):
+def test_a_bad_file_fails_its_reading_with_the_problem_named_and_is_not_kept(
+    personas, post_file, import_dir
+):
     response = post_file(personas.owner, b"\x89PNG\r\n\x1a\n\x00\x00\x00", name="photo.csv")
-    assert response.status_code == 422
-    assert (response.data["field"], response.data["code"]) == ("file", "not_tabular")
+    assert (response.status_code, response.posted["status"]) == (201, "reading")
+    assert (response.data["status"], response.data["error_code"]) == ("failed", "not_tabular")
+    assert response.data["error"] == "This file is a PNG image, not a CSV or XLSX table"
     assert not stored(import_dir)
 
 

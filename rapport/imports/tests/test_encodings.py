@@ -7,6 +7,7 @@ import zlib
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import TestCase
 
 from rapport.imports.models import ImportJob
 from rapport.imports.services.files import FileProblem, normalise_encoding
@@ -43,11 +44,12 @@ def test_text_encodings_are_accepted(name):
 
 
 def _upload(client, data, **form):
-    return client.client.post(
-        "/api/imports",
-        {"object_type": "contacts", **form, "file": SimpleUploadedFile("f.csv", data)},
-        headers=client.headers,
-    )
+    with TestCase.captureOnCommitCallbacks(execute=True):  # the worker reads it
+        return client.client.post(
+            "/api/imports",
+            {"object_type": "contacts", **form, "file": SimpleUploadedFile("f.csv", data)},
+            headers=client.headers,
+        )
 
 
 @pytest.mark.parametrize("name", NOT_TEXT)
@@ -69,8 +71,11 @@ def test_changing_a_job_to_a_codec_that_is_not_text_is_refused(personas, api_as,
     assert response.status_code == 422
     assert (response.data["field"], response.data["code"]) == ("encoding", "unknown_encoding")
     assert ImportJob.objects.get(pk=job_id).encoding == "utf-8"
-    ok = client.patch(f"/api/imports/{job_id}", {"encoding": "cp1252"})
-    assert (ok.status_code, ok.data["encoding"]) == (200, "cp1252")
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        ok = client.patch(f"/api/imports/{job_id}", {"encoding": "cp1252"})
+    assert (ok.status_code, ok.data["status"]) == (200, "reading")
+    again = client.get(f"/api/imports/{job_id}").data
+    assert (again["status"], again["encoding"]) == ("pending", "cp1252")
 
 
 def test_a_refused_file_imported_in_place_is_not_deleted(personas, tmp_path):
@@ -78,9 +83,22 @@ def test_a_refused_file_imported_in_place_is_not_deleted(personas, tmp_path):
 
     own = tmp_path / "mine.csv"
     own.write_bytes(DATA)
-    for kwargs in ({"encoding": "zlib"}, {"mapping": {"Nope": "email"}}):
+    for kwargs in ({"encoding": "zlib"}, {"mapping": {"Nope": "nothing"}}):
         with pytest.raises(ValidationError):
             services.import_job_create(
                 actor=personas.owner, object_type="contacts", path=own, original_name="m", **kwargs
             )
         assert own.read_bytes() == DATA
+    # Nor when the worker finds a mapping naming a column the file does not have.
+    job = services.import_job_create(
+        actor=personas.owner,
+        object_type="contacts",
+        path=own,
+        original_name="m",
+        mapping={"Nope": "email"},
+        read=False,
+    )
+    job = services.import_job_read(job=job)
+    assert (job.status, job.error_code) == ("pending", "mapping_not_applied")
+    assert "No column named 'Nope'" in job.error
+    assert own.read_bytes() == DATA

@@ -112,3 +112,18 @@ def test_headers_are_made_unique_and_blank_ones_named():
         "Email (2)",
         "Name",
     ]
+
+
+def test_a_line_without_end_is_refused_before_it_is_read_whole(tmp_path, monkeypatch):
+    from rapport.imports.services import files as files_module
+
+    monkeypatch.setattr(files_module, "MAX_LINE_CHARS", 1000)
+    path = tmp_path / "long.csv"
+    path.write_bytes(b"Email,Name\na@x.org,A\n" + b"x" * 5000)
+    reader = files_module.CsvReader(path, encoding="utf-8", delimiter=",")
+    rows = reader.rows()
+    assert next(rows) == (1, ["Email", "Name"])
+    assert next(rows) == (2, ["a@x.org", "A"])
+    with pytest.raises(files_module.FileProblem) as exc:
+        next(rows)
+    assert exc.value.code == "line_too_long" and "Line 3" in str(exc.value)

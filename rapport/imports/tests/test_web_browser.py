@@ -8,7 +8,7 @@ from rapport.accounts.models import Contact
 from rapport.conftest import sign_in
 from rapport.identity.services import user_create
 from rapport.imports.models import ImportJob
-from rapport.imports.services import import_run
+from rapport.imports.services import import_job_read, import_run
 from rapport.imports.tests.conftest import csv_bytes
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -40,6 +40,11 @@ def _work(job_id: int) -> ImportJob:
     return import_run(job=ImportJob.objects.get(pk=job_id))
 
 
+def _read(job: ImportJob) -> ImportJob:
+    """What the worker does with an upload: read its header and first rows."""
+    return import_job_read(job=ImportJob.objects.get(pk=job.pk))
+
+
 def test_import_a_csv_with_a_bad_row_from_upload_to_rejected_rows(
     page,
     rep,
@@ -52,20 +57,28 @@ def test_import_a_csv_with_a_bad_row_from_upload_to_rejected_rows(
     page.click(".page-actions a:has-text('Import')")
     page.wait_for_url("**/imports/new?object_type=contact")
     assert page.input_value("#id_object_type") == "contacts"
-    # Not a table: the error sits next to the file field.
+    # Not a table: the upload answers at once, the page waits for the worker to read it,
+    # then says why it cannot be imported.
     page.set_input_files(
         "#id_file", files=[{"name": "fair.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1"}]
     )
     page.click("button:has-text('Upload and map columns')")
-    page.wait_for_selector(".field-error:has-text('not a CSV or XLSX table')")
+    page.wait_for_selector("#import-reading:has-text('Reading the file')")
+    screenshot(page, "import-0a-reading")
+    _read(ImportJob.objects.get())
+    page.wait_for_selector("#import-reading .alert-error:has-text('not a CSV or XLSX table')")
     screenshot(page, "import-0-upload-error")
+    page.click("a:has-text('Upload another file')")
+    page.wait_for_url("**/imports/new?object_type=contacts")
     page.set_input_files(
         "#id_file", files=[{"name": "fair.csv", "mimeType": "text/csv", "buffer": FILE}]
     )
     screenshot(page, "import-1-upload")
     page.click("button:has-text('Upload and map columns')")
-    page.wait_for_selector("h1:has-text('Map the columns of fair.csv')")
-    job = ImportJob.objects.get()
+    page.wait_for_selector("#import-reading:has-text('Reading the file')")
+    job = ImportJob.objects.get(original_name="fair.csv")
+    _read(job)
+    page.wait_for_selector("#id_col_1")  # the poll moved on to the mapping by itself
 
     # The guess: Job is not recognised; map it to the title by hand.
     assert page.input_value("#id_col_1") == "last_name"
@@ -123,6 +136,9 @@ def test_import_a_csv_with_a_bad_row_from_upload_to_rejected_rows(
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(f"/imports/{job.pk}/mapping")
     screenshot(page, "import-6-mapping-phone", full_page=True)
+    failed = ImportJob.objects.get(original_name="fair.pdf")
+    page.goto(f"/imports/{failed.pk}/mapping")
+    screenshot(page, "import-6b-reading-error-phone", full_page=True)
     assert page.errors == []
 
 
@@ -146,8 +162,9 @@ def test_a_dry_run_reports_ambiguous_rows_and_phone_warnings_then_strict_rejects
         "#id_file", files=[{"name": "messy.csv", "mimeType": "text/csv", "buffer": MESSY}]
     )
     page.click("button:has-text('Upload and map columns')")
-    page.wait_for_selector("h1:has-text('Map the columns of messy.csv')")
-    job = ImportJob.objects.get()
+    page.wait_for_selector("#import-reading")
+    job = _read(ImportJob.objects.get())
+    page.wait_for_selector("#id_strict")
     assert not page.is_checked("#id_strict")
     page.click("button:has-text('Dry run')")
     page.wait_for_selector("#import-status")

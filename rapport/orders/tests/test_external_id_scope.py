@@ -1,5 +1,7 @@
-"""External ids are unique per source: one team's (or one system's) ids neither collide
-with another's nor reveal that an invisible record exists."""
+"""External ids are their writer's key, unique per (writer, source, external_id): one
+person's (or one system's) ids neither collide with another's, nor reveal that an invisible
+record exists, nor ever attach a write to another person's record; a writer's own replay
+stays idempotent."""
 
 import pytest
 
@@ -43,14 +45,58 @@ def test_an_invisible_order_in_another_source_neither_collides_nor_shows(
     assert default.data["source"] == ""
 
 
-def test_a_taken_id_answers_the_same_whether_visible_or_not(personas, api_as, accounts):
+def _shape(response) -> tuple:
+    """What a caller sees of an answer, ids and times aside."""
+    body = {k: v for k, v in response.data.items() if k not in ("id", "created_at", "updated_at")}
+    body.pop("lines", None)
+    return response.status_code, sorted(body), body["external_id"] is not None
+
+
+def test_an_invisible_orders_id_answers_exactly_as_a_fresh_id(personas, api_as, accounts):
     mine, theirs = accounts
-    api_as(personas.outsider).post("/api/orders", _order(theirs.pk, "B-1", "pos"))
-    api_as(personas.owner).post("/api/orders", _order(mine.pk, "B-2", "pos"))
-    invisible = api_as(personas.owner).post("/api/orders", _order(mine.pk, "B-1", "pos"))
-    visible = api_as(personas.owner).post("/api/orders", _order(mine.pk, "B-2", "pos"))
-    assert invisible.status_code == visible.status_code == 409
-    assert invisible.data == visible.data
+    theirs_order = api_as(personas.outsider).post("/api/orders", _order(theirs.pk, "B-1", "pos"))
+    assert theirs_order.status_code == 201
+    owner = api_as(personas.owner)
+    taken = owner.post("/api/orders", _order(mine.pk, "B-1", "pos"))
+    fresh = owner.post("/api/orders", _order(mine.pk, "B-9", "pos"))
+    assert taken.status_code == fresh.status_code == 201
+    assert _shape(taken) == _shape(fresh)
+    assert taken.data["account_id"] == mine.pk
+    # The other order is untouched and still the outsider's alone.
+    other = api_as(personas.outsider).get(f"/api/orders/{theirs_order.data['id']}")
+    assert (other.data["account_id"], other.data["total"]) == (theirs.pk, "1.00")
+    assert owner.get(f"/api/orders/{theirs_order.data['id']}").status_code == 404
+    # Bulk: the same, "created" as for any fresh id.
+    bulk = owner.post("/api/orders/bulk", {"orders": [_order(mine.pk, "B-1", "web")]})
+    assert [r["status"] for r in bulk.data["results"]] == ["created"]
+    api_as(personas.outsider).post(
+        "/api/orders/bulk", {"orders": [_order(theirs.pk, "B-2", "web")]}
+    )
+    bulk = owner.post("/api/orders/bulk", {"orders": [_order(mine.pk, "B-2", "web")]})
+    assert [r["status"] for r in bulk.data["results"]] == ["created"]
+
+
+def test_a_visible_order_of_another_person_is_not_given_the_callers_data(
+    personas, api_as, accounts
+):
+    mine, _ = accounts
+    # The manager sees the owner's order, but the id is the owner's key, not the manager's.
+    first = api_as(personas.owner).post("/api/orders", _order(mine.pk, "V-1", "pos"))
+    second = api_as(personas.manager).post("/api/orders", _order(mine.pk, "V-1", "pos"))
+    assert (first.status_code, second.status_code) == (201, 201)
+    assert second.data["id"] != first.data["id"]
+
+
+def test_ones_own_id_replays_idempotently(personas, api_as, accounts):
+    mine, _ = accounts
+    owner = api_as(personas.owner)
+    first = owner.post("/api/orders", _order(mine.pk, "R-1", "pos"))
+    again = owner.post("/api/orders", _order(mine.pk, "R-1", "pos"))
+    assert (again.status_code, again.data["code"]) == (409, "duplicate")
+    bulk = owner.post("/api/orders/bulk", {"orders": [_order(mine.pk, "R-1", "pos")]})
+    assert bulk.data["results"][0]["status"] == "existing"
+    assert bulk.data["results"][0]["id"] == first.data["id"]
+    assert owner.get("/api/orders?external_id=R-1").data["items"][0]["id"] == first.data["id"]
 
 
 def test_bulk_orders_are_matched_within_their_source(personas, api_as, accounts):
@@ -65,6 +111,26 @@ def test_bulk_orders_are_matched_within_their_source(personas, api_as, accounts)
         "/api/orders/bulk", {"orders": [_order(mine.pk, "C-1", "web")]}
     )
     assert [row["status"] for row in again.data["results"]] == ["existing"]
+
+
+def test_an_invisible_activitys_id_answers_as_a_fresh_one_and_a_replay_stays_200(
+    personas, api_as, accounts
+):
+    mine, theirs = accounts
+    body = {"kind": "interaction", "channel": "web", "external_id": "I-1", "source": "pos"}
+    theirs_act = api_as(personas.outsider).post(
+        "/api/activities", {**body, "account_id": theirs.pk}
+    )
+    owner = api_as(personas.owner)
+    taken = owner.post("/api/activities", {**body, "account_id": mine.pk})
+    fresh = owner.post("/api/activities", {**body, "external_id": "I-9", "account_id": mine.pk})
+    assert taken.status_code == fresh.status_code == 201
+    assert sorted(taken.data) == sorted(fresh.data)
+    assert taken.data["id"] != theirs_act.data["id"] and taken.data["account_id"] == mine.pk
+    replay = owner.post("/api/activities", {**body, "account_id": mine.pk})
+    assert (replay.status_code, replay.data["id"]) == (200, taken.data["id"])
+    other = api_as(personas.outsider).get(f"/api/activities/{theirs_act.data['id']}")
+    assert other.data["account_id"] == theirs.pk
 
 
 def test_activity_external_ids_are_unique_per_source(personas, api_as, accounts):

@@ -74,3 +74,28 @@ def test_filters(make_order, personas, account, contact, product):
     assert ids(product_id=product.pk) == {b.pk}
     assert order_list(user=user, product_id=product.pk).count() == 1  # not once per line
     assert ids(external_id="nope") == set()
+
+
+def test_orders_of_a_visible_parent_are_the_visible_orders_of_it(make_order, personas, contact):
+    """The record pages list a visible parent's orders by its key alone: the same rows as
+    the visibility-filtered list, for every reader who may see the parent."""
+    from rapport.orders.selectors import orders_of_visible_parent
+
+    with_contact = make_order(contact=contact)
+    without = make_order()
+    record_share(record=contact, actor=personas.owner, user=personas.outsider)
+    account = contact.account
+    for user in (personas.owner, personas.manager, personas.admin):
+        assert (
+            _ids(orders_of_visible_parent(account=account))
+            == _ids(order_list(user=user, account_id=account.pk))
+            == {with_contact.pk, without.pk}
+        )
+    # The outsider sees the contact (shared), not the account: the contact's orders only.
+    assert (
+        _ids(orders_of_visible_parent(contact=contact))
+        == _ids(order_list(user=personas.outsider, contact_id=contact.pk))
+        == {with_contact.pk}
+    )
+    with pytest.raises(TypeError):
+        orders_of_visible_parent()

@@ -310,7 +310,7 @@ def test_create_refuses_an_invisible_account_and_a_duplicate_external_id(
     make_order(external_id="DUP-1")
     r = _post_order(client, account, rows=rows, external_id="DUP-1")
     assert r.status_code == 422
-    assert field_error(r, "exists")
+    assert field_error(r, "You already sent an order with this external_id")
     assert Order.objects.count() == 1
 
 

@@ -180,7 +180,9 @@ def test_query_count_is_small_and_does_not_grow_with_rows(
     with CaptureQueriesContext(connection) as small:
         api.get("/api/search", q="acme", limit=20)
     make(10, 2)
-    with django_assert_max_num_queries(8):  # auth, org defaults, teams, one per type
+    # auth, org defaults, teams, shares; per type: the text candidates' ids, then the
+    # visible ones among them ranked (one for an admin)
+    with django_assert_max_num_queries(12):
         r = api.get("/api/search", q="acme", limit=20)
     assert [len(g["items"]) for g in r.data["groups"]] == [12, 12, 12, 12]
     with CaptureQueriesContext(connection) as large:

@@ -40,13 +40,15 @@ def objects_present() -> set[str]:
 def test_the_migration_holds_exactly_the_sql_schema_builds():
     """Changing indexes.py or schema.py needs a new migration (this fails until then)."""
     migration = importlib.import_module("rapport.search.migrations.0001_indexes")
-    assert schema.sqlite_schema_sql() == migration.SQLITE_CREATE
-    assert schema.sqlite_drop_sql() == migration.SQLITE_DROP
-    assert [
-        schema.sqlite_populate_sql(t)[1] for t in schema.all_tables()
-    ] == migration.SQLITE_POPULATE
-    assert schema.pg_schema_sql() == migration.PG_CREATE
-    assert schema.pg_drop_sql() == migration.PG_DROP
+    articles = importlib.import_module("rapport.search.migrations.0004_knowledge_articles")
+    assert schema.sqlite_schema_sql() == migration.SQLITE_CREATE + articles.SQLITE_CREATE
+    assert schema.sqlite_drop_sql() == migration.SQLITE_DROP + articles.SQLITE_DROP
+    assert [schema.sqlite_populate_sql(t)[1] for t in schema.all_tables()] == (
+        migration.SQLITE_POPULATE + articles.SQLITE_POPULATE
+    )
+    digits = importlib.import_module("rapport.search.migrations.0003_phone_digits")
+    assert schema.pg_schema_sql() == migration.PG_CREATE + articles.PG_CREATE + digits.PG_CREATE
+    assert schema.pg_drop_sql() == migration.PG_DROP + articles.PG_DROP + digits.PG_DROP
 
 
 @pytest.mark.django_db

@@ -241,9 +241,14 @@ def test_search_typeahead_by_keyboard(page, live_server, rep, outsider, screensh
     page.keyboard.press("Enter")
     page.wait_for_selector("h1:has-text('Northwind Traders')")
     assert page.url.endswith(f"/accounts/{account.pk}/")
+    # The h1 is there before the deferred scripts have run: keys typed before htmx has
+    # bound the box would start no request (as for a person typing in the first
+    # milliseconds, whose Enter then submits the form). Wait for the page's load.
+    page.wait_for_load_state("load")
     # Enter without a highlighted hit: the full results page.
     page.click("#global-search")
-    page.keyboard.type("nora")
+    with page.expect_response(lambda r: "/search/suggest" in r.url and "nora" in r.url):
+        page.keyboard.type("nora")
     page.wait_for_selector("#search-suggestions:not([hidden]) .suggest-option")
     page.keyboard.press("Enter")
     page.wait_for_selector("h1:has-text('Results for')")

@@ -210,6 +210,17 @@
     });
   }
 
+  // The same look for the other analytics pages' charts (service.js).
+  window.RapportAnalyticsCharts = {
+    ACCENT: ACCENT,
+    ACCENT_SOFT: ACCENT_SOFT,
+    INK: INK,
+    MUTED: MUTED,
+    axis: axis,
+    base: base,
+    show: show,
+  };
+
   function draw() {
     var source = document.getElementById("analytics-data");
     if (!source || !window.Chart) return;

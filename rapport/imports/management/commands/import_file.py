@@ -87,6 +87,7 @@ class Command(BaseCommand):
             # The worker may run elsewhere: it gets its own copy in the import directory.
             path = new_upload_path(source.name)
             shutil.copyfile(source, path)
+        background = options["background"]
         try:
             job = services.import_job_create(
                 actor=user,
@@ -100,7 +101,11 @@ class Command(BaseCommand):
                 saved_mapping=saved,
                 strict=options["strict"],
                 create_customers=options["create_customers"],
+                read=False,  # the command line reads the header itself (it is no web request)
             )
+            job = services.import_job_read(job=job)
+            if job.status == "failed" or job.error:
+                raise CommandError(job.error)
             if options["save_mapping"]:
                 services.saved_mapping_create(
                     actor=user,
@@ -109,12 +114,12 @@ class Command(BaseCommand):
                     mapping=job.mapping,
                 )
             self._show_mapping(job)
-            services.import_job_start(job=job, actor=user, enqueue=options["background"])
+            services.import_job_start(job=job, actor=user, enqueue=background)
         except ValidationError as exc:
             raise CommandError(_messages(exc))
         except (PermissionDenied, Conflict) as exc:
             raise CommandError(str(exc))
-        if options["background"]:
+        if background:
             self.stdout.write(f"Import #{job.pk} queued; follow it with GET /api/imports/{job.pk}")
             return
         job = services.import_run(job=job, progress=self._progress)

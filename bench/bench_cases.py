@@ -1,0 +1,224 @@
+"""Benchmark: an agent's queue list and the case page at scale (issue 12).
+
+Builds a fresh database (SQLite in a temporary directory, or --database-url) with N cases
+(default 1,000,000) spread over 20 queues and 200 agents, and N × --entries conversation
+entries (default 10 per case: 10M), bulk-inserted. The bench agent is in two queues and
+owns ~1/200 of the cases.
+
+Measured, in the same run, p50/p95 over --samples requests:
+  - "my cases" (GET /cases/?view=mine) and "unassigned in my queues"
+    (GET /cases/?view=unassigned), full page render through the test client, against the
+    bare SQL of the rows they show (the indexed select of the first 50);
+  - the case page (GET /cases/<id>/) against the bare SQL of its conversation.
+Target (like the other lists): p95 ≤ 2 × bare SQL + 10 ms.
+
+    .venv/bin/python bench/bench_cases.py                          # 1M cases, 10M entries
+    .venv/bin/python bench/bench_cases.py --cases 100000 --entries 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from timing import p50_p95  # noqa: E402
+
+QUEUES = 20
+AGENTS = 200
+
+
+def _setup(database_url: str | None, workdir: Path) -> None:
+    os.environ.update(
+        {
+            "RAPPORT_DEV": "1",
+            "TASK_BACKEND": "immediate",
+            "DATABASE_URL": database_url or f"sqlite:///{workdir / 'bench.sqlite3'}",
+            "DJANGO_SETTINGS_MODULE": "rapport.settings",
+            "LOG_LEVEL": "WARNING",
+        }
+    )
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def generate(cases: int, entries: int, now: datetime.datetime):
+    from django.db import connection, transaction
+
+    from rapport.cases.models import Case, CaseEntry, Queue, QueueMember
+    from rapport.identity.models import User
+    from rapport.identity.services import user_create
+
+    rng = random.Random(12)
+    agent = user_create(username="bench-agent", password="x", validate=False)
+    others = User.objects.bulk_create(
+        [User(username=f"agent-{i}", is_active=True) for i in range(AGENTS - 1)]
+    )
+    agents = [agent, *others]
+    queues = Queue.objects.bulk_create([Queue(name=f"Queue {i}") for i in range(QUEUES)])
+    QueueMember.objects.bulk_create(
+        [QueueMember(queue=queues[i], user=agent) for i in (0, 1)]
+        + [QueueMember(queue=queues[i % QUEUES], user=u) for i, u in enumerate(others)]
+    )
+    statuses = ["new", "open", "open", "pending_customer", "resolved", "closed", "closed"]
+    batch = 10_000
+    case_ids: list[int] = []
+    for start in range(0, cases, batch):
+        rows = []
+        for i in range(start, min(cases, start + batch)):
+            status = rng.choice(statuses)
+            owner = None if rng.random() < 0.1 else agents[rng.randrange(AGENTS)]
+            created = now - datetime.timedelta(minutes=rng.randrange(60 * 24 * 365))
+            rows.append(
+                Case(
+                    number=i + 1,
+                    subject=f"Case {i + 1} about order {rng.randrange(10**6)}",
+                    status=status,
+                    owner=owner,
+                    queue=queues[rng.randrange(QUEUES)],
+                    created_at=created,
+                    due_at=(
+                        created + datetime.timedelta(hours=rng.randrange(1, 96))
+                        if status in ("new", "open")
+                        else None
+                    ),
+                )
+            )
+        with transaction.atomic():
+            made = Case.objects.bulk_create(rows, batch_size=2000)
+            case_ids += [c.pk for c in made]
+            entry_rows = [
+                CaseEntry(
+                    case_id=c.pk,
+                    kind="customer" if k % 2 == 0 else "reply",
+                    author=None if k % 2 == 0 else c.owner,
+                    body=f"Message {k} on case {c.number}: " + "lorem ipsum " * 20,
+                    created_at=c.created_at + datetime.timedelta(hours=k),
+                )
+                for c in made
+                for k in range(entries)
+            ]
+            CaseEntry.objects.bulk_create(entry_rows, batch_size=5000)
+        print(f"  {min(cases, start + batch):,} cases", flush=True)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    return agent, case_ids
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", type=int, default=1_000_000)
+    parser.add_argument("--entries", type=int, default=10, help="entries per case")
+    parser.add_argument("--samples", type=int, default=40)
+    parser.add_argument("--database-url", default=None)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        _setup(args.database_url, Path(tmp))
+        from django.db import connection
+        from django.test import Client
+
+        from rapport.cases.selectors import queue_ids_of
+
+        now = datetime.datetime.now(datetime.UTC)
+        t0 = time.perf_counter()
+        agent, case_ids = generate(args.cases, args.entries, now)
+        print(
+            f"generated {args.cases:,} cases, {args.cases * args.entries:,} entries"
+            f" in {time.perf_counter() - t0:.0f} s ({connection.vendor})"
+        )
+        from django.test.utils import CaptureQueriesContext
+
+        from rapport.identity.services import api_token_create
+
+        client = Client()
+        client.force_login(agent)
+        _, secret = api_token_create(user=agent, name="bench")
+        api = Client(headers={"Authorization": f"Bearer {secret}"})
+        queues = list(queue_ids_of(agent))
+        rng = random.Random(3)
+        rows = []
+
+        def bare_of(http, url):
+            """The SELECTs the request ran, captured once, re-run on the raw cursor (the
+            bare SQL of the same request, as bench_web.py measures)."""
+            connection.ensure_connection()
+            with CaptureQueriesContext(connection) as ctx:
+                response = http.get(url)
+            assert response.status_code == 200, (url, response.status_code)
+            statements = [
+                q["sql"]
+                for q in ctx.captured_queries
+                if q["sql"].lstrip().upper().startswith("SELECT")
+            ]
+
+            def run():
+                with connection.cursor() as cursor:
+                    raw = cursor.cursor
+                    for sql in statements:
+                        raw.execute(sql)
+                        if raw.description is not None:
+                            raw.fetchall()
+
+            return run, len(statements)
+
+        def get(http, url):
+            response = http.get(url)
+            assert response.status_code == 200, (url, response.status_code)
+
+        visible = []
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT id FROM cases_case WHERE owner_id = %s OR queue_id IN ("
+                + ",".join(str(q) for q in queues)
+                + ") LIMIT 5000",
+                [agent.pk],
+            )
+            visible = [r[0] for r in cursor.fetchall()]
+        sample = rng.sample(visible, min(args.samples, len(visible)))
+        checks = [
+            ("API my cases (GET /api/cases?view=mine)", api, lambda _: "/api/cases?view=mine"),
+            (
+                "API unassigned in my queues (GET /api/cases?view=unassigned)",
+                api,
+                lambda _: "/api/cases?view=unassigned",
+            ),
+            ("page: my cases (GET /cases/?view=mine)", client, lambda _: "/cases/?view=mine"),
+            (
+                "API case conversation (GET /api/cases/<id>/entries)",
+                api,
+                lambda pk: f"/api/cases/{pk}/entries",
+            ),
+            ("page: case (GET /cases/<id>/)", client, lambda pk: f"/cases/{pk}/"),
+        ]
+        for label, http, url_of in checks:
+            inputs = sample if "<id>" in label else [None] * args.samples
+            baselines = {x: bare_of(http, url_of(x)) for x in dict.fromkeys(inputs)}
+            b50, b95 = p50_p95(lambda x, b=baselines: b[x][0](), inputs)
+            p50, p95 = p50_p95(lambda x, h=http, u=url_of: get(h, u(x)), inputs)
+            target = 2 * b95 + 10
+            verdict = "yes" if p95 <= target else f"**no** (+{p95 - target:.0f} ms)"
+            n = max(b[1] for b in baselines.values())
+            rows.append(
+                f"| {label} | {p50:.1f} ms | {p95:.1f} ms | {b50:.1f} / {b95:.1f} ms ({n} SELECTs)"
+                f" | {p95 / max(b95, 0.01):.1f}× | ≤ {target:.0f} ms | {verdict} |"
+            )
+        print("| page | p50 | p95 | bare SQL p50 / p95 | ratio p95 | target | met |")
+        print("|---|---|---|---|---|---|---|")
+        print("\n".join(rows))
+
+
+if __name__ == "__main__":
+    main()

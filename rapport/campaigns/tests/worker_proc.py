@@ -1,0 +1,61 @@
+"""A campaign worker in its own process, for the kill test (python -m ... <mode>).
+
+run:    print "ready", then dispatch and send until the campaign is fully handed over and the
+        outbox is empty (waiting out the leases of killed predecessors), then print a summary.
+"""
+
+import json
+import os
+import sys
+import time
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rapport.settings_test")
+
+import django  # noqa: E402
+
+django.setup()
+
+from rapport.campaigns.models import CampaignRecipient, RecipientState  # noqa: E402
+from rapport.campaigns.services import dispatch_due  # noqa: E402
+from rapport.mail.models import Delivery, DeliveryState  # noqa: E402
+from rapport.mail.sender import send_due  # noqa: E402
+
+WAITING = (RecipientState.PENDING, RecipientState.CLAIMED, RecipientState.HELD)
+UNSENT = (DeliveryState.QUEUED, DeliveryState.SENDING)
+
+
+def summary() -> dict:
+    rows = CampaignRecipient.objects.values_list("state", "message__message_id")
+    deliveries = Delivery.objects.values_list("state", "last_error")
+    return {
+        "recipients": len(rows),
+        "recipient_states": sorted({s for s, _ in rows}),
+        "message_ids": [m for _, m in rows if m],
+        "delivery_states": sorted({s for s, _ in deliveries}),
+        "resent_notes": sum(1 for _, e in deliveries if "sent again" in (e or "")),
+    }
+
+
+def main(mode: str) -> None:
+    # Load the URL configuration first (tracked links are reversed): the kills must land in
+    # the sending, not in the imports.
+    from django.urls import get_resolver
+
+    get_resolver().url_patterns  # noqa: B018
+    print(json.dumps({"ready": True}), flush=True)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        handed = dispatch_due(batch=100, max_batches=1)
+        sent = send_due(limit=50, max_batches=2)
+        if handed or sent:
+            continue
+        waiting = CampaignRecipient.objects.filter(state__in=WAITING).exists()
+        unsent = Delivery.objects.filter(state__in=UNSENT).exists()
+        if not waiting and not unsent:
+            break
+        time.sleep(0.1)  # a killed worker's lease is running out
+    print(json.dumps(summary()), flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "run")

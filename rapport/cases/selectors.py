@@ -1,0 +1,300 @@
+"""Reads for the service desk, always through `cases_visible_to`.
+
+Who sees a case: admins and managers see every case; everyone else sees the cases they own
+or created, the cases of the queues they are a member of, and the cases of customers
+(account, or contact without an account) they may see (rapport/records/visibility.py).
+Not visible means 404."""
+
+import datetime
+
+from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from rapport.cases.models import (
+    OPEN_STATUSES,
+    Case,
+    CaseCategory,
+    CaseEntry,
+    CaseEntryAttachment,
+    Macro,
+    Queue,
+    QueueMember,
+)
+from rapport.identity.models import Role, User
+from rapport.records.exceptions import RecordNotFound
+from rapport.records.visibility import visible_ref
+
+CASE_SORTS = {"due_at", "created_at", "updated_at", "number", "priority"}
+BREACHING_SOON = datetime.timedelta(hours=4)
+
+
+def sees_all_cases(user: User | None) -> bool:
+    return bool(
+        user is not None
+        and user.is_authenticated
+        and user.is_active
+        and (user.is_admin or user.role == Role.MANAGER)
+    )
+
+
+def queue_ids_of(user: User) -> list[int]:
+    cached = getattr(user, "_rapport_case_queues", None)
+    if cached is None:
+        cached = list(QueueMember.objects.filter(user=user).values_list("queue_id", flat=True))
+        user._rapport_case_queues = cached
+    return cached
+
+
+def case_base() -> QuerySet[Case]:
+    return Case.objects.filter(deleted_at__isnull=True).select_related(
+        "queue",
+        "owner",
+        "account",
+        "contact",
+        "category",
+        "subcategory",
+        "sla_clock__policy__calendar",  # the due time in business time (sla_due)
+    )
+
+
+def cases_visible_to(user: User | None, qs: QuerySet[Case] | None = None) -> QuerySet[Case]:
+    """Narrow cases to the ones `user` may read (see the module docstring)."""
+    from rapport.accounts.models import Account, Contact
+
+    qs = case_base() if qs is None else qs
+    if user is None or not user.is_authenticated or not user.is_active:
+        return qs.none()
+    if sees_all_cases(user):
+        return qs
+    q = Q(owner_id=user.pk) | Q(created_by_id=user.pk)
+    queues = queue_ids_of(user)
+    if queues:
+        q |= Q(queue_id__in=queues)
+    q |= visible_ref(Account, user, "account_id")
+    q |= Q(account_id__isnull=True) & visible_ref(Contact, user, "contact_id")
+    return qs.filter(q)
+
+
+def case_get_for_user(*, pk: int, user: User) -> Case:
+    """The case if `user` may see it, else RecordNotFound (404)."""
+    case = cases_visible_to(user).filter(pk=pk).first()
+    if case is None:
+        raise RecordNotFound("case")
+    return case
+
+
+def case_by_number(*, number: int, user: User) -> Case:
+    case = cases_visible_to(user).filter(number=number).first()
+    if case is None:
+        raise RecordNotFound("case")
+    return case
+
+
+def case_list(
+    *,
+    user: User,
+    view: str = "",
+    q: str | None = None,
+    status: list[str] | None = None,
+    queue_id: int | None = None,
+    owner_id: int | None = None,
+    mine: bool = False,
+    unassigned: bool = False,
+    breaching_soon: bool = False,
+    open_only: bool = False,
+    priority: list[str] | None = None,
+    category_id: int | None = None,
+    account_id: int | None = None,
+    contact_id: int | None = None,
+    now: datetime.datetime | None = None,
+) -> QuerySet[Case]:
+    """Visible cases with the workspace's filters. `view` is a workspace tab: mine,
+    unassigned (in my queues), breaching (due within 4 h or overdue), open."""
+    qs = cases_visible_to(user)
+    now = now or timezone.now()
+    if view == "mine":
+        mine, open_only = True, True
+    elif view == "unassigned":
+        unassigned, open_only = True, True
+        qs = qs.filter(queue_id__in=queue_ids_of(user)) if not sees_all_cases(user) else qs
+    elif view == "breaching":
+        breaching_soon = True
+    elif view == "open":
+        open_only = True
+    if mine:
+        qs = qs.filter(owner_id=user.pk)
+    if unassigned:
+        qs = qs.filter(owner__isnull=True)
+    if breaching_soon:
+        qs = qs.filter(status__in=OPEN_STATUSES, due_at__lte=now + BREACHING_SOON)
+    if open_only and not status:
+        qs = qs.filter(status__in=OPEN_STATUSES)
+    if status:
+        qs = qs.filter(status__in=status)
+    if priority:
+        qs = qs.filter(priority__in=priority)
+    if queue_id is not None:
+        qs = qs.filter(queue_id=queue_id)
+    if owner_id is not None:
+        qs = qs.filter(owner_id=owner_id)
+    if category_id is not None:
+        qs = qs.filter(Q(category_id=category_id) | Q(subcategory_id=category_id))
+    if account_id is not None:
+        qs = qs.filter(account_id=account_id)
+    if contact_id is not None:
+        qs = qs.filter(contact_id=contact_id)
+    if q:
+        q = q.strip()
+        text = Q(subject__icontains=q)
+        if q.lstrip("#").isdigit():
+            text |= Q(number=int(q.lstrip("#")))
+        qs = qs.filter(text)
+    return qs
+
+
+def case_entries(*, case: Case) -> QuerySet[CaseEntry]:
+    """The conversation of a case the caller may see (checked by the caller), oldest first."""
+    return (
+        CaseEntry.objects.filter(case=case)
+        .select_related("author", "message", "message__delivery")
+        .prefetch_related(
+            Prefetch(
+                "attachments",
+                queryset=CaseEntryAttachment.objects.select_related("file").order_by("id"),
+            )
+        )
+    )
+
+
+def case_attachment_get(*, case: Case, file_id: int):
+    """A stored file of `case`'s conversation (the caller checked the case is visible);
+    RecordNotFound for a file of another case, or a removed one."""
+    found = (
+        CaseEntryAttachment.objects.filter(
+            entry__case=case, file_id=file_id, file__deleted_at__isnull=True
+        )
+        .select_related("file")
+        .first()
+        if 0 < file_id < 2**63
+        else None
+    )
+    if found is None:
+        raise RecordNotFound("file")
+    return found.file
+
+
+def cases_of_customer(*, user: User, account=None, contact=None, limit: int = 5):
+    qs = cases_visible_to(user)
+    if account is not None:
+        qs = qs.filter(account=account)
+    elif contact is not None:
+        qs = qs.filter(contact=contact)
+    else:
+        return qs.none()
+    return qs.order_by("-created_at", "-id")[:limit]
+
+
+def customer_panel(*, case: Case, user: User) -> dict:
+    """What the agent sees of the customer: tier, value and churn risk (analytics), open
+    opportunities, recent orders and recent cases — only what `user` may see."""
+    from rapport.accounts.models import Account, Contact
+    from rapport.records.visibility import visible
+
+    out: dict = {"account": None, "contact": None, "score": None, "opportunities": [], "orders": []}
+    if case.account_id:
+        out["account"] = visible(Account.objects.all(), user).filter(pk=case.account_id).first()
+    if case.contact_id:
+        out["contact"] = visible(Contact.objects.all(), user).filter(pk=case.contact_id).first()
+    account = out["account"]
+    if account is not None:
+        from rapport.analytics.models import CustomerScore
+        from rapport.sales.models import Opportunity, StageKind
+
+        out["score"] = CustomerScore.objects.filter(account=account).first()
+        out["opportunities"] = list(
+            visible(Opportunity.objects.all(), user)
+            .filter(account=account, stage__kind=StageKind.OPEN)
+            .select_related("stage")
+            .order_by("-created_at")[:5]
+        )
+        try:
+            from rapport.orders.models import Order
+
+            out["orders"] = list(Order.objects.filter(account=account).order_by("-id")[:5])
+        except Exception:  # noqa: BLE001 - orders without an account link: none shown
+            out["orders"] = []
+    out["recent_cases"] = list(
+        cases_of_customer(
+            user=user, account=account, contact=out["contact"] if not account else None, limit=6
+        )
+    )
+    out["recent_cases"] = [c for c in out["recent_cases"] if c.pk != case.pk][:5]
+    return out
+
+
+def macro_context(*, case: Case, user: User) -> dict:
+    """The plain data a macro's merge fields may use (never Python objects)."""
+    contact = case.contact if case.contact_id else None
+    return {
+        "case": {
+            "number": case.number,
+            "subject": case.subject,
+            "status": case.get_status_display(),
+            "priority": case.get_priority_display(),
+            "queue": case.queue.name if case.queue_id else "",
+        },
+        "contact": {
+            "first_name": contact.first_name if contact else "",
+            "last_name": contact.last_name if contact else "",
+            "name": str(contact) if contact else "",
+            "email": (contact.email or "") if contact else "",
+        },
+        "account": {"name": case.account.name if case.account_id else ""},
+        "agent": {
+            "first_name": user.first_name or user.username,
+            "name": user.get_full_name() or user.username,
+        },
+    }
+
+
+def queues_for(user: User) -> QuerySet[Queue]:
+    return Queue.objects.all()
+
+
+def macros_active() -> QuerySet[Macro]:
+    return Macro.objects.filter(is_active=True)
+
+
+def categories_active() -> QuerySet[CaseCategory]:
+    return CaseCategory.objects.filter(is_active=True).select_related("parent")
+
+
+def case_for_thread(thread_id: int) -> Case | None:
+    """The case a mail thread belongs to (following merges), newest first."""
+    entry = (
+        CaseEntry.objects.filter(message__thread_id=thread_id)
+        .select_related("case")
+        .order_by("-case__created_at", "-case_id")
+        .first()
+    )
+    if entry is None:
+        return None
+    case = entry.case
+    seen = set()
+    while case.merged_into_id and case.pk not in seen:
+        seen.add(case.pk)
+        case = Case.objects.get(pk=case.merged_into_id)
+    return case
+
+
+def assets_of_case_account(*, case: Case, account) -> list:
+    """The installed base an agent may link the case to: the assets of the case's account
+    when the agent may see that account (`account` from the customer panel), plus the one
+    already linked."""
+    from rapport.assets.models import Asset
+
+    if account is None:
+        return [case.asset] if case.asset_id else []
+    return list(
+        Asset.objects.filter(account=account).select_related("product").order_by("id")[:200]
+    )

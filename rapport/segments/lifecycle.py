@@ -1,0 +1,228 @@
+"""Lifecycle stages: derived in SQL from orders, activities and analytics by admin-tuned rules.
+
+`stage_expression(rules, now)` is one CASE over correlated subqueries, so recomputing one
+contact (an order placed) or every contact (the nightly pass) is the same single statement
+plus writes for the contacts whose stage changed. A change is kept as a LifecycleChange row
+and an `updated` timeline event whose changes name `lifecycle.stage` — so the automation
+engine's record.updated trigger sees it with "changed to" conditions, and segments that read
+the stage are re-evaluated by the timeline hook like after any other write.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable
+
+from django.db import transaction
+from django.db.models import (
+    Case,
+    CharField,
+    Exists,
+    F,
+    FloatField,
+    Func,
+    IntegerField,
+    OuterRef,
+    Q,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
+from django.db.models.lookups import GreaterThanOrEqual
+from django.utils import timezone
+
+from rapport.segments.filters import order_aggregate, orders_of, score_of
+from rapport.segments.models import ContactLifecycle, LifecycleChange, LifecycleRules
+from rapport.segments.models import LifecycleStage as S
+
+CHUNK = 2000
+
+
+def rules_get() -> LifecycleRules:
+    """The organisation's rules (created with the defaults on first use)."""
+    rules = LifecycleRules.objects.order_by("id").first()
+    return rules or LifecycleRules.objects.create()
+
+
+def _recent_orders(days: int, now) -> Q:
+    since = now - datetime.timedelta(days=days)
+    return Q(Exists(orders_of("own").filter(ordered_at__gte=since))) | Q(
+        Exists(orders_of("account").filter(ordered_at__gte=since))
+    )
+
+
+def stage_expression(rules: LifecycleRules, now: datetime.datetime):
+    """The stage each contact of a queryset should have now, as one SQL expression."""
+    from rapport.activities.models import Activity
+
+    orders = order_aggregate("COUNT", "id", IntegerField())
+    loyal_since = now - datetime.timedelta(days=30 * rules.loyal_months)
+
+    def count_since(kind: str):
+        sub = (
+            orders_of(kind)
+            .filter(ordered_at__gte=loyal_since)
+            .annotate(v=Func(F("id"), function="COUNT"))
+            .values("v")
+        )
+        return Coalesce(Subquery(sub, output_field=IntegerField()), Value(0))
+
+    loyal_orders = count_since("own") + count_since("account")
+    activities = Coalesce(
+        Subquery(
+            Activity.objects.filter(contact_id=OuterRef("pk"))
+            .order_by()
+            .annotate(v=Func(F("id"), function="COUNT"))
+            .values("v"),
+            output_field=IntegerField(),
+        ),
+        Value(0),
+    )
+    churn = Coalesce(score_of("churn_risk", FloatField()), Value(0.0), output_field=FloatField())
+    has_orders = Q(Exists(orders_of("own"))) | Q(Exists(orders_of("account")))
+    whens = [
+        When(has_orders & ~_recent_orders(rules.lost_days, now), then=Value(S.LOST)),
+        When(
+            has_orders
+            & (~_recent_orders(rules.at_risk_days, now) | Q(_ge(churn, rules.at_risk_churn))),
+            then=Value(S.AT_RISK),
+        ),
+        When(Q(_ge(loyal_orders, rules.loyal_min_orders)), then=Value(S.LOYAL)),
+        When(Q(_ge(orders, 2)), then=Value(S.REPEAT_BUYER)),
+        When(Q(_ge(orders, 1)), then=Value(S.FIRST_TIME_BUYER)),
+    ]
+    if rules.lead_min_activities > 0:
+        whens.append(When(Q(_ge(activities, rules.lead_min_activities)), then=Value(S.LEAD)))
+    return Case(*whens, default=Value(S.PROSPECT), output_field=CharField())
+
+
+def _ge(expr, value):
+    return GreaterThanOrEqual(expr, value)
+
+
+def lifecycle_recompute(
+    *,
+    contact_ids: Iterable[int] | None = None,
+    now: datetime.datetime | None = None,
+    reason: str = "",
+) -> int:
+    """Bring the stored stage of the given contacts (None: every contact) up to the rules;
+    returns how many stages changed. Writes history and timeline events for each change."""
+    from rapport.accounts.models import Contact
+
+    now = now or timezone.now()
+    rules = rules_get()
+    qs = Contact.objects.all()
+    if contact_ids is not None:
+        ids = sorted(set(contact_ids))
+        if not ids:
+            return 0
+        qs = qs.filter(pk__in=ids)
+    qs = (
+        qs.annotate(new_stage=stage_expression(rules, now))
+        .filter(Q(lifecycle__isnull=True) | ~Q(lifecycle__stage=F("new_stage")))
+        .order_by("pk")
+        .values_list("pk", "account_id", "lifecycle__stage", "new_stage")
+    )
+    changed = 0
+    batch: list[tuple] = []
+    for row in qs.iterator(chunk_size=CHUNK):
+        batch.append(row)
+        if len(batch) >= CHUNK:
+            changed += _apply(batch, now, reason)
+            batch = []
+    if batch:
+        changed += _apply(batch, now, reason)
+    return changed
+
+
+LABELS = dict(S.choices)
+
+
+def _apply(rows: list[tuple], now, reason: str) -> int:
+    from rapport.timeline.hooks import as_columns, events_written
+    from rapport.timeline.models import EventKind, TimelineEvent
+
+    with transaction.atomic():
+        new = [ContactLifecycle(contact_id=pk, stage=to, since=now) for pk, _, old, to in rows]
+        ContactLifecycle.objects.bulk_create(
+            new, update_conflicts=True, unique_fields=["contact"], update_fields=["stage", "since"]
+        )
+        moves = [
+            (pk, acc, old, to) for pk, acc, old, to in rows if old is not None or to != S.PROSPECT
+        ]
+        LifecycleChange.objects.bulk_create(
+            [
+                LifecycleChange(
+                    contact_id=pk, from_stage=old or "", to_stage=to, changed_at=now, reason=reason
+                )
+                for pk, _, old, to in moves
+            ]
+        )
+        events = TimelineEvent.objects.bulk_create(
+            [
+                TimelineEvent(
+                    kind=EventKind.UPDATED,
+                    occurred_at=now,
+                    contact_id=pk,
+                    account_id=acc,
+                    summary=(
+                        f"Lifecycle stage: {LABELS.get(old, 'none')} → {LABELS[to]}"
+                        if old
+                        else f"Lifecycle stage: {LABELS[to]}"
+                    ),
+                    payload={
+                        "action": "lifecycle",
+                        "changes": {"lifecycle.stage": {"old": old, "new": to}},
+                    },
+                )
+                for pk, acc, old, to in moves
+            ]
+        )
+        events_written([as_columns(e) for e in events])
+    return len(rows)
+
+
+def lifecycle_rules_update(*, actor, fields: dict, expected_version: int | None = None):
+    """Change the thresholds (administrators only; stale version → StaleVersion)."""
+    from django.core.exceptions import ValidationError
+
+    from rapport.identity.services import require_settings_admin
+    from rapport.records.exceptions import StaleVersion
+
+    require_settings_admin(actor)
+    rules = rules_get()
+    allowed = {
+        "lead_min_activities",
+        "loyal_min_orders",
+        "loyal_months",
+        "at_risk_churn",
+        "at_risk_days",
+        "lost_days",
+    }
+    unknown = set(fields) - allowed
+    if unknown:
+        name = sorted(unknown)[0]
+        raise ValidationError({name: [ValidationError("Unknown rule", code="unknown_field")]})
+    for name, value in fields.items():
+        setattr(rules, name, value)
+    errors = {}
+    if not 0 <= float(rules.at_risk_churn) <= 1:
+        errors["at_risk_churn"] = [ValidationError("Between 0 and 1", code="invalid")]
+    if rules.lost_days <= rules.at_risk_days:
+        errors["lost_days"] = [ValidationError("Must be more days than “at risk”", code="invalid")]
+    if rules.loyal_min_orders < 2:
+        errors["loyal_min_orders"] = [ValidationError("At least 2", code="invalid")]
+    if rules.loyal_months < 1:
+        errors["loyal_months"] = [ValidationError("At least 1", code="invalid")]
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        updated = LifecycleRules.objects.filter(
+            pk=rules.pk, **({"version": expected_version} if expected_version else {})
+        ).update(**fields, version=F("version") + 1)
+        if not updated:
+            raise StaleVersion(LifecycleRules.objects.get(pk=rules.pk).version)
+    rules.refresh_from_db()
+    return rules

@@ -1,0 +1,11 @@
+from django import template
+
+register = template.Library()
+
+
+@register.simple_tag
+def case_survey(case):
+    """The case's CSAT invitation (sent or answered), or None."""
+    from rapport.surveys.models import SurveyInvitation
+
+    return SurveyInvitation.objects.filter(case_id=case.pk, kind="csat").first()

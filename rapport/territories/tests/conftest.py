@@ -1,0 +1,1 @@
+from rapport.imports.tests.conftest import import_dir, run, upload  # noqa: F401 - fixtures
