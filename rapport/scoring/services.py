@@ -195,6 +195,19 @@ def _loaded(model: ScoreModel):
     return _CACHE[key]
 
 
+def _too_little_history(target: str, y: list[int], actor, message: str) -> ScoreModel:
+    """The record of a training that did not happen: unusable, saying why."""
+    return ScoreModel.objects.create(
+        target=target,
+        trained_at=timezone.now(),
+        outcomes=len(y),
+        positives=sum(y),
+        usable=False,
+        trained_by=actor,
+        message=message,
+    )
+
+
 def train_leads(*, actor=None) -> ScoreModel:
     """Train on converted (1) vs disqualified (0) leads. Too little history → an unusable
     ScoreModel saying so; scores stay the rule score."""
@@ -206,17 +219,12 @@ def train_leads(*, actor=None) -> ScoreModel:
     pos, neg = sum(y), len(y) - sum(y)
     now = timezone.now()
     if min(pos, neg) < min_outcomes():
-        return ScoreModel.objects.create(
-            target=Target.LEAD,
-            trained_at=now,
-            outcomes=len(y),
-            positives=pos,
-            usable=False,
-            trained_by=actor,
-            message=(
-                f"Too little history: {pos} converted and {neg} disqualified leads; the learned "
-                f"score needs at least {min_outcomes()} of each. Leads show the rule score."
-            ),
+        return _too_little_history(
+            Target.LEAD,
+            y,
+            actor,
+            f"Too little history: {pos} converted and {neg} disqualified leads; the learned "
+            f"score needs at least {min_outcomes()} of each. Leads show the rule score.",
         )
     cut = {r["id"]: r["converted_at"] or r["updated_at"] for r in rows}
     counts = _engagement([r["id"] for r in rows], before=cut)
@@ -413,17 +421,12 @@ def train_opportunities(*, actor=None) -> ScoreModel:
     pos, neg = sum(y), len(y) - sum(y)
     now = timezone.now()
     if min(pos, neg) < min_outcomes():
-        return ScoreModel.objects.create(
-            target=Target.OPPORTUNITY,
-            trained_at=now,
-            outcomes=len(y),
-            positives=pos,
-            usable=False,
-            trained_by=actor,
-            message=(
-                f"Too little history: {pos} observations of won and {neg} of lost deals; the "
-                f"model needs {min_outcomes()} of each. Opportunities keep their stage's default."
-            ),
+        return _too_little_history(
+            Target.OPPORTUNITY,
+            y,
+            actor,
+            f"Too little history: {pos} observations of won and {neg} of lost deals; the "
+            f"model needs {min_outcomes()} of each. Opportunities keep their stage's default.",
         )
     plain = feats
     trained = learn.train(plain, y, categorical=OPP_CATEGORICAL)

@@ -210,8 +210,37 @@
     });
   }
 
-  // The same look for the other analytics pages' charts (service.js).
+  // A bar chart of {labels, values} on the canvas named `name` (horizontal: bars run
+  // sideways, for long labels); shared by the Sales and Service pages.
+  function bars(name, series, xTitle, yTitle, horizontal) {
+    if (!series || !series.labels.length) return;
+    var canvas = show(name);
+    if (!canvas) return;
+    var options = base();
+    options.plugins.legend.display = false;
+    var value = axis(yTitle, { beginAtZero: true, ticks: { color: MUTED, precision: 0 } });
+    var label = axis(xTitle, { grid: { display: false } });
+    if (horizontal) {
+      options.indexAxis = "y";
+      options.scales.x = value;
+      options.scales.y = label;
+    } else {
+      options.scales.x = label;
+      options.scales.y = value;
+    }
+    new window.Chart(canvas, {
+      type: "bar",
+      data: {
+        labels: series.labels,
+        datasets: [{ label: yTitle, data: series.values, backgroundColor: ACCENT_SOFT }],
+      },
+      options: options,
+    });
+  }
+
+  // The same look for the other analytics pages' charts (sales.js, service.js).
   window.RapportAnalyticsCharts = {
+    bars: bars,
     ACCENT: ACCENT,
     ACCENT_SOFT: ACCENT_SOFT,
     INK: INK,

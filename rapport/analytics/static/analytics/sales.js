@@ -7,30 +7,7 @@
   var charts = window.RapportAnalyticsCharts;
   if (!charts) return;
 
-  function bars(name, series, xTitle, yTitle, horizontal) {
-    var canvas = charts.show(name);
-    if (!canvas || !series || !series.labels.length) return;
-    var options = charts.base();
-    options.plugins.legend.display = false;
-    var value = charts.axis(yTitle, { beginAtZero: true, ticks: { color: charts.MUTED } });
-    var label = charts.axis(xTitle, { grid: { display: false } });
-    if (horizontal) {
-      options.indexAxis = "y";
-      options.scales.x = value;
-      options.scales.y = label;
-    } else {
-      options.scales.x = label;
-      options.scales.y = value;
-    }
-    new window.Chart(canvas, {
-      type: "bar",
-      data: {
-        labels: series.labels,
-        datasets: [{ label: yTitle, data: series.values, backgroundColor: charts.ACCENT_SOFT }],
-      },
-      options: options,
-    });
-  }
+  var bars = charts.bars;
 
   function draw() {
     var node = document.getElementById("sales-data");

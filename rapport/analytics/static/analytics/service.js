@@ -20,29 +20,7 @@
     return options;
   }
 
-  function bars(name, series, xTitle, yTitle, horizontal) {
-    var canvas = show(name);
-    if (!canvas || !series) return;
-    var options = base(false);
-    var value = axis(yTitle, { beginAtZero: true, ticks: { color: MUTED, precision: 0 } });
-    var label = axis(xTitle, { grid: { display: false } });
-    if (horizontal) {
-      options.indexAxis = "y";
-      options.scales.x = value;
-      options.scales.y = label;
-    } else {
-      options.scales.x = label;
-      options.scales.y = value;
-    }
-    new window.Chart(canvas, {
-      type: "bar",
-      data: {
-        labels: series.labels,
-        datasets: [{ label: yTitle, data: series.values, backgroundColor: ACCENT_SOFT }],
-      },
-      options: options,
-    });
-  }
+  var bars = charts.bars;
 
   function times(data) {
     var canvas = show("times");
