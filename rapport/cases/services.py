@@ -490,6 +490,12 @@ def _store_uploads(prepared, actor) -> list:
     ]
 
 
+def case_entry_attach(*, entry: CaseEntry, files) -> None:
+    """Put stored files on a conversation entry (shown there, downloaded through the case);
+    the portal's uploads land here like an inbound email's attachments."""
+    _attach(entry, files)
+
+
 def _attach(entry: CaseEntry, files) -> None:
     from rapport.cases.models import CaseEntryAttachment
 

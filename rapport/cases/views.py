@@ -194,9 +194,12 @@ def _case_context(request, case) -> dict:
         from rapport.cases.models import AccountServiceTier
 
         tier_override = AccountServiceTier.objects.filter(account=account).first()
+    from rapport.fieldservice.selectors import work_orders_of_case
+
     return {
         "case": case,
         "entries": entries,
+        "work_orders": work_orders_of_case(case=case, user=request.user),
         "customer": customer,
         "asset": asset,
         # warranty_end >= today (the assets branch's rule); None: no warranty date known
