@@ -90,16 +90,10 @@ def return_new(request):
 @require_safe
 def record_returns(request, object_type: str, pk: int):
     """The "Returns" card on an account's or a contact's page (htmx)."""
-    from rapport.accounts.selectors import account_get_for_user, contact_get_for_user
+    from rapport.accounts.selectors import customer_get_for_user
 
-    if object_type == "account":
-        record = account_get_for_user(pk=pk, user=request.user)
-        qs = selectors.returns_of_visible_parent(account=record)
-    elif object_type == "contact":
-        record = contact_get_for_user(pk=pk, user=request.user)
-        qs = selectors.returns_of_visible_parent(contact=record)
-    else:
-        raise RecordNotFound(object_type)
+    record = customer_get_for_user(object_type=object_type, pk=pk, user=request.user)
+    qs = selectors.returns_of_visible_parent(**{object_type: record})
     context = {
         "rows": list(qs[:10]),
         "total": qs.count(),

@@ -7,7 +7,7 @@ import datetime
 from ninja import Field, Query, Router, Schema, Status
 
 from rapport.api.pagination import keyset_page
-from rapport.records.api import ERRORS, page_response
+from rapport.records.api import ERRORS, Id, page_response
 from rapport.records.exceptions import RecordNotFound
 from rapport.surveys import selectors, services
 from rapport.surveys.models import SurveyKind
@@ -147,7 +147,7 @@ def nps_send(request, pk: int):
 
 
 class SurveyNpsContactsIn(Schema):
-    contact_ids: list[int] = Field(..., min_length=1, max_length=500)
+    contact_ids: list[Id] = Field(..., min_length=1, max_length=500)
 
 
 @router.post(
