@@ -7,6 +7,7 @@ from django.db.models.functions import Coalesce
 
 from rapport.accounts.models import Account, Contact, ContactEmail, ContactPhone
 from rapport.identity.models import User
+from rapport.records.exceptions import RecordNotFound
 from rapport.records.selectors import owned_records_filter, record_get_for_user, scoped, text_filter
 from rapport.records.visibility import visible_with_links
 
@@ -104,3 +105,13 @@ def contact_list(
 
 def contact_get_for_user(*, pk: int, user: User, scope: str = "active") -> Contact:
     return record_get_for_user(model=Contact, pk=pk, user=user, qs=contact_base(scope))
+
+
+def customer_get_for_user(*, object_type: str, pk: int, user: User) -> Account | Contact:
+    """The account or contact a customer card on a record page is for (RecordNotFound for
+    another object type or a record the user may not see)."""
+    if object_type == "account":
+        return account_get_for_user(pk=pk, user=user)
+    if object_type == "contact":
+        return contact_get_for_user(pk=pk, user=user)
+    raise RecordNotFound(object_type)

@@ -182,16 +182,10 @@ def asset_edit(request, pk: int):
 @require_safe
 def record_assets(request, object_type: str, pk: int):
     """The "Installed products" card on an account's or a contact's page (htmx)."""
-    from rapport.accounts.selectors import account_get_for_user, contact_get_for_user
+    from rapport.accounts.selectors import customer_get_for_user
 
-    if object_type == "account":
-        record = account_get_for_user(pk=pk, user=request.user)
-        qs = selectors.assets_of_visible_parent(account=record)
-    elif object_type == "contact":
-        record = contact_get_for_user(pk=pk, user=request.user)
-        qs = selectors.assets_of_visible_parent(contact=record)
-    else:
-        raise RecordNotFound(object_type)
+    record = customer_get_for_user(object_type=object_type, pk=pk, user=request.user)
+    qs = selectors.assets_of_visible_parent(**{object_type: record})
     total = qs.count()
     rows = list(qs[:10])
     for asset in rows:

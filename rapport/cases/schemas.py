@@ -57,6 +57,9 @@ class CaseIn(CaseFields):
 class CasePatchIn(CaseFields):
     tier: CaseTierName = ""
     status: CaseStatusName = "open"
+    resolution_code: str = Field(
+        "", max_length=60, description="how a complaint was resolved (refund, replacement, …)"
+    )
 
 
 class CaseOut(Schema):
@@ -83,6 +86,7 @@ class CaseOut(Schema):
     source: str
     details: dict[str, Any]
     custom: dict[str, Any]
+    resolution_code: str
     merged_into_id: int | None
     related_to_id: int | None
     first_response_due_at: datetime.datetime | None

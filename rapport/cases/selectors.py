@@ -298,3 +298,17 @@ def assets_of_case_account(*, case: Case, account) -> list:
     return list(
         Asset.objects.filter(account=account).select_related("product").order_by("id")[:200]
     )
+
+
+DEFAULT_RESOLUTION_CODES = ("refund", "replacement", "repair", "credit", "explained", "no_fault")
+
+
+def resolution_codes() -> list[str]:
+    """Suggestions for a case's resolution code: the usual ones and those already in use."""
+    used = (
+        Case.objects.exclude(resolution_code="")
+        .values_list("resolution_code", flat=True)
+        .distinct()
+        .order_by("resolution_code")[:50]
+    )
+    return sorted(set(DEFAULT_RESOLUTION_CODES) | set(used))

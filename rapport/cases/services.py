@@ -4,6 +4,7 @@ these; each writes its timeline events (on the case and its customer) in the sam
 transaction and tells the SLA clock through the one seam `_sla`."""
 
 import datetime
+import re
 from typing import Any
 
 from django.conf import settings
@@ -50,6 +51,7 @@ EDITABLE_FIELDS = {
     "team",
     "custom",
     "details",
+    "resolution_code",
 }
 # A change of one of these can change the SLA policy that applies.
 _SLA_FIELDS = {"priority", "category", "subcategory", "channel", "tier"}
@@ -113,6 +115,13 @@ def _clean_fields(fields: dict[str, Any]) -> dict[str, Any]:
     for name, choices in (("priority", CasePriority), ("channel", CaseChannel)):
         if name in fields and fields[name] not in choices.values:
             raise _error(name, f"must be one of {', '.join(choices.values)}", "invalid_choice")
+    if "resolution_code" in fields:
+        # A short code from the team's own list (refund, replacement, …): complaint metrics
+        # group by it, so spaces and case are normalised.
+        code = re.sub(r"\s+", "_", (fields["resolution_code"] or "").strip().lower())
+        if len(code) > 60:
+            raise _error("resolution_code", "at most 60 characters", "too_long")
+        fields["resolution_code"] = code
     contact = fields.get("contact")
     if contact is not None and fields.get("account") is None and contact.account_id:
         fields["account"] = contact.account
@@ -488,6 +497,12 @@ def _store_uploads(prepared, actor) -> list:
         )
         for upload, name, content_type in prepared
     ]
+
+
+def case_entry_attach(*, entry: CaseEntry, files) -> None:
+    """Put stored files on a conversation entry (shown there, downloaded through the case);
+    the portal's uploads land here like an inbound email's attachments."""
+    _attach(entry, files)
 
 
 def _attach(entry: CaseEntry, files) -> None:

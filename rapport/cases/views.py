@@ -194,9 +194,13 @@ def _case_context(request, case) -> dict:
         from rapport.cases.models import AccountServiceTier
 
         tier_override = AccountServiceTier.objects.filter(account=account).first()
+    from rapport.fieldservice.selectors import work_orders_of_case
+
     return {
         "case": case,
         "entries": entries,
+        "work_orders": work_orders_of_case(case=case, user=request.user),
+        "resolution_codes": selectors.resolution_codes(),
         "customer": customer,
         "asset": asset,
         # warranty_end >= today (the assets branch's rule); None: no warranty date known
@@ -240,6 +244,8 @@ def case_controls(request, pk: int):
     if "queue" in request.POST:
         queue_id = request.POST.get("queue")
         fields["queue"] = Queue.objects.filter(pk=queue_id).first() if queue_id else None
+    if "resolution_code" in request.POST:
+        fields["resolution_code"] = request.POST["resolution_code"]
     try:
         diff = services.case_update(case=case, actor=request.user, fields=fields)
         if diff:

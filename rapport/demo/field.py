@@ -67,7 +67,10 @@ def demo_delivery(*, seed: int) -> int:
 def demo_work_orders(*, manager, technician, seed: int) -> int:
     """A week of work orders for `technician` (two days back to four days ahead), on
     accounts with installed products; the past ones done and signed off."""
+    from django.db.models import Q
+
     from rapport.assets.models import Asset
+    from rapport.cases.models import Case
     from rapport.fieldservice.models import WorkOrder, WorkOrderStatus
     from rapport.fieldservice.services import task_set_done, work_order_create
 
@@ -86,10 +89,18 @@ def demo_work_orders(*, manager, technician, seed: int) -> int:
         for hour in rng.sample([8, 10, 13, 15], k=rng.randint(2, 3)):
             asset = rng.choice(assets)
             start = timezone.make_aware(datetime.datetime.combine(day, datetime.time(hour)))
+            # A case of the customer, when there is one, so its page lists the work order.
+            case = (
+                Case.objects.filter(account_id=asset.account_id)
+                .filter(Q(contact__isnull=True) | Q(contact__account_id=asset.account_id))
+                .order_by("id")
+                .first()
+            )
             wo = work_order_create(
                 actor=manager,
                 title=f"{rng.choice(TITLES)}: {asset.product.name}",
                 asset=asset,
+                case=case,
                 scheduled_start=start,
                 scheduled_end=start + datetime.timedelta(hours=rng.choice([1, 2])),
                 technician=technician,

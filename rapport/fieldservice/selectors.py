@@ -24,6 +24,11 @@ def work_orders_visible_to(user: User) -> QuerySet[WorkOrder]:
     )
 
 
+def work_orders_of_case(*, case, user: User) -> list[WorkOrder]:
+    """The work orders made from a case that the reader may see, newest first."""
+    return list(work_orders_visible_to(user).filter(case_id=case.pk).order_by("-created_at", "-id"))
+
+
 def _day_bounds(day: datetime.date) -> tuple[datetime.datetime, datetime.datetime]:
     start = timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
     return start, start + datetime.timedelta(days=1)

@@ -102,6 +102,17 @@ def _touch(work_order: WorkOrder) -> None:
     work_order.version += 1
 
 
+def work_order_default_address(*, account=None, contact=None, asset=None) -> str:
+    """Where the work happens when nobody typed an address: the asset's location, else the
+    customer's street address."""
+    if asset is not None and asset.location:
+        return asset.location
+    source = account or contact
+    if source is None:
+        return ""
+    return ", ".join(p for p in (source.street, source.postal_code, source.city) if p)
+
+
 def work_order_create(
     *,
     actor: User,
@@ -143,11 +154,7 @@ def work_order_create(
     _check_window(scheduled_start, scheduled_end)
     _check_technician(technician)
     if not address:
-        source = account or contact
-        if asset is not None and asset.location:
-            address = asset.location
-        elif source is not None:
-            address = ", ".join(p for p in (source.street, source.postal_code, source.city) if p)
+        address = work_order_default_address(account=account, contact=contact, asset=asset)
     tasks = [t.strip()[:200] for t in (tasks or []) if t and t.strip()][:MAX_TASKS]
     work_order = WorkOrder(
         title=title[:200],

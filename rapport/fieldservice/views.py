@@ -113,7 +113,7 @@ def _apply_errors(form, exc: ValidationError) -> None:
 
 @ui_view
 def workorder_create(request):
-    from rapport.assets.selectors import asset_get_for_user
+    from rapport.assets.selectors import asset_get_for_user, assets_visible_to
     from rapport.cases.selectors import case_get_for_user
 
     user = request.user
@@ -123,7 +123,13 @@ def workorder_create(request):
         case = case_get_for_user(pk=_int(source.get("case")), user=user)
     if _int(source.get("asset")):
         asset = asset_get_for_user(pk=_int(source.get("asset")), user=user)
+    elif case is not None and case.asset_id and request.method != "POST":
+        # Prefill from the case: its asset (if this user may see it) …
+        asset = assets_visible_to(user).filter(pk=case.asset_id).first()
     kwargs = {"account_id": _int(source.get("account")), "contact_id": _int(source.get("contact"))}
+    if case is not None and not (kwargs["account_id"] or kwargs["contact_id"]):
+        # … and its customer, so the form shows whom the technician visits.
+        kwargs = {"account_id": case.account_id, "contact_id": case.contact_id}
     context = {"case": case, "asset": asset}
     if request.method != "POST":
         initial = {}
@@ -131,6 +137,10 @@ def workorder_create(request):
             initial["title"] = case.subject[:200]
         elif asset is not None:
             initial["title"] = f"Service {asset}"[:200]
+        if case is not None:
+            initial["address"] = services.work_order_default_address(
+                account=case.account, contact=case.contact, asset=asset
+            )
         form = WorkOrderForm(user=user, initial=initial, **kwargs)
         return render(request, "fieldservice/workorder_form.html", {**context, "form": form})
     form = WorkOrderForm(request.POST, user=user, **kwargs)

@@ -23,6 +23,7 @@ SINGULAR = {
     "opportunity": "opportunities",
     "product": "products",
     "order": "orders",
+    "asset": "assets",
 }
 ACCEPT = (
     ".csv,.txt,.tsv,.xlsx,text/csv,"

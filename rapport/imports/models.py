@@ -14,6 +14,7 @@ class ImportObject(models.TextChoices):
     OPPORTUNITIES = "opportunities", "Opportunities"
     PRODUCTS = "products", "Products"
     ORDERS = "orders", "Orders"
+    ASSETS = "assets", "Installed products (assets)"
 
 
 class ImportPolicy(models.TextChoices):

@@ -13,7 +13,7 @@ from rapport.leads.schemas import LeadListParams
 from rapport.orders.schemas import OrderListParams
 from rapport.sales.schemas import OpportunityListParams
 
-ObjectIn = Literal["accounts", "contacts", "leads", "opportunities", "products", "orders"]
+ObjectIn = Literal["accounts", "contacts", "leads", "opportunities", "products", "orders", "assets"]
 PolicyIn = Literal["update", "skip", "create"]
 StatusIn = Literal["reading", "pending", "validating", "running", "done", "failed", "cancelled"]
 

@@ -58,6 +58,7 @@ LIST_URLS = {
     "opportunities": "sales:opportunity_list",
     "products": "catalog:product_list",
     "orders": "orders:order_list",
+    "assets": "assets:asset_list",
 }
 
 

@@ -257,9 +257,11 @@ def portal_case_open(
     if asset is not None:
         values["asset"] = asset
         values["product"] = asset.product
+    # Files need a customer entry to sit on, as an email's attachments do.
+    body = values["description"] or ("(attached files)" if uploads else None)
     with transaction.atomic():
-        case = case_create(actor=None, fields=values, body=values["description"] or None)
-        _attach(case, portal_user, uploads)
+        case = case_create(actor=None, fields=values, body=body)
+        _attach(case, portal_user, uploads, entry=case.entries.order_by("id").first())
         _event(
             portal_user,
             f"Opened case #{case.number} in the portal",
@@ -281,9 +283,13 @@ def _check_uploads(uploads: list) -> None:
             raise _error("files", f"“{upload.name}” is empty", "empty_file")
 
 
-def _attach(case: Case, portal_user: PortalUser, uploads: list) -> None:
+def _attach(case: Case, portal_user: PortalUser, uploads: list, *, entry) -> None:
+    """Store the customer's files on their contact, list them in the portal (PortalCaseFile)
+    and put them on the conversation entry they came with, where staff see them."""
+    from rapport.cases.services import case_entry_attach
     from rapport.files.services import safe_filename, sniff_content_type, store_file
 
+    stored_files = []
     for upload in uploads:
         name = safe_filename(upload.name)
         head = upload.read(8192)
@@ -295,6 +301,9 @@ def _attach(case: Case, portal_user: PortalUser, uploads: list) -> None:
             contact_id=portal_user.contact_id,
         )
         PortalCaseFile.objects.create(case=case, file=stored, portal_user=portal_user)
+        stored_files.append(stored)
+    if stored_files and entry is not None:
+        case_entry_attach(entry=entry, files=stored_files)
 
 
 def portal_case_reply(*, portal_user: PortalUser, case: Case, body: str, uploads=None):
@@ -310,7 +319,7 @@ def portal_case_reply(*, portal_user: PortalUser, case: Case, body: str, uploads
         raise PermissionDenied("This case was merged into another")
     with transaction.atomic():
         entry = case_customer_message(case=case, body=body)
-        _attach(case, portal_user, uploads)
+        _attach(case, portal_user, uploads, entry=entry)
     return entry
 
 

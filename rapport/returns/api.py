@@ -10,7 +10,6 @@ from ninja import Field, Query, Router, Schema, Status
 from rapport.api.pagination import keyset_page
 from rapport.api.versioning import expected_version, set_etag
 from rapport.records.api import ERRORS, page_response
-from rapport.records.exceptions import RecordNotFound
 from rapport.returns import selectors, services
 from rapport.returns.models import Condition, Disposition, ReturnReason, ReturnStatus
 
@@ -126,29 +125,15 @@ def return_get(request, pk: int, response: HttpResponse):
 
 
 def _linked(request, payload: ReturnIn) -> dict:
-    from rapport.assets.models import Asset
     from rapport.cases.selectors import case_get_for_user
-    from rapport.orders.models import OrderLine
-    from rapport.orders.selectors import orders_visible_to
-    from rapport.records.visibility import visible_through_parents
 
     out = {}
     if payload.order_line_id:
-        line = OrderLine.objects.filter(
-            pk=payload.order_line_id, order__in=orders_visible_to(request.user).values("pk")
-        ).first()
-        if line is None:
-            raise RecordNotFound("order line")
-        out["order_line"] = line
-    if payload.asset_id:
-        asset = (
-            visible_through_parents(Asset.objects.all(), request.user, selectors.PARENTS)
-            .filter(pk=payload.asset_id)
-            .first()
+        out["order_line"] = selectors.return_order_line_get(
+            pk=payload.order_line_id, user=request.user
         )
-        if asset is None:
-            raise RecordNotFound("asset")
-        out["asset"] = asset
+    if payload.asset_id:
+        out["asset"] = selectors.return_asset_get(pk=payload.asset_id, user=request.user)
     if payload.case_id:
         out["case"] = case_get_for_user(pk=payload.case_id, user=request.user)
     return out

@@ -40,6 +40,76 @@ def return_get_for_user(*, pk: int, user) -> ReturnRequest:
     return row
 
 
+def return_order_line_get(*, pk, user):
+    """An order line of an order the user may see (RecordNotFound otherwise)."""
+    from rapport.orders.models import OrderLine
+    from rapport.orders.selectors import orders_visible_to
+
+    pk = str(pk or "")
+    line = None
+    if pk.isdigit() and len(pk) < 19:
+        line = (
+            OrderLine.objects.select_related("order", "product")
+            .filter(pk=int(pk), order__in=orders_visible_to(user).values("pk"))
+            .first()
+        )
+    if line is None:
+        raise RecordNotFound("order line")
+    return line
+
+
+def return_asset_get(*, pk, user):
+    """An asset the user may see (RecordNotFound otherwise)."""
+    from rapport.assets.selectors import asset_get_for_user
+
+    return asset_get_for_user(pk=pk, user=user)
+
+
+def return_sources(user, *, account: Account | None = None, q: str = "", limit: int = 25):
+    """What a staff user can start a return from: order lines of visible orders and visible
+    assets, of one account (already checked as visible by the caller) or matching `q` (an
+    order's external id or number, a serial number, a product or customer name)."""
+    from rapport.assets.selectors import assets_visible_to
+    from rapport.orders.models import OrderLine
+    from rapport.orders.selectors import orders_visible_to
+
+    q = (q or "").strip()
+    if account is None and not q:
+        return [], []
+    orders = orders_visible_to(user)
+    assets = assets_visible_to(user).select_related("account", "contact")
+    if account is not None:
+        orders = orders.filter(account_id=account.pk)
+        assets = assets.filter(account_id=account.pk)
+    if q:
+        match = Q(external_id__iexact=q) | Q(account__name__icontains=q)
+        if q.isdigit() and len(q) < 19:
+            match |= Q(pk=int(q))
+        line_match = Q(order__in=orders.filter(match).values("pk")) | Q(
+            order__in=orders.values("pk"), product__name__icontains=q
+        )
+        lines = OrderLine.objects.filter(line_match)
+        assets = assets.filter(
+            Q(serial_number__icontains=q)
+            | Q(product__name__icontains=q)
+            | Q(account__name__icontains=q)
+        )
+    else:
+        lines = OrderLine.objects.filter(order__in=orders.values("pk"))
+    lines = lines.select_related("order", "order__account", "product").order_by(
+        "-order__ordered_at", "-order_id", "id"
+    )
+    return list(lines[:limit]), list(assets.order_by("-created_at", "-id")[:limit])
+
+
+def returns_of_visible_parent(*, account: Account | None = None, contact: Contact | None = None):
+    """The returns of an account or a contact the caller has already checked as visible."""
+    qs = ReturnRequest.objects.select_related("product")
+    if account is not None:
+        return qs.filter(account_id=account.pk)
+    return qs.filter(contact_id=contact.pk)
+
+
 def return_timeline(row: ReturnRequest):
     from rapport.timeline.models import TimelineEvent
 

@@ -7,10 +7,10 @@ import datetime
 from ninja import Field, Query, Router, Schema, Status
 
 from rapport.api.pagination import keyset_page
-from rapport.records.api import ERRORS, page_response
+from rapport.records.api import ERRORS, Id, page_response
 from rapport.records.exceptions import RecordNotFound
 from rapport.surveys import selectors, services
-from rapport.surveys.models import NpsSurvey, SurveyKind
+from rapport.surveys.models import SurveyKind
 
 router = Router(tags=["surveys"])
 
@@ -142,7 +142,29 @@ def nps_create(request, payload: NpsSurveyIn):
 
 @router.post("/nps/{int:pk}/send", response={200: NpsSendOut, **ERRORS}, operation_id="nps_send")
 def nps_send(request, pk: int):
-    survey = NpsSurvey.objects.filter(pk=pk).first()
-    if survey is None:
-        raise RecordNotFound("survey")
+    survey = selectors.nps_survey_get(pk=pk)
     return {"sent": services.nps_send_to_segment(survey=survey, actor=request.user)}
+
+
+class SurveyNpsContactsIn(Schema):
+    contact_ids: list[Id] = Field(..., min_length=1, max_length=500)
+
+
+@router.post(
+    "/nps/{int:pk}/send-contacts",
+    response={200: NpsSendOut, **ERRORS},
+    operation_id="nps_send_contacts",
+    summary="Send an NPS survey to chosen contacts (once each; any id not visible is a 404)",
+)
+def nps_send_contacts(request, pk: int, payload: SurveyNpsContactsIn):
+    from rapport.accounts.selectors import contacts_visible_to
+
+    services.require_nps_sender(request.user)
+    survey = selectors.nps_survey_get(pk=pk)
+    ids = set(payload.contact_ids)
+    contacts = list(contacts_visible_to(request.user).filter(pk__in=ids).order_by("pk"))
+    if len(contacts) != len(ids):
+        raise RecordNotFound("contact")
+    return {
+        "sent": services.nps_send_to_contacts(survey=survey, contacts=contacts, actor=request.user)
+    }

@@ -6,7 +6,7 @@ from django.db.models.functions import TruncMonth
 
 from rapport.accounts.models import Account, Contact
 from rapport.records.visibility import visible_through_parents
-from rapport.surveys.models import SurveyInvitation, SurveyKind
+from rapport.surveys.models import NpsSurvey, SurveyInvitation, SurveyKind
 
 PARENTS = {"contact": Contact, "account": Account}
 
@@ -94,3 +94,22 @@ def results(user) -> dict:
 
 def case_answers(case_id: int) -> QuerySet[SurveyInvitation]:
     return SurveyInvitation.objects.filter(case_id=case_id, answered_at__isnull=False)
+
+
+def nps_surveys():
+    """NPS surveys with how many invitations went out and how many were answered (for the
+    managers who send them)."""
+    return NpsSurvey.objects.select_related("segment").annotate(
+        sent=Count("invitations"),
+        answered=Count("invitations", filter=Q(invitations__answered_at__isnull=False)),
+    )
+
+
+def nps_survey_get(*, pk) -> NpsSurvey:
+    from rapport.records.exceptions import RecordNotFound
+
+    pk = str(pk or "")
+    survey = NpsSurvey.objects.filter(pk=int(pk)).first() if pk.isdigit() and len(pk) < 19 else None
+    if survey is None:
+        raise RecordNotFound("survey")
+    return survey

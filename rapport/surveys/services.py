@@ -181,6 +181,19 @@ def on_timeline_events(events) -> None:
 # ----- NPS ----------------------------------------------------------------------------
 
 
+def require_nps_sender(actor) -> None:
+    """Only administrators and managers send NPS surveys (PermissionDenied otherwise)."""
+    _require_manager(actor)
+
+
+def can_send_nps(actor) -> bool:
+    try:
+        _require_manager(actor)
+    except PermissionDenied:
+        return False
+    return True
+
+
 def _require_manager(actor) -> None:
     if actor is None or not actor.is_authenticated or actor.is_read_only:
         raise PermissionDenied("Read-only users cannot send surveys")
@@ -246,6 +259,19 @@ def nps_send_to_segment(*, survey: NpsSurvey, actor) -> int:
     return sent
 
 
+def nps_send_to_contacts(*, survey: NpsSurvey, contacts, actor) -> int:
+    """Invite chosen contacts (a contact's page, a list selection), loaded by the caller
+    through the visibility layer: once each per survey, none without an email address."""
+    _require_manager(actor)
+    if not survey.is_active:
+        raise ValidationError({"survey_id": ["this survey is switched off"]})
+    sent = 0
+    with transaction.atomic():
+        for contact in list(contacts)[:5000]:
+            sent += _nps_invite(survey, contact) is not None
+    return sent
+
+
 def nps_send_due(*, today: datetime.date | None = None) -> int:
     """Invite the contact of every order placed `days_after_order` days before `today`
     (the scheduler's daily run; an order is surveyed once per survey)."""
@@ -307,4 +333,11 @@ def answer(
     return invitation
 
 
-__all__ = ["Conflict", "answer", "csat_send", "nps_send_due", "nps_send_to_segment"]
+__all__ = [
+    "Conflict",
+    "answer",
+    "csat_send",
+    "nps_send_due",
+    "nps_send_to_contacts",
+    "nps_send_to_segment",
+]

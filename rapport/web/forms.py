@@ -281,6 +281,9 @@ class BulkActionForm(forms.Form):
     segment_id = forms.TypedChoiceField(
         coerce=int, required=False, empty_value=None, choices=[], label="Segment"
     )
+    survey_id = forms.TypedChoiceField(
+        coerce=int, required=False, empty_value=None, choices=[], label="Survey"
+    )
     next = forms.CharField(required=False, max_length=2000)
 
     def __init__(self, *args, user, actions: list[tuple[str, str]] | None = None, **kwargs):
@@ -300,6 +303,8 @@ class BulkActionForm(forms.Form):
             self.add_error("tag", "Type the tag to add")
         if data.get("action") == "add_to_segment" and not data.get("segment_id"):
             self.add_error("segment_id", "Choose the segment")
+        if data.get("action") == "send_nps" and not data.get("survey_id"):
+            self.add_error("survey_id", "Choose the survey")
         return data
 
     def full_clean(self):

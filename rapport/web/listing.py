@@ -140,8 +140,11 @@ class BulkAction:
     verb: str
     run: Callable[..., Any]
     needs: str = ""
-    # For needs="segment_id": `choices(user)` → [(id, name)] of the select in the bulk bar.
+    # For needs="segment_id" or "survey_id": `choices(user)` → [(id, name)] of the select in
+    # the bulk bar.
     choices: Callable[..., Any] | None = None
+    # `allowed(user)` → False hides the action from that user (and refuses it if posted).
+    allowed: Callable[..., bool] | None = None
 
 
 BUILTIN_BULK = {
@@ -392,12 +395,15 @@ def _plural(config: ListConfig, n: int) -> str:
     return f"{n:,} {config.singular.lower() if n == 1 else config.plural.lower()}"
 
 
-def _bulk_choices(config: ListConfig) -> list[tuple[str, str, str]]:
-    """(action, label, needed input) of the list's bulk actions, in the config's order."""
+def _bulk_choices(config: ListConfig, user) -> list[tuple[str, str, str]]:
+    """(action, label, needed input) of the list's bulk actions the user may use, in the
+    config's order."""
     out = []
     for name in config.bulk_actions:
         if name in config.custom_bulk:
             spec = config.custom_bulk[name]
+            if spec.allowed is not None and not spec.allowed(user):
+                continue
             out.append((name, spec.label, spec.needs))
         else:
             label, _verb, needs = BUILTIN_BULK[name]
@@ -416,7 +422,7 @@ def _manual_rule_choices(config: ListConfig, user) -> list[tuple[str, str, str]]
 
 
 def _bulk_form(config: ListConfig, user, data=None) -> BulkActionForm:
-    choices = _bulk_choices(config) + _manual_rule_choices(config, user)
+    choices = _bulk_choices(config, user) + _manual_rule_choices(config, user)
     form = BulkActionForm(data, user=user, actions=[(n, label) for n, label, _ in choices])
     form.needs = {needs for _, _, needs in choices if needs}
     for name in config.bulk_actions:

@@ -310,6 +310,45 @@ TARGETS: dict[str, tuple[Target, ...]] = {
             synonyms=("customer name", "contact name", "buyer", "buyer name", "client name"),
         ),
     ),
+    ImportObject.ASSETS: (
+        _t(
+            "serial_number",
+            "Serial number",
+            max_length=100,
+            synonyms=("serial", "serial no", "sn", "s/n", "serial number", "unit id"),
+        ),
+        _t(
+            "product_sku",
+            "Product SKU",
+            max_length=64,
+            synonyms=("sku", "product code", "item code", "product", "model"),
+            required=True,
+        ),
+        _t("account", "Account name", max_length=200, synonyms=("company", "customer")),
+        _t("account_id", "Account id", "id"),
+        _t("contact_email", "Contact email", "email", synonyms=("email", "e-mail")),
+        _t("contact_id", "Contact id", "id"),
+        _t(
+            "install_date",
+            "Install date",
+            "date",
+            synonyms=("installed", "installation date", "installed on"),
+        ),
+        _t(
+            "warranty_end",
+            "Warranty end",
+            "date",
+            synonyms=("warranty", "warranty until", "warranty end date", "warranty expires"),
+        ),
+        _t("location", "Location", max_length=300, synonyms=("site", "address", "where")),
+        _t(
+            "status",
+            "Status",
+            "choice",
+            choices=("active", "in_repair", "returned", "replaced", "retired"),
+        ),
+        _t("notes", "Notes", max_length=10000, synonyms=("note", "comments", "description")),
+    ),
 }
 
 # Records with custom fields, by import object.
@@ -328,6 +367,7 @@ MATCH_KEYS = {
     ImportObject.PRODUCTS: ("sku",),
     ImportObject.ORDERS: ("external_id",),
     ImportObject.OPPORTUNITIES: ("name",),
+    ImportObject.ASSETS: ("serial_number",),
 }
 
 
@@ -448,6 +488,15 @@ def mapping_check(*, object_type: str, mapping: dict, policy: str) -> None:
                 "Orders need columns for: " + ", ".join(missing), "required_columns"
             )
         return
+    if object_type == ImportObject.ASSETS and not fields & {
+        "account",
+        "account_id",
+        "contact_email",
+        "contact_id",
+    }:
+        can_update = policy != ImportPolicy.CREATE and "serial_number" in fields
+        if not can_update:
+            missing.append("account or contact_email")
     if not missing:
         return
     can_match = policy != ImportPolicy.CREATE and fields & set(MATCH_KEYS[object_type])

@@ -36,6 +36,7 @@ from django.utils import timezone
 from rapport.identity.models import User
 from rapport.imports.models import ImportJob, ImportRowError, ImportStatus, IssueLevel
 from rapport.imports.services.accounts import AccountImporter
+from rapport.imports.services.assets import AssetImporter
 from rapport.imports.services.base import Importer
 from rapport.imports.services.cleaning import Row, RowReader
 from rapport.imports.services.contacts import ContactImporter
@@ -59,9 +60,10 @@ IMPORTERS = {
     "products": ProductImporter,
     "opportunities": OpportunityImporter,
     "orders": OrderImporter,
+    "assets": AssetImporter,
 }
 # Imported through the domain services, row by row: smaller batches.
-SERVICE_IMPORTS = {"products", "opportunities", "orders"}
+SERVICE_IMPORTS = {"products", "opportunities", "orders", "assets"}
 COUNTED = ("created", "updated", "unchanged", "skipped", "failed")
 
 

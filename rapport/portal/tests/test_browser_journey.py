@@ -6,6 +6,7 @@ the CSAT link mailed on resolution."""
 import re
 
 import pytest
+from django.urls import get_resolver
 from playwright.sync_api import expect
 
 from rapport.accounts.services import account_create, contact_create
@@ -35,6 +36,9 @@ def _no_overflow(tab) -> None:
 
 
 def test_magic_link_case_answer_and_csat(browser, live_server, screenshot):
+    # Import every view before the first page: on a loaded machine the live server's first
+    # request otherwise spends most of the navigation timeout importing the URL conf.
+    get_resolver().reverse_dict  # noqa: B018
     agent = user_create(username="agent", first_name="Alice", password="x", validate=False)
     account = account_create(actor=agent, fields={"name": "Customer Ltd"})
     ann = contact_create(

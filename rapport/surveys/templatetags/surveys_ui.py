@@ -9,3 +9,11 @@ def case_survey(case):
     from rapport.surveys.models import SurveyInvitation
 
     return SurveyInvitation.objects.filter(case_id=case.pk, kind="csat").first()
+
+
+@register.filter
+def can_send_nps(user) -> bool:
+    """Whether the user may send NPS surveys (administrators and managers)."""
+    from rapport.surveys.services import can_send_nps as allowed
+
+    return allowed(user)

@@ -33,7 +33,10 @@ def _messages(exc: ValidationError) -> str:
 
 
 class Command(BaseCommand):
-    help = "Import accounts, contacts, leads, opportunities, products or orders from CSV/XLSX."
+    help = (
+        "Import accounts, contacts, leads, opportunities, products, orders or assets "
+        "(installed products) from CSV/XLSX."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("path", help="the CSV or XLSX file")
