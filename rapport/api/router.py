@@ -10,7 +10,7 @@ from ninja.renderers import BaseRenderer
 
 from rapport.api.auth import api_auth
 from rapport.api.errors import install_error_handlers
-from rapport.api.operations import json_bodies_only, one_transaction
+from rapport.api.operations import json_bodies_only, known_query_params_only, one_transaction
 
 
 class ORJSONRenderer(BaseRenderer):
@@ -134,6 +134,7 @@ api = RapportAPI(
     urls_namespace="api",
 )
 install_error_handlers(api)
+api.add_decorator(known_query_params_only, mode="view")
 api.add_decorator(json_bodies_only, mode="view")
 api.add_decorator(one_transaction, mode="operation")
 
