@@ -126,7 +126,8 @@ api = RapportAPI(
         "token in the UI or with POST /api/me/tokens) or a browser session. Lists use cursor "
         "pagination (`cursor`, `limit` ≤ 200) and a count capped at 10000. Updates accept "
         '`If-Match: "<version>"`; POSTs accept `Idempotency-Key`. Errors are '
-        '`{"detail", "code", "field"}`.'
+        '`{"detail", "code", "field"}`. A GET with a query parameter the operation does not '
+        "declare answers 400 `unknown_parameter` naming it (`?owner=` is not `owner_id`)."
     ),
     auth=api_auth,
     renderer=ORJSONRenderer(),
