@@ -10,7 +10,7 @@ from ninja.renderers import BaseRenderer
 
 from rapport.api.auth import api_auth
 from rapport.api.errors import install_error_handlers
-from rapport.api.operations import json_bodies_only, one_transaction
+from rapport.api.operations import json_bodies_only, known_query_params_only, one_transaction
 
 
 class ORJSONRenderer(BaseRenderer):
@@ -126,7 +126,8 @@ api = RapportAPI(
         "token in the UI or with POST /api/me/tokens) or a browser session. Lists use cursor "
         "pagination (`cursor`, `limit` ≤ 200) and a count capped at 10000. Updates accept "
         '`If-Match: "<version>"`; POSTs accept `Idempotency-Key`. Errors are '
-        '`{"detail", "code", "field"}`.'
+        '`{"detail", "code", "field"}`. A GET with a query parameter the operation does not '
+        "declare answers 400 `unknown_parameter` naming it (`?owner=` is not `owner_id`)."
     ),
     auth=api_auth,
     renderer=ORJSONRenderer(),
@@ -134,6 +135,7 @@ api = RapportAPI(
     urls_namespace="api",
 )
 install_error_handlers(api)
+api.add_decorator(known_query_params_only, mode="view")
 api.add_decorator(json_bodies_only, mode="view")
 api.add_decorator(one_transaction, mode="operation")
 
