@@ -29,7 +29,7 @@ import random
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Case, F, IntegerField, Q, Value, When
+from django.db.models import F, Q
 from django.utils import timezone
 from jinja2 import TemplateError
 
@@ -652,17 +652,8 @@ def dispatch_campaign(campaign: Campaign, *, claim_id: str, batch: int = 200, no
         # update of the recipients): per-recipient statements made a campaign message cost
         # several times a plain outbox mail (bench/bench_campaign_send.py).
         messages = queue_emails(outgoing)
-        updated = CampaignRecipient.objects.filter(
-            id__in=[r.id for r in rows], claimed_by=claim_id, state=RecipientState.CLAIMED
-        ).update(
-            state=RecipientState.QUEUED,
-            message_id=Case(
-                *(When(id=r.id, then=Value(m.pk)) for r, m in zip(rows, messages, strict=True)),
-                output_field=IntegerField(),
-            ),
-            queued_at=now,
-            claimed_by="",
-            lease_expires_at=None,
+        updated = _mark_queued(
+            [(r.id, m.pk) for r, m in zip(rows, messages, strict=True)], claim_id=claim_id, now=now
         )
         if updated != len(rows):  # lost a claim inside our own transaction: undo everything
             raise Conflict("claim lost", code="claim_lost")
@@ -682,6 +673,29 @@ def dispatch_campaign(campaign: Campaign, *, claim_id: str, batch: int = 200, no
         events_written([as_columns(e) for e in events])
         CampaignSend.objects.filter(pk=send.pk).update(next_slot_at=slot)
     return len(rows)
+
+
+def _mark_queued(pairs: list[tuple[int, int]], *, claim_id: str, now) -> int:
+    """Mark each (recipient id, message id) queued with its message, only where this claim
+    still holds the row (the fence); returns how many rows it marked. One statement: an
+    `UPDATE … FROM (VALUES …)` (PostgreSQL, SQLite ≥ 3.33) costs a fraction of the ORM's
+    CASE with one WHEN per row."""
+    if not pairs:
+        return 0
+    table = connection.ops.quote_name(CampaignRecipient._meta.db_table)
+    values = ", ".join(["(%s, %s)"] * len(pairs))
+    # Only the quoted table name and placeholders are formatted in; every value is a parameter.
+    sql = (
+        f"UPDATE {table} SET state = %s, message_id = v.column2, queued_at = %s, "  # noqa: S608
+        f"claimed_by = '', lease_expires_at = NULL FROM (VALUES {values}) AS v "
+        f"WHERE {table}.id = v.column1 AND {table}.claimed_by = %s AND {table}.state = %s"
+    )
+    queued_at = connection.ops.adapt_datetimefield_value(now)
+    params = [str(RecipientState.QUEUED), queued_at, *(x for pair in pairs for x in pair)]
+    params += [claim_id, str(RecipientState.CLAIMED)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
 
 
 def _finish_if_done(campaign: Campaign) -> None:
