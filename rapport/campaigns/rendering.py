@@ -1,6 +1,7 @@
 """A campaign message for one recipient: the template (or the A/B variant's content) in the
 one sandboxed template language (rapport.mail.rendering), tracked links, the open pixel and
-the unsubscribe footer; `queue` writes it into the mail outbox (rapport.mail.services)."""
+the unsubscribe footer; `outgoing` is it as a message for the mail outbox
+(rapport.mail.services.queue_emails, a batch at a time)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from rapport.campaigns.models import Campaign, CampaignRecipient, CampaignSend
 from rapport.mail.models import Purpose
 from rapport.mail.rendering import TemplateProblem, markdown_to_html  # noqa: F401
 from rapport.mail.selectors import ACCOUNT_FIELDS, CONTACT_FIELDS, _fields
-from rapport.mail.services import queue_email
+from rapport.mail.services import OutgoingEmail
 
 HREF_RE = re.compile(r"""href=(["'])(https?://[^"']+)\1""", re.IGNORECASE)
 URL_RE = re.compile(r"""https?://[^\s<>"')\]]+""")
@@ -124,10 +125,10 @@ class Renderer:
                 body_html += footer
         return {"subject": subject, "text": text, "html": body_html, "error": ""}
 
-    def queue(self, recipient: CampaignRecipient, *, send_at):
-        """Write the recipient's message and its Delivery (the caller's transaction)."""
+    def outgoing(self, recipient: CampaignRecipient, *, send_at) -> OutgoingEmail:
+        """The recipient's message for the outbox (`rapport.mail.services.queue_emails`)."""
         rendered = self.render(recipient)
-        return queue_email(
+        return OutgoingEmail(
             to=[recipient.email],
             subject=rendered["subject"],
             text=rendered["text"],

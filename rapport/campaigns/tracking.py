@@ -12,7 +12,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
 from django.core import signing
-from django.urls import reverse
+
+from rapport.consent.tokens import absolute_url
 
 OPEN_SALT = "rapport.campaigns.open"
 CLICK_SALT = "rapport.campaigns.click"
@@ -52,16 +53,12 @@ def read_click_token(token: str) -> tuple[int, int]:
     return int(recipient), int(link)
 
 
-def _absolute(path: str) -> str:
-    return getattr(settings, "RAPPORT_BASE_URL", "").rstrip("/") + path
-
-
 def open_url(recipient_id: int) -> str:
-    return _absolute(reverse("campaign_tracking:open", args=[open_token(recipient_id)]))
+    return absolute_url("campaign_tracking:open", open_token(recipient_id))
 
 
 def click_url(recipient_id: int, link_id: int) -> str:
-    return _absolute(reverse("campaign_tracking:click", args=[click_token(recipient_id, link_id)]))
+    return absolute_url("campaign_tracking:click", click_token(recipient_id, link_id))
 
 
 def tracked_domains() -> list[str]:

@@ -10,7 +10,7 @@ from rapport.consent import tokens
 
 def unsubscribe_url(*, address: str, purpose_id: int) -> str:
     token = tokens.make_unsubscribe_token(address=address, purpose_id=purpose_id)
-    return tokens.absolute(reverse("consent_public:unsubscribe", args=[token]))
+    return tokens.absolute_url("consent_public:unsubscribe", token)
 
 
 def preferences_url(person) -> str:

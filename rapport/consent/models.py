@@ -19,6 +19,9 @@ class Channel(models.TextChoices):
     SMS = "sms", "SMS"
     PHONE = "phone", "Phone"
     POST = "post", "Post"
+    # Consent to record the person's visits to the company's website (rapport.webtrack): not a
+    # way to reach them, so an opt-in here never allows a message (the mail gate asks "email").
+    WEB = "web", "Website tracking"
 
 
 class ConsentAction(models.TextChoices):

@@ -7,6 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db.models import QuerySet
 
 from rapport.consent.models import (
@@ -69,9 +70,10 @@ def consent_status_matrix(person) -> list[StatusRow]:
     """The current status of every active purpose × channel for `person` (two queries)."""
     by_key = {(s.purpose_id, s.channel): s for s in consent_states(person)}
     rows = []
+    tracking = getattr(settings, "RAPPORT_TRACKING_PURPOSE", "web-tracking")
     for purpose in purposes():
         cells = []
-        for channel in Channel:
+        for channel in channels_for(purpose, tracking_slug=tracking):
             state = by_key.get((purpose.pk, channel.value))
             cells.append(
                 StatusCell(
@@ -84,6 +86,30 @@ def consent_status_matrix(person) -> list[StatusRow]:
             )
         rows.append(StatusRow(purpose=purpose, cells=cells))
     return rows
+
+
+def tracking_purpose() -> ConsentPurpose | None:
+    """The purpose whose web-channel opt-in lets rapport.webtrack keep a person's page views
+    (setting RAPPORT_TRACKING_PURPOSE; the consent migrations create `web-tracking`)."""
+    slug = getattr(settings, "RAPPORT_TRACKING_PURPOSE", "web-tracking")
+    return ConsentPurpose.objects.filter(slug=slug).first()
+
+
+def channels_for(purpose: ConsentPurpose, *, tracking_slug: str | None = None) -> list[Channel]:
+    """The channels a person is asked about for `purpose` (preference centre, portal): website
+    tracking for the tracking purpose, the ways to reach them for every other purpose."""
+    if tracking_slug is None:
+        tracking_slug = getattr(settings, "RAPPORT_TRACKING_PURPOSE", "web-tracking")
+    if purpose.slug == tracking_slug:
+        return [Channel.WEB]
+    return [c for c in Channel if c != Channel.WEB]
+
+
+def channel_for(purpose: ConsentPurpose) -> str:
+    """The channel a ticked consent box of `purpose` (web form, portal) is recorded on: the
+    tracking purpose is consent to website tracking, every other purpose is email."""
+    slug = getattr(settings, "RAPPORT_TRACKING_PURPOSE", "web-tracking")
+    return Channel.WEB if purpose.slug == slug else Channel.EMAIL
 
 
 def current_status(person, *, purpose: ConsentPurpose, channel: str) -> str:
@@ -99,39 +125,30 @@ def active_suppressions() -> QuerySet[Suppression]:
 
 def people_with_addresses(addresses: Iterable[str]) -> tuple[dict, dict]:
     """({address: {contact ids}}, {address: {lead ids}}) for the live contacts (primary or
-    other email) and leads with each address, compared case-insensitively (lower(email): a
-    functional index on PostgreSQL would make this an index lookup at scale)."""
-    from django.db.models.functions import Lower
+    other email) and leads with each address (lower-cased keys), compared case-insensitively.
+
+    Compares `UPPER(email)`: the accounts and leads tables index that expression (the one
+    `iexact` uses), so each batch is an index lookup; `LOWER(email)` read every contact, contact
+    email and lead once per batch of the mail sender and of a campaign snapshot."""
+    from django.db.models.functions import Upper
 
     from rapport.accounts.models import Contact, ContactEmail
     from rapport.leads.models import Lead
 
-    wanted = {a.lower() for a in addresses if a}
+    wanted = {a.upper() for a in addresses if a}
     contacts: dict[str, set[int]] = defaultdict(set)
     leads: dict[str, set[int]] = defaultdict(set)
     if not wanted:
         return contacts, leads
-    rows = (
-        Contact.objects.annotate(email_lower=Lower("email"))
-        .filter(email_lower__in=wanted)
-        .values_list("id", "email_lower")
+    queries = (
+        (Contact.objects.all(), "id", contacts),
+        (ContactEmail.objects.filter(contact__deleted_at__isnull=True), "contact_id", contacts),
+        (Lead.objects.all(), "id", leads),
     )
-    for pk, email in rows:
-        contacts[email].add(pk)
-    rows = (
-        ContactEmail.objects.annotate(email_lower=Lower("email"))
-        .filter(email_lower__in=wanted, contact__deleted_at__isnull=True)
-        .values_list("contact_id", "email_lower")
-    )
-    for pk, email in rows:
-        contacts[email].add(pk)
-    rows = (
-        Lead.objects.annotate(email_lower=Lower("email"))
-        .filter(email_lower__in=wanted)
-        .values_list("id", "email_lower")
-    )
-    for pk, email in rows:
-        leads[email].add(pk)
+    for queryset, key, found in queries:
+        rows = queryset.annotate(email_upper=Upper("email")).filter(email_upper__in=wanted)
+        for pk, email in rows.values_list(key, "email"):
+            found[email.lower()].add(pk)
     return contacts, leads
 
 

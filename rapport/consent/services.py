@@ -368,7 +368,7 @@ def preferences_save(
     email opt-in of a double opt-in purpose sends its confirmation. `unsubscribe_all` opts out
     of everything and puts the address on the suppression list."""
     payload = tokens.read_preferences_token(token)
-    from rapport.consent.selectors import purposes
+    from rapport.consent.selectors import channels_for, purposes
 
     records = []
     with transaction.atomic():
@@ -376,7 +376,7 @@ def preferences_save(
         if person is None:
             raise tokens.BadToken("This link no longer matches a subscription.")
         for purpose in purposes():
-            for channel in Channel.values:
+            for channel in channels_for(purpose):
                 wanted = (purpose.pk, channel) in chosen and not unsubscribe_all
                 current = _status(person, purpose, channel)
                 if wanted and current in ("", ConsentStatus.OPTED_OUT):

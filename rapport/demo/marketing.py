@@ -133,7 +133,7 @@ def demo_marketing(*, admin, sellers, contacts, seed: int = 42) -> dict:
         if not contact.email:
             continue
         consent_record(
-            person=contact, channel="email", purpose=tracking, action="opt_in", source="form"
+            person=contact, channel="web", purpose=tracking, action="opt_in", source="form"
         )
         for days in (rng.randint(2, 20), rng.randint(21, 40)):
             start = now - datetime.timedelta(days=days, hours=rng.randint(0, 8))

@@ -6,11 +6,12 @@ Delivery row commit with the business change or not at all. The worker (rapport.
 claims the delivery after commit and sends it.
 """
 
+import dataclasses
 import datetime
 from collections.abc import Iterable, Sequence
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from email_validator import EmailNotValidError, validate_email
 
@@ -57,6 +58,10 @@ def clean_addresses(values: Iterable[str], field: str) -> list[str]:
 def link_message(message: MailMessage, links: Iterable[dict]) -> None:
     """File `message` on each record in `links` (dicts of account_id/contact_id/lead_id/
     opportunity_id); duplicate dicts are written once."""
+    MessageLink.objects.bulk_create(_link_rows(message, links))
+
+
+def _link_rows(message: MailMessage, links: Iterable[dict]) -> list[MessageLink]:
     seen = set()
     rows = []
     for link in links or ():
@@ -65,7 +70,7 @@ def link_message(message: MailMessage, links: Iterable[dict]) -> None:
             continue
         seen.add(key)
         rows.append(MessageLink(message=message, **{f: link.get(f) for f in _LINK_FIELDS}))
-    MessageLink.objects.bulk_create(rows)
+    return rows
 
 
 def queue_email(
@@ -94,63 +99,152 @@ def queue_email(
     consent for; the sender's gate refuses marketing without it.
 
     Raises ValidationError naming the field for a bad address or a CR/LF in a header."""
-    to_list = clean_addresses(to, "to")
-    cc_list = clean_addresses(cc, "cc")
-    bcc_list = clean_addresses(bcc, "bcc")
-    if not (to_list or cc_list or bcc_list):
-        raise ValidationError({"to": ["at least one recipient is required"]}, code="required")
-    subject = _no_line_breaks(subject, "subject")
-    from_name = _no_line_breaks(from_name, "from_name")
-    if purpose not in Purpose.values:
-        raise ValidationError({"purpose": [f"must be one of {', '.join(Purpose.values)}"]})
-    now = timezone.now()
-    with transaction.atomic():
-        if in_reply_to is not None:
-            thread = in_reply_to.thread
-        if thread is None:
-            thread = MailThread.objects.create(
-                token=new_thread_token(), subject=subject, mailbox=mailbox
+    return queue_emails(
+        [
+            OutgoingEmail(
+                to=to,
+                subject=subject,
+                text=text,
+                html=html,
+                cc=cc,
+                bcc=bcc,
+                mailbox=mailbox,
+                from_name=from_name,
+                thread=thread,
+                in_reply_to=in_reply_to,
+                links=links,
+                purpose=purpose,
+                send_at=send_at,
+                actor=actor,
+                attachments=attachments,
+                template=template,
+                consent_purpose=consent_purpose,
             )
-        references = ""
-        reply_to_id = ""
-        if in_reply_to is not None:
-            reply_to_id = in_reply_to.message_id
-            references = " ".join(p for p in (in_reply_to.references, reply_to_id) if p)
-        message = MailMessage.objects.create(
-            thread=thread,
-            mailbox=mailbox,
-            direction=Direction.OUTBOUND,
-            in_reply_to=reply_to_id,
-            references=references,
-            from_address=(mailbox.email_address if mailbox else ""),
-            from_name=from_name or (mailbox.display_name if mailbox else ""),
-            to=to_list,
-            cc=cc_list,
-            bcc=bcc_list,
-            subject=subject,
-            text_body=text or "",
-            html_body=html or "",
-            match_reason=MatchReason.SENT,
-            purpose=purpose,
-            template=template,
-            received_at=now,
-            created_by=actor if actor is not None and actor.is_authenticated else None,
+        ]
+    )[0]
+
+
+@dataclasses.dataclass
+class OutgoingEmail:
+    """One message for `queue_emails`: the arguments of `queue_email`."""
+
+    to: Sequence[str]
+    subject: str
+    text: str = ""
+    html: str = ""
+    cc: Sequence[str] = ()
+    bcc: Sequence[str] = ()
+    mailbox: Mailbox | None = None
+    from_name: str = ""
+    thread: MailThread | None = None
+    in_reply_to: MailMessage | None = None
+    links: Iterable[dict] = ()
+    purpose: str = Purpose.TRANSACTIONAL
+    send_at: datetime.datetime | None = None
+    actor: object = None
+    attachments: Iterable = ()
+    template: object = None
+    consent_purpose: object = None
+
+
+def queue_emails(emails: Sequence[OutgoingEmail]) -> list[MailMessage]:
+    """Write many outgoing messages and their delivery rows in the caller's transaction, with
+    a fixed number of queries for the whole list (a campaign batch); all or none.
+
+    Raises ValidationError naming the field for a bad address or a CR/LF in a header."""
+    now = timezone.now()
+    prepared = []
+    for email in emails:
+        to_list = clean_addresses(email.to, "to")
+        cc_list = clean_addresses(email.cc, "cc")
+        bcc_list = clean_addresses(email.bcc, "bcc")
+        if not (to_list or cc_list or bcc_list):
+            raise ValidationError({"to": ["at least one recipient is required"]}, code="required")
+        subject = _no_line_breaks(email.subject, "subject")
+        from_name = _no_line_breaks(email.from_name, "from_name")
+        if email.purpose not in Purpose.values:
+            raise ValidationError({"purpose": [f"must be one of {', '.join(Purpose.values)}"]})
+        prepared.append((email, to_list, cc_list, bcc_list, subject, from_name))
+    if not prepared:
+        return []
+    with transaction.atomic():
+        threads = []
+        new_threads = []
+        for email, *_, subject, _from_name in prepared:
+            thread = email.in_reply_to.thread if email.in_reply_to is not None else email.thread
+            if thread is None:
+                thread = MailThread(
+                    token=new_thread_token(),
+                    subject=subject,
+                    mailbox=email.mailbox,
+                    last_message_at=now,
+                )
+                new_threads.append(thread)
+            threads.append(thread)
+        MailThread.objects.bulk_create(new_threads)
+        messages = []
+        for (email, to_list, cc_list, bcc_list, subject, from_name), thread in zip(
+            prepared, threads, strict=True
+        ):
+            in_reply_to, mailbox, actor = email.in_reply_to, email.mailbox, email.actor
+            references = ""
+            reply_to_id = ""
+            if in_reply_to is not None:
+                reply_to_id = in_reply_to.message_id
+                references = " ".join(p for p in (in_reply_to.references, reply_to_id) if p)
+            messages.append(
+                MailMessage(
+                    thread=thread,
+                    mailbox=mailbox,
+                    direction=Direction.OUTBOUND,
+                    in_reply_to=reply_to_id,
+                    references=references,
+                    from_address=(mailbox.email_address if mailbox else ""),
+                    from_name=from_name or (mailbox.display_name if mailbox else ""),
+                    to=to_list,
+                    cc=cc_list,
+                    bcc=bcc_list,
+                    subject=subject,
+                    text_body=email.text or "",
+                    html_body=email.html or "",
+                    match_reason=MatchReason.SENT,
+                    purpose=email.purpose,
+                    template=email.template,
+                    received_at=now,
+                    created_by=actor if actor is not None and actor.is_authenticated else None,
+                )
+            )
+        MailMessage.objects.bulk_create(messages)
+        for message, thread in zip(messages, threads, strict=True):
+            message.message_id = make_message_id(message.pk, thread.token)
+        MailMessage.objects.bulk_update(messages, ["message_id"], batch_size=500)
+        link_rows = []
+        attachment_rows = []
+        for (email, *_), message in zip(prepared, messages, strict=True):
+            link_rows.extend(_link_rows(message, email.links))
+            attachment_rows.extend(
+                MessageAttachment(message=message, file=stored)
+                for stored in email.attachments or ()
+            )
+        MessageLink.objects.bulk_create(link_rows)
+        MessageAttachment.objects.bulk_create(attachment_rows)
+        Delivery.objects.bulk_create(
+            Delivery(
+                message=message,
+                purpose=email.purpose,
+                consent_purpose=email.consent_purpose,
+                next_attempt_at=email.send_at or now,
+            )
+            for (email, *_), message in zip(prepared, messages, strict=True)
         )
-        message.message_id = make_message_id(message.pk, thread.token)
-        message.save(update_fields=["message_id"])
-        link_message(message, links)
-        MessageAttachment.objects.bulk_create(
-            MessageAttachment(message=message, file=stored) for stored in attachments or ()
-        )
-        Delivery.objects.create(
-            message=message,
-            purpose=purpose,
-            consent_purpose=consent_purpose,
-            next_attempt_at=send_at or now,
-        )
-        MailThread.objects.filter(pk=thread.pk).update(last_message_at=now)
-        transaction.on_commit(_wake_sender)
-    return message
+        created = {id(t) for t in new_threads}
+        existing = {t.pk for t in threads if id(t) not in created}
+        if existing:
+            MailThread.objects.filter(pk__in=existing).update(last_message_at=now)
+        # One wake-up per transaction, however many messages it queues.
+        if not any(hook[1] is _wake_sender for hook in connection.run_on_commit):
+            transaction.on_commit(_wake_sender)
+    return messages
 
 
 def _wake_sender() -> None:

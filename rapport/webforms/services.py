@@ -20,7 +20,8 @@ from rapport.accounts.contact_methods import email_normalise
 from rapport.accounts.models import Contact, ContactEmail
 from rapport.automation.outbox import emit
 from rapport.campaigns.models import Campaign
-from rapport.consent.models import Channel, ConsentAction, ConsentPurpose, ConsentSource
+from rapport.consent.models import ConsentAction, ConsentPurpose, ConsentSource
+from rapport.consent.selectors import channel_for
 from rapport.consent.services import consent_record
 from rapport.identity.models import Role, User
 from rapport.leads.models import Lead, LeadStatus
@@ -440,7 +441,7 @@ def form_submit(
         for purpose in purposes:
             consent_record(
                 person=person,
-                channel=Channel.EMAIL,
+                channel=channel_for(purpose),
                 purpose=purpose,
                 action=ConsentAction.OPT_IN,
                 source=ConsentSource.FORM,

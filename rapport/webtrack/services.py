@@ -7,7 +7,6 @@ import datetime
 import re
 from urllib.parse import parse_qsl, urlsplit
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -49,23 +48,16 @@ def strip_token(url: str) -> str:
     return parts._replace(query=query).geturl()
 
 
-def tracking_purpose():
-    from rapport.consent.models import ConsentPurpose
-
-    slug = getattr(settings, "RAPPORT_TRACKING_PURPOSE", "web-tracking")
-    return ConsentPurpose.objects.filter(slug=slug).first()
-
-
 def tracking_allowed(person) -> bool:
-    """The person opted in (and, for a double opt-in purpose, confirmed) to the tracking
-    purpose; the ledger's current status decides (email channel: the ledger has no web one)."""
+    """The person opted in to the tracking purpose on the ledger's web channel (website
+    tracking); an email opt-in to the same purpose is consent to mail, not to tracking."""
     from rapport.consent.models import Channel, ConsentStatus
-    from rapport.consent.selectors import current_status
+    from rapport.consent.selectors import current_status, tracking_purpose
 
     purpose = tracking_purpose()
     if purpose is None:
         return False
-    return current_status(person, purpose=purpose, channel=Channel.EMAIL) == ConsentStatus.OPTED_IN
+    return current_status(person, purpose=purpose, channel=Channel.WEB) == ConsentStatus.OPTED_IN
 
 
 def _summary(session: WebSession) -> str:

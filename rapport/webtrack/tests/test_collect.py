@@ -30,12 +30,8 @@ def sites(settings):
 
 @pytest.fixture
 def tracking(db):
-    return ConsentPurpose.objects.create(
-        slug="web-tracking",
-        name="Website analytics",
-        policy_text="We record the pages you visit on our site.",
-        requires_double_opt_in=False,
-    )
+    # The consent migrations create the tracking purpose.
+    return ConsentPurpose.objects.get(slug="web-tracking")
 
 
 @pytest.fixture
@@ -45,9 +41,7 @@ def visitor(personas, tracking):
         fields={"first_name": "Nora", "last_name": "Berg"},
         emails=[{"email": "nora@example.org"}],
     )
-    consent_record(
-        person=contact, channel="email", purpose=tracking, action="opt_in", source="form"
-    )
+    consent_record(person=contact, channel="web", purpose=tracking, action="opt_in", source="form")
     return contact
 
 
