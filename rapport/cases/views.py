@@ -413,7 +413,48 @@ def record_cases(request, object_type: str, pk: int):
         rows = selectors.cases_of_customer(user=request.user, contact=record, limit=10)
     else:
         raise RecordNotFound(object_type)
-    return render(request, "cases/_record_cases.html", {"rows": rows})
+    return render(request, "cases/_record_cases.html", _record_cases_context(request, record, rows))
+
+
+def _record_cases_context(request, record, rows) -> dict:
+    from rapport.records.visibility import can_edit
+
+    context = {"rows": rows, "record": record}
+    if record.OBJECT_TYPE == "account":
+        context["tier"] = selectors.account_tier_info(record)
+        context["can_set_tier"] = not request.user.is_read_only and can_edit(record, request.user)
+    return context
+
+
+@ui_view
+@require_POST
+def account_tier(request, pk: int):
+    """Set or clear an account's manual service tier from the Cases card of the account page
+    (htmx swaps the card; without JavaScript, back to the account page)."""
+    from rapport.accounts.selectors import account_get_for_user
+    from rapport.web.fragments import is_htmx, render_fragment
+
+    account = account_get_for_user(pk=pk, user=request.user)
+    status = 200
+    error = ""
+    try:
+        services.account_tier_set(
+            account=account,
+            tier=request.POST.get("tier", ""),
+            actor=request.user,
+            note=request.POST.get("note", ""),
+        )
+        messages.success(request, "Service tier saved; it applies to cases opened from now on.")
+    except ValidationError as exc:
+        error, status = _errors(exc), 422
+        if not is_htmx(request):
+            messages.error(request, error)
+    if not is_htmx(request):
+        return redirect("accounts:account_detail", pk=account.pk)
+    rows = selectors.cases_of_customer(user=request.user, account=account, limit=10)
+    context = _record_cases_context(request, account, rows)
+    context["tier_error"] = error
+    return render_fragment(request, "cases/_record_cases.html", context, status=status)
 
 
 # ----- configuration ---------------------------------------------------------------------------
