@@ -324,6 +324,15 @@ def case_tier(request, pk: int):
     )
     if account is None:
         raise RecordNotFound("account")
+    error = _tier_from_post(request, account)
+    if error:
+        messages.error(request, error)
+    return redirect("cases:detail", pk=case.pk)
+
+
+def _tier_from_post(request, account) -> str:
+    """Set the account's manual tier from the posted form (the case page's and the account
+    page's); the error to show, or "" (success queues its own message)."""
     try:
         services.account_tier_set(
             account=account,
@@ -331,10 +340,10 @@ def case_tier(request, pk: int):
             actor=request.user,
             note=request.POST.get("note", ""),
         )
-        messages.success(request, "Service tier saved; it applies to cases opened from now on.")
     except ValidationError as exc:
-        messages.error(request, _errors(exc))
-    return redirect("cases:detail", pk=case.pk)
+        return _errors(exc)
+    messages.success(request, "Service tier saved; it applies to cases opened from now on.")
+    return ""
 
 
 @ui_view
@@ -435,26 +444,17 @@ def account_tier(request, pk: int):
     from rapport.web.fragments import is_htmx, render_fragment
 
     account = account_get_for_user(pk=pk, user=request.user)
-    status = 200
-    error = ""
-    try:
-        services.account_tier_set(
-            account=account,
-            tier=request.POST.get("tier", ""),
-            actor=request.user,
-            note=request.POST.get("note", ""),
-        )
-        messages.success(request, "Service tier saved; it applies to cases opened from now on.")
-    except ValidationError as exc:
-        error, status = _errors(exc), 422
-        if not is_htmx(request):
-            messages.error(request, error)
+    error = _tier_from_post(request, account)
     if not is_htmx(request):
+        if error:
+            messages.error(request, error)
         return redirect("accounts:account_detail", pk=account.pk)
     rows = selectors.cases_of_customer(user=request.user, account=account, limit=10)
     context = _record_cases_context(request, account, rows)
     context["tier_error"] = error
-    return render_fragment(request, "cases/_record_cases.html", context, status=status)
+    return render_fragment(
+        request, "cases/_record_cases.html", context, status=422 if error else 200
+    )
 
 
 # ----- configuration ---------------------------------------------------------------------------
