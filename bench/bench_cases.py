@@ -56,66 +56,116 @@ def _setup(database_url: str | None, workdir: Path) -> None:
 
 
 def generate(cases: int, entries: int, now: datetime.datetime):
+    """Cases and entries written by the demo generator's Writer (COPY on PostgreSQL,
+    executemany on SQLite) with the two tables' indexes dropped and rebuilt around the
+    load. A database that already holds the bench agent and `cases` cases is reused."""
     from django.db import connection, transaction
 
-    from rapport.cases.models import Case, CaseEntry, Queue, QueueMember
+    from rapport.cases.models import Queue, QueueMember
+    from rapport.demo.bulk.writing import Writer, rebuilt_indexes
     from rapport.identity.models import User
     from rapport.identity.services import user_create
 
+    existing = User.objects.filter(username="bench-agent").first()
+    if existing is not None:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT COUNT(*) FROM cases_case")
+            if cursor.fetchone()[0] >= cases:
+                print("  reusing the cases already generated", flush=True)
+                return existing
+        raise SystemExit("the database holds a smaller bench dataset: drop it first")
     rng = random.Random(12)
     agent = user_create(username="bench-agent", password="x", validate=False)
     others = User.objects.bulk_create(
         [User(username=f"agent-{i}", is_active=True) for i in range(AGENTS - 1)]
     )
-    agents = [agent, *others]
+    agent_ids = [agent.pk, *(u.pk for u in others)]
     queues = Queue.objects.bulk_create([Queue(name=f"Queue {i}") for i in range(QUEUES)])
+    queue_ids = [q.pk for q in queues]
     QueueMember.objects.bulk_create(
         [QueueMember(queue=queues[i], user=agent) for i in (0, 1)]
         + [QueueMember(queue=queues[i % QUEUES], user=u) for i, u in enumerate(others)]
     )
     statuses = ["new", "open", "open", "pending_customer", "resolved", "closed", "closed"]
-    batch = 10_000
-    case_ids: list[int] = []
-    for start in range(0, cases, batch):
-        rows = []
-        for i in range(start, min(cases, start + batch)):
+    open_statuses = ("new", "open")
+    lorem = "lorem ipsum " * 20
+    iso = "+00:00" if connection.vendor == "postgresql" else ""
+
+    def stamp(value: datetime.datetime) -> str:
+        return value.strftime("%Y-%m-%d %H:%M:%S") + iso
+
+    writer = Writer()
+    first_id = writer.next_id("cases_case")
+    first_entry = writer.next_id("cases_caseentry")
+    owners: list[int | None] = []
+    created: list[datetime.datetime] = []
+
+    def case_rows():
+        for i in range(cases):
             status = rng.choice(statuses)
-            owner = None if rng.random() < 0.1 else agents[rng.randrange(AGENTS)]
-            created = now - datetime.timedelta(minutes=rng.randrange(60 * 24 * 365))
-            rows.append(
-                Case(
-                    number=i + 1,
-                    subject=f"Case {i + 1} about order {rng.randrange(10**6)}",
-                    status=status,
-                    owner=owner,
-                    queue=queues[rng.randrange(QUEUES)],
-                    created_at=created,
-                    due_at=(
-                        created + datetime.timedelta(hours=rng.randrange(1, 96))
-                        if status in ("new", "open")
-                        else None
-                    ),
-                )
+            owner = None if rng.random() < 0.1 else agent_ids[rng.randrange(AGENTS)]
+            at = now - datetime.timedelta(minutes=rng.randrange(60 * 24 * 365))
+            owners.append(owner)
+            created.append(at)
+            due = (
+                stamp(at + datetime.timedelta(hours=rng.randrange(1, 96)))
+                if status in open_statuses
+                else None
             )
-        with transaction.atomic():
-            made = Case.objects.bulk_create(rows, batch_size=2000)
-            case_ids += [c.pk for c in made]
-            entry_rows = [
-                CaseEntry(
-                    case_id=c.pk,
-                    kind="customer" if k % 2 == 0 else "reply",
-                    author=None if k % 2 == 0 else c.owner,
-                    body=f"Message {k} on case {c.number}: " + "lorem ipsum " * 20,
-                    created_at=c.created_at + datetime.timedelta(hours=k),
+            yield (
+                first_id + i,
+                i + 1,
+                f"Case {i + 1} about order {rng.randrange(10**6)}",
+                status,
+                owner,
+                queue_ids[rng.randrange(QUEUES)],
+                stamp(at),
+                stamp(at),
+                due,
+            )
+
+    def entry_rows():
+        n = first_entry
+        for i in range(cases):
+            for k in range(entries):
+                yield (
+                    n,
+                    first_id + i,
+                    "customer" if k % 2 == 0 else "reply",
+                    None if k % 2 == 0 else owners[i],
+                    f"Message {k} on case {i + 1}: {lorem}",
+                    stamp(created[i] + datetime.timedelta(hours=k)),
                 )
-                for c in made
-                for k in range(entries)
-            ]
-            CaseEntry.objects.bulk_create(entry_rows, batch_size=5000)
-        print(f"  {min(cases, start + batch):,} cases", flush=True)
+                n += 1
+
+    with transaction.atomic(), rebuilt_indexes(["cases_case", "cases_caseentry"]):
+        writer.write(
+            "cases_case",
+            (
+                "id",
+                "number",
+                "subject",
+                "status",
+                "owner_id",
+                "queue_id",
+                "created_at",
+                "updated_at",
+                "due_at",
+            ),
+            case_rows(),
+        )
+        print(f"  {cases:,} cases", flush=True)
+        writer.write(
+            "cases_caseentry",
+            ("id", "case_id", "kind", "author_id", "body", "created_at"),
+            entry_rows(),
+        )
+        print(f"  {cases * entries:,} entries", flush=True)
+        writer.reset_sequence("cases_case")
+        writer.reset_sequence("cases_caseentry")
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
-    return agent, case_ids
+    return agent
 
 
 def main() -> None:
@@ -124,6 +174,9 @@ def main() -> None:
     parser.add_argument("--entries", type=int, default=10, help="entries per case")
     parser.add_argument("--samples", type=int, default=40)
     parser.add_argument("--database-url", default=None)
+    parser.add_argument(
+        "--generate-only", action="store_true", help="fill the database and stop (reused later)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         _setup(args.database_url, Path(tmp))
@@ -134,11 +187,13 @@ def main() -> None:
 
         now = datetime.datetime.now(datetime.UTC)
         t0 = time.perf_counter()
-        agent, case_ids = generate(args.cases, args.entries, now)
+        agent = generate(args.cases, args.entries, now)
         print(
             f"generated {args.cases:,} cases, {args.cases * args.entries:,} entries"
             f" in {time.perf_counter() - t0:.0f} s ({connection.vendor})"
         )
+        if args.generate_only:
+            return
         from django.test.utils import CaptureQueriesContext
 
         from rapport.identity.services import api_token_create

@@ -16,9 +16,15 @@ process, so that its peak memory is its own:
 Memory is flat in the number of messages when the RSS growth of the large run is close to
 the small one's. Target: ≥ 200 messages/s.
 
+`--support` measures email-to-case instead (issue 12): the mailbox is a support mailbox
+routed to a queue, so each new message opens a case (contact and account matched, routing,
+SLA clock, timeline) and each reply threads onto its case as a customer entry; the table
+adds the cases and conversation entries made.
+
     python bench/bench_mail_sync.py                 # 2,000 and 10,000
     SCALE=small python bench/bench_mail_sync.py     # 500 and 2,000
     python bench/bench_mail_sync.py --sizes 1000 5000
+    python bench/bench_mail_sync.py --support --sizes 500 2000 --no-trace
 """
 
 from __future__ import annotations
@@ -141,6 +147,12 @@ def _contacts() -> None:
     )
 
 
+def _cases_made() -> tuple[int, int]:
+    from rapport.cases.models import Case, CaseEntry
+
+    return Case.objects.count(), CaseEntry.objects.count()
+
+
 def child(args) -> None:
     _setup(Path(args.db), Path(args.media))
     from rapport.mail.models import Mailbox, MailMessage
@@ -167,8 +179,17 @@ def child(args) -> None:
     box = Mailbox(
         name=f"Bench {n}", email_address="sales@rapport.test", **server.mailbox_settings(user)
     )
+    if args.support:
+        from rapport.mail.models import MailboxPurpose
+
+        box.purpose = MailboxPurpose.SUPPORT
     box.set_secret(PASSWORD)
     box.save()
+    if args.support:
+        from rapport.cases.models import Queue, RoutingRule
+
+        queue = Queue.objects.create(name=f"Support {n}", mailbox=box)
+        RoutingRule.objects.create(name="All mail", queue=queue)
     if args.trace:
         import tracemalloc
 
@@ -204,6 +225,7 @@ def child(args) -> None:
                 "failed": result.failed,
                 "error": result.error,
                 "stored": MailMessage.objects.filter(mailbox=box).count(),
+                "cases": _cases_made() if args.support else None,
                 "rate": round(result.created / seconds, 1) if seconds else 0,
                 "cpu_s": round(cpu, 2),
                 "rate_per_cpu_s": round(result.created / cpu, 1) if cpu else 0,
@@ -227,6 +249,9 @@ def main() -> None:
     parser.add_argument("--server")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--no-trace", action="store_true", help="skip the traced run")
+    parser.add_argument(
+        "--support", action="store_true", help="a support mailbox: email-to-case throughput"
+    )
     args = parser.parse_args()
     if args.child:
         child(args)
@@ -297,7 +322,8 @@ def main() -> None:
                     "--server",
                     info,
                 ]
-                + (["--profile"] if args.profile and not trace else []),
+                + (["--profile"] if args.profile and not trace else [])
+                + (["--support"] if args.support else []),
                 cwd=ROOT,
                 env=env,
                 capture_output=True,
@@ -314,11 +340,14 @@ def main() -> None:
         server.stop()
         shutil.rmtree(work, ignore_errors=True)
 
+    if args.support:
+        print("email-to-case (support mailbox routed to a queue)")
     print(
         "| messages | sync s | messages/s | target | CPU s | messages per CPU s | "
         "peak RSS MiB | RSS growth MiB | traced peak MiB |"
+        + (" cases / entries |" if args.support else "")
     )
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---:|" if args.support else ""))
     for row in rows:
         ok = "met" if row["rate"] >= TARGET else "MISSED"
         if row["trace"]:
@@ -331,6 +360,7 @@ def main() -> None:
             f"| {row['n']:,} | {row['sync_s']} | {row['rate']:,} | ≥ {TARGET:.0f} ({ok}) | "
             f"{row['cpu_s']} | {row['rate_per_cpu_s']:,} | "
             f"{row['peak_rss_mib']} | {row['rss_growth_mib']} | |"
+            + (f" {row['cases'][0]:,} / {row['cases'][1]:,} |" if row.get("cases") else "")
         )
     print(f"\nload average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     plain = [r for r in rows if not r["trace"]]

@@ -1,8 +1,6 @@
 """REST endpoints of the service desk: thin wrappers over selectors and services."""
 
 from django.core.exceptions import ValidationError
-from django.db.models import DateTimeField, Value
-from django.db.models.functions import Coalesce
 from django.http import HttpResponse
 from ninja import File, Form, Query, Router, Status, UploadedFile
 
@@ -17,6 +15,7 @@ from rapport.cases.models import (
     CaseEntry,
     Macro,
     Queue,
+    due_sort,
 )
 from rapport.cases.schemas import (
     CaseAgentStatusIn,
@@ -46,7 +45,6 @@ from rapport.records.exceptions import RecordNotFound
 router = Router(tags=["cases"])
 
 # A case without an SLA target sorts after every one that has one.
-_NO_DUE = Value("9999-12-31T00:00:00+00:00", output_field=DateTimeField())
 
 
 def _invalid(field: str, message: str) -> ValidationError:
@@ -108,7 +106,7 @@ def cases_list(request, filters: Query[CaseListParams]):
         mine=filters.mine,
         unassigned=filters.unassigned,
         breaching_soon=filters.breaching_soon,
-    ).annotate(due_sort=Coalesce("due_at", _NO_DUE))
+    ).annotate(due_sort=due_sort())
     sort = filters.sort
     key = sort.replace("due_at", "due_sort")
     allowed = {"due_sort", "created_at", "updated_at", "number"}

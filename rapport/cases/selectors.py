@@ -194,6 +194,27 @@ def cases_of_customer(*, user: User, account=None, contact=None, limit: int = 5)
     return qs.order_by("-created_at", "-id")[:limit]
 
 
+def account_tier_info(account) -> dict:
+    """An account's service tier and where it comes from: the manual override (with who set
+    it, when and why) when there is one, else analytics' tier (CLV band, RFM segment, churn
+    risk) or standard. The caller has already checked that the user sees the account."""
+    from rapport.cases.models import AccountServiceTier, ServiceTier
+    from rapport.cases.routing import tier_of_account
+
+    override = AccountServiceTier.objects.filter(account=account).select_related("set_by").first()
+    if override is not None:
+        tier, source = override.tier, "manual"
+    else:
+        tier, source = tier_of_account(account), "analytics"
+    return {
+        "tier": tier,
+        "label": ServiceTier(tier).label,
+        "source": source,
+        "override": override,
+        "choices": ServiceTier.choices,
+    }
+
+
 def customer_panel(*, case: Case, user: User) -> dict:
     """What the agent sees of the customer: tier, value and churn risk (analytics), open
     opportunities, recent orders and recent cases — only what `user` may see."""

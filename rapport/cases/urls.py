@@ -20,6 +20,7 @@ urlpatterns = [
         name="configure_rule_move",
     ),
     path("for/<str:object_type>/<int:pk>/", views.record_cases, name="record_cases"),
+    path("for/account/<int:pk>/tier", views.account_tier, name="account_tier"),
     path("<int:pk>/", views.case_detail, name="detail"),
     path("<int:pk>/controls", views.case_controls, name="controls"),
     path("<int:pk>/compose", views.case_compose, name="compose"),

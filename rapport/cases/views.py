@@ -330,6 +330,15 @@ def case_tier(request, pk: int):
     )
     if account is None:
         raise RecordNotFound("account")
+    error = _tier_from_post(request, account)
+    if error:
+        messages.error(request, error)
+    return redirect("cases:detail", pk=case.pk)
+
+
+def _tier_from_post(request, account) -> str:
+    """Set the account's manual tier from the posted form (the case page's and the account
+    page's); the error to show, or "" (success queues its own message)."""
     try:
         services.account_tier_set(
             account=account,
@@ -337,10 +346,10 @@ def case_tier(request, pk: int):
             actor=request.user,
             note=request.POST.get("note", ""),
         )
-        messages.success(request, "Service tier saved; it applies to cases opened from now on.")
     except ValidationError as exc:
-        messages.error(request, _errors(exc))
-    return redirect("cases:detail", pk=case.pk)
+        return _errors(exc)
+    messages.success(request, "Service tier saved; it applies to cases opened from now on.")
+    return ""
 
 
 @ui_view
@@ -419,7 +428,39 @@ def record_cases(request, object_type: str, pk: int):
         rows = selectors.cases_of_customer(user=request.user, contact=record, limit=10)
     else:
         raise RecordNotFound(object_type)
-    return render(request, "cases/_record_cases.html", {"rows": rows})
+    return render(request, "cases/_record_cases.html", _record_cases_context(request, record, rows))
+
+
+def _record_cases_context(request, record, rows) -> dict:
+    from rapport.records.visibility import can_edit
+
+    context = {"rows": rows, "record": record}
+    if record.OBJECT_TYPE == "account":
+        context["tier"] = selectors.account_tier_info(record)
+        context["can_set_tier"] = not request.user.is_read_only and can_edit(record, request.user)
+    return context
+
+
+@ui_view
+@require_POST
+def account_tier(request, pk: int):
+    """Set or clear an account's manual service tier from the Cases card of the account page
+    (htmx swaps the card; without JavaScript, back to the account page)."""
+    from rapport.accounts.selectors import account_get_for_user
+    from rapport.web.fragments import is_htmx, render_fragment
+
+    account = account_get_for_user(pk=pk, user=request.user)
+    error = _tier_from_post(request, account)
+    if not is_htmx(request):
+        if error:
+            messages.error(request, error)
+        return redirect("accounts:account_detail", pk=account.pk)
+    rows = selectors.cases_of_customer(user=request.user, account=account, limit=10)
+    context = _record_cases_context(request, account, rows)
+    context["tier_error"] = error
+    return render_fragment(
+        request, "cases/_record_cases.html", context, status=422 if error else 200
+    )
 
 
 # ----- configuration ---------------------------------------------------------------------------

@@ -153,6 +153,13 @@ def demo_cases(*, admin, agents, contacts, seed: int = 42, count: int = 300, say
         name="Billing category", position=2, category=parents["Billing"], queue=billing
     )
     RoutingRule.objects.create(name="Everything else", position=9, queue=general)
+    # Two key accounts get platinum by hand (the account page's Cases card shows it); their
+    # cases route to "Key accounts".
+    key_accounts = list(dict.fromkeys(c.account for c in contacts[:40] if c.account_id))[:2]
+    for account in key_accounts:
+        services.account_tier_set(
+            account=account, tier="platinum", actor=admin, note="Key account: board sponsor"
+        )
     Macro.objects.create(
         name="Ask for the order number",
         body="Hello {{ contact.first_name | default('there') }},\n\nCould you send us the order "

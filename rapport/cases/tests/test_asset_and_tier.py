@@ -91,3 +91,56 @@ def test_tier_override_from_the_case_page(personas, desk):
     agent.force_login(personas.teammate)
     assert 'id="tier-override"' not in agent.get(f"/cases/{case.pk}/").content.decode()
     assert agent.post(f"/cases/{case.pk}/tier", {"tier": "gold"}).status_code == 404
+
+
+def test_tier_on_the_account_page_set_and_cleared(personas, desk):
+    """The account page's Cases card shows the tier and its source; who may edit the
+    account overrides it there (htmx swaps the card) or clears it; new cases follow it."""
+    account = desk["account"]
+    owner = Client()
+    owner.force_login(personas.owner)
+    card = owner.get(f"/cases/for/account/{account.pk}/").content.decode()
+    assert "<strong>Standard</strong>" in card and "from analytics" in card
+    assert 'id="account-tier"' in card
+    url = f"/cases/for/account/{account.pk}/tier"
+    swapped = owner.post(url, {"tier": "platinum", "note": "board member"}, HTTP_HX_REQUEST="true")
+    assert swapped.status_code == 200
+    body = swapped.content.decode()
+    assert "<strong>Platinum</strong>" in body and "set by hand by Olga Owner" in body
+    assert "board member" in body and 'value="platinum" selected' in body
+    row = AccountServiceTier.objects.get(account=account)
+    assert (row.tier, row.note, row.set_by_id) == ("platinum", "board member", personas.owner.pk)
+    assert (
+        case_create(actor=personas.owner, fields={"subject": "Help", "account": account}).tier
+        == "platinum"
+    )
+    # Without JavaScript: back to the account page, which loads the card.
+    plain = owner.post(url, {"tier": ""})
+    assert plain.status_code == 302 and plain["Location"] == f"/accounts/{account.pk}/"
+    assert not AccountServiceTier.objects.filter(account=account).exists()
+    page = owner.get(plain["Location"]).content.decode()
+    assert f'hx-get="/cases/for/account/{account.pk}/"' in page
+    assert "from analytics" in owner.get(f"/cases/for/account/{account.pk}/").content.decode()
+
+
+def test_tier_on_the_account_page_refuses_bad_input_and_strangers(personas, desk):
+    account = desk["account"]
+    url = f"/cases/for/account/{account.pk}/tier"
+    owner = Client()
+    owner.force_login(personas.owner)
+    bad = owner.post(url, {"tier": "diamond"}, HTTP_HX_REQUEST="true")
+    assert bad.status_code == 422
+    assert 'class="field-error"' in bad.content.decode() and "tier" in bad.content.decode()
+    assert not AccountServiceTier.objects.exists()
+    # Who cannot see the account: 404, nothing stored; the read-only user gets no form.
+    outsider = Client()
+    outsider.force_login(personas.outsider)
+    assert outsider.post(url, {"tier": "gold"}).status_code == 404
+    assert outsider.get(f"/cases/for/account/{account.pk}/").status_code == 404
+    reader = Client()
+    reader.force_login(personas.reader)
+    card = reader.get(f"/cases/for/account/{account.pk}/")
+    if card.status_code == 200:
+        assert 'id="account-tier"' not in card.content.decode()
+    assert reader.post(url, {"tier": "gold"}).status_code in (403, 404)
+    assert not AccountServiceTier.objects.exists()

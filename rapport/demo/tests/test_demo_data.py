@@ -19,6 +19,10 @@ def test_demo_data_builds_a_small_company_once(capsys):
     assert Account.objects.count() == 12
     assert Order.objects.exists() and Activity.objects.exists() and Opportunity.objects.exists()
     assert TimelineEvent.objects.filter(kind="stage_changed").exists()
+    # Key accounts with a manual service tier (the account page's Cases card shows it).
+    from rapport.cases.models import AccountServiceTier
+
+    assert AccountServiceTier.objects.filter(tier="platinum").count() == 2
     sam, nick = User.objects.get(username="sam"), User.objects.get(username="nick")
     # Spread over users and teams: reps of different teams see different accounts.
     assert set(visible(Account.objects.all(), sam)).isdisjoint(visible(Account.objects.all(), nick))
