@@ -229,3 +229,57 @@ def _no_real_dns_for_webhooks(monkeypatch):
         raise OSError(f"{host}: names are not resolved in tests")
 
     monkeypatch.setattr(http, "resolve", unresolvable)
+
+
+# ----- the demo company, built once per test run ----------------------------------------
+
+
+@pytest.fixture
+def demo_snapshot(transactional_db, settings, tmp_path, tmp_path_factory):
+    """`restore(name)`: the database as a named build left it (see DEMO_SNAPSHOTS), built by
+    the first test of the run that asks for it and restored for every later one, on every
+    xdist worker (rapport/demo/snapshots.py). The analytics warehouse is the test's own file
+    (settings.RAPPORT_WAREHOUSE_PATH under tmp_path), a copy of the build's."""
+    from rapport.demo.snapshots import restore_or_build, snapshot_root
+
+    settings.RAPPORT_WAREHOUSE_PATH = str(tmp_path / "demo.duckdb")
+    root = snapshot_root(tmp_path_factory)
+
+    def restore(name: str) -> None:
+        build = DEMO_SNAPSHOTS[name]
+        restore_or_build(root / name, lambda: build(restore))
+
+    return restore
+
+
+def _demo_200(restore) -> None:
+    from rapport.demo.builder import demo_build
+
+    demo_build(accounts=200, seed=7)
+
+
+def _demo_200_closed_refreshed(restore) -> None:
+    from rapport.analytics.models import RunStatus
+    from rapport.analytics.services import analytics_refresh_now
+    from rapport.demo.closed_accounts import close_demo_accounts
+
+    restore("demo-200")
+    close_demo_accounts(seed=7)
+    run = analytics_refresh_now(full=True)
+    assert run.status == RunStatus.SUCCEEDED, run.error
+
+
+def _generated_150(restore) -> None:
+    from django.core.management import call_command
+
+    call_command("demo_data", "--contacts", "150", "--activities", "900", "--orders", "40")
+
+
+DEMO_SNAPSHOTS = {
+    # demo_build(accounts=200, seed=7): the demo company (users admin, maria, sam, …)
+    "demo-200": _demo_200,
+    # … then close_demo_accounts(seed=7) and a full analytics refresh (scores, model fits)
+    "demo-200-closed-refreshed": _demo_200_closed_refreshed,
+    # the bulk generator: demo_data --contacts 150 --activities 900 --orders 40
+    "generated-150": _generated_150,
+}

@@ -7,20 +7,14 @@ from django.utils import timezone
 from rapport.accounts.models import Account
 from rapport.analytics.models import ModelFit, RunStatus
 from rapport.analytics.services import analytics_refresh_now
-from rapport.demo.builder import demo_build
 from rapport.demo.closed_accounts import close_demo_accounts
 from rapport.timeline.models import TimelineEvent
 
-pytestmark = pytest.mark.django_db
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def warehouse(settings, tmp_path):
-    settings.RAPPORT_WAREHOUSE_PATH = str(tmp_path / "demo.duckdb")
-
-
-def test_demo_closes_disengaged_accounts_and_the_classifier_learns(warehouse):
-    demo_build(accounts=200, seed=7)
+def test_demo_closes_disengaged_accounts_and_the_classifier_learns(demo_snapshot):
+    demo_snapshot("demo-200")  # demo_build(accounts=200, seed=7), built once a run
     closed = close_demo_accounts(seed=7)
     accounts = Account.objects.filter(closed_at__isnull=False)
     assert closed == accounts.count() >= 30

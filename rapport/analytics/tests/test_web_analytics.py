@@ -79,11 +79,9 @@ def test_every_page_renders_before_the_first_refresh(personas, path):
     assert ui_client(personas.owner).get(path).status_code == 200
 
 
-def test_overview_shows_kpis_charts_tables_and_calibration_on_demo_data(settings, tmp_path):
-    from rapport.demo.builder import demo_build
-
-    settings.RAPPORT_WAREHOUSE_PATH = str(tmp_path / "demo.duckdb")
-    demo_build(accounts=40)
+@pytest.mark.django_db(transaction=True)
+def test_overview_shows_kpis_charts_tables_and_calibration_on_demo_data(demo_snapshot):
+    demo_snapshot("demo-200")  # demo_build(accounts=200, seed=7), built once a run
     refresh_ok()
     admin = User.objects.get(username="admin")
     response = ui_client(admin).get("/analytics/")

@@ -3,8 +3,7 @@ accounts and the "Customer value" card of a scored account (screenshots under sc
 
 import pytest
 
-from rapport.analytics.models import CustomerScore, RunStatus
-from rapport.analytics.services import analytics_refresh_now
+from rapport.analytics.models import CustomerScore, RunStatus, WarehouseRun
 from rapport.conftest import sign_in
 from rapport.identity.models import User
 
@@ -15,14 +14,11 @@ def test_manager_reads_the_analytics_overview_and_a_scored_account(
     page,
     live_server,
     screenshot,
-    settings,
-    tmp_path,
+    demo_snapshot,
 ):
-    from rapport.demo.builder import demo_build
-
-    settings.RAPPORT_WAREHOUSE_PATH = str(tmp_path / "browser.duckdb")
-    demo_build(accounts=40)
-    assert analytics_refresh_now(full=True).status == RunStatus.SUCCEEDED
+    # demo_build(accounts=200, seed=7), close_demo_accounts(seed=7), a full refresh: once a run
+    demo_snapshot("demo-200-closed-refreshed")
+    assert WarehouseRun.objects.latest("pk").status == RunStatus.SUCCEEDED
     manager = User.objects.get(username="maria")
     sign_in(page, manager)
 
@@ -99,12 +95,9 @@ def test_manager_reads_the_analytics_overview_and_a_scored_account(
     screenshot(page, "analytics-settings-admin", full_page=True)
 
 
-def test_the_overview_reads_without_javascript(browser, live_server, settings, tmp_path):
-    from rapport.demo.builder import demo_build
-
-    settings.RAPPORT_WAREHOUSE_PATH = str(tmp_path / "nojs.duckdb")
-    demo_build(accounts=25)
-    assert analytics_refresh_now(full=True).status == RunStatus.SUCCEEDED
+def test_the_overview_reads_without_javascript(browser, live_server, demo_snapshot):
+    demo_snapshot("demo-200-closed-refreshed")
+    assert WarehouseRun.objects.latest("pk").status == RunStatus.SUCCEEDED
     context = browser.new_context(
         viewport={"width": 1280, "height": 900}, base_url=live_server.url, java_script_enabled=False
     )

@@ -44,11 +44,8 @@ OVERFLOWING = """() => {
 }"""
 
 
-def test_no_amount_breaks_inside_the_number_on_a_phone(page, live_server, settings, tmp_path):
-    from rapport.demo.builder import demo_build
-
-    settings.RAPPORT_WAREHOUSE_PATH = str(tmp_path / "amounts.duckdb")
-    demo_build(accounts=30)
+def test_no_amount_breaks_inside_the_number_on_a_phone(page, live_server, demo_snapshot):
+    demo_snapshot("demo-200")  # demo_build(accounts=200, seed=7), built once a run
     # Amounts of a bigger business (millions): long numbers are the ones that got split.
     Order.objects.update(total=F("total") * 100)
     assert analytics_refresh_now(full=True).status == RunStatus.SUCCEEDED

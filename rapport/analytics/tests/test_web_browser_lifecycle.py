@@ -5,8 +5,7 @@ on Cross-sell (screenshots under screenshots/)."""
 import pytest
 
 from rapport.accounts.models import Account
-from rapport.analytics.models import RunStatus
-from rapport.analytics.services import analytics_refresh_now
+from rapport.analytics.models import RunStatus, WarehouseRun
 from rapport.conftest import sign_in
 from rapport.identity.models import User
 
@@ -14,15 +13,11 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_close_an_account_then_read_the_projection_and_the_classifier(
-    page, live_server, screenshot, settings, tmp_path
+    page, live_server, screenshot, demo_snapshot
 ):
-    from rapport.demo.builder import demo_build
-    from rapport.demo.closed_accounts import close_demo_accounts
-
-    settings.RAPPORT_WAREHOUSE_PATH = str(tmp_path / "lifecycle.duckdb")
-    demo_build(accounts=200, seed=7)
-    close_demo_accounts(seed=7)
-    assert analytics_refresh_now(full=True).status == RunStatus.SUCCEEDED
+    # demo_build(accounts=200, seed=7), close_demo_accounts(seed=7), a full refresh: once a run
+    demo_snapshot("demo-200-closed-refreshed")
+    assert WarehouseRun.objects.latest("pk").status == RunStatus.SUCCEEDED
     admin = User.objects.get(username="admin")
     sign_in(page, admin)
 
@@ -57,14 +52,9 @@ def test_close_an_account_then_read_the_projection_and_the_classifier(
     assert page.errors == []
 
 
-def test_projection_reads_without_javascript(browser, live_server, settings, tmp_path):
-    from rapport.demo.builder import demo_build
-    from rapport.demo.closed_accounts import close_demo_accounts
-
-    settings.RAPPORT_WAREHOUSE_PATH = str(tmp_path / "nojs-lifecycle.duckdb")
-    demo_build(accounts=120, seed=3)
-    close_demo_accounts(seed=3)
-    assert analytics_refresh_now(full=True).status == RunStatus.SUCCEEDED
+def test_projection_reads_without_javascript(browser, live_server, demo_snapshot):
+    demo_snapshot("demo-200-closed-refreshed")
+    assert WarehouseRun.objects.latest("pk").status == RunStatus.SUCCEEDED
     context = browser.new_context(
         viewport={"width": 1280, "height": 900}, base_url=live_server.url, java_script_enabled=False
     )

@@ -2,7 +2,6 @@
 plain reading of their definition gives, on generated data with many owners and records."""
 
 import pytest
-from django.core.management import call_command
 from django.utils import timezone
 
 from rapport.activities.models import Activity
@@ -14,8 +13,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def generated():
-    call_command("demo_data", "--contacts", "150", "--activities", "900", "--orders", "40")
+def generated(demo_snapshot):
+    # demo_data --contacts 150 --activities 900 --orders 40, built once a run
+    demo_snapshot("generated-150")
 
 
 @pytest.mark.parametrize("username", ["admin", "maria", "sam", "viewer"])

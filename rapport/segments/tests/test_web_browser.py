@@ -39,6 +39,9 @@ def test_build_a_two_group_segment_and_filter_the_contact_list(page, world):
     sign_in(page, world.actor)
     page.goto("/segments/")
     page.get_by_role("link", name="New segment").click()
+    # htmx binds the builder's fields once the page has loaded: a change before sends nothing
+    page.wait_for_url("**/segments/new")
+    page.wait_for_load_state("load")
     page.get_by_label("Name").fill("Paris or Lyon")
     _rerender(page, lambda: page.locator('[name="n-0.0-field"]').select_option("city"))
     page.locator('[name="n-0.0-value"]').fill("Paris")
