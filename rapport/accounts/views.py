@@ -30,6 +30,7 @@ from rapport.records.visibility import shown, shown_name
 from rapport.sales.models import StageKind
 from rapport.sales.selectors import opportunity_list
 from rapport.segments.columns import add_to_segment_bulk, lifecycle_column
+from rapport.sequences.bulk import enrol_in_sequence_bulk
 from rapport.web.decorators import ui_view
 from rapport.web.links import record_url
 from rapport.web.listing import (
@@ -156,8 +157,11 @@ CONTACTS = ListConfig(
         contact=record, actor=actor, fields={}, tags=tags
     ),
     empty_text="No contacts match. Add a contact, or clear the filters.",
-    bulk_actions=("assign", "tag", "delete", "add_to_segment"),
-    custom_bulk={"add_to_segment": add_to_segment_bulk()},
+    bulk_actions=("assign", "tag", "delete", "add_to_segment", "enrol_in_sequence"),
+    custom_bulk={
+        "add_to_segment": add_to_segment_bulk(),
+        "enrol_in_sequence": enrol_in_sequence_bulk(),
+    },
 )
 
 account_list_views = list_views(ACCOUNTS)

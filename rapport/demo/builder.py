@@ -390,6 +390,9 @@ def demo_build(*, accounts: int = 200, seed: int = 42, progress=None) -> DemoRes
             from rapport.demo.sales_depth import demo_sales_depth
 
             demo_sales_depth(admin=admin, seed=seed, say=say)
+            from rapport.demo.sequences import demo_sequences
+
+            say(f"{demo_sequences(admin=admin, sellers=sellers)} sequence enrolments")
             from rapport.demo.campaigns import demo_campaigns
 
             say(

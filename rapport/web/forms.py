@@ -281,6 +281,9 @@ class BulkActionForm(forms.Form):
     segment_id = forms.TypedChoiceField(
         coerce=int, required=False, empty_value=None, choices=[], label="Segment"
     )
+    sequence_id = forms.TypedChoiceField(
+        coerce=int, required=False, empty_value=None, choices=[], label="Sequence"
+    )
     next = forms.CharField(required=False, max_length=2000)
 
     def __init__(self, *args, user, actions: list[tuple[str, str]] | None = None, **kwargs):
@@ -300,6 +303,8 @@ class BulkActionForm(forms.Form):
             self.add_error("tag", "Type the tag to add")
         if data.get("action") == "add_to_segment" and not data.get("segment_id"):
             self.add_error("segment_id", "Choose the segment")
+        if data.get("action") == "enrol_in_sequence" and not data.get("sequence_id"):
+            self.add_error("sequence_id", "Choose the sequence")
         return data
 
     def full_clean(self):

@@ -9,6 +9,7 @@ from rapport.accounts.services import contact_create
 from rapport.automation.tests.conftest import drain
 from rapport.calendars.services import calendar_save
 from rapport.mail.models import EmailTemplate, Mailbox
+from rapport.mail.tests.conftest import smtp_server  # noqa: F401
 from rapport.sequences import services
 
 WEEK = {d: [(datetime.time(9), datetime.time(17))] for d in range(5)}
