@@ -68,4 +68,8 @@ def demo_sequences(*, admin: User, sellers: list[User]) -> int:
     for lead in Lead.objects.filter(owner__isnull=False).order_by("id")[:4]:
         services.enrolment_create(sequence=leads_seq, actor=admin, record=lead)
         made += 1
+    # The first steps run now (as the worker would), so the pages have numbers to show.
+    from rapport.automation.engine import execute_due_runs
+
+    execute_due_runs()
     return made

@@ -39,7 +39,7 @@ OPEN = [EnrolmentState.ACTIVE, EnrolmentState.PAUSED]
 def _enrolment(ctx: ActionContext) -> Enrolment:
     enrolment_id = (ctx.run.input or {}).get("enrolment_id")
     enrolment = (
-        Enrolment.objects.select_for_update()
+        Enrolment.objects.select_for_update(of=("self",))
         .select_related("sequence", "rep", "contact", "lead")
         .filter(pk=enrolment_id)
         .first()

@@ -27,16 +27,23 @@ class SequenceForm(forms.Form):
         templates = [("", "Template…")] + [(t.pk, t.name) for t in templates_active()]
         for i in range(STEP_ROWS):
             self.fields[f"step_{i}_kind"] = forms.ChoiceField(
-                choices=[("", "—")] + list(StepKind.choices), required=False, label="Step"
+                choices=[("", "Step…")] + list(StepKind.choices), required=False, label="Step"
             )
             self.fields[f"step_{i}_template"] = forms.ChoiceField(
                 choices=templates, required=False, label="Email template"
             )
             self.fields[f"step_{i}_subject"] = forms.CharField(
-                max_length=200, required=False, label="What to do"
+                max_length=200,
+                required=False,
+                label="What to do",
+                widget=forms.TextInput(attrs={"placeholder": "What to do (call, task)"}),
             )
             self.fields[f"step_{i}_days"] = forms.IntegerField(
-                min_value=0, max_value=90, required=False, label="Days"
+                min_value=0,
+                max_value=90,
+                required=False,
+                label="Days",
+                widget=forms.NumberInput(attrs={"placeholder": "Days"}),
             )
 
     def step_rows(self):

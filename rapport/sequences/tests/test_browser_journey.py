@@ -27,7 +27,8 @@ def _sizes(page, screenshot, name: str) -> None:
 def test_rep_creates_a_sequence_enrols_a_contact_and_the_worker_runs_step_one(
     page, personas, screenshot, smtp_server, template, ann
 ):
-    page.context.set_default_timeout(60_000)  # a loaded CI machine
+    page.context.set_default_timeout(120_000)  # a loaded CI machine
+    page.context.set_default_navigation_timeout(180_000)
     errors = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     make_mailbox(smtp_server, owner=personas.owner)
