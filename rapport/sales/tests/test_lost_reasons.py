@@ -70,7 +70,8 @@ def test_order_moves_up_and_down(personas):
     c = lost_reason_create(actor=personas.admin, name="C")
     lost_reason_move(actor=personas.admin, reason=c, up=True)
     lost_reason_move(actor=personas.admin, reason=a, up=False)
-    assert [r.name for r in LostReason.objects.all()] == ["B", "C", "A"]
+    # A B C → C up: A C B → A down: C A B
+    assert [r.name for r in LostReason.objects.all()] == ["C", "A", "B"]
 
 
 def test_the_api_refuses_a_reason_off_the_list_naming_the_field(
