@@ -30,6 +30,7 @@ from rapport.records.visibility import shown, shown_name
 from rapport.sales.models import StageKind
 from rapport.sales.selectors import opportunity_list
 from rapport.segments.columns import add_to_segment_bulk, lifecycle_column
+from rapport.sequences.bulk import enrol_in_sequence_bulk
 from rapport.surveys.bulk import send_nps_bulk
 from rapport.web.decorators import ui_view
 from rapport.web.links import record_url
@@ -157,8 +158,19 @@ CONTACTS = ListConfig(
         contact=record, actor=actor, fields={}, tags=tags
     ),
     empty_text="No contacts match. Add a contact, or clear the filters.",
-    bulk_actions=("assign", "tag", "delete", "add_to_segment", "send_nps"),
-    custom_bulk={"add_to_segment": add_to_segment_bulk(), "send_nps": send_nps_bulk()},
+    bulk_actions=(
+        "assign",
+        "tag",
+        "delete",
+        "add_to_segment",
+        "send_nps",
+        "enrol_in_sequence",
+    ),
+    custom_bulk={
+        "add_to_segment": add_to_segment_bulk(),
+        "send_nps": send_nps_bulk(),
+        "enrol_in_sequence": enrol_in_sequence_bulk(),
+    },
 )
 
 account_list_views = list_views(ACCOUNTS)

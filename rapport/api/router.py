@@ -171,6 +171,7 @@ def _mount() -> None:
     from rapport.search.api import router as search_router
     from rapport.segments.api import lifecycle_router
     from rapport.segments.api import router as segments_router
+    from rapport.sequences.api import router as sequences_router
     from rapport.sla.api import router as sla_router
     from rapport.surveys.api import router as surveys_router
     from rapport.territories.api import router as territories_router
@@ -204,6 +205,7 @@ def _mount() -> None:
     api.add_router("/lifecycle", lifecycle_router)
     api.add_router("/quotes", quotes_router)
     api.add_router("/playbooks", playbooks_router)
+    api.add_router("/sequences", sequences_router)
     api.add_router("/assets", assets_router)
     api.add_router("/work-orders", fieldservice_router)
     api.add_router("/forms", webforms_router)

@@ -27,6 +27,20 @@ class ActionFailed(Exception):
     """A permanent failure: the step stops with this message, without retries."""
 
 
+class ActionPostponed(Exception):  # noqa: N818 - a control signal, not an error
+    """Not now: the run parks until `until` without counting an attempt or writing the step
+    (e.g. a paused sequence enrolment); whatever woke the run earlier re-enters the step."""
+
+    def __init__(self, until: datetime.datetime, reason: str = ""):
+        super().__init__(reason or f"postponed until {until.isoformat()}")
+        self.until = until
+
+
+# A handler's output with this key set ends its run (state cancelled) right after the step
+# commits: the action's own writes (e.g. "enrolment stopped: replied") are kept.
+STOP_RUN = "stop_run"
+
+
 @dataclass
 class ActionContext:
     run: Any
@@ -424,8 +438,10 @@ def register_builtin_actions() -> None:
 
 
 __all__ = [
+    "STOP_RUN",
     "ActionContext",
     "ActionFailed",
+    "ActionPostponed",
     "ActionSpec",
     "Param",
     "get_action",

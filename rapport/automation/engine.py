@@ -21,7 +21,14 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from rapport.automation import conditions as cond
-from rapport.automation.actions import ActionContext, ActionFailed, get_action, model_for
+from rapport.automation.actions import (
+    STOP_RUN,
+    ActionContext,
+    ActionFailed,
+    ActionPostponed,
+    get_action,
+    model_for,
+)
 from rapport.automation.models import Rule, Run, RunState, Step, StepState, TriggerEvent
 from rapport.automation.outbox import running_as
 
@@ -421,12 +428,14 @@ def _attempt_step(run, action, path, step, spec, max_attempts, now) -> bool:
         step.started_at = step.started_at or now
         step.state = StepState.RUNNING
         step.input = params
-        failure, permanent = None, False
+        failure, permanent, postponed = None, False, None
         try:
             if spec is None or spec.handler is None:
                 raise ActionFailed(f"not available: unknown action {kind!r}")
             with transaction.atomic():  # the action's writes; rolled back alone on failure
                 output = spec.handler(_context(run), {**params, "_path": path}) or {}
+        except ActionPostponed as exc:
+            postponed = exc
         except ActionFailed as exc:
             failure, permanent = str(exc), True
         except Exception as exc:
@@ -434,9 +443,15 @@ def _attempt_step(run, action, path, step, spec, max_attempts, now) -> bool:
         step.finished_at = timezone.now()
         if not _hold(run):
             raise _LeaseLost  # rolls back the action's writes and the step
+        if postponed is not None:  # the step is not written: it runs when the run wakes
+            _park(run, RunState.WAITING, postponed.until, str(postponed))
+            return False
         if failure is None:
             step.state, step.output, step.error = StepState.DONE, output, ""
             step.save()
+            if output.get(STOP_RUN):
+                _finish(run, RunState.CANCELLED, str(output.get("reason") or "stopped"))
+                return False
             return True
         step.error = failure[:4000]
         if permanent or step.attempts >= max_attempts:

@@ -186,6 +186,24 @@ def rule_create(*, actor: User, data: dict, run_as: User | None = None) -> Rule:
     return rule
 
 
+def rule_save_for_module(*, rule: Rule | None, data: dict, run_as: User) -> Rule:
+    """Store a rule another module owns and keeps in step with its own rows (a sequence's
+    steps): validated like any rule, without the settings-admin check, because the owning
+    module's service decides who may change it (a rep edits their sequence)."""
+    clean = _clean({"description": "", **data})
+    with transaction.atomic():
+        if rule is None:
+            rule = Rule(**clean, run_as=run_as, created_by=run_as)
+        else:
+            rule = Rule.objects.select_for_update().get(pk=rule.pk)
+            for key, value in clean.items():
+                setattr(rule, key, value)
+            rule.version += 1
+        _next_fire(rule)
+        rule.save()
+    return rule
+
+
 def rule_update(
     *, rule: Rule, actor: User, data: dict, expected_version: int | None = None
 ) -> Rule:

@@ -313,6 +313,11 @@ def demo_build(*, accounts: int = 200, seed: int = 42, progress=None) -> DemoRes
         open_stages = [s for s in stages if s.kind == StageKind.OPEN]
         won = next(s for s in stages if s.kind == StageKind.WON)
         lost = next(s for s in stages if s.kind == StageKind.LOST)
+        from rapport.sales.services.lost_reasons import lost_reason_create
+
+        # The lost-reason picklist (the deals below are lost for the first one).
+        for reason in ("Chose a competitor", "Price", "No budget", "No decision", "Timing"):
+            lost_reason_create(actor=admin, name=reason)
         opportunities = 0
         for account in rng.sample(account_rows, k=min(len(account_rows), accounts)):
             owner = account.owner
@@ -390,6 +395,9 @@ def demo_build(*, accounts: int = 200, seed: int = 42, progress=None) -> DemoRes
             from rapport.demo.sales_depth import demo_sales_depth
 
             demo_sales_depth(admin=admin, seed=seed, say=say)
+            from rapport.demo.sequences import demo_sequences
+
+            say(f"{demo_sequences(admin=admin, sellers=sellers)} sequence enrolments")
             from rapport.demo.campaigns import demo_campaigns
 
             say(

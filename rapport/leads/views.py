@@ -26,6 +26,7 @@ from rapport.records.selectors import record_get_for_user
 from rapport.records.services import require_editable
 from rapport.records.visibility import can_edit as record_can_edit
 from rapport.sales.selectors import opportunities_visible_to
+from rapport.sequences.bulk import enrol_in_sequence_bulk
 from rapport.web.decorators import ui_view
 from rapport.web.forms import add_service_errors, error_messages
 from rapport.web.fragments import is_htmx, render_fragment
@@ -87,6 +88,8 @@ def _set_tags(record, actor, tags):
 
 LEADS = ListConfig(
     object_type="lead",
+    bulk_actions=("assign", "tag", "delete", "enrol_in_sequence"),
+    custom_bulk={"enrol_in_sequence": enrol_in_sequence_bulk()},
     singular="Lead",
     plural="Leads",
     namespace="leads",

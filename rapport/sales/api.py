@@ -4,7 +4,7 @@ selectors and services; `router` is mounted at the API root."""
 
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
-from ninja import Query, Router, Status
+from ninja import Query, Router, Schema, Status
 
 from rapport.accounts.selectors import account_get_for_user, contact_get_for_user
 from rapport.api.pagination import keyset_page
@@ -553,6 +553,26 @@ def exchange_rate_create(request, payload: ExchangeRateIn):
 def exchange_rate_delete(request, pk: int):
     services.exchange_rate_delete(rate=selectors.exchange_rate_get(pk=pk), actor=request.user)
     return Status(204, None)
+
+
+class SalesLostReasonChoiceOut(Schema):
+    id: int
+    name: str
+    position: int
+    is_active: bool
+
+
+@opportunities_router.get(
+    "/lost-reasons",
+    response={200: list[SalesLostReasonChoiceOut], **ERRORS},
+    operation_id="opportunity_lost_reasons_list",
+)
+def lost_reasons_list(request):
+    """The admin's lost-reason picklist: a lost stage's `lost_reason` must be one of the
+    active names (case ignored) once the list has any; deactivated ones stay on old deals."""
+    from rapport.sales.models import LostReason
+
+    return list(LostReason.objects.all())
 
 
 router.add_router("/pipelines", pipelines_router)

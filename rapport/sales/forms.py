@@ -9,6 +9,7 @@ from rapport.accounts.selectors import accounts_visible_to, contacts_visible_to
 from rapport.identity.selectors import teams_for, users_for
 from rapport.sales.models import Pipeline, Stage, StageKind
 from rapport.sales.selectors import default_pipeline, pipeline_list, product_list
+from rapport.sales.services.lost_reasons import lost_reasons_active
 from rapport.web.forms import DATE_INPUT, RecordFilterForm, UserChoiceField, currency_field
 from rapport.web.pickers import RecordPickerField
 
@@ -76,6 +77,13 @@ class OpportunityForm(OwnedRecordForm):
         pipelines = list(pipeline_list())
         self.fields["stage"].choices = [("", "—"), *stage_choices(pipelines)]
         self._stages = {s.pk: s for p in pipelines for s in p.stages.all()}
+        reasons = [r.name for r in lost_reasons_active()]
+        if reasons:  # the admin's picklist (a deal lost for an older reason keeps it offered)
+            current = record.lost_reason if record is not None else ""
+            names = reasons + ([current] if current and current not in reasons else [])
+            self.fields["lost_reason"].widget = forms.Select(
+                choices=[("", "—"), *((n, n) for n in names)]
+            )
         if record is not None:
             for name in self.FIELDS:
                 self.initial[name] = getattr(record, name)

@@ -212,3 +212,19 @@ class ExchangeRate(SaneDates, models.Model):
         constraints = [
             models.UniqueConstraint(fields=["currency", "valid_from"], name="rate_unique_day")
         ]
+
+
+class LostReason(models.Model):
+    """An admin-defined reason a deal is lost (the picklist of the lost dialogs and the API;
+    win/loss reports group by it). The opportunity keeps the reason's name in `lost_reason`,
+    so a renamed reason renames its deals' reason too (sales.services.lost_reasons)."""
+
+    name = models.CharField(max_length=100, unique=True)
+    position = models.PositiveSmallIntegerField(default=0)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["position", "name", "id"]
+
+    def __str__(self) -> str:
+        return self.name

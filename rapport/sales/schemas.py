@@ -108,7 +108,11 @@ class OpportunityIn(OwnedIn):
     currency: str = Field("EUR", pattern=CURRENCY)
     probability: int | None = Field(None, ge=0, le=100, description="default: the stage's")
     expected_close_date: datetime.date | None = None
-    lost_reason: str = Field("", max_length=200, description="required in a lost stage")
+    lost_reason: str = Field(
+        "",
+        max_length=200,
+        description="required in a lost stage: one of GET /api/opportunities/lost-reasons",
+    )
     source: str = Field("", max_length=60)
     description: str = Field("", max_length=10000)
 
@@ -205,7 +209,11 @@ class OpportunityListParams(ListParams):
 
 class MoveStageIn(Schema):
     stage_id: int = _id("a stage of the opportunity's pipeline", ...)
-    lost_reason: str = Field("", max_length=200, description="required for a lost stage")
+    lost_reason: str = Field(
+        "",
+        max_length=200,
+        description="required for a lost stage: one of GET /api/opportunities/lost-reasons",
+    )
 
 
 class StageChangeOut(Schema):

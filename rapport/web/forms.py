@@ -284,6 +284,9 @@ class BulkActionForm(forms.Form):
     survey_id = forms.TypedChoiceField(
         coerce=int, required=False, empty_value=None, choices=[], label="Survey"
     )
+    sequence_id = forms.TypedChoiceField(
+        coerce=int, required=False, empty_value=None, choices=[], label="Sequence"
+    )
     next = forms.CharField(required=False, max_length=2000)
 
     def __init__(self, *args, user, actions: list[tuple[str, str]] | None = None, **kwargs):
@@ -305,6 +308,8 @@ class BulkActionForm(forms.Form):
             self.add_error("segment_id", "Choose the segment")
         if data.get("action") == "send_nps" and not data.get("survey_id"):
             self.add_error("survey_id", "Choose the survey")
+        if data.get("action") == "enrol_in_sequence" and not data.get("sequence_id"):
+            self.add_error("sequence_id", "Choose the sequence")
         return data
 
     def full_clean(self):

@@ -7,6 +7,7 @@ from rapport.calendars import views as calendar_views
 from rapport.consent import views as consent_views
 from rapport.playbooks import views as playbook_views
 from rapport.quotes import views as quote_views
+from rapport.sales import lost_reason_views
 from rapport.sla import views as sla_views
 from rapport.web import settings_views as views
 from rapport.webhooks import settings_views as hooks
@@ -93,6 +94,7 @@ urlpatterns = [
     path("sla/", sla_views.policies, name="sla"),
     path("tax-rates/", quote_views.tax_rates, name="tax_rates"),
     path("playbooks/", playbook_views.settings_playbooks, name="playbooks"),
+    path("lost-reasons/", lost_reason_views.settings_lost_reasons, name="lost_reasons"),
     path("tax-rates/<int:pk>/delete", quote_views.tax_rate_delete, name="tax_rate_delete"),
     path("sla/<int:pk>/", sla_views.policy_edit, name="sla_policy_edit"),
     path("sla/<int:pk>/delete", sla_views.policy_delete_view, name="sla_policy_delete"),

@@ -58,6 +58,7 @@ SECTIONS = [
     ("sharing", "Sharing", "Who sees whose records by default."),
     ("pipelines", "Pipelines", "Sales pipelines and their stages."),
     ("playbooks", "Playbooks", "Recommended next steps per stage, shown on opportunities."),
+    ("lost_reasons", "Lost reasons", "The picklist of why deals are lost, for win/loss reports."),
     ("custom_fields", "Custom fields", "Extra fields on accounts, contacts, leads and deals."),
     ("webhooks", "Webhooks", "Signed outbound webhooks, their deliveries and allowed networks."),
     ("inbound", "Inbound webhooks", "Calls, chats and sales other systems send in."),

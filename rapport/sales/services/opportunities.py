@@ -21,6 +21,7 @@ from rapport.records.services import (
 from rapport.sales.models import LineItem, Opportunity, Pipeline, Stage, StageChange, StageKind
 from rapport.sales.selectors import default_pipeline, first_open_stage, pipeline_is_usable
 from rapport.sales.services.guards import check_probability, field_error, validated_probe
+from rapport.sales.services.lost_reasons import lost_reason_choice
 from rapport.timeline.models import EventKind
 from rapport.timeline.services import timeline_record
 
@@ -37,7 +38,8 @@ def _opportunity_fields(fields: dict[str, Any]) -> dict[str, Any]:
         if key in fields and fields[key] is None:
             fields[key] = ""
     if isinstance(fields.get("lost_reason"), str):
-        fields["lost_reason"] = fields["lost_reason"].strip()
+        # The list's spelling; refused when not on the list (once an admin made one).
+        fields["lost_reason"] = lost_reason_choice(fields["lost_reason"])
     if fields.get("probability") is not None:
         check_probability(fields["probability"])
     return fields
@@ -159,7 +161,7 @@ def _stage_move(
             "The pipeline needs an open, a won and a lost stage first",
             "pipeline_incomplete",
         )
-    lost_reason = (lost_reason or "").strip()
+    lost_reason = lost_reason_choice(lost_reason) if stage.kind == StageKind.LOST else ""
     if stage.kind == StageKind.LOST and not lost_reason:
         raise field_error("lost_reason", "Moving to a lost stage needs a lost reason", "required")
     old_stage = opportunity.stage

@@ -135,7 +135,7 @@
   // ----- the lost reason, asked before the move is sent ----------------------------------
   function askLostReason(name, stageName, done) {
     var dialog = document.getElementById("lost-dialog");
-    var input = dialog.querySelector("input");
+    var input = dialog.querySelector("input, select"); // a select once the picklist has reasons
     dialog.querySelector("[data-lost-name]").textContent = name;
     dialog.querySelector("[data-lost-stage]").textContent = stageName;
     input.value = "";

@@ -1,0 +1,21 @@
+from django.apps import AppConfig
+
+
+class SequencesConfig(AppConfig):
+    name = "rapport.sequences"
+    label = "sequences"
+    verbose_name = "Guided sequences"
+
+    def ready(self) -> None:
+        # Steps run as actions of the one automation engine; replies and bounces arrive through
+        # the mail app's after-ingest hook, meetings through the timeline listeners. All
+        # explicit registrations, no model signals.
+        from rapport.automation.actions import register_action
+        from rapport.mail.inbound import register_after_ingest
+        from rapport.sequences import engine
+        from rapport.timeline.hooks import timeline_listener
+
+        for spec in engine.action_specs():
+            register_action(spec, replace=True)
+        register_after_ingest(engine.on_mail_ingested)
+        timeline_listener(engine.on_timeline_events)
