@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "rapport.assets",
     "rapport.quotes",
     "rapport.playbooks",
+    "rapport.forecasts",
     "rapport.fieldservice",
     "rapport.webforms",
     "rapport.webtrack",
