@@ -35,6 +35,7 @@ urlpatterns = [
     path("sla/", include("rapport.sla.urls")),
     path("quotes/", include("rapport.quotes.urls")),
     path("playbooks/", include("rapport.playbooks.urls")),
+    path("", include("rapport.forecasts.urls")),
     path("", include((quotes_public_patterns, "quotes_public"))),
     path("", include("rapport.assets.urls")),
     path("", include("rapport.fieldservice.urls")),

@@ -390,6 +390,9 @@ def demo_build(*, accounts: int = 200, seed: int = 42, progress=None) -> DemoRes
             from rapport.demo.sales_depth import demo_sales_depth
 
             demo_sales_depth(admin=admin, seed=seed, say=say)
+            from rapport.demo.forecasts import demo_forecasts
+
+            demo_forecasts(admin=admin, say=say)
             from rapport.demo.campaigns import demo_campaigns
 
             say(

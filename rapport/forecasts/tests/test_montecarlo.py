@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from rapport.forecasts.montecarlo import Deals, Timing, close_days, simulate
+from rapport.forecasts.montecarlo import Deals, Timing, p_in_window, simulate
 
 
 def _deals(amount, p, *, stage=None, elapsed=None, anchor=None):
@@ -58,13 +58,28 @@ def test_slip_moves_deals_out_of_the_window():
     assert simulate(_deals([100], [1.0], anchor=[5.0]), timing, lo=0, hi=30).p90 == 0
 
 
-def test_time_in_stage_draws_only_longer_stays():
+def test_time_in_stage_counts_only_longer_stays():
     # Recorded stays 10, 20, 30 days; 15 already spent → 5 or 15 days left, half inside [0, 10).
     timing = Timing(remaining={1: np.array([10.0, 20.0, 30.0])})
-    days = close_days(_deals([1], [1], elapsed=[15.0]), timing, np.random.default_rng(0), 4000)
-    assert set(np.unique(days)) == {5.0, 15.0}
-    result = simulate(_deals([100], [1.0], elapsed=[15.0]), timing, lo=0, hi=10, sims=4000, seed=3)
+    deal = _deals([100], [1.0], elapsed=[15.0])
+    assert p_in_window(deal, timing, 0, 10).tolist() == [0.5]
+    assert p_in_window(deal, timing, 10, 20).tolist() == [0.5]
+    result = simulate(deal, timing, lo=0, hi=10, sims=4000, seed=3)
     assert 0.45 < result.mean / 100 < 0.55
+
+
+def test_slip_distribution_gives_the_share_inside_the_window():
+    # Expected in 5 days; slips -10, 0, 5, 40 → closes on day 0 (clipped), 5, 10, 45.
+    timing = Timing(slips=np.array([-10.0, 0.0, 5.0, 40.0]))
+    deal = _deals([100], [1.0], anchor=[5.0])
+    assert p_in_window(deal, timing, 0, 30).tolist() == [0.75]
+    assert p_in_window(deal, timing, 6, 30).tolist() == [0.25]
+
+
+def test_stage_without_history_uses_the_fallback():
+    deal = _deals([100], [1.0], stage=[9])
+    assert p_in_window(deal, Timing(fallback_days=0.0), 0, 30).tolist() == [1.0]
+    assert p_in_window(deal, Timing(fallback_days=0.0), 30, 60).tolist() == [0.0]
 
 
 def test_overdue_deal_closes_now():
