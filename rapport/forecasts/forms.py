@@ -11,8 +11,9 @@ def period_choices(kind: str, around=None, back: int = 4, ahead: int = 3):
 
 
 class ForecastForm(forms.Form):
-    period = forms.ChoiceField(label="Period")
-    scope = forms.ChoiceField(label="Whose")
+    period = forms.ChoiceField(label="Period", required=False)
+    # Any scope key; whether the viewer may look at it is `resolve_scope`'s to say (404).
+    scope = forms.CharField(label="Whose", max_length=30, required=False, widget=forms.Select)
 
     def __init__(self, data, *, scopes):
         super().__init__(data)
@@ -21,10 +22,18 @@ class ForecastForm(forms.Form):
         months = period_choices(MONTH, today, back=6, ahead=3)
         self.fields["period"].choices = [("Quarters", quarters), ("Months", months)]
         self.fields["period"].initial = period_containing(QUARTER, today).key
-        self.fields["scope"].choices = scopes
+        key = (data or {}).get("scope")
+        if key and key not in {k for k, _ in scopes}:
+            scopes = [*scopes, (key, key)]
+        self.fields["scope"].widget.choices = scopes
         self.fields["scope"].initial = "me"
 
+    def clean_scope(self):
+        return self.cleaned_data.get("scope") or "me"
+
     def clean_period(self):
+        if not self.cleaned_data.get("period"):
+            return period_containing(QUARTER, timezone.localdate())
         try:
             return parse_period(self.cleaned_data["period"])
         except ValidationError as exc:

@@ -30,6 +30,10 @@ class Period:
         return f"Q{(self.start.month - 1) // 3 + 1} {self.start.year}"
 
     @property
+    def last_day(self) -> datetime.date:
+        return self.end - datetime.timedelta(days=1)
+
+    @property
     def days(self) -> int:
         return (self.end - self.start).days
 

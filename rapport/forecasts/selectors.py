@@ -233,3 +233,63 @@ def forecast_backtest(
     ids = set(qs.values_list("id", flat=True))
     deals = [d for d in history.deals if d.id in ids]
     return backtest(history, deals, period, periods=periods, sims=sims)
+
+
+def quota_card(user: User, *, today: datetime.date | None = None) -> dict | None:
+    """The user's quota this quarter with attainment and coverage, for their home page; None
+    (one query) when they have no quota. Their own deals only, in the organisation's
+    currency."""
+    from rapport.forecasts.periods import QUARTER, period_containing
+    from rapport.sales.models import Opportunity
+    from rapport.sales.selectors import (
+        ExchangeRateMissing,
+        convert_to_org_currency,
+        exchange_rate_table,
+    )
+
+    period = period_containing(QUARTER, today or timezone.localdate())
+    quota = quota_of(Scope("user", user.pk, "Me"), period)
+    if quota is None:
+        return None
+    won = pipeline = 0.0
+    table = None
+    rows = Opportunity.objects.filter(owner=user).filter(
+        Q(
+            stage__kind="won",
+            closed_at__gte=timezone.make_aware(
+                datetime.datetime.combine(period.start, datetime.time.min)
+            ),
+            closed_at__lt=timezone.make_aware(
+                datetime.datetime.combine(period.end, datetime.time.min)
+            ),
+        )
+        | Q(
+            stage__kind="open",
+            expected_close_date__gte=period.start,
+            expected_close_date__lt=period.end,
+        )
+    )
+    for amount, currency, kind, closed_at in rows.values_list(
+        "amount", "currency", "stage__kind", "closed_at"
+    ):
+        if currency.upper() != settings.RAPPORT_CURRENCY.upper() and table is None:
+            table = exchange_rate_table()
+        try:
+            value = float(convert_to_org_currency(amount, currency, closed_at, table=table))
+        except ExchangeRateMissing:
+            continue
+        if kind == "won":
+            won += value
+        else:
+            pipeline += value
+    remaining = max(0.0, float(quota) - won)
+    return {
+        "period": period,
+        "quota": float(quota),
+        "won": won,
+        "attainment": _ratio(won, quota),
+        "attainment_pct": round(won / float(quota) * 100) if quota else 0,
+        "pipeline": pipeline,
+        "coverage": _ratio(pipeline, remaining) if remaining else None,
+        "currency": settings.RAPPORT_CURRENCY,
+    }

@@ -77,7 +77,21 @@ def forecast_page(request):
         period, scope_key = period_containing(QUARTER, timezone.localdate()), "me"
         form = ForecastForm({"period": period.key, "scope": "me"}, scopes=scopes)
         form.is_valid()
-    scope = resolve_scope(request.user, scope_key)
+    try:
+        scope = resolve_scope(request.user, scope_key)
+    except ValidationError as exc:
+        form.add_error("scope", " ".join(exc.messages))
+        return render(
+            request,
+            "forecasts/forecast.html",
+            {"tab": "forecast", "form": form, "data": None},
+            status=400,
+        )
+    if scope.kind == "user" and scope.pk != request.user.pk:
+        form.fields["scope"].widget.choices = [
+            (k, scope.label if k == scope.key else label)
+            for k, label in form.fields["scope"].widget.choices
+        ]
     data = selectors.forecast(request.user, period, scope)
     backtest = selectors.forecast_backtest(request.user, period, scope)
     commits = selectors.commit_history(request.user, period)[:5]

@@ -221,3 +221,60 @@ def test_category_set_by_owner_adjusted_by_manager_and_logged(personas, api_as):
     ]
     data = api_as(personas.owner).get("/api/forecasts", period=_period().key).data
     assert data["categories"]["commit"] == 1000 and data["deals"][0]["category_set"]
+
+
+@pytest.mark.django_db
+def test_anonymous_gets_401(api_as):
+    anonymous = api_as(None)
+    assert anonymous.get("/api/forecasts").status_code == 401
+    assert anonymous.get("/api/forecasts/quotas").status_code == 401
+    assert anonymous.put("/api/forecasts/commits/2026-Q4", {"amount": "1"}).status_code == 401
+
+
+@pytest.mark.django_db
+def test_home_page_shows_the_reps_quota_attainment(personas, client):
+    period = _period()
+    deal = _deal(personas.owner, 2500, "Home deal")
+    won = Stage.objects.get(pipeline=deal.pipeline, kind="won")
+    opportunity_move_stage(opportunity=deal, stage=won, actor=personas.owner)
+    _deal(personas.owner, 5000, "Due")
+    client.force_login(personas.owner)
+    assert "stat-quota" not in client.get("/").content.decode()
+    Quota.objects.create(
+        user=personas.owner,
+        period_kind=period.kind,
+        period_start=period.start,
+        amount=10000,
+        updated_at=timezone.now(),
+    )
+    page = client.get("/").content.decode()
+    assert "stat-quota" in page and "25 %" in page
+    assert "won 2,500.00 EUR of 10,000.00 EUR" in page and "coverage 0.7×" in page
+
+
+@pytest.mark.django_db
+def test_forecast_page_renders_for_rep_and_manager(personas, client):
+    _deal(personas.owner, 1000, "Paged deal")
+    client.force_login(personas.owner)
+    page = client.get("/analytics/forecast/")
+    assert page.status_code == 200 and "Paged deal" in page.content.decode()
+    assert "Set quotas" not in page.content.decode()
+    assert client.get(f"/analytics/forecast/?scope=team:{personas.team_a.pk}").status_code == 404
+    assert client.get("/analytics/forecast/?period=bogus").status_code == 400
+    assert client.get("/analytics/forecast/?scope=bogus").status_code == 400
+    client.force_login(personas.manager)
+    team = client.get(
+        f"/analytics/forecast/?scope=team:{personas.team_a.pk}&period={_period().key}"
+    )
+    assert team.status_code == 200 and "Per rep" in team.content.decode()
+    rep = client.get(f"/analytics/forecast/?scope=user:{personas.owner.pk}")
+    assert rep.status_code == 200 and "Olga Owner" in rep.content.decode()
+    grid = client.get("/analytics/forecast/quotas/")
+    assert grid.status_code == 200
+    name = f"q-user-{personas.owner.pk}-{_period().key}"
+    assert name in grid.content.decode()
+    assert f"q-user-{personas.manager.pk}-" not in grid.content.decode()
+    bad = client.post("/analytics/forecast/quotas/", {"kind": "quarter", name: "-3"})
+    assert bad.status_code == 422 and not Quota.objects.exists()
+    ok = client.post("/analytics/forecast/quotas/", {"kind": "quarter", name: "12,000"})
+    assert ok.status_code == 302 and Quota.objects.get().amount == 12000

@@ -139,7 +139,6 @@ def test_lead_to_accepted_quote_moves_the_forecast(
     assert "20,000.00" in page.locator("[data-figure='won']").inner_text()
     stats = page.locator(".analytics-stats").inner_text()
     assert "20 % of the quota" in stats and "100,000.00" in stats
-    page.locator("[data-chart='histogram'] canvas").wait_for()
     screenshot(page, "sfa-journey-forecast-1440", full_page=True)
     page.set_viewport_size({"width": 390, "height": 844})
     page.wait_for_load_state("load")
