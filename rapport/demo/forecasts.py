@@ -1,7 +1,10 @@
-"""Demo data of forecasts (issue 15, branch fcst): quotas for the reps and teams this
-quarter, next quarter and this month (about a tenth above what each won last quarter), a
-submitted forecast of Sam's and a few forecast categories set on open deals."""
+"""Demo data of forecasts (issue 15, branch fcst): a year of closed deals in the past with
+their stage history (the rest of the demo is written in one instant, so the backtest would
+have nothing to replay), quotas for the reps and teams this quarter, next quarter and this
+month, a submitted forecast of Sam's and a few forecast categories set on open deals."""
 
+import datetime
+import random
 from decimal import Decimal
 
 from django.db.models import Sum
@@ -17,18 +20,19 @@ def demo_forecasts(*, admin, say=print) -> int:
 
     today = timezone.localdate()
     quarter = period_containing(QUARTER, today)
-    last = quarter.shifted(-1)
     month = period_containing(MONTH, today)
     made = 0
     reps = list(User.objects.filter(role=Role.SALES_REP, is_active=True).order_by("username"))
+    history = _past_deals(reps, today)
     for rep in reps:
+        # A stretch: the quarter's won and due pipeline together, less a little.
         won = Opportunity.objects.filter(
             owner=rep,
-            stage__kind="won",
-            closed_at__date__gte=last.start,
-            closed_at__date__lt=last.end,
+            stage__kind__in=["won", "open"],
+            expected_close_date__gte=quarter.start,
+            expected_close_date__lt=quarter.end,
         ).aggregate(total=Sum("amount"))["total"] or Decimal("50000")
-        target = (Decimal(won) * Decimal("1.1")).quantize(Decimal("1000"))
+        target = max(Decimal("50000"), Decimal(won) * Decimal("0.8")).quantize(Decimal("5000"))
         for period, amount in (
             (quarter, target),
             (quarter.shifted(1), target),
@@ -70,5 +74,67 @@ def demo_forecasts(*, admin, say=print) -> int:
             amount=committed.quantize(Decimal("1")),
             note="The two largest deals due this quarter",
         )
-    say(f"{made} quotas, a submitted forecast")
+    say(f"{history} past deals with stage history, {made} quotas, a submitted forecast")
+    return made
+
+
+def _past_deals(reps, today, months: int = 24, seed: int = 15) -> int:
+    """Deals of the last `months` months: created, moved through the open stages and won or
+    lost at their real (past) dates, so time in stage, conversion, slip and the backtest
+    have history. Written directly (the services stamp "now")."""
+    from rapport.sales.models import Opportunity, Pipeline, StageChange
+
+    pipeline = Pipeline.objects.filter(is_default=True).first()
+    if pipeline is None or not reps:
+        return 0
+    stages = list(pipeline.stages.order_by("position", "id"))
+    open_stages = [st for st in stages if st.kind == "open"]
+    won = next(st for st in stages if st.kind == "won")
+    lost = next(st for st in stages if st.kind == "lost")
+    rng = random.Random(seed)
+    start = today - datetime.timedelta(days=months * 30)
+    made = 0
+    changes = []
+    for i in range(months * 8):
+        rep = reps[i % len(reps)]
+        created_day = start + datetime.timedelta(days=rng.randint(0, months * 30 - 45))
+        created = timezone.make_aware(datetime.datetime.combine(created_day, datetime.time(10)))
+        reached = rng.randint(1, len(open_stages))
+        outcome = won if rng.random() < 0.2 + 0.15 * reached else lost
+        at = created
+        moves = []
+        for stage in open_stages[:reached]:
+            moves.append((at, stage))
+            at += datetime.timedelta(days=rng.randint(4, 25))
+        expected = (at - datetime.timedelta(days=rng.randint(-5, 20))).date()
+        amount = Decimal(rng.randint(20, 400) * 100)
+        opp = Opportunity.objects.create(
+            owner=rep,
+            team_id=rep.team_id,
+            name=f"Past deal {i + 1}",
+            pipeline=pipeline,
+            stage=outcome,
+            amount=amount,
+            probability=outcome.probability,
+            expected_close_date=expected,
+            closed_at=at,
+            lost_reason="" if outcome == won else "Budget cut",
+            stage_changed_at=at,
+        )
+        Opportunity.objects.filter(pk=opp.pk).update(created_at=created, updated_at=at)
+        before = None
+        for moment, stage in [*moves, (at, outcome)]:
+            changes.append(
+                StageChange(
+                    opportunity=opp,
+                    from_stage=before,
+                    to_stage=stage,
+                    changed_at=moment,
+                    changed_by=rep,
+                    amount=amount,
+                )
+            )
+            before = stage
+        made += 1
+    StageChange.objects.bulk_create(changes)
     return made

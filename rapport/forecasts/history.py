@@ -23,7 +23,7 @@ from rapport.sales.selectors import (
 
 PRIOR_WEIGHT = 10  # the stage default counts as this many deals in the conversion rate
 MIN_SLIPS = 20  # fewer won deals with an expected close date: no slip model
-MIN_RUN_RATE_PERIODS = 3
+MIN_RUN_RATE_PERIODS = 2
 
 
 @dataclass

@@ -14,7 +14,7 @@ from rapport.forecasts.compute import backtest, forecast_period
 from rapport.forecasts.history import History, load_history
 from rapport.forecasts.models import Category, ForecastSubmission, OpportunityCategory, Quota
 from rapport.forecasts.periods import Period
-from rapport.identity.models import User
+from rapport.identity.models import Role, User
 from rapport.records.visibility import managed_team_ids
 from rapport.sales.selectors import opportunities_visible_to
 
@@ -84,7 +84,7 @@ def _people(viewer: User, scope: Scope, owner_ids: set[int]) -> list[User]:
     if scope.kind == "team":
         from rapport.forecasts.access import _team_tree
 
-        q |= Q(team_id__in=_team_tree(scope.pk), is_active=True)
+        q |= Q(team_id__in=_team_tree(scope.pk), is_active=True) & ~Q(role=Role.READ_ONLY)
     people = User.objects.filter(q).order_by("first_name", "last_name", "username")
     if not viewer.is_admin:
         managed = managed_team_ids(viewer)

@@ -75,8 +75,9 @@ def forecast_page(request):
         period, scope_key = form.cleaned_data["period"], form.cleaned_data["scope"]
     else:
         period, scope_key = period_containing(QUARTER, timezone.localdate()), "me"
-        form = ForecastForm({"period": period.key, "scope": "me"}, scopes=scopes)
-        form.is_valid()
+    # Show what is shown: the defaults filled in.
+    form = ForecastForm({"period": period.key, "scope": scope_key}, scopes=scopes)
+    form.is_valid()
     try:
         scope = resolve_scope(request.user, scope_key)
     except ValidationError as exc:
