@@ -26,28 +26,25 @@ class Scope:
         return self.kind if self.pk is None else f"{self.kind}:{self.pk}"
 
 
-def _team_tree(team_id: int) -> list[int]:
+def _below(rows, root: int) -> list[int]:
+    """`root` and every id below it, from (id, parent_id) rows."""
     children: dict[int | None, list[int]] = {}
-    for pk, parent_id in Team.objects.values_list("id", "parent_id"):
+    for pk, parent_id in rows:
         children.setdefault(parent_id, []).append(pk)
-    out, stack = [], [team_id]
+    out, stack = [], [root]
     while stack:
         pk = stack.pop()
         out.append(pk)
         stack.extend(children.get(pk, []))
     return out
+
+
+def _team_tree(team_id: int) -> list[int]:
+    return _below(Team.objects.values_list("id", "parent_id"), team_id)
 
 
 def _territory_tree(territory_id: int) -> list[int]:
-    children: dict[int | None, list[int]] = {}
-    for pk, parent_id in Territory.objects.values_list("id", "parent_id"):
-        children.setdefault(parent_id, []).append(pk)
-    out, stack = [], [territory_id]
-    while stack:
-        pk = stack.pop()
-        out.append(pk)
-        stack.extend(children.get(pk, []))
-    return out
+    return _below(Territory.objects.values_list("id", "parent_id"), territory_id)
 
 
 def may_see_user(viewer: User, user_id: int, team_id: int | None) -> bool:
