@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from rapport.forecasts.access import Scope, quotas_visible_q, scope_filter
 from rapport.forecasts.compute import backtest, forecast_period
-from rapport.forecasts.history import History, load_history
+from rapport.forecasts.history import History, learn, load_history
 from rapport.forecasts.models import Category, ForecastSubmission, OpportunityCategory, Quota
 from rapport.forecasts.periods import Period
 from rapport.identity.models import Role, User
@@ -112,7 +112,10 @@ def forecast(
     ids = set(qs.values_list("id", flat=True))
     deals = [d for d in history.deals if d.id in ids]
     scores = learned_probabilities([d.id for d in deals if d.kind == "open"])
-    result = forecast_period(history, deals, period, moment=now, scores=scores, sims=sims)
+    learned = learn(history, now)  # once: the per-rep forecasts below share it
+    result = forecast_period(
+        history, deals, period, moment=now, scores=scores, learned=learned, sims=sims
+    )
     today = timezone.localtime(now).date()
 
     # Categories over open deals expected to close in the period.
@@ -155,7 +158,9 @@ def forecast(
         )
         for person in people:
             mine = [d for d in deals if d.owner_id == person.pk]
-            part = forecast_period(history, mine, period, moment=now, scores=scores, sims=sims)
+            part = forecast_period(
+                history, mine, period, moment=now, scores=scores, learned=learned, sims=sims
+            )
             q = quotas.get(person.pk)
             open_amount = sum(
                 float(part["input"].amount[i])
