@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "rapport.quotes",
     "rapport.playbooks",
     "rapport.sequences",
+    "rapport.forecasts",
     "rapport.fieldservice",
     "rapport.webforms",
     "rapport.webtrack",

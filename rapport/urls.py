@@ -36,6 +36,7 @@ urlpatterns = [
     path("quotes/", include("rapport.quotes.urls")),
     path("playbooks/", include("rapport.playbooks.urls")),
     path("sequences/", include("rapport.sequences.urls")),
+    path("", include("rapport.forecasts.urls")),
     path("", include((quotes_public_patterns, "quotes_public"))),
     path("", include("rapport.assets.urls")),
     path("", include("rapport.fieldservice.urls")),

@@ -152,6 +152,7 @@ def _mount() -> None:
     from rapport.duplicates.api import router as duplicates_router
     from rapport.fieldservice.api import router as fieldservice_router
     from rapport.files.api import router as files_router
+    from rapport.forecasts.api import router as forecasts_router
     from rapport.identity.api import router as identity_router
     from rapport.imports.api import exports_router
     from rapport.imports.api import router as imports_router
@@ -215,6 +216,7 @@ def _mount() -> None:
     api.add_router("/territories", territories_router)
     api.add_router("/scoring", scoring_router)
     api.add_router("/campaigns", campaigns_router)
+    api.add_router("/forecasts", forecasts_router)
 
 
 _mount()

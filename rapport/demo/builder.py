@@ -398,6 +398,9 @@ def demo_build(*, accounts: int = 200, seed: int = 42, progress=None) -> DemoRes
             from rapport.demo.sequences import demo_sequences
 
             say(f"{demo_sequences(admin=admin, sellers=sellers)} sequence enrolments")
+            from rapport.demo.forecasts import demo_forecasts
+
+            demo_forecasts(admin=admin, say=say)
             from rapport.demo.campaigns import demo_campaigns
 
             say(

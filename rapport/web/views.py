@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from rapport.activities.selectors import activity_get_for_user
 from rapport.activities.services import activity_complete, activity_reopen
+from rapport.forecasts.selectors import quota_card
 from rapport.records.exceptions import StaleVersion
 from rapport.search.selectors import search_typeahead
 from rapport.web import dashboard
@@ -61,6 +62,7 @@ def home(request):
             "events": dashboard.recent_events(user=user),
             "scope": dashboard.scope_label(user),
             "chart_data": dashboard.chart_data(pipeline, won),
+            "quota": quota_card(user),
         },
     )
 

@@ -395,7 +395,7 @@ def test_home_runs_the_same_number_of_queries_for_3_or_20_records(personas, stag
     _populate(personas, stages, 20)
     many = count_queries(lambda: client.get("/"))
     assert few == many
-    assert many <= 14
+    assert many <= 15  # 14 + the quota of this quarter (forecasts.selectors.quota_card)
 
 
 def test_query_counts_of_each_block_are_fixed(personas, stages, django_assert_num_queries):

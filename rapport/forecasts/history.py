@@ -1,0 +1,190 @@
+"""The organisation's deal history in plain rows, and what the forecast learns from it as of a
+moment: stage-to-won conversion, time from stage entry to close, close-date slip, run-rate.
+
+Learned over every deal of the organisation (aggregates, like the scoring models): only
+statistics leave this module, never a record. What is summed for a reader (pipeline, won,
+actuals) always comes from the deals that reader may see (see `selectors`)."""
+
+import datetime
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import numpy as np
+from django.utils import timezone
+
+from rapport.forecasts.montecarlo import Timing
+from rapport.forecasts.periods import Period
+from rapport.sales.models import Opportunity, Stage, StageChange
+from rapport.sales.selectors import (
+    ExchangeRateMissing,
+    convert_to_org_currency,
+    exchange_rate_table,
+)
+
+PRIOR_WEIGHT = 10  # the stage default counts as this many deals in the conversion rate
+MIN_SLIPS = 20  # fewer won deals with an expected close date: no slip model
+MIN_RUN_RATE_PERIODS = 2
+
+
+@dataclass
+class Deal:
+    id: int
+    owner_id: int | None
+    team_id: int | None
+    account_id: int | None
+    name: str
+    currency: str
+    amount: Decimal
+    stage_id: int
+    kind: str  # current stage kind
+    created_at: datetime.datetime
+    closed_at: datetime.datetime | None
+    expected_close: datetime.date | None
+    # (changed_at, to_stage_id, amount) oldest first; the creation is the first entry.
+    changes: list[tuple[datetime.datetime, int, Decimal]] = field(default_factory=list)
+
+    def state_at(self, moment: datetime.datetime) -> tuple[datetime.datetime, int, Decimal] | None:
+        """The last stage change at or before `moment` (None: the deal did not exist yet)."""
+        last = None
+        for change in self.changes:
+            if change[0] > moment:
+                break
+            last = change
+        return last
+
+
+@dataclass
+class History:
+    deals: list[Deal]
+    stages: dict[int, tuple[str, int]]  # id → (kind, default probability %)
+    rates: dict = field(default_factory=dict)
+    unconverted: int = 0
+
+    def org_amount(self, amount: Decimal, currency: str, day) -> float | None:
+        try:
+            return float(convert_to_org_currency(amount, currency, day, table=self.rates))
+        except ExchangeRateMissing:
+            self.unconverted += 1
+            return None
+
+
+def load_history(queryset=None) -> History:
+    """Deals (by default every live one) with their stage changes: three queries."""
+    qs = queryset if queryset is not None else Opportunity.objects.all()
+    deals: dict[int, Deal] = {}
+    for row in qs.values_list(
+        "id",
+        "owner_id",
+        "team_id",
+        "account_id",
+        "name",
+        "currency",
+        "amount",
+        "stage_id",
+        "stage__kind",
+        "created_at",
+        "closed_at",
+        "expected_close_date",
+    ).order_by("id"):
+        deals[row[0]] = Deal(*row)
+    for opp_id, changed_at, to_stage, amount in (
+        StageChange.objects.filter(opportunity__in=qs)
+        .order_by("opportunity_id", "changed_at", "id")
+        .values_list("opportunity_id", "changed_at", "to_stage_id", "amount")
+    ):
+        deal = deals.get(opp_id)
+        if deal is not None:
+            deal.changes.append((changed_at, to_stage, amount))
+    for deal in deals.values():
+        if not deal.changes:  # older rows without a creation entry
+            deal.changes.append((deal.created_at, deal.stage_id, deal.amount))
+    stages = {
+        pk: (kind, prob)
+        for pk, kind, prob in Stage.objects.values_list("id", "kind", "probability")
+    }
+    return History(list(deals.values()), stages, exchange_rate_table())
+
+
+def _days(later, earlier) -> float:
+    return (later - earlier).total_seconds() / 86400.0
+
+
+@dataclass
+class Learned:
+    conversion: dict[int, float]  # open stage → P(won | entered it)
+    conversion_n: dict[int, int]
+    timing: Timing
+    notes: list[str]
+
+
+def learn(history: History, moment: datetime.datetime) -> Learned:
+    """Conversion, timing and slips from the deals closed before `moment` only (a backtest
+    must not see the future)."""
+    entered: dict[int, int] = {}
+    won_from: dict[int, int] = {}
+    stays: dict[int, list[float]] = {}
+    slips: list[float] = []
+    for deal in history.deals:
+        if deal.closed_at is None or deal.closed_at >= moment or deal.kind not in ("won", "lost"):
+            continue
+        won = deal.kind == "won"
+        seen: set[int] = set()
+        for changed_at, stage_id, _ in deal.changes:
+            if history.stages.get(stage_id, ("", 0))[0] != "open" or stage_id in seen:
+                continue
+            seen.add(stage_id)
+            entered[stage_id] = entered.get(stage_id, 0) + 1
+            if won:
+                won_from[stage_id] = won_from.get(stage_id, 0) + 1
+                stays.setdefault(stage_id, []).append(max(0.0, _days(deal.closed_at, changed_at)))
+        if won and deal.expected_close is not None:
+            local = timezone.localtime(deal.closed_at).date()
+            slips.append(float((local - deal.expected_close).days))
+    conversion, notes = {}, []
+    for stage_id, (kind, prob) in history.stages.items():
+        if kind != "open":
+            continue
+        n = entered.get(stage_id, 0)
+        conversion[stage_id] = (won_from.get(stage_id, 0) + PRIOR_WEIGHT * prob / 100) / (
+            n + PRIOR_WEIGHT
+        )
+    if not entered:
+        notes.append("No closed deals yet: win chances are the stages' default probabilities.")
+    timing = Timing(
+        slips=np.array(slips) if len(slips) >= MIN_SLIPS else np.zeros(0),
+        remaining={k: np.sort(np.array(v)) for k, v in stays.items()},
+    )
+    if len(slips) < MIN_SLIPS:
+        notes.append(
+            f"Too little history for a close-date slip model ({len(slips)} won deals with an "
+            f"expected close date, {MIN_SLIPS} needed): expected close dates are taken as given."
+        )
+    return Learned(conversion, entered, timing, notes)
+
+
+def run_rate(history: History, deals: list[Deal], period: Period) -> tuple[np.ndarray, str]:
+    """Won amounts of deals created and won within each of the (up to 8) periods before
+    `period`, counted only from periods that started after the first deal was created."""
+    if not history.deals:
+        return np.zeros(0), "No history for a run-rate of deals not created yet."
+    first = min(timezone.localtime(d.created_at).date() for d in history.deals)
+    values = []
+    for back in range(1, 9):
+        past = period.shifted(-back)
+        if past.start < first:
+            break
+        total = 0.0
+        for deal in deals:
+            if deal.kind != "won" or deal.closed_at is None:
+                continue
+            created = timezone.localtime(deal.created_at).date()
+            closed = timezone.localtime(deal.closed_at).date()
+            if past.start <= created < past.end and past.start <= closed < past.end:
+                total += history.org_amount(deal.amount, deal.currency, closed) or 0.0
+        values.append(total)
+    if len(values) < MIN_RUN_RATE_PERIODS:
+        return np.zeros(0), (
+            f"Too little history for a run-rate of deals not created yet ({len(values)} full "
+            f"past periods, {MIN_RUN_RATE_PERIODS} needed): only existing deals are simulated."
+        )
+    return np.array(values), ""
