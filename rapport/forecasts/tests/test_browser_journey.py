@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from rapport.activities.models import Activity
 from rapport.conftest import ApiClient, sign_in
 from rapport.forecasts.periods import QUARTER, period_containing
 from rapport.playbooks.services import step_add
@@ -16,6 +17,8 @@ from rapport.quotes import services as quotes
 from rapport.quotes.models import Quote
 from rapport.sales.models import Opportunity, Pipeline, Product
 from rapport.scoring.models import ScoringRule
+from rapport.sequences.models import Enrolment
+from rapport.sequences.services import sequence_create
 from rapport.territories import services as territories
 from rapport.territories.models import AssignmentRule, Strategy
 
@@ -75,6 +78,25 @@ def test_lead_to_accepted_quote_moves_the_forecast(
     page.goto(f"/leads/{lead['id']}/")
     page.wait_for_load_state("load")
     assert "source is web: +30" in page.locator(".score-card").inner_text()
+
+    # The rep enrols the lead in a guided sequence; its first step (a call) becomes a task.
+    sequence = sequence_create(
+        actor=rep,
+        fields={"name": "New web lead"},
+        steps=[{"kind": "call", "subject": "Call the new lead"}],
+    )
+    page.reload()
+    page.wait_for_load_state("load")
+    card = page.locator("#sequences-card")
+    page.select_option("#enrol-sequence", str(sequence.pk))
+    card.get_by_role("button", name="Enrol").click()
+    page.wait_for_load_state("load")
+    card.locator(".status").first.wait_for()
+    enrolment = Enrolment.objects.get(lead_id=lead["id"], sequence=sequence)
+    assert enrolment.state in ("active", "finished")
+    assert Activity.objects.filter(
+        lead_id=lead["id"], kind="task", subject="Call: Call the new lead", owner=rep
+    ).exists()
 
     # The rep converts it into an opportunity.
     page.click(".record-actions a:has-text('Convert')")
