@@ -160,16 +160,27 @@ def pg_digits_sql() -> list[str]:
     (migration 0005, which replaced 0003's trigram indexes of the digits): a number typed in
     any format is looked up there."""
     statements = [pg_grams_function_sql()]
+    statistics = dict(pg_statistics_sql())
     for t in all_tables():
         for c in digits_columns(t):
+            name = pg_digits_index(t, c)
             statements += [
-                f"CREATE INDEX IF NOT EXISTS {pg_digits_index(t, c)} ON {t.table} "
+                f"CREATE INDEX IF NOT EXISTS {name} ON {t.table} "
                 f"USING gin ({pg_grams(pg_value(c))})",
-                # Most keys are rare: with the default statistics a rare key was estimated
-                # at 800 rows (for 11), and the planner ANDed the owner's whole index range.
-                f"ALTER INDEX {pg_digits_index(t, c)} ALTER COLUMN 1 SET STATISTICS 1000",
+                statistics[name],
             ]
     return statements
+
+
+def pg_statistics_sql() -> list[tuple[str, str]]:
+    """(index, statement) setting the statistics target of the n-gram indexes: most keys
+    are rare, and with the default one a key in 11 numbers was estimated at 800 and the
+    planner ANDed the owner's whole index range. An index dropped and re-created from its
+    definition (the bulk loader) loses it: put it back with these."""
+    return [
+        (name, f"ALTER INDEX {name} ALTER COLUMN 1 SET STATISTICS 1000")
+        for name in (pg_digits_index(t, c) for t in all_tables() for c in digits_columns(t))
+    ]
 
 
 def pg_schema_sql() -> list[str]:
