@@ -14,14 +14,23 @@ SQL query.
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from django.apps import apps
 from django.db import connections
 from django.db.models import BooleanField, F, Func, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
+from rapport.accounts.contact_methods import PhoneProblem, phone_e164
 from rapport.search.indexes import BY_MODEL, INDEXES, IndexedTable, SearchIndex
-from rapport.search.schema import digits_columns, pg_document, pg_value
+from rapport.search.schema import (
+    GRAM_MAX,
+    GRAM_MIN,
+    digits_columns,
+    pg_document,
+    pg_grams,
+    pg_value,
+)
 
 MAX_WORDS = 5
 MAX_WORD_LENGTH = 100
@@ -58,6 +67,9 @@ def parse_query(q: str | None, *, phones: bool = True) -> list[Term]:
             variants = [digits]
             if len(digits.lstrip("0")) >= TRIGRAM:
                 variants.append(digits.lstrip("0"))
+            international = _international_digits(q)
+            if international and not any(v in international for v in variants):
+                variants.append(international)  # "+44 (0)20 7946 0958"
             if " " not in q:
                 variants.append(q[:MAX_WORD_LENGTH])
             return [Term(digits, tuple(dict.fromkeys(variants)), phone=True)]
@@ -69,6 +81,17 @@ def parse_query(q: str | None, *, phones: bool = True) -> list[Term]:
         if len(terms) == MAX_WORDS:
             break
     return terms
+
+
+@lru_cache(maxsize=256)  # parse_query runs several times per keystroke
+def _international_digits(q: str) -> str | None:
+    """The digits of the E.164 form of a query that is a possible phone number (stored
+    numbers are E.164): a national prefix typed inside an international number, "(0)",
+    is dropped. None for fragments."""
+    try:
+        return phone_e164(q).lstrip("+")
+    except PhoneProblem:
+        return None
 
 
 def escape_like(text: str) -> str:
@@ -144,23 +167,51 @@ def _fts_query(terms: list[Term], *, starts: tuple[str, ...] = ()) -> str:
     return " AND ".join(parts)
 
 
+def _gram_codes(digits: str) -> list[int]:
+    """The keys of schema.pg_grams to look up for a query of `digits` (≥ GRAM_MIN): the
+    query itself up to GRAM_MAX digits, else GRAM_MAX-digit runs covering it."""
+    if len(digits) <= GRAM_MAX:
+        return [int("1" + digits)]
+    starts = list(range(0, len(digits) - GRAM_MAX + 1, GRAM_MAX))
+    starts.append(len(digits) - GRAM_MAX)
+    return [int("1" + digits[i : i + GRAM_MAX]) for i in dict.fromkeys(starts)]
+
+
+def _digits_where(digits: list[str], variant: str) -> tuple[list[str], list]:
+    """The phone columns (`digits`: their digits expressions) contain `variant`: one key of
+    their n-gram index (schema.pg_grams) up to GRAM_MAX digits; longer numbers look up a
+    few keys and check the digits themselves."""
+    codes = _gram_codes(variant)
+    contains = f"ARRAY[{', '.join(['%s'] * len(codes))}]::int[]"
+    likes, params = [], []
+    for d in digits:
+        sql = f"{pg_grams(d)} @> {contains}"
+        params += codes
+        if len(variant) > GRAM_MAX:
+            sql = f"({sql} AND {d} LIKE %s)"
+            params.append("%" + variant + "%")
+        likes.append(sql)
+    return likes, params
+
+
 def _pg_where(document: str, terms: list[Term], digits: list[str] = ()) -> tuple[str, list]:
     """Every term matches `document`; a phone-number term of a table with phone columns
-    (`digits`: their indexed digits expressions, schema.pg_digits_sql) matches those
-    columns' digits instead, and the document only in the form typed (a "2024-05" in a
-    name)."""
+    (`digits`: their digits expressions) matches those columns' digit n-grams instead
+    (schema.pg_digits_sql), and the document only in the form typed (a "2024-05" in a
+    name) or when shorter than an n-gram."""
     conds, params = [], []
     for term in terms:
         likes, values = [], []
         for variant in term.variants:
-            if term.phone and digits and variant.isdigit():
-                likes += [f"{d} LIKE %s" for d in digits]
-                values += [variant] * len(digits)
+            if term.phone and digits and variant.isdigit() and len(variant) >= GRAM_MIN:
+                sqls, p = _digits_where(digits, variant)
+                likes += sqls
+                values += p
             else:
                 likes.append(f"{document} LIKE %s")
-                values.append(variant)
+                values.append("%" + escape_like(variant) + "%")
         conds.append(likes[0] if len(likes) == 1 else "(" + " OR ".join(likes) + ")")
-        params += ["%" + escape_like(v) + "%" for v in values]
+        params += values
     return " AND ".join(conds), params
 
 

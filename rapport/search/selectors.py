@@ -4,7 +4,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
-from django.db import connections, transaction
+from django.db import connections
 from django.db.models import Expression, F, IntegerField, QuerySet
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
@@ -266,19 +266,15 @@ def _typeahead_rows(
     candidates = search_candidates(base, q, per_source=CANDIDATES)
     if candidates is None:
         return []
-    phone = any(t.phone for t in terms) and connections[base.db].vendor == "postgresql"
     if sees_all(kind.model.OBJECT_TYPE, user):
-        if not phone:
-            return ranked(kind.model.all_objects.filter(pk__in=candidates))
-        ids = _ids(candidates, base.db, phone=True)
-        return ranked(kind.model.all_objects.filter(pk__in=ids)) if ids else []
+        return ranked(kind.model.all_objects.filter(pk__in=candidates))
     seen = _visible_sizes(user, [kind]).get(kind.model.OBJECT_TYPE, 0)
     if not seen:
         return []
     if seen < FEW_VISIBLE:  # few records: each grant's index first, then the text
         by_grant = search_candidates(visible(base, user), q, per_source=CANDIDATES, parts=parts)
         return ranked(kind.model.all_objects.filter(pk__in=by_grant))
-    ids = _ids(candidates, base.db, phone=phone)
+    ids = _ids(candidates, base.db)
     if not ids:
         return []
     rows = ranked(visible(kind.model.all_objects.filter(pk__in=ids), user))
@@ -323,30 +319,10 @@ def _visible_sizes(user: User, kinds: list[Kind]) -> dict[str, int]:
     return cache
 
 
-def _ids(candidates: RawSQL, using: str, *, phone: bool = False) -> list[int]:
-    """The ids a search_candidates() RawSQL selects (one query).
-
-    `phone` (PostgreSQL): the candidates of a phone number are read from the bitmap of the
-    digits' trigram index, never by a sequential or plain index scan. Digit strings have ten
-    letters: the planner's estimate of `digits LIKE '%20008%'` is far too high (10% of the
-    table where a hundred rows match), so under the LIMIT it chose to scan the table and
-    filter every row through regexp_replace (11 s at a million contacts, 0.4 s from the
-    index). The planner settings are set for this one statement and restored."""
-    connection = connections[using]
-    if not phone or connection.vendor != "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(candidates.sql, candidates.params)
-            return [row[0] for row in cursor.fetchall()]
-    with transaction.atomic(using=using), connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT current_setting('enable_seqscan'), current_setting('enable_indexscan'), "
-            "set_config('enable_seqscan', 'off', true), set_config('enable_indexscan', 'off', true)"
-        )
-        seqscan, indexscan = cursor.fetchone()[:2]
+def _ids(candidates: RawSQL, using: str) -> list[int]:
+    """The ids a search_candidates() RawSQL selects (one query). (Phone numbers need no
+    planner settings since their digits have an n-gram index whose function is declared
+    as costly as it is: schema.pg_digits_sql.)"""
+    with connections[using].cursor() as cursor:
         cursor.execute(candidates.sql, candidates.params)
-        ids = [row[0] for row in cursor.fetchall()]
-        cursor.execute(
-            "SELECT set_config('enable_seqscan', %s, true), set_config('enable_indexscan', %s, true)",
-            [seqscan, indexscan],
-        )
-    return ids
+        return [row[0] for row in cursor.fetchall()]

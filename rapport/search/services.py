@@ -100,8 +100,11 @@ def search_optimize(*, using: str = DEFAULT_DB_ALIAS) -> list[str]:
                     cursor.execute(f"INSERT INTO {t.fts}({t.fts}) VALUES ('optimize')")  # noqa: S608
                 done.append(t.fts)
             elif connection.vendor == "postgresql":
-                cursor.execute("SELECT gin_clean_pending_list(%s::regclass)", [t.trgm_index])
-                done.append(t.trgm_index)
+                for name in [t.trgm_index] + [
+                    schema.pg_digits_index(t, c) for c in schema.digits_columns(t)
+                ]:
+                    cursor.execute("SELECT gin_clean_pending_list(%s::regclass)", [name])
+                    done.append(name)
     return done
 
 

@@ -172,6 +172,12 @@ def rebuilt_indexes(tables: list[str]):
         with connection.cursor() as cursor:
             for sql in restore:
                 cursor.execute(sql)
+            if vendor == "postgresql":  # what an index definition does not carry
+                from rapport.search.schema import pg_statistics_sql
+
+                for name, sql in pg_statistics_sql():
+                    if any(f"INDEX {name} ON " in definition for definition in restore):
+                        cursor.execute(sql)
 
 
 @contextmanager

@@ -30,9 +30,12 @@ def _index_names():
         if connection.vendor == "sqlite":
             cursor.execute("SELECT name FROM sqlite_master WHERE type IN ('index', 'trigger')")
         else:
-            cursor.execute(
+            cursor.execute(  # with the statistics targets set on index columns
                 "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() UNION ALL "
-                "SELECT conname FROM pg_constraint WHERE contype = 'f'"
+                "SELECT conname FROM pg_constraint WHERE contype = 'f' UNION ALL "
+                "SELECT c.relname || ':' || a.attstattarget FROM pg_attribute a "
+                "JOIN pg_class c ON c.oid = a.attrelid WHERE c.relkind = 'i' "
+                "AND coalesce(a.attstattarget, -1) >= 0"
             )
         return sorted(row[0] for row in cursor.fetchall())
 

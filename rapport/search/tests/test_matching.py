@@ -78,6 +78,7 @@ def test_contact_matches_names_title_email_and_phone(make_contact):
         "020 7946 0958",
         "0044 20 7946 0958",
         "(020) 7946-0958",
+        "+44 (0)20 7946 0958",
         "7946 0958",
         "79460958",
         "946",

@@ -46,7 +46,7 @@ def test_the_migration_holds_exactly_the_sql_schema_builds():
     assert [schema.sqlite_populate_sql(t)[1] for t in schema.all_tables()] == (
         migration.SQLITE_POPULATE + articles.SQLITE_POPULATE
     )
-    digits = importlib.import_module("rapport.search.migrations.0003_phone_digits")
+    digits = importlib.import_module("rapport.search.migrations.0005_phone_digit_grams")
     assert schema.pg_schema_sql() == migration.PG_CREATE + articles.PG_CREATE + digits.PG_CREATE
     assert schema.pg_drop_sql() == migration.PG_DROP + articles.PG_DROP + digits.PG_DROP
 
@@ -130,7 +130,10 @@ def test_search_optimize_command_and_task(make_contact):
     assert "search_contact" in out.getvalue()
     result = search_optimize_task.enqueue()
     assert result.status == "SUCCESSFUL"
-    assert len(result.return_value) == len(schema.all_tables())
+    expected = len(schema.all_tables())
+    if connection.vendor == "postgresql":  # and the phone columns' n-gram indexes
+        expected += sum(len(schema.digits_columns(t)) for t in schema.all_tables())
+    assert len(result.return_value) == expected
     assert len(found("lovelace")) == 5
 
 
@@ -177,3 +180,39 @@ def test_dumpdata_leaves_the_index_tables_out(make_contact):
     out = StringIO()
     call_command("dumpdata", "search", stdout=out)
     assert out.getvalue().strip() == "[]"
+
+
+@pytest.mark.django_db
+def test_phone_fragments_use_the_digit_ngram_index(make_contact, personas):
+    """PostgreSQL: a phone fragment of 4–7 digits is one key of the n-gram index, a longer
+    number a few keys and a check of the digits; SQLite: the FTS5 tables (digits). Found
+    through the primary number and through a secondary one, in any format."""
+    ada = make_contact(
+        last_name="Lovelace", phones=[{"number": "+44 20 7946 0958"}, {"number": "+1 415 555 0199"}]
+    )
+    Contact.objects.bulk_create(
+        [
+            Contact(owner=ada.owner, last_name=f"Other{i}", phone=f"+1650253{i:04d}")
+            for i in range(3000)
+        ]
+    )
+    search_optimize()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE accounts_contact")
+            cursor.execute("ANALYZE accounts_contactphone")
+    for typed in ("7946", "794-6095", "020 7946 0958", "+44 (0)20 7946 0958", "555 0199"):
+        qs = contact_list(user=personas.admin, q=typed)
+        assert set(qs.values_list("pk", flat=True)) == {ada.pk}, typed
+        sql, params = qs.query.sql_with_params()
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute("SET LOCAL enable_seqscan = off")  # a small table
+                cursor.execute("EXPLAIN " + sql, params)
+            else:
+                cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
+            plan = "\n".join(str(row) for row in cursor.fetchall())
+        if connection.vendor == "postgresql":
+            assert "search_contact_phone_grams" in plan, (typed, plan)
+        else:
+            assert "search_contactphone_fts VIRTUAL TABLE INDEX" in plan, (typed, plan)

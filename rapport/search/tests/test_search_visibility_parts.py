@@ -17,7 +17,7 @@ from rapport.search.matching import search_filter
 from rapport.search.selectors import KINDS, search_typeahead
 
 PERSONAS = ("admin", "manager", "owner", "teammate", "outsider", "reader", "deactivated")
-QUERIES = ("zebra", "ze", "zebra north", "650 253", "zebra.example")
+QUERIES = ("zebra", "ze", "zebra north", "650 253", "zebra.example", "(650) 253-1002")
 
 
 @pytest.fixture
