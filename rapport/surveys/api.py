@@ -45,6 +45,7 @@ class SurveyNpsOut(Schema):
     detractors: int
     sent: int
     trend: list[SurveyTrendOut]
+    by_agent: list[SurveyBreakdownOut]
     by_product: list[SurveyBreakdownOut]
 
 

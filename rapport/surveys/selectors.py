@@ -50,7 +50,8 @@ def _group(qs, field: str, label: str, agg: dict, score) -> list[dict]:
 
 def results(user) -> dict:
     """CSAT % (answers 4–5 of all answers), NPS (promoters 9–10 minus detractors 0–6, in
-    points), each overall, by month (trend), and CSAT by agent, category and product."""
+    points), each overall, by month (trend); CSAT by agent, category and product, NPS by agent
+    (the customer's owner when invited) and product."""
     csat = answers(user, kind=SurveyKind.CSAT).order_by()
     nps = answers(user, kind=SurveyKind.NPS).order_by()
     csat_all = csat.aggregate(**_CSAT_AGG)
@@ -87,6 +88,7 @@ def results(user) -> dict:
             "detractors": nps_all["detractors"],
             "sent": sent_by_kind.get(SurveyKind.NPS, 0),
             "trend": trend(nps, _NPS_AGG, _nps),
+            "by_agent": _group(nps, "agent_id", "agent__username", _NPS_AGG, _nps),
             "by_product": _group(nps, "product_id", "product__name", _NPS_AGG, _nps),
         },
     }

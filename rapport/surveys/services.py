@@ -232,6 +232,8 @@ def _nps_invite(survey: NpsSurvey, contact, order=None) -> SurveyInvitation | No
         email=email,
         sent_at=timezone.now(),
         product_id=_first_product(order),
+        # NPS "by agent": the customer's account manager (the contact's owner) when invited.
+        agent_id=contact.owner_id,
     )
     _mail(invitation, NPS_TEMPLATE, {"question": survey.question})
     return invitation

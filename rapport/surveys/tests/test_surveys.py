@@ -2,6 +2,7 @@
 (GET never votes; one answer per link; tampering refused), NPS and the results."""
 
 import re
+from collections import Counter
 
 import pytest
 from django.test import Client
@@ -118,6 +119,11 @@ def test_results_csat_and_nps(customers, personas):
     assert result["nps"]["score"] == 25.0
     assert (result["nps"]["promoters"], result["nps"]["detractors"]) == (2, 1)
     assert result["csat"]["by_category"][0]["label"] == "Complaint"
+    # NPS by agent: each answer counts for the owner of the customer it was sent to.
+    people = (alice.contact, bob.contact, alice.colleague, bob.colleague)
+    owners = Counter(contact.owner.username for contact in people)
+    by_agent = {row["label"]: row["answers"] for row in result["nps"]["by_agent"]}
+    assert by_agent == dict(owners) and sum(by_agent.values()) == 4
     # The outsider sees none of these customers: no answers counted.
     assert selectors.results(personas.outsider)["csat"]["answers"] == 0
 
