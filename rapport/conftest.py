@@ -119,7 +119,8 @@ def api_as(db):
 
 @pytest.fixture(autouse=True)
 def _migration_data(request):
-    """Data migrations' rows (the default "Sales" pipeline) for every database test.
+    """Data migrations' rows (the default "Sales" pipeline, the tracking purpose) for every
+    database test.
 
     Transactional tests (browser journeys, search schema) flush the database when they end,
     migration data included; the tests after them on the same worker get it back here.
@@ -136,6 +137,13 @@ def _migration_data(request):
     if not uses_db or transactional:
         return
     request.getfixturevalue("db")
+    restore_migration_data()
+
+
+def restore_migration_data() -> None:
+    """Put back the rows data migrations create (the default "Sales" pipeline, the website
+    tracking consent purpose) if a transactional test's flush removed them; a transactional
+    test that needs them calls this first."""
     from django.apps import apps
 
     from rapport.sales.models import Pipeline
@@ -143,6 +151,10 @@ def _migration_data(request):
     if not Pipeline.objects.filter(name="Sales").exists():
         migration = import_module("rapport.sales.migrations.0002_default_pipeline")
         migration.create_default_pipeline(apps, None)
+    # get_or_create: one query when it is there.
+    import_module("rapport.consent.migrations.0003_web_tracking_purpose").create_tracking_purpose(
+        apps, None
+    )
 
 
 # ----- browser tests -----------------------------------------------------------------

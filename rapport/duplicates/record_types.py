@@ -132,8 +132,9 @@ SPECIAL: dict[str, tuple[str, ...]] = {
         "accounts.ContactPhone.contact",
         "activities.Activity.attendee_contacts",
         "segments.SegmentMember.contact",  # static lists move; filter memberships recompute
+        "sequences.Enrolment.contact",  # move, unless both are open in one sequence (stopped)
     ),
-    "lead": (),
+    "lead": ("sequences.Enrolment.lead",),
 }
 
 # Relations that stay with the merged record, and why.

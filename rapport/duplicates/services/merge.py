@@ -43,6 +43,7 @@ from rapport.timeline.services import timeline_record
 SHARES = "records.RecordShare.object_id"
 ATTENDEES = "activities.Activity.attendee_contacts"
 STATIC_MEMBERS = "segments.SegmentMember.contact"
+ENROLMENTS = {"contact": "sequences.Enrolment.contact", "lead": "sequences.Enrolment.lead"}
 CHUNK = 500
 
 
@@ -209,6 +210,31 @@ def _move_static_members(survivor, merged) -> list[int]:
     return ids
 
 
+def _move_enrolments(object_type: str, survivor, merged) -> list[int]:
+    """Move the merged person's sequence enrolments (their history and the open ones) to the
+    survivor. An open one in a sequence the survivor is already open in is stopped instead: a
+    person is in a sequence once at a time, and the merged record gets no more steps. Undo
+    moves the moved ones back like any moved foreign key (their ids are in the log)."""
+    from rapport.sequences.models import Enrolment, EnrolmentState, StopReason
+    from rapport.sequences.services import enrolment_stop
+
+    field = f"{object_type}_id"
+    open_states = (EnrolmentState.ACTIVE, EnrolmentState.PAUSED)
+    busy = set(
+        Enrolment.objects.filter(**{field: survivor.pk}, state__in=open_states).values_list(
+            "sequence_id", flat=True
+        )
+    )
+    ids = []
+    for enrolment in Enrolment.objects.filter(**{field: merged.pk}).order_by("pk"):
+        if enrolment.state in open_states and enrolment.sequence_id in busy:
+            enrolment_stop(enrolment=enrolment, actor=None, reason=StopReason.MANUAL)
+        else:
+            ids.append(enrolment.pk)
+    Enrolment.objects.filter(pk__in=ids).update(**{field: survivor.pk})
+    return ids
+
+
 def _carry_opt_outs(object_type: str, survivor, merged, actor) -> list[int]:
     """The merged contact's (or lead's) opt-outs become the survivor's, as new ledger rows naming the
     merge (the ledger is append-only: the original rows stay as proof). Opt-ins are not
@@ -358,6 +384,9 @@ def record_merge(
             opt_outs = _carry_opt_outs(object_type, survivor, merged, actor)
             if opt_outs:
                 extras["consent_opt_outs_carried"] = opt_outs
+            enrolments = _move_enrolments(object_type, survivor, merged)
+            if enrolments:
+                moved[ENROLMENTS[object_type]] = enrolments
         if object_type == "contact":
             from rapport.accounts.models import ContactEmail, ContactPhone
 

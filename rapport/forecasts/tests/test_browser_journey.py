@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from rapport.activities.models import Activity
-from rapport.conftest import ApiClient, sign_in
+from rapport.conftest import ApiClient, restore_migration_data, sign_in
 from rapport.forecasts.periods import QUARTER, period_containing
 from rapport.playbooks.services import step_add
 from rapport.quotes import services as quotes
@@ -34,6 +34,7 @@ def _console_errors(page):
 def test_lead_to_accepted_quote_moves_the_forecast(
     page, browser, live_server, personas, screenshot
 ):
+    restore_migration_data()  # the default pipeline, after an earlier transactional test's flush
     page.set_default_timeout(60_000)  # a loaded shared machine
     console = _console_errors(page)
     admin, rep = personas.admin, personas.owner

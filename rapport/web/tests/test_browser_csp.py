@@ -2,16 +2,14 @@
 inline script or style, no eval) on the app's pages, the API docs and the Django admin."""
 
 from decimal import Decimal
-from importlib import import_module
 
 import pytest
 
 from rapport.accounts.services import account_create, contact_create
-from rapport.conftest import sign_in
+from rapport.conftest import restore_migration_data, sign_in
 from rapport.identity.models import Role
 from rapport.identity.services import user_create
 from rapport.leads.services import lead_create
-from rapport.sales.models import Pipeline
 from rapport.sales.services.opportunities import opportunity_create
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -23,16 +21,6 @@ document.addEventListener('securitypolicyviolation', (e) => console.error(
 """
 
 
-def _default_pipeline() -> None:
-    """Transactional tests flush the database, the data migration's pipeline with it."""
-    from django.apps import apps
-
-    if not Pipeline.objects.filter(is_default=True).exists():
-        import_module("rapport.sales.migrations.0002_default_pipeline").create_default_pipeline(
-            apps, None
-        )
-
-
 def _visit(page, path: str, problems: list[str]) -> None:
     response = page.goto(path)
     assert "script-src 'self';" in response.headers["content-security-policy"], path
@@ -41,7 +29,7 @@ def _visit(page, path: str, problems: list[str]) -> None:
 
 
 def test_main_pages_pass_the_content_security_policy(page):
-    _default_pipeline()
+    restore_migration_data()
     admin = user_create(username="csp-admin", role=Role.ADMIN, password="x", validate=False)
     account = account_create(actor=admin, fields={"name": "Northwind Traders"})
     contact = contact_create(
