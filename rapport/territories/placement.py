@@ -167,6 +167,11 @@ def plan(object_type: str, rows: Iterable[dict], placer: Placer) -> tuple[dict, 
 def write(object_type: str, wanted: dict, current: dict, now: datetime.datetime) -> list[tuple]:
     """Write the memberships that change; returns the moves as (id, old, new)."""
     moves = [(pk, current.get(pk), new) for pk, new in wanted.items() if current.get(pk) != new]
+    return write_moves(object_type, moves, now)
+
+
+def write_moves(object_type: str, moves: list[tuple], now: datetime.datetime) -> list[tuple]:
+    """Write these moves (id, old, new) to the memberships; returns them."""
     if not moves:
         return moves
     gone = [pk for pk, old, new in moves if new is None]

@@ -153,7 +153,10 @@ def _batch_rows(object_type: str, lo: int, hi: int):
 
 def realignment_preview(*, actor: User, sample: int = 20) -> dict:
     """What a realignment would move, written nowhere: counts per (from, to) and per object
-    type, and a sample of moves with the records' names."""
+    type, and a sample of moves with the records' names. The same moves query as the run
+    (`placement_sql`), over the whole table at once."""
+    from rapport.territories import placement_sql
+
     require_admin(actor)
     placer = placement.Placer()
     names = placement.territory_names()
@@ -162,42 +165,33 @@ def realignment_preview(*, actor: User, sample: int = 20) -> dict:
     samples = []
     scanned = 0
     for object_type in placement.PLACED_TYPES:
-        moved = 0
-        for lo, hi in _id_batches(object_type):
-            rows = list(_batch_rows(object_type, lo, hi))
-            scanned += len(rows)
-            wanted, current = placement.plan(object_type, rows, placer)
-            by_id = {row["id"]: row for row in rows}
-            for pk, new in wanted.items():
-                old = current.get(pk)
-                if old == new:
-                    continue
-                moved += 1
-                key = (
-                    object_type,
-                    names.get(old, "—") if old else "—",
-                    names.get(new, "—") if new else "—",
-                )
-                flows[key] = flows.get(key, 0) + 1
-                if len(samples) < sample:
-                    row = by_id[pk]
-                    samples.append(
-                        {
-                            "object_type": object_type,
-                            "id": pk,
-                            "name": row.get("name") or row.get("company") or f"#{pk}",
-                            "from": names.get(old) if old else None,
-                            "to": names.get(new) if new else None,
-                        }
-                    )
-        counts[object_type] = moved
+        n, groups, rows = placement_sql.preview(object_type, placer, sample - len(samples))
+        scanned += n
+        counts[object_type] = sum(count for _, _, count in groups)
+        for old, new, count in groups:
+            key = (
+                object_type,
+                names.get(old, "—") if old else "—",
+                names.get(new, "—") if new else "—",
+            )
+            flows[key] = flows.get(key, 0) + count
+        for pk, old, new, label in rows:
+            samples.append(
+                {
+                    "object_type": object_type,
+                    "id": pk,
+                    "name": label or f"#{pk}",
+                    "from": names.get(old) if old else None,
+                    "to": names.get(new) if new else None,
+                }
+            )
     return {
         "scanned": scanned,
         "moves": counts,
         "total": sum(counts.values()),
         "flows": [
             {"object_type": ot, "from": a, "to": b, "count": n}
-            for (ot, a, b), n in sorted(flows.items(), key=lambda kv: -kv[1])
+            for (ot, a, b), n in sorted(flows.items(), key=lambda kv: (-kv[1], kv[0]))
         ],
         "sample": samples,
     }
@@ -219,8 +213,10 @@ def realignment_start(*, actor: User) -> Realignment:
 
 def realignment_run(run_id: int) -> Realignment:
     """Place every account and lead again, 5,000 per transaction; each move logs
-    `territory_changed` in the same transaction as the membership write."""
+    `territory_changed` in the same transaction as the membership write. The placement is
+    computed by the database (`placement_sql`): only the records that move come back."""
     from rapport.imports.services.base import events_insert
+    from rapport.territories import placement_sql
 
     run = Realignment.objects.get(pk=run_id)
     Realignment.objects.filter(pk=run.pk).update(status=RealignmentStatus.RUNNING)
@@ -231,11 +227,10 @@ def realignment_run(run_id: int) -> Realignment:
         for object_type in placement.PLACED_TYPES:
             for lo, hi in _id_batches(object_type):
                 with transaction.atomic():
-                    rows = list(_batch_rows(object_type, lo, hi))
-                    scanned += len(rows)
-                    wanted, current = placement.plan(object_type, rows, placer)
+                    n, moves = placement_sql.batch_moves(object_type, placer, lo, hi)
+                    scanned += n
                     now = timezone.now()
-                    moves = placement.write(object_type, wanted, current, now)
+                    placement.write_moves(object_type, moves, now)
                     moved += len(moves)
                     if moves:
                         events_insert(
