@@ -281,6 +281,7 @@ def opportunity_move_stage(request, pk: int, payload: MoveStageIn, response: Htt
         stage=stage,
         actor=request.user,
         lost_reason=payload.lost_reason,
+        lost_note=payload.lost_note,
         expected_version=expected_version(request),
     )
     opportunity = selectors.opportunity_get_for_user(pk=pk, user=request.user)

@@ -225,6 +225,9 @@ class MoveStageForm(forms.Form):
     lost_reason = forms.CharField(
         max_length=200, required=False, label="Why was it lost?", strip=True
     )
+    lost_note = forms.CharField(
+        max_length=2000, required=False, label="Note (optional)", strip=True, widget=forms.Textarea
+    )
 
     def __init__(self, *args, opportunity, **kwargs):
         super().__init__(*args, **kwargs)

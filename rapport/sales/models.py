@@ -78,6 +78,8 @@ class Opportunity(OwnedRecord):
     expected_close_date = models.DateField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     lost_reason = models.CharField(max_length=200, blank=True)
+    # Free text beside the picklist reason (the reports group by `lost_reason` only).
+    lost_note = models.TextField(max_length=2000, blank=True)
     source = models.CharField(max_length=60, blank=True)
     description = models.TextField(blank=True)
     stage_changed_at = models.DateTimeField(null=True, blank=True)

@@ -113,6 +113,9 @@ class OpportunityIn(OwnedIn):
         max_length=200,
         description="required in a lost stage: one of GET /api/opportunities/lost-reasons",
     )
+    lost_note: str = Field(
+        "", max_length=2000, description="free text beside the lost reason (a lost stage only)"
+    )
     source: str = Field("", max_length=60)
     description: str = Field("", max_length=10000)
 
@@ -136,6 +139,7 @@ class OpportunityOut(OwnedOut):
     closed_at: datetime.datetime | None
     stage_changed_at: datetime.datetime | None
     lost_reason: str
+    lost_note: str
     source: str
     description: str
 
@@ -213,6 +217,9 @@ class MoveStageIn(Schema):
         "",
         max_length=200,
         description="required for a lost stage: one of GET /api/opportunities/lost-reasons",
+    )
+    lost_note: str = Field(
+        "", max_length=2000, description="free text beside the lost reason (a lost stage only)"
     )
 
 

@@ -412,6 +412,7 @@ def opportunity_move(request, pk: int):
             stage=stage,
             actor=user,
             lost_reason=reason,
+            lost_note=form.cleaned_data["lost_note"],
             expected_version=form.cleaned_data["version"],
         )
     except StaleVersion:

@@ -172,8 +172,7 @@ def batch_moves(object_type: str, placer, lo: int, hi: int) -> tuple[int, list[t
     sql, params = _placed_sql(object_type, placer, lo, hi)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT count(*), count(*) FILTER (WHERE old {_distinct()} new) "
-            f"FROM ({sql}) p",  # noqa: S608
+            f"SELECT count(*), count(*) FILTER (WHERE old {_distinct()} new) FROM ({sql}) p",  # noqa: S608
             params,
         )
         (scanned, changed) = cursor.fetchone()

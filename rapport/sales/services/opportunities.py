@@ -29,7 +29,7 @@ CLOSED_KINDS = (StageKind.WON, StageKind.LOST)
 KEEP = object()  # _stage_move's close_date when the caller gives none
 
 
-_TEXT_FIELDS = ("lost_reason", "source", "description")
+_TEXT_FIELDS = ("lost_reason", "lost_note", "source", "description")
 
 
 def _opportunity_fields(fields: dict[str, Any]) -> dict[str, Any]:
@@ -74,6 +74,11 @@ def _pipeline_and_stage(pipeline: Pipeline | None, stage: Stage | None) -> tuple
     return pipeline, stage
 
 
+def _check_lost_note(kind: str, lost_note: str) -> None:
+    if kind != StageKind.LOST and lost_note:
+        raise field_error("lost_note", "Only a lost opportunity has a lost note", "not_lost")
+
+
 def _check_lost_reason(kind: str, lost_reason: str) -> None:
     if kind == StageKind.LOST and not lost_reason:
         raise field_error("lost_reason", "A lost opportunity needs a lost reason", "required")
@@ -107,6 +112,7 @@ def opportunity_create(
     pipeline, stage = _pipeline_and_stage(fields.pop("pipeline", None), fields.pop("stage", None))
     _check_contact_account(fields.get("account"), fields.get("primary_contact"))
     _check_lost_reason(stage.kind, fields.get("lost_reason") or "")
+    _check_lost_note(stage.kind, fields.get("lost_note") or "")
     now = timezone.now()
     if stage.kind in CLOSED_KINDS and fields.get("expected_close_date") is None:
         # Created won or lost: it closed today unless the caller says when.
@@ -143,12 +149,14 @@ def _stage_move(
     expected_version: int | None,
     pipeline: Pipeline | None = None,
     close_date: datetime.date | None | object = KEEP,
+    lost_note: str | object = KEEP,
 ) -> dict[str, dict[str, Any]]:
     """The one path by which an opportunity changes stage (and, with `pipeline`, pipeline).
 
     Winning or losing sets the close date (`expected_close_date`) to the day of the move,
     unless `close_date` gives the one the user chose in the same change; reports by month
-    ("won by month") go by that date. Reopening keeps it."""
+    ("won by month") go by that date. Reopening keeps it. `lost_note` is free text beside
+    the reason (a lost stage only; cleared when the opportunity leaves it)."""
     require_editable(opportunity, actor)
     if expected_version is not None and opportunity.version != expected_version:
         raise StaleVersion(opportunity.version)
@@ -164,14 +172,23 @@ def _stage_move(
     lost_reason = lost_reason_choice(lost_reason) if stage.kind == StageKind.LOST else ""
     if stage.kind == StageKind.LOST and not lost_reason:
         raise field_error("lost_reason", "Moving to a lost stage needs a lost reason", "required")
+    if lost_note is KEEP:
+        lost_note = opportunity.lost_note if stage.pk == opportunity.stage_id else ""
+    lost_note = (lost_note or "").strip()
+    _check_lost_note(stage.kind, lost_note)
     old_stage = opportunity.stage
     if stage.pk == opportunity.stage_id:
-        # Not a move; on a lost opportunity the reason may still be corrected.
-        if stage.kind == StageKind.LOST and lost_reason != opportunity.lost_reason:
+        # Not a move; on a lost opportunity the reason and the note may still be corrected.
+        corrected = {
+            key: value
+            for key, value in (("lost_reason", lost_reason), ("lost_note", lost_note))
+            if stage.kind == StageKind.LOST and value != getattr(opportunity, key)
+        }
+        if corrected:
             return record_edit(
                 record=opportunity,
                 actor=actor,
-                fields={"lost_reason": lost_reason},
+                fields=corrected,
                 expected_version=expected_version,
             )
         return {}
@@ -182,6 +199,7 @@ def _stage_move(
         "stage_changed_at": now,
         "closed_at": now if stage.kind in CLOSED_KINDS else None,
         "lost_reason": lost_reason if stage.kind == StageKind.LOST else "",
+        "lost_note": lost_note if stage.kind == StageKind.LOST else "",
     }
     if close_date is not KEEP:
         changes["expected_close_date"] = close_date
@@ -190,7 +208,9 @@ def _stage_move(
     old_close_date = opportunity.expected_close_date
     if target.pk != opportunity.pipeline_id:
         changes["pipeline"] = target
-    validated_probe(opportunity, {"lost_reason": changes["lost_reason"]})
+    validated_probe(
+        opportunity, {"lost_reason": changes["lost_reason"], "lost_note": changes["lost_note"]}
+    )
     old_pipeline_id = opportunity.pipeline_id
     with transaction.atomic():
         diff = versioned_update(
@@ -221,6 +241,8 @@ def _stage_move(
             }
         if stage.kind == StageKind.LOST:
             payload["lost_reason"] = lost_reason
+            if lost_note:
+                payload["lost_note"] = lost_note
         timeline_record(
             subject=opportunity,
             kind=EventKind.STAGE_CHANGED,
@@ -238,16 +260,19 @@ def opportunity_move_stage(
     actor: User,
     lost_reason: str = "",
     expected_version: int | None = None,
+    lost_note: str = "",
 ) -> Opportunity:
     """Move to another stage of the same pipeline: a versioned write that sets the stage's
     probability and the closed date (won/lost; cleared when reopened), logs a StageChange
-    and a `stage_changed` event. A lost stage needs a lost reason."""
+    and a `stage_changed` event. A lost stage needs a lost reason (from the picklist) and
+    may carry a free-text note."""
     _stage_move(
         opportunity=opportunity,
         stage=stage,
         actor=actor,
         lost_reason=lost_reason,
         expected_version=expected_version,
+        lost_note=lost_note,
     )
     return opportunity
 
@@ -302,6 +327,9 @@ def opportunity_update(
         )
     if "lost_reason" in fields and not moves:
         _check_lost_reason(opportunity.stage.kind, fields["lost_reason"])
+    if "lost_note" in fields and not moves:
+        fields["lost_note"] = fields["lost_note"].strip()
+        _check_lost_note(opportunity.stage.kind, fields["lost_note"])
     diff: dict[str, Any] = {}
     with transaction.atomic():
         if moves:
@@ -311,6 +339,7 @@ def opportunity_update(
                     stage=stage,
                     actor=actor,
                     lost_reason=fields.pop("lost_reason", ""),
+                    lost_note=fields.pop("lost_note", ""),
                     expected_version=expected_version,
                     pipeline=pipeline if new_pipeline else None,
                     close_date=_chosen_close_date(opportunity, fields),

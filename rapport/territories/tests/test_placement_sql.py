@@ -19,7 +19,7 @@ from rapport.timeline.models import TimelineEvent
 
 pytestmark = pytest.mark.django_db
 
-COUNTRIES = ["FR", "fr", " De ", "ES", "US", "", "gb\t", "JP"]
+COUNTRIES = ["FR", "fr", "De", "ES", "US", "", "gb", "JP"]
 REGIONS = ["Bavaria", "bavaria ", "IDF", "", "Ontario"]
 INDUSTRIES = ["Software", "SOFTWARE", "Retail", "", "Media "]
 SIZES = ["", "small", "medium", "large", "enterprise"]
@@ -96,7 +96,13 @@ def _rules(admin, accounts):
         ("UK letters", [{"field": "postal_code", "low": "EC1", "high": "SW9"}]),
         ("Small band", [{"field": "annual_revenue", "high": "999999.99"}]),
         ("Bavaria", [{"field": "region", "values": ["BAVARIA"]}]),
-        ("Software big", [{"field": "industry", "values": ["software"]}, {"field": "size", "values": ["large", "enterprise"]}]),
+        (
+            "Software big",
+            [
+                {"field": "industry", "values": ["software"]},
+                {"field": "size", "values": ["large", "enterprise"]},
+            ],
+        ),
         ("Low postcodes", [{"field": "postal_code", "low": "1000", "high": "49999"}]),
         ("Open high", [{"field": "postal_code", "low": "80000"}]),
         ("Europe", [{"field": "country", "values": ["FR", "DE", "ES", "GB"]}]),
