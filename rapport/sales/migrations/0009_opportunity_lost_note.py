@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('sales', '0008_lost_reasons_from_free_text'),
+        ("sales", "0008_lost_reasons_from_free_text"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='opportunity',
-            name='lost_note',
+            model_name="opportunity",
+            name="lost_note",
             field=models.TextField(blank=True, max_length=2000),
         ),
     ]
