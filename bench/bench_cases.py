@@ -175,6 +175,9 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=40)
     parser.add_argument("--database-url", default=None)
     parser.add_argument(
+        "--profile", action="store_true", help="print cProfile of the case page and my cases"
+    )
+    parser.add_argument(
         "--generate-only", action="store_true", help="fill the database and stop (reused later)"
     )
     args = parser.parse_args()
@@ -233,6 +236,40 @@ def main() -> None:
             response = http.get(url)
             assert response.status_code == 200, (url, response.status_code)
 
+        def cpu_ms(http, urls) -> float:
+            """Median CPU time of this process per request (Django, the template engine
+            and the driver; the database server's work is not in it)."""
+            times = []
+            for url in urls:
+                start = time.process_time()
+                get(http, url)
+                times.append((time.process_time() - start) * 1000)
+            times.sort()
+            return times[len(times) // 2]
+
+        def server_side(http, url) -> tuple[float, int, float]:
+            """Every SELECT of the request under EXPLAIN (ANALYZE, BUFFERS): summed
+            execution and planning time (ms) and shared buffers touched — numbers the
+            machine's load does not distort the way it distorts wall time."""
+            if connection.vendor != "postgresql":
+                return 0.0, 0, 0.0
+            with CaptureQueriesContext(connection) as ctx:
+                get(http, url)
+            execution = planning = 0.0
+            buffers = 0
+            with connection.cursor() as cursor:
+                for q in ctx.captured_queries:
+                    if not q["sql"].lstrip().upper().startswith("SELECT"):
+                        continue
+                    cursor.execute("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + q["sql"])
+                    plan = cursor.fetchone()[0]
+                    plan = plan[0] if isinstance(plan, list) else plan
+                    execution += plan["Execution Time"]
+                    planning += plan.get("Planning Time", 0.0)
+                    top = plan["Plan"]
+                    buffers += top.get("Shared Hit Blocks", 0) + top.get("Shared Read Blocks", 0)
+            return execution, buffers, planning
+
         visible = []
         with connection.cursor() as cursor:
             cursor.execute(
@@ -243,6 +280,19 @@ def main() -> None:
             )
             visible = [r[0] for r in cursor.fetchall()]
         sample = rng.sample(visible, min(args.samples, len(visible)))
+        if args.profile:
+            import cProfile
+            import pstats
+
+            for url in (f"/cases/{sample[0]}/", "/cases/?view=mine"):
+                get(client, url)
+                profiler = cProfile.Profile()
+                profiler.enable()
+                for pk in sample[:10]:
+                    get(client, url if "view" in url else f"/cases/{pk}/")
+                profiler.disable()
+                print(f"--- cProfile, 10 × {url} (cumulative) ---")
+                pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
         checks = [
             ("API my cases (GET /api/cases?view=mine)", api, lambda _: "/api/cases?view=mine"),
             (
@@ -266,12 +316,18 @@ def main() -> None:
             target = 2 * b95 + 10
             verdict = "yes" if p95 <= target else f"**no** (+{p95 - target:.0f} ms)"
             n = max(b[1] for b in baselines.values())
+            cpu = cpu_ms(http, [url_of(x) for x in inputs[:10]])
+            execution, buffers, planning = server_side(http, url_of(inputs[0]))
             rows.append(
                 f"| {label} | {p50:.1f} ms | {p95:.1f} ms | {b50:.1f} / {b95:.1f} ms ({n} SELECTs)"
-                f" | {p95 / max(b95, 0.01):.1f}× | ≤ {target:.0f} ms | {verdict} |"
+                f" | {p95 / max(b95, 0.01):.1f}× | ≤ {target:.0f} ms | {verdict}"
+                f" | {cpu:.1f} ms | {execution:.1f} / {planning:.1f} ms, {buffers} buffers |"
             )
-        print("| page | p50 | p95 | bare SQL p50 / p95 | ratio p95 | target | met |")
-        print("|---|---|---|---|---|---|---|")
+        print(
+            "| page | p50 | p95 | bare SQL p50 / p95 | ratio p95 | target | met"
+            " | CPU per request (Django process, p50) | SQL execution / planning (EXPLAIN ANALYZE), buffers |"
+        )
+        print("|---|---|---|---|---|---|---|---|---|")
         print("\n".join(rows))
 
 

@@ -166,6 +166,34 @@ def case_entries(*, case: Case) -> QuerySet[CaseEntry]:
     )
 
 
+CONVERSATION_PAGE = 20
+
+
+def case_entries_page(
+    *, case: Case, before: int | None = None, size: int = CONVERSATION_PAGE
+) -> tuple[list[CaseEntry], bool]:
+    """The latest `size` entries of a case's conversation (or the `size` before the entry
+    `before`), oldest first, and whether older ones exist. The caller has checked that the
+    case is visible; its entries are not checked again. Reads the (case, created_at, id)
+    index backwards: a long conversation costs one page, not its length."""
+    qs = case_entries(case=case).order_by("-created_at", "-id")
+    if before is not None:
+        anchor = (
+            CaseEntry.objects.filter(case=case, pk=before).values("created_at").first()
+            if 0 < before < 2**63
+            else None
+        )
+        if anchor is None:
+            return [], False
+        at = anchor["created_at"]
+        qs = qs.filter(Q(created_at__lt=at) | Q(created_at=at, pk__lt=before))
+    rows = list(qs[: size + 1])
+    has_older = len(rows) > size
+    rows = rows[:size]
+    rows.reverse()
+    return rows, has_older
+
+
 def case_attachment_get(*, case: Case, file_id: int):
     """A stored file of `case`'s conversation (the caller checked the case is visible);
     RecordNotFound for a file of another case, or a removed one."""
@@ -324,12 +352,16 @@ def assets_of_case_account(*, case: Case, account) -> list:
 DEFAULT_RESOLUTION_CODES = ("refund", "replacement", "repair", "credit", "explained", "no_fault")
 
 
+RESOLUTION_CODES_FROM = 500
+
+
 def resolution_codes() -> list[str]:
-    """Suggestions for a case's resolution code: the usual ones and those already in use."""
-    used = (
+    """Suggestions for a case's resolution code: the usual ones and those in use on the
+    latest 500 cases that have one (the partial index case_resolution_code_idx, read
+    backwards: a bounded read whatever the number of cases), at most 50 of those."""
+    used = dict.fromkeys(
         Case.objects.exclude(resolution_code="")
-        .values_list("resolution_code", flat=True)
-        .distinct()
-        .order_by("resolution_code")[:50]
+        .order_by("-id")
+        .values_list("resolution_code", flat=True)[:RESOLUTION_CODES_FROM]
     )
-    return sorted(set(DEFAULT_RESOLUTION_CODES) | set(used))
+    return sorted(set(DEFAULT_RESOLUTION_CODES) | set(list(used)[:50]))

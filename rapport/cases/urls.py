@@ -22,6 +22,7 @@ urlpatterns = [
     path("for/<str:object_type>/<int:pk>/", views.record_cases, name="record_cases"),
     path("for/account/<int:pk>/tier", views.account_tier, name="account_tier"),
     path("<int:pk>/", views.case_detail, name="detail"),
+    path("<int:pk>/entries", views.case_entries_older, name="entries_older"),
     path("<int:pk>/controls", views.case_controls, name="controls"),
     path("<int:pk>/compose", views.case_compose, name="compose"),
     path("<int:pk>/asset", views.case_asset, name="asset"),

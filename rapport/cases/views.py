@@ -3,6 +3,8 @@ with its conversation and composer, bulk actions, a new-case form, the customer 
 account and contact pages, and the configuration page (queues, categories, routing rules,
 macros). Thin: every read through the selectors, every write through the services."""
 
+from typing import NamedTuple
+
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -46,6 +48,22 @@ def _agents():
     return User.objects.filter(is_active=True).exclude(role="read_only").order_by("username")
 
 
+class AgentChoice(NamedTuple):
+    pk: int
+    name: str
+
+
+def _agent_choices() -> list[AgentChoice]:
+    """The owner pickers' options as plain (pk, name) pairs: one narrow read, no model
+    instances (every agent of the desk is listed on every case page and workspace)."""
+    return [
+        AgentChoice(pk, f"{first} {last}".strip() or username)
+        for pk, username, first, last in _agents().values_list(
+            "pk", "username", "first_name", "last_name"
+        )
+    ]
+
+
 def _errors(exc: ValidationError) -> str:
     if hasattr(exc, "message_dict"):
         return "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
@@ -80,7 +98,7 @@ def workspace(request):
             "q": q,
             "more": len(rows) == PAGE,
             "queues": Queue.objects.filter(is_active=True),
-            "agents": _agents(),
+            "agents": _agent_choices(),
             "statuses": CaseStatus.choices,
             "availability": status.availability if status else AgentAvailability.OFFLINE,
             "availabilities": AgentAvailability.choices,
@@ -184,7 +202,7 @@ def _case_context(request, case) -> dict:
 
     from rapport.records.visibility import can_edit
 
-    entries = list(selectors.case_entries(case=case))
+    entries, has_older = selectors.case_entries_page(case=case, before=_before(request))
     customer = selectors.customer_panel(case=case, user=request.user)
     account = customer["account"]
     asset = case.asset if case.asset_id else None
@@ -199,6 +217,8 @@ def _case_context(request, case) -> dict:
     return {
         "case": case,
         "entries": entries,
+        "has_older": has_older,
+        "splittable": has_older or len(entries) > 1,
         "work_orders": work_orders_of_case(case=case, user=request.user),
         "resolution_codes": selectors.resolution_codes(),
         "customer": customer,
@@ -215,7 +235,7 @@ def _case_context(request, case) -> dict:
         "statuses": CaseStatus.choices,
         "priorities": CasePriority.choices,
         "queues": Queue.objects.filter(is_active=True),
-        "agents": _agents(),
+        "agents": _agent_choices(),
         "can_work": not request.user.is_read_only and not case.merged_into_id,
         "is_open": case.status in OPEN_STATUSES,
     }
@@ -226,6 +246,31 @@ def _case_context(request, case) -> dict:
 def case_detail(request, pk: int):
     case = selectors.case_get_for_user(pk=pk, user=request.user)
     return render(request, "cases/case_detail.html", _case_context(request, case))
+
+
+def _before(request) -> int | None:
+    value = request.GET.get("before", "")
+    return int(value) if value.isdigit() else None
+
+
+@ui_view
+@require_safe
+def case_entries_older(request, pk: int):
+    """The page of the conversation before the entry `before` (htmx: replaces the "show
+    older" link it came from, with the next such link on top when there are more)."""
+    case = selectors.case_get_for_user(pk=pk, user=request.user)
+    entries, has_older = selectors.case_entries_page(case=case, before=_before(request))
+    return render(
+        request,
+        "cases/_conversation_page.html",
+        {
+            "case": case,
+            "entries": entries,
+            "has_older": has_older,
+            "splittable": True,
+            "can_work": not request.user.is_read_only and not case.merged_into_id,
+        },
+    )
 
 
 @ui_view
