@@ -4,7 +4,6 @@ probability, currency, stage and owner, soft delete, restore, merge of the accou
 import, `bulk_create`, `QuerySet.update()`, deletes, raw SQL, the bulk loader's COPY, a
 rollback; and the admin's pipeline KPI and board read it."""
 
-import json
 from decimal import Decimal
 
 import pytest
@@ -208,15 +207,25 @@ def test_the_bulk_loader_keeps_the_totals(capsys):
 
 @pytest.mark.skipif("connection.vendor != 'postgresql'")
 def test_copy_and_truncate_on_postgresql(personas, deals):
-    columns = [f.column for f in Opportunity._meta.concrete_fields if f.column != "id"]
-    template = Opportunity.objects.get(pk=deals[0].pk)
-    row = [
-        getattr(template, f.attname) for f in Opportunity._meta.concrete_fields if f.column != "id"
-    ]
+    # The bulk loader's path: COPY the active opportunities back in (every writable column
+    # but the id), then TRUNCATE.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = "
+            "'sales_opportunity' AND column_name <> 'id' AND is_generated = 'NEVER' "
+            "ORDER BY ordinal_position"
+        )
+        columns = ", ".join(name for (name,) in cursor.fetchall())
     raw = connection.connection.cursor()
-    with raw.copy(f"COPY sales_opportunity ({', '.join(columns)}) FROM STDIN") as copy:
-        for _ in range(3):
-            copy.write_row([json.dumps(v) if isinstance(v, dict) else v for v in row])
+    data = b""
+    with raw.copy(
+        f"COPY (SELECT {columns} FROM sales_opportunity WHERE deleted_at IS NULL) TO STDOUT"
+    ) as copy:
+        for block in copy:
+            data += bytes(block)
+    with raw.copy(f"COPY sales_opportunity ({columns}) FROM STDIN") as copy:
+        copy.write(data)
+    assert Opportunity.objects.count() == 2 * len(deals)
     assert_consistent()
     with connection.cursor() as cursor:
         cursor.execute("TRUNCATE sales_opportunity CASCADE")
