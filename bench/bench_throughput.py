@@ -170,6 +170,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8499)
     parser.add_argument("--app-dir", default=str(ROOT), help="the checkout the server runs")
     parser.add_argument("--json", default=None)
+    parser.add_argument("--server-log", default=os.devnull, help="gunicorn's output")
     args = parser.parse_args()
     assert connection.vendor == "postgresql", "the throughput row is measured on PostgreSQL"
 
@@ -206,12 +207,13 @@ def main() -> None:
         "RAPPORT_DEV": "0",
         "DEBUG": "0",
     }
+    log = open(args.server_log, "wb")  # noqa: SIM115 - closed with the server
     server = subprocess.Popen(  # noqa: S603
         [str(Path(sys.executable).parent / "rapport"), "serve", "--workers", str(args.workers)],
         cwd=args.app_dir,
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     try:
@@ -264,6 +266,7 @@ def main() -> None:
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
+        log.close()
 
     n = len(done)
     errors = [r for r in done if not r[2]]
