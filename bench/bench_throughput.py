@@ -206,6 +206,9 @@ def main() -> None:
         "PYTHONPATH": args.app_dir,
         "RAPPORT_DEV": "0",
         "DEBUG": "0",
+        # A worker's first requests import and build the API: on a loaded machine that
+        # took longer than gunicorn's default 30 s timeout, which killed the workers in a loop.
+        "GUNICORN_CMD_ARGS": os.environ.get("GUNICORN_CMD_ARGS", "--timeout 300"),
     }
     log = open(args.server_log, "wb")  # noqa: SIM115 - closed with the server
     server = subprocess.Popen(  # noqa: S603
