@@ -191,7 +191,13 @@ def main() -> None:
         .order_by("-id")
         .values_list("pk", "version")[: 8 * args.clients]
     )
-    accounts = list(Account.objects.order_by("-id").values_list("pk", flat=True)[:500])
+    # Each persona reads accounts it may see (a 404 for the rep would count as an error).
+    accounts = {
+        admin.pk: list(Account.objects.order_by("-id").values_list("pk", flat=True)[:500]),
+        rep.pk: list(
+            Account.objects.filter(owner=rep).order_by("-id").values_list("pk", flat=True)[:500]
+        ),
+    }
     words = [
         w
         for w in Contact.objects.order_by("-id").values_list("last_name", flat=True)[:200]
@@ -242,7 +248,7 @@ def main() -> None:
             user, pool = (admin, other_contacts) if i % 2 == 0 else (rep, rep_contacts)
             mine = dict(pool[i // 2 :: (args.clients + 1) // 2])
             clients.append(
-                Client(args.port, tokens[user.pk], mine, accounts, words, i, stop, results)
+                Client(args.port, tokens[user.pk], mine, accounts[user.pk], words, i, stop, results)
             )
         for c in clients:
             c.start()
