@@ -106,6 +106,38 @@ class Opportunity(OwnedRecord):
         return (self.amount * self.probability / Decimal(100)).quantize(Decimal("0.01"))
 
 
+class StageTotal(models.Model):
+    """How many active (not deleted) opportunities sit in each (stage, currency,
+    probability), and their amounts in cents: the admin's pipeline KPI and the unfiltered
+    board read these few rows instead of aggregating every opportunity.
+
+    Kept by database triggers on `sales_opportunity` (migration `sales.0009`), not by the
+    services: every write of a stage, amount, probability, currency or `deleted_at` — the
+    services, merges, imports, the bulk loader's COPY, `QuerySet.update()`, raw SQL —
+    goes through them, so no write path can be forgotten. PostgreSQL: statement-level
+    triggers over the transition tables (one upsert per statement and changed group);
+    SQLite: row-level triggers. `test_stage_totals.py` checks every path against a
+    recomputation and that the triggers exist after all migrations (a later migration
+    that rebuilds the table on SQLite would drop them). `stage_id` has no foreign key: a
+    stage is deleted only when no opportunity uses it, and its zero rows may stay."""
+
+    stage_id = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    probability = models.IntegerField()
+    count = models.BigIntegerField(default=0)
+    cents = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["stage_id", "currency", "probability"], name="stage_total_unique_group"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"stage {self.stage_id} {self.currency} {self.probability}%: {self.count}"
+
+
 class StageChange(models.Model):
     """One move of an opportunity between stages: the source of time-in-stage reports."""
 
