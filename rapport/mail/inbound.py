@@ -346,17 +346,32 @@ def may_auto_answer(message: MailMessage) -> bool:
 
 
 # ----- after-ingest handlers ---------------------------------------------------------------
-# Apps that act on new mail (the service desk's email-to-case) register a handler in their
-# AppConfig.ready; mail knows nothing of them. `handler(message, mailbox)` runs once per newly
-# stored message, inside the ingest transaction, in its own savepoint: a failing handler is
-# logged and never loses the message.
+# Apps that act on new mail register a handler in their AppConfig.ready; mail knows nothing of
+# them. Two kinds, each called exactly once per newly stored message, inside the ingest
+# transaction, in a savepoint (a failing handler is logged and never loses the message):
+# - `register_after_ingest(handler)`: `handler(message, mailbox)` right after the message is
+#   stored, before the next one is (the service desk's email-to-case: a reply later in the
+#   same fetch must find the case its thread's first message opened);
+# - `register_after_ingest_many(handler)`: `handler(messages, mailbox)` with every message a
+#   sync chunk stored (or `[message]` outside the sync), after their own savepoints, so that
+#   a handler that only looks things up (the sequences' stop-on-reply) pays its queries once
+#   per chunk instead of once per message. If the batch call fails, each message is handed
+#   to it again alone, in its own savepoint: one bad message never deprives the others.
 _AFTER_INGEST: list = []
+_AFTER_INGEST_MANY: list = []
 
 
 def register_after_ingest(handler) -> None:
     """Call `handler(message, mailbox)` for every newly stored inbound message (once)."""
     if handler not in _AFTER_INGEST:
         _AFTER_INGEST.append(handler)
+
+
+def register_after_ingest_many(handler) -> None:
+    """Call `handler(messages, mailbox)` with newly stored messages, each exactly once (see
+    above: once per sync chunk, after the messages' own savepoints)."""
+    if handler not in _AFTER_INGEST_MANY:
+        _AFTER_INGEST_MANY.append(handler)
 
 
 def _after_ingest(message: MailMessage, mailbox: Mailbox) -> None:
@@ -366,6 +381,35 @@ def _after_ingest(message: MailMessage, mailbox: Mailbox) -> None:
                 handler(message, mailbox)
         except Exception:  # noqa: BLE001 - a handler's bug must not lose the mail
             log.exception("After-ingest handler %r failed on message %s", handler, message.pk)
+
+
+def after_ingest_many(messages: list[MailMessage], mailbox: Mailbox) -> None:
+    """Hand newly stored messages to the batch handlers (the sync calls it once per chunk
+    with the messages whose savepoints committed; `ingest_raw` without a sink, at once)."""
+    if not messages:
+        return
+    for handler in list(_AFTER_INGEST_MANY):
+        try:
+            with transaction.atomic():
+                handler(messages, mailbox)
+            continue
+        except Exception:  # noqa: BLE001 - a handler's bug must not lose the mail
+            if len(messages) == 1:
+                log.exception(
+                    "After-ingest handler %r failed on message %s", handler, messages[0].pk
+                )
+                continue
+            log.exception(
+                "After-ingest handler %r failed on %s messages; retrying one by one",
+                handler,
+                len(messages),
+            )
+        for message in messages:
+            try:
+                with transaction.atomic():
+                    handler([message], mailbox)
+            except Exception:  # noqa: BLE001
+                log.exception("After-ingest handler %r failed on message %s", handler, message.pk)
 
 
 # ----- storing one message -----------------------------------------------------------------
@@ -392,6 +436,7 @@ def ingest_raw(
     cache: IngestCache | None = None,
     parsed: ParsedMessage | None = None,
     timeline_sink: list | None = None,
+    after_sink: list | None = None,
 ) -> tuple[MailMessage, bool]:
     """Store, thread and file one received message; (message, created). Idempotent: the same
     message (same Message-ID in this mailbox, or the same bytes without one) is stored once;
@@ -400,7 +445,9 @@ def ingest_raw(
 
     `parsed`: `parse_message(raw)` when the caller parsed it already (the sync parses a batch
     first to look its Message-IDs up at once). `timeline_sink`: a list the message's
-    timeline events are appended to, unsaved, for the caller to write in bulk."""
+    timeline events are appended to, unsaved, for the caller to write in bulk. `after_sink`: a
+    list the new message is appended to, for the caller to hand to `after_ingest_many` once
+    its savepoint committed (without it, the batch handlers are called here)."""
     import hashlib
 
     sha256 = hashlib.sha256(raw).hexdigest()
@@ -515,6 +562,10 @@ def ingest_raw(
     link_message(message, _unique(links))
     _timeline_for(message, _unique(links), sink=timeline_sink)
     _after_ingest(message, mailbox)
+    if after_sink is not None:
+        after_sink.append(message)
+    else:
+        after_ingest_many([message], mailbox)
     return message, True
 
 

@@ -29,7 +29,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from rapport.mail.imap import ImapError, _close, connect, select_folder
-from rapport.mail.inbound import IngestCache, ingest_failure, ingest_raw
+from rapport.mail.inbound import IngestCache, after_ingest_many, ingest_failure, ingest_raw
 from rapport.mail.models import Mailbox, MailMessage
 from rapport.mail.parsing import message_ids, parse_message
 from rapport.timeline.services import timeline_record_many
@@ -166,6 +166,7 @@ def _store_batch(mailbox: Mailbox, uidvalidity: int, fetched: dict, uids, result
             for mid in [p.message_id, *message_ids(p.in_reply_to), *message_ids(p.references)]
         )
         events: list = []
+        stored: list = []
         for uid in uids:
             raw = fetched.get(uid)
             if raw is None:
@@ -175,6 +176,7 @@ def _store_batch(mailbox: Mailbox, uidvalidity: int, fetched: dict, uids, result
                 result.duplicates += 1
                 continue
             mine: list = []
+            new: list = []
             try:
                 with transaction.atomic():
                     _message, created = ingest_raw(
@@ -185,8 +187,10 @@ def _store_batch(mailbox: Mailbox, uidvalidity: int, fetched: dict, uids, result
                         cache=cache,
                         parsed=parsed.get(uid),
                         timeline_sink=mine,
+                        after_sink=new,
                     )
                 events += mine  # only once its savepoint committed
+                stored += new
                 if created:
                     result.created += 1
                 else:
@@ -203,6 +207,7 @@ def _store_batch(mailbox: Mailbox, uidvalidity: int, fetched: dict, uids, result
                         )
                 except Exception:  # noqa: BLE001
                     log.exception("Mailbox %s: UID %s not even kept raw", mailbox.pk, uid)
+        after_ingest_many(stored, mailbox)
         timeline_record_many(events)
         Mailbox.objects.filter(pk=mailbox.pk).update(
             last_uid=max(uids), last_synced_at=timezone.now()
