@@ -61,11 +61,27 @@ class IngestCache:
         # Message-IDs looked up and not stored (as of the lookup; the run writes through
         # what it stores, and the mailbox's lease keeps other syncs of it away).
         self.absent: set[str] = set()
+        # (sha256, size) → where those bytes are stored (None: not stored), for store_file.
+        self.files: dict[tuple[str, int], str | None] = {}
 
     def forget(self) -> None:
         self.records.clear()
         self.thread_of_id.clear()
         self.absent.clear()
+        self.files.clear()
+
+    def prefetch_records(self, address_sets) -> None:
+        """The records of every address set not known yet, in a few queries for them all."""
+        todo = [frozenset(a) for a in address_sets if frozenset(a) not in self.records]
+        if todo:
+            self.records.update(matching_records_many(todo))
+
+    def prefetch_files(self, contents) -> None:
+        """Look up, in one query, which of these bytes (raw messages, attachments) are
+        stored already, so that storing each costs no lookup of its own."""
+        from rapport.files.services import stored_copies
+
+        self.files.update(stored_copies(contents))
 
     def prefetch_ids(self, ids) -> None:
         """Look up, in as few queries as possible, the threads of the Message-IDs not seen
@@ -197,6 +213,69 @@ def matching_records(addresses: set[str]) -> list[dict]:
     ).values_list("id", flat=True):
         links.append({"lead_id": lead_id})
     return links
+
+
+def matching_records_many(address_sets) -> dict[frozenset, list[dict]]:
+    """`matching_records` for many address sets at once (the sync: the new senders of a
+    chunk), in four queries for them all; the same links, in the same order, per set. Rows are
+    attributed to a set by their upper-cased address, as `address_in` matches them; a set with
+    a non-ASCII address (upper-cased by the database, whose rules Python need not share) is
+    looked up on its own."""
+    from rapport.accounts.models import Contact, ContactEmail
+    from rapport.leads.models import Lead
+    from rapport.sales.models import Opportunity, StageKind
+
+    result: dict[frozenset, list[dict]] = {}
+    wanted: dict[frozenset, set[str]] = {}
+    for addresses in address_sets:
+        key = frozenset(addresses)
+        if key in result or key in wanted:
+            continue
+        if not key:
+            result[key] = []
+        elif all(a.isascii() for a in key):
+            wanted[key] = {a.upper() for a in sorted(key)[:50]}
+        else:
+            result[key] = matching_records(set(key))
+    if not wanted:
+        return result
+    union = sorted(set().union(*wanted.values()))
+    by_address: dict[str, set[tuple]] = {}
+    emails = address_in(
+        ContactEmail.objects.filter(contact__deleted_at__isnull=True), "email", union
+    ).values_list("email", "contact_id", "contact__account_id")
+    primaries = address_in(Contact.objects.all(), "email", union).values_list(
+        "email", "id", "account_id"
+    )
+    for email, contact_id, account_id in [*emails, *primaries]:
+        by_address.setdefault(email.upper(), set()).add((contact_id, account_id))
+    contacts_of = {
+        key: sorted(set().union(*(by_address.get(a, set()) for a in upper)))
+        for key, upper in wanted.items()
+    }
+    all_contacts = sorted({c for pairs in contacts_of.values() for c, _ in pairs})
+    opportunities = (
+        list(
+            Opportunity.objects.filter(
+                primary_contact_id__in=all_contacts, stage__kind=StageKind.OPEN
+            ).values_list("primary_contact_id", "id", "account_id")
+        )
+        if all_contacts
+        else []
+    )
+    leads = list(
+        address_in(Lead.objects.filter(status__in=_LEAD_OPEN), "email", union).values_list(
+            "email", "id"
+        )
+    )
+    for key, upper in wanted.items():
+        pairs = contacts_of[key]
+        links = [{"contact_id": c, "account_id": a} for c, a in pairs]
+        mine = {c for c, _ in pairs}
+        links += [{"opportunity_id": o, "account_id": a} for c, o, a in opportunities if c in mine]
+        links += [{"lead_id": lead_id} for email, lead_id in leads if email.upper() in upper]
+        result[key] = links
+    return result
 
 
 def _timeline_for(message: MailMessage, links: list[dict], actor=None, sink=None) -> None:
@@ -486,6 +565,7 @@ def ingest_raw(
         name=f"message-{sha256[:12]}.eml",
         content_type="message/rfc822",
         kind=FileKind.MAIL_RAW,
+        known=cache.files if cache is not None else None,
     )
     message = MailMessage.objects.create(
         thread=thread,
@@ -518,6 +598,7 @@ def ingest_raw(
             name=attachment.filename,
             content_type=attachment.content_type,
             kind=FileKind.MAIL_ATTACHMENT,
+            known=cache.files if cache is not None else None,
         )
         MessageAttachment.objects.create(
             message=message,

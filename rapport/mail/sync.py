@@ -146,11 +146,12 @@ def _parsed(raw: bytes):
 
 
 def _store_batch(mailbox: Mailbox, uidvalidity: int, fetched: dict, uids, result, cache) -> None:
-    """Store one chunk in one transaction: parse every message first and look all their
-    Message-IDs and references up in one query (the dedupe and threading then hit the
-    cache), store each in its own savepoint, and write the chunk's timeline events in one
-    INSERT at the end, so the timeline listeners (lifecycle, segments, automation, webhooks)
-    run once per chunk instead of once per message."""
+    """Store one chunk in one transaction: parse every message first and look up, once for
+    the chunk, all their Message-IDs and references (dedupe, threading), the records of their
+    senders' address sets (filing) and which of their bytes are stored already (raw copies,
+    attachments); store each message in its own savepoint; then hand the stored messages to
+    the batch after-ingest handlers (sequences) and write the chunk's timeline events in one
+    INSERT, so the timeline listeners (segments, automation, webhooks) run once per chunk."""
     with transaction.atomic():
         done = set(
             MailMessage.objects.filter(
@@ -164,6 +165,15 @@ def _store_batch(mailbox: Mailbox, uidvalidity: int, fetched: dict, uids, result
             for p in parsed.values()
             if p is not None
             for mid in [p.message_id, *message_ids(p.in_reply_to), *message_ids(p.references)]
+        )
+        cache.prefetch_records(
+            [a for a in p.participants if a not in cache.own]
+            for p in parsed.values()
+            if p is not None and not p.is_bounce
+        )
+        cache.prefetch_files(
+            [fetched[uid] for uid in todo]
+            + [a.payload for p in parsed.values() if p is not None for a in p.attachments]
         )
         events: list = []
         stored: list = []
