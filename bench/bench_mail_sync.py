@@ -202,6 +202,10 @@ def child(args) -> None:
 
         profiler = cProfile.Profile()
         result = profiler.runcall(sync_mailbox, box.pk)
+        profile_out = (
+            ROOT / "var" / "bench" / f"mail-sync-{n}{'-support' if args.support else ''}.prof"
+        )
+        profiler.dump_stats(profile_out)  # for pstats / snakeviz
         pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(
             "rapport|email/__init__|feedparser|parser.py|imaplib|storage", 40
         )

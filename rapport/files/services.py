@@ -36,6 +36,27 @@ def _digest(stream: IO[bytes]) -> tuple[str, int]:
     return sha.hexdigest(), size
 
 
+def stored_copies(contents) -> dict[tuple[str, int], str | None]:
+    """For each of `contents` (bytes), (sha256, size) → the storage name of a stored copy of
+    those bytes, or None: one query for them all. A caller storing many files (the mail sync,
+    a chunk at a time) passes the dict to `store_file(known=...)`, which then skips its own
+    lookup and keeps the dict current."""
+    keys = {(hashlib.sha256(c).hexdigest(), len(c)) for c in contents}
+    found: dict[tuple[str, int], str | None] = dict.fromkeys(keys)
+    digests = sorted({sha for sha, _ in keys})
+    for start in range(0, len(digests), 500):
+        rows = (
+            StoredFile.objects.filter(sha256__in=digests[start : start + 500])
+            .exclude(file="")
+            .order_by("id")
+            .values_list("sha256", "size", "file")
+        )
+        for sha, size, stored_name in rows:
+            if (sha, size) in found and found[(sha, size)] is None:
+                found[(sha, size)] = stored_name  # the oldest copy, as store_file's own lookup
+    return found
+
+
 def store_file(
     content: bytes | IO[bytes],
     *,
@@ -47,11 +68,14 @@ def store_file(
     contact_id: int | None = None,
     lead_id: int | None = None,
     opportunity_id: int | None = None,
+    known: dict | None = None,
 ) -> StoredFile:
     """Store `content` (bytes or a binary file object, read in chunks) and return its row.
 
     Call inside the caller's transaction; the bytes are written to the storage first (a file
-    without a row is harmless garbage, a row without a file is not)."""
+    without a row is harmless garbage, a row without a file is not). `known`: a dict from
+    `stored_copies` (looked up for many files at once) used instead of this file's own lookup
+    when it holds its digest, and updated with where these bytes now are."""
     stream = io.BytesIO(content) if isinstance(content, bytes | bytearray) else content
     sha256, size = _digest(stream)
     row = StoredFile(
@@ -68,12 +92,20 @@ def store_file(
         lead_id=lead_id,
         opportunity_id=opportunity_id,
     )
-    existing = StoredFile.objects.filter(sha256=sha256, size=size).exclude(file="").first()
-    if existing is not None and existing.file.storage.exists(existing.file.name):
-        row.file.name = existing.file.name  # same bytes: one copy in the storage
+    if known is not None and (sha256, size) in known:
+        # Stored earlier (even by a savepoint rolled back since: the bytes stay in the
+        # storage), or None: not stored when the caller looked.
+        same = known[(sha256, size)]
+    else:
+        existing = StoredFile.objects.filter(sha256=sha256, size=size).exclude(file="").first()
+        same = existing.file.name if existing is not None else None
+    if same and row.file.storage.exists(same):
+        row.file.name = same  # same bytes: one copy in the storage
     else:
         row.file.save(sha256, File(stream), save=False)
     row.save()
+    if known is not None:
+        known[(sha256, size)] = row.file.name
     return row
 
 

@@ -61,11 +61,27 @@ class IngestCache:
         # Message-IDs looked up and not stored (as of the lookup; the run writes through
         # what it stores, and the mailbox's lease keeps other syncs of it away).
         self.absent: set[str] = set()
+        # (sha256, size) → where those bytes are stored (None: not stored), for store_file.
+        self.files: dict[tuple[str, int], str | None] = {}
 
     def forget(self) -> None:
         self.records.clear()
         self.thread_of_id.clear()
         self.absent.clear()
+        self.files.clear()
+
+    def prefetch_records(self, address_sets) -> None:
+        """The records of every address set not known yet, in a few queries for them all."""
+        todo = [frozenset(a) for a in address_sets if frozenset(a) not in self.records]
+        if todo:
+            self.records.update(matching_records_many(todo))
+
+    def prefetch_files(self, contents) -> None:
+        """Look up, in one query, which of these bytes (raw messages, attachments) are
+        stored already, so that storing each costs no lookup of its own."""
+        from rapport.files.services import stored_copies
+
+        self.files.update(stored_copies(contents))
 
     def prefetch_ids(self, ids) -> None:
         """Look up, in as few queries as possible, the threads of the Message-IDs not seen
@@ -197,6 +213,69 @@ def matching_records(addresses: set[str]) -> list[dict]:
     ).values_list("id", flat=True):
         links.append({"lead_id": lead_id})
     return links
+
+
+def matching_records_many(address_sets) -> dict[frozenset, list[dict]]:
+    """`matching_records` for many address sets at once (the sync: the new senders of a
+    chunk), in four queries for them all; the same links, in the same order, per set. Rows are
+    attributed to a set by their upper-cased address, as `address_in` matches them; a set with
+    a non-ASCII address (upper-cased by the database, whose rules Python need not share) is
+    looked up on its own."""
+    from rapport.accounts.models import Contact, ContactEmail
+    from rapport.leads.models import Lead
+    from rapport.sales.models import Opportunity, StageKind
+
+    result: dict[frozenset, list[dict]] = {}
+    wanted: dict[frozenset, set[str]] = {}
+    for addresses in address_sets:
+        key = frozenset(addresses)
+        if key in result or key in wanted:
+            continue
+        if not key:
+            result[key] = []
+        elif all(a.isascii() for a in key):
+            wanted[key] = {a.upper() for a in sorted(key)[:50]}
+        else:
+            result[key] = matching_records(set(key))
+    if not wanted:
+        return result
+    union = sorted(set().union(*wanted.values()))
+    by_address: dict[str, set[tuple]] = {}
+    emails = address_in(
+        ContactEmail.objects.filter(contact__deleted_at__isnull=True), "email", union
+    ).values_list("email", "contact_id", "contact__account_id")
+    primaries = address_in(Contact.objects.all(), "email", union).values_list(
+        "email", "id", "account_id"
+    )
+    for email, contact_id, account_id in [*emails, *primaries]:
+        by_address.setdefault(email.upper(), set()).add((contact_id, account_id))
+    contacts_of = {
+        key: sorted(set().union(*(by_address.get(a, set()) for a in upper)))
+        for key, upper in wanted.items()
+    }
+    all_contacts = sorted({c for pairs in contacts_of.values() for c, _ in pairs})
+    opportunities = (
+        list(
+            Opportunity.objects.filter(
+                primary_contact_id__in=all_contacts, stage__kind=StageKind.OPEN
+            ).values_list("primary_contact_id", "id", "account_id")
+        )
+        if all_contacts
+        else []
+    )
+    leads = list(
+        address_in(Lead.objects.filter(status__in=_LEAD_OPEN), "email", union).values_list(
+            "email", "id"
+        )
+    )
+    for key, upper in wanted.items():
+        pairs = contacts_of[key]
+        links = [{"contact_id": c, "account_id": a} for c, a in pairs]
+        mine = {c for c, _ in pairs}
+        links += [{"opportunity_id": o, "account_id": a} for c, o, a in opportunities if c in mine]
+        links += [{"lead_id": lead_id} for email, lead_id in leads if email.upper() in upper]
+        result[key] = links
+    return result
 
 
 def _timeline_for(message: MailMessage, links: list[dict], actor=None, sink=None) -> None:
@@ -346,17 +425,32 @@ def may_auto_answer(message: MailMessage) -> bool:
 
 
 # ----- after-ingest handlers ---------------------------------------------------------------
-# Apps that act on new mail (the service desk's email-to-case) register a handler in their
-# AppConfig.ready; mail knows nothing of them. `handler(message, mailbox)` runs once per newly
-# stored message, inside the ingest transaction, in its own savepoint: a failing handler is
-# logged and never loses the message.
+# Apps that act on new mail register a handler in their AppConfig.ready; mail knows nothing of
+# them. Two kinds, each called exactly once per newly stored message, inside the ingest
+# transaction, in a savepoint (a failing handler is logged and never loses the message):
+# - `register_after_ingest(handler)`: `handler(message, mailbox)` right after the message is
+#   stored, before the next one is (the service desk's email-to-case: a reply later in the
+#   same fetch must find the case its thread's first message opened);
+# - `register_after_ingest_many(handler)`: `handler(messages, mailbox)` with every message a
+#   sync chunk stored (or `[message]` outside the sync), after their own savepoints, so that
+#   a handler that only looks things up (the sequences' stop-on-reply) pays its queries once
+#   per chunk instead of once per message. If the batch call fails, each message is handed
+#   to it again alone, in its own savepoint: one bad message never deprives the others.
 _AFTER_INGEST: list = []
+_AFTER_INGEST_MANY: list = []
 
 
 def register_after_ingest(handler) -> None:
     """Call `handler(message, mailbox)` for every newly stored inbound message (once)."""
     if handler not in _AFTER_INGEST:
         _AFTER_INGEST.append(handler)
+
+
+def register_after_ingest_many(handler) -> None:
+    """Call `handler(messages, mailbox)` with newly stored messages, each exactly once (see
+    above: once per sync chunk, after the messages' own savepoints)."""
+    if handler not in _AFTER_INGEST_MANY:
+        _AFTER_INGEST_MANY.append(handler)
 
 
 def _after_ingest(message: MailMessage, mailbox: Mailbox) -> None:
@@ -366,6 +460,35 @@ def _after_ingest(message: MailMessage, mailbox: Mailbox) -> None:
                 handler(message, mailbox)
         except Exception:  # noqa: BLE001 - a handler's bug must not lose the mail
             log.exception("After-ingest handler %r failed on message %s", handler, message.pk)
+
+
+def after_ingest_many(messages: list[MailMessage], mailbox: Mailbox) -> None:
+    """Hand newly stored messages to the batch handlers (the sync calls it once per chunk
+    with the messages whose savepoints committed; `ingest_raw` without a sink, at once)."""
+    if not messages:
+        return
+    for handler in list(_AFTER_INGEST_MANY):
+        try:
+            with transaction.atomic():
+                handler(messages, mailbox)
+            continue
+        except Exception:  # noqa: BLE001 - a handler's bug must not lose the mail
+            if len(messages) == 1:
+                log.exception(
+                    "After-ingest handler %r failed on message %s", handler, messages[0].pk
+                )
+                continue
+            log.exception(
+                "After-ingest handler %r failed on %s messages; retrying one by one",
+                handler,
+                len(messages),
+            )
+        for message in messages:
+            try:
+                with transaction.atomic():
+                    handler([message], mailbox)
+            except Exception:  # noqa: BLE001
+                log.exception("After-ingest handler %r failed on message %s", handler, message.pk)
 
 
 # ----- storing one message -----------------------------------------------------------------
@@ -392,6 +515,7 @@ def ingest_raw(
     cache: IngestCache | None = None,
     parsed: ParsedMessage | None = None,
     timeline_sink: list | None = None,
+    after_sink: list | None = None,
 ) -> tuple[MailMessage, bool]:
     """Store, thread and file one received message; (message, created). Idempotent: the same
     message (same Message-ID in this mailbox, or the same bytes without one) is stored once;
@@ -400,7 +524,9 @@ def ingest_raw(
 
     `parsed`: `parse_message(raw)` when the caller parsed it already (the sync parses a batch
     first to look its Message-IDs up at once). `timeline_sink`: a list the message's
-    timeline events are appended to, unsaved, for the caller to write in bulk."""
+    timeline events are appended to, unsaved, for the caller to write in bulk. `after_sink`: a
+    list the new message is appended to, for the caller to hand to `after_ingest_many` once
+    its savepoint committed (without it, the batch handlers are called here)."""
     import hashlib
 
     sha256 = hashlib.sha256(raw).hexdigest()
@@ -439,6 +565,7 @@ def ingest_raw(
         name=f"message-{sha256[:12]}.eml",
         content_type="message/rfc822",
         kind=FileKind.MAIL_RAW,
+        known=cache.files if cache is not None else None,
     )
     message = MailMessage.objects.create(
         thread=thread,
@@ -471,6 +598,7 @@ def ingest_raw(
             name=attachment.filename,
             content_type=attachment.content_type,
             kind=FileKind.MAIL_ATTACHMENT,
+            known=cache.files if cache is not None else None,
         )
         MessageAttachment.objects.create(
             message=message,
@@ -515,6 +643,10 @@ def ingest_raw(
     link_message(message, _unique(links))
     _timeline_for(message, _unique(links), sink=timeline_sink)
     _after_ingest(message, mailbox)
+    if after_sink is not None:
+        after_sink.append(message)
+    else:
+        after_ingest_many([message], mailbox)
     return message, True
 
 

@@ -29,7 +29,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from rapport.mail.imap import ImapError, _close, connect, select_folder
-from rapport.mail.inbound import IngestCache, ingest_failure, ingest_raw
+from rapport.mail.inbound import IngestCache, after_ingest_many, ingest_failure, ingest_raw
 from rapport.mail.models import Mailbox, MailMessage
 from rapport.mail.parsing import message_ids, parse_message
 from rapport.timeline.services import timeline_record_many
@@ -146,11 +146,12 @@ def _parsed(raw: bytes):
 
 
 def _store_batch(mailbox: Mailbox, uidvalidity: int, fetched: dict, uids, result, cache) -> None:
-    """Store one chunk in one transaction: parse every message first and look all their
-    Message-IDs and references up in one query (the dedupe and threading then hit the
-    cache), store each in its own savepoint, and write the chunk's timeline events in one
-    INSERT at the end, so the timeline listeners (lifecycle, segments, automation, webhooks)
-    run once per chunk instead of once per message."""
+    """Store one chunk in one transaction: parse every message first and look up, once for
+    the chunk, all their Message-IDs and references (dedupe, threading), the records of their
+    senders' address sets (filing) and which of their bytes are stored already (raw copies,
+    attachments); store each message in its own savepoint; then hand the stored messages to
+    the batch after-ingest handlers (sequences) and write the chunk's timeline events in one
+    INSERT, so the timeline listeners (segments, automation, webhooks) run once per chunk."""
     with transaction.atomic():
         done = set(
             MailMessage.objects.filter(
@@ -165,7 +166,17 @@ def _store_batch(mailbox: Mailbox, uidvalidity: int, fetched: dict, uids, result
             if p is not None
             for mid in [p.message_id, *message_ids(p.in_reply_to), *message_ids(p.references)]
         )
+        cache.prefetch_records(
+            [a for a in p.participants if a not in cache.own]
+            for p in parsed.values()
+            if p is not None and not p.is_bounce
+        )
+        cache.prefetch_files(
+            [fetched[uid] for uid in todo]
+            + [a.payload for p in parsed.values() if p is not None for a in p.attachments]
+        )
         events: list = []
+        stored: list = []
         for uid in uids:
             raw = fetched.get(uid)
             if raw is None:
@@ -175,6 +186,7 @@ def _store_batch(mailbox: Mailbox, uidvalidity: int, fetched: dict, uids, result
                 result.duplicates += 1
                 continue
             mine: list = []
+            new: list = []
             try:
                 with transaction.atomic():
                     _message, created = ingest_raw(
@@ -185,8 +197,10 @@ def _store_batch(mailbox: Mailbox, uidvalidity: int, fetched: dict, uids, result
                         cache=cache,
                         parsed=parsed.get(uid),
                         timeline_sink=mine,
+                        after_sink=new,
                     )
                 events += mine  # only once its savepoint committed
+                stored += new
                 if created:
                     result.created += 1
                 else:
@@ -203,6 +217,7 @@ def _store_batch(mailbox: Mailbox, uidvalidity: int, fetched: dict, uids, result
                         )
                 except Exception:  # noqa: BLE001
                     log.exception("Mailbox %s: UID %s not even kept raw", mailbox.pk, uid)
+        after_ingest_many(stored, mailbox)
         timeline_record_many(events)
         Mailbox.objects.filter(pk=mailbox.pk).update(
             last_uid=max(uids), last_synced_at=timezone.now()

@@ -195,9 +195,12 @@ _ACTIVITY_KINDS = {
     "activity_logged",
     "activity_updated",
     "activity_done",
-    "email_received",
-    "email_sent",
 }
+# Mail on the timeline: no segment filter and no lifecycle rule reads mail (the activity
+# filters read Activity rows; a logged "email" activity comes with its activity_id), so a
+# received or sent email re-evaluates nothing: the mail sync writes thousands of these.
+# A filter on mail would add its topic here.
+_MAIL_KINDS = {"email_received", "email_sent"}
 
 
 def touched_by(events: list[dict[str, Any]]) -> tuple[dict[str, set[int]], set[int]]:
@@ -211,6 +214,8 @@ def touched_by(events: list[dict[str, Any]]) -> tuple[dict[str, set[int]], set[i
         kind = event.get("kind")
         contact_id, account_id = event.get("contact_id"), event.get("account_id")
         payload = event.get("payload") or {}
+        if kind in _MAIL_KINDS and not event.get("activity_id"):
+            continue
         if event.get("order_id") or kind == "order_placed":
             if contact_id:
                 topics[filters.ORDERS].add(contact_id)

@@ -11,11 +11,11 @@ class SequencesConfig(AppConfig):
         # the mail app's after-ingest hook, meetings through the timeline listeners. All
         # explicit registrations, no model signals.
         from rapport.automation.actions import register_action
-        from rapport.mail.inbound import register_after_ingest
+        from rapport.mail.inbound import register_after_ingest_many
         from rapport.sequences import engine
         from rapport.timeline.hooks import timeline_listener
 
         for spec in engine.action_specs():
             register_action(spec, replace=True)
-        register_after_ingest(engine.on_mail_ingested)
+        register_after_ingest_many(engine.on_mail_ingested)
         timeline_listener(engine.on_timeline_events)

@@ -273,51 +273,77 @@ def action_specs() -> list[ActionSpec]:
 # ----- stopping on a reply, a bounce or a meeting -------------------------------------------
 
 
-def on_mail_ingested(message, mailbox) -> None:
-    """After the mail sync stored a message: a reply in the thread of a sequence email (or any
-    mail from the enrolled person) stops the enrolment; a bounce of a sequence email too."""
-    from rapport.mail.models import DeliveryState, Direction
+def on_mail_ingested(messages, mailbox) -> None:
+    """After the mail sync stored messages (a chunk of them, in order; registered with
+    `register_after_ingest_many`): a reply in the thread of a sequence email (or any mail from
+    the enrolled person) stops the enrolment; a bounce of a sequence email too. The messages
+    are judged in turn, as one by one, but the reply lookups are one query each for the whole
+    chunk, and there is one query in all when no enrolment is open (the usual case)."""
+    from rapport.mail.models import DeliveryState, Direction, MessageLink
 
-    if message.direction != Direction.INBOUND:
+    inbound = [m for m in messages if m.direction == Direction.INBOUND]
+    if not inbound or not Enrolment.objects.filter(state__in=OPEN).exists():
         return
-    if message.is_bounce:
-        bounced = EnrolmentStep.objects.filter(
-            enrolment__state__in=OPEN,
-            message__delivery__state=DeliveryState.FAILED,
-            message__delivery__last_error__startswith="Bounced",
-        ).select_related("enrolment")
-        for done in bounced:
-            services.enrolment_stop(enrolment=done.enrolment, actor=None, reason=StopReason.BOUNCED)
-        return
-    if message.is_auto_reply:
-        return
-    in_thread = EnrolmentStep.objects.filter(
-        enrolment__state__in=OPEN, message__thread_id=message.thread_id
-    ).select_related("enrolment", "step")
-    stopped = set()
-    for done in in_thread:
-        services.enrolment_stop(
-            enrolment=done.enrolment, actor=None, reason=StopReason.REPLIED, step=done.step
-        )
-        stopped.add(done.enrolment_id)
-    links = list(message.links.values_list("contact_id", "lead_id"))
-    contact_ids = {c for c, _ in links if c}
-    lead_ids = {lead for _, lead in links if lead}
-    if not (contact_ids or lead_ids):
-        return
-    others = Enrolment.objects.filter(
-        Q(contact_id__in=contact_ids) | Q(lead_id__in=lead_ids),
-        state__in=OPEN,
-        enrolled_at__lte=message.received_at,
-    ).exclude(pk__in=stopped)
-    for enrolment in others:
-        last = enrolment.done_steps.filter(message__isnull=False).order_by("-done_at").first()
-        services.enrolment_stop(
-            enrolment=enrolment,
-            actor=None,
-            reason=StopReason.REPLIED,
-            step=last.step if last else None,
-        )
+    replies = [m for m in inbound if not m.is_bounce and not m.is_auto_reply]
+    steps_by_thread: dict[int, list] = {}
+    people: dict[int, tuple[set, set]] = {m.pk: (set(), set()) for m in replies}
+    candidates: list[Enrolment] = []
+    if replies:
+        for done in EnrolmentStep.objects.filter(
+            enrolment__state__in=OPEN, message__thread_id__in={m.thread_id for m in replies}
+        ).select_related("enrolment", "step", "message"):
+            steps_by_thread.setdefault(done.message.thread_id, []).append(done)
+        for message_id, contact_id, lead_id in MessageLink.objects.filter(
+            message_id__in=list(people)
+        ).values_list("message_id", "contact_id", "lead_id"):
+            if contact_id:
+                people[message_id][0].add(contact_id)
+            if lead_id:
+                people[message_id][1].add(lead_id)
+        all_contacts = set().union(*(c for c, _ in people.values()))
+        all_leads = set().union(*(ld for _, ld in people.values()))
+        if all_contacts or all_leads:
+            candidates = list(
+                Enrolment.objects.filter(
+                    Q(contact_id__in=all_contacts) | Q(lead_id__in=all_leads), state__in=OPEN
+                )
+            )
+    stopped: set[int] = set()
+    for message in inbound:
+        if message.is_bounce:
+            bounced = EnrolmentStep.objects.filter(
+                enrolment__state__in=OPEN,
+                message__delivery__state=DeliveryState.FAILED,
+                message__delivery__last_error__startswith="Bounced",
+            ).select_related("enrolment")
+            for done in bounced:
+                services.enrolment_stop(
+                    enrolment=done.enrolment, actor=None, reason=StopReason.BOUNCED
+                )
+                stopped.add(done.enrolment_id)
+            continue
+        if message.is_auto_reply:
+            continue
+        for done in steps_by_thread.get(message.thread_id, []):
+            if done.enrolment_id not in stopped:
+                services.enrolment_stop(
+                    enrolment=done.enrolment, actor=None, reason=StopReason.REPLIED, step=done.step
+                )
+                stopped.add(done.enrolment_id)
+        contact_ids, lead_ids = people[message.pk]
+        for enrolment in candidates:
+            if enrolment.pk in stopped or enrolment.enrolled_at > message.received_at:
+                continue
+            if enrolment.contact_id not in contact_ids and enrolment.lead_id not in lead_ids:
+                continue
+            last = enrolment.done_steps.filter(message__isnull=False).order_by("-done_at").first()
+            services.enrolment_stop(
+                enrolment=enrolment,
+                actor=None,
+                reason=StopReason.REPLIED,
+                step=last.step if last else None,
+            )
+            stopped.add(enrolment.pk)
 
 
 def on_timeline_events(events: list[dict]) -> None:

@@ -76,3 +76,48 @@ def test_the_lead_lookup_uses_the_upper_email_index(personas):
     qs = address_in(Lead.objects.all(), "email", ["Jane@ACME.io", "bob@example.com"])
     assert list(qs.values_list("email", flat=True)) == ["jane@acme.io"]
     assert "lead_email_upper" in query_plan(qs.values_list("id"))
+
+
+def test_the_chunk_lookup_files_every_address_set_as_the_single_one_does(personas):
+    """The sync looks the records of a whole chunk's address sets up at once
+    (matching_records_many); each set gets exactly the links, in the order, that
+    matching_records gives it alone (contacts by any address, accounts, open opportunities,
+    leads; case-insensitive; a non-ASCII address on its own path)."""
+    from rapport.mail.inbound import matching_records, matching_records_many
+    from rapport.sales.services.opportunities import opportunity_create
+
+    account = account_create(actor=personas.owner, fields={"name": "Acme"})
+    jane = contact_create(
+        actor=personas.owner,
+        fields={"first_name": "Jane", "last_name": "Doe", "account_id": account.pk},
+        emails=[{"email": "jane@acme.io", "is_primary": True}, {"email": "J.Doe@Home.example"}],
+    )
+    contact_create(
+        actor=personas.owner,
+        fields={"first_name": "Jo", "last_name": "Doe"},
+        emails=[{"email": "jo@acme.io"}],
+    )
+    contact_create(
+        actor=personas.owner,
+        fields={"first_name": "Jörg", "last_name": "Doe"},
+        emails=[{"email": "joerg@bücher.example"}],
+    )
+    opportunity_create(
+        actor=personas.owner,
+        fields={"name": "Deal", "account": account, "primary_contact": jane},
+    )
+    lead_create(actor=personas.owner, fields={"last_name": "Lead", "email": "jo@acme.io"})
+    lead_create(actor=personas.owner, fields={"last_name": "Other", "email": "x@nowhere.example"})
+    sets = [
+        {"jane@acme.io"},
+        {"j.doe@home.example", "jo@acme.io"},
+        {"JO@ACME.IO"},
+        {"stranger@unknown.example"},
+        {"joerg@bücher.example", "jane@acme.io"},
+        set(),
+    ]
+    many = matching_records_many(sets)
+    for addresses in sets:
+        assert many[frozenset(addresses)] == matching_records(addresses), addresses
+    assert many[frozenset({"jane@acme.io"})]  # not vacuous: the contact, the deal
+    assert len(many[frozenset({"j.doe@home.example", "jo@acme.io"})]) == 4

@@ -558,3 +558,36 @@ def test_the_timeline_listeners_hear_a_synced_chunk_once(dovecot_server, mailbox
     assert len(chunk) == 3 * 2  # each message: on Ann (with her account) and on the deal
     assert all(e["id"] for e in chunk)
     assert {e["contact_id"] for e in chunk} == {world["ann"].pk, None}
+
+
+def test_the_batch_after_ingest_handlers_get_each_message_exactly_once(
+    dovecot_server, mailbox, world
+):
+    """A chunk's stored messages reach a `register_after_ingest_many` handler together, each
+    once; when the handler fails on the chunk, it gets the messages again one by one (in
+    their own savepoints), so one message it cannot handle deprives no other."""
+    from rapport.mail import inbound
+
+    calls: list[list[str]] = []
+
+    def handler(messages, _mailbox):
+        subjects = [m.subject for m in messages]
+        calls.append(subjects)
+        if "Q1" in subjects:
+            world["bob"].__class__.objects.filter(pk=world["bob"].pk).update(last_name="Undone")
+            raise RuntimeError("this handler cannot take Q1")
+
+    dovecot_server.append(
+        mailbox.imap_test_user,
+        *(mail(sender="Ann <ann@customer.example>", subject=f"Q{i}") for i in range(3)),
+    )
+    inbound.register_after_ingest_many(handler)
+    try:
+        result = _sync(mailbox)
+    finally:
+        inbound._AFTER_INGEST_MANY.remove(handler)
+    assert (result.created, result.failed) == (3, 0)
+    assert calls == [["Q0", "Q1", "Q2"], ["Q0"], ["Q1"], ["Q2"]]
+    world["bob"].refresh_from_db()
+    assert world["bob"].last_name == "Other"  # the failed calls' writes were rolled back
+    assert MailMessage.objects.filter(direction="in").count() == 3

@@ -101,7 +101,8 @@ def test_the_import_write_path(world, upload, run):  # noqa: F811
 
 
 def test_an_email_event_re_evaluates_activity_segments(world):
-    """The mail sync writes its EMAIL_RECEIVED timeline event; the hook sees it like any."""
+    """A logged email activity re-evaluates activity segments; the mail sync's EMAIL_RECEIVED
+    event re-evaluates nothing (no filter reads mail) and changes no membership."""
     seg = make(world, cond("activity.any", "is_not_empty"))
     from rapport.activities.services import activity_log
 
@@ -113,6 +114,14 @@ def test_an_email_event_re_evaluates_activity_segments(world):
     )
     assert members(seg) == {world.ann.pk}
     timeline_record(subject=world.ann, kind=EventKind.EMAIL_RECEIVED, summary="mail")
+    assert members(seg) == {world.ann.pk}
+    from rapport.segments.membership import touched_by
+
+    mail = {"kind": EventKind.EMAIL_RECEIVED, "contact_id": world.ann.pk, "payload": {}}
+    topics, lifecycle = touched_by([mail])
+    assert not any(topics.values()) and not lifecycle
+    logged = {**mail, "kind": "activity_logged", "activity_id": 1}
+    assert touched_by([logged])[1] == {world.ann.pk}
 
 
 def test_entering_and_leaving_emit_the_triggers(world, make_rule):
