@@ -18,7 +18,15 @@ from rapport.records.visibility import sees_all, shown_value, visible, visible_p
 from rapport.sales.models import Opportunity
 from rapport.sales.selectors import opportunities_visible_to
 from rapport.search.indexes import INDEXES
-from rapport.search.matching import Term, escape_like, like_sql, parse_query, search_candidates
+from rapport.search.matching import (
+    CandidateBatch,
+    Term,
+    candidate_batch,
+    escape_like,
+    like_sql,
+    parse_query,
+    search_candidates,
+)
 from rapport.search.similar import similar_rows
 from rapport.web.links import record_url
 
@@ -32,6 +40,11 @@ FEW_VISIBLE = 2000
 # Index first: when at least 1 in VISIBLE_SHARE of the text candidates is visible, they are
 # representative enough (a rep who sees a sixth of the table) and no second pass is made.
 VISIBLE_SHARE = 10
+# Index first, when too few of a batch of text candidates are visible and the index had
+# more: the next batch is BATCH_GROWTH times bigger, up to MAX_BATCH per way of matching;
+# past that, the candidates are asked one grant at a time.
+BATCH_GROWTH = 10
+MAX_BATCH = 1000
 
 
 def _join(*parts: str | None) -> str:
@@ -244,12 +257,16 @@ def _typeahead_rows(
     (a rep who sees a sixth of a million contacts) goes text index first, visibility
     second: fetches the text candidates' ids (what
     the admin would rank), then ranks the visible ones among them, picked by primary key:
-    two queries, each planned from its index. When they give `limit` rows, or the text
-    candidates were cut off (CANDIDATES of them) and at least one in VISIBLE_SHARE is
-    visible (representative, as the per-grant candidates are), that is the answer;
-    otherwise the candidates are asked again one grant at a time (visible_parts), so a
-    match is never lost to others' records filling a source's LIMIT (an emails source
-    cuts off email rows, before the owner is known). ORing
+    two queries, each planned from its index (candidate_batch: each way of matching
+    tagged, so it is known which were cut off). When they give `limit` rows, or no way was
+    cut off (every match was a candidate: the visible ones are the answer, exactly), or the
+    text candidates were cut off and at least one in VISIBLE_SHARE is visible
+    (representative, as the per-grant candidates are), that is the answer; otherwise a
+    batch BATCH_GROWTH times bigger (up to MAX_BATCH per way), then the candidates one
+    grant at a time (visible_parts), so a match is never lost to others' records filling
+    a source's LIMIT (an emails source cuts off email rows, before the owner is known).
+    Visibility is read at query time, never copied into the search documents: no key to
+    keep current on owner changes, shares, teams, territories, org defaults. ORing
     the grants into the text query kept PostgreSQL off the trigram index for everyone but
     the admin (every text match read and tested against all the grants)."""
     rank = NameRank(INDEXES[object_type].name_fields, kind.full_name, terms)
@@ -263,10 +280,8 @@ def _typeahead_rows(
     parts = visible_parts(base, user)
     if not parts:  # sees nothing
         return []
-    candidates = search_candidates(base, q, per_source=CANDIDATES)
-    if candidates is None:
-        return []
     if sees_all(kind.model.OBJECT_TYPE, user):
+        candidates = search_candidates(base, q, per_source=CANDIDATES)
         return ranked(kind.model.all_objects.filter(pk__in=candidates))
     seen = _visible_sizes(user, [kind]).get(kind.model.OBJECT_TYPE, 0)
     if not seen:
@@ -274,12 +289,22 @@ def _typeahead_rows(
     if seen < FEW_VISIBLE:  # few records: each grant's index first, then the text
         by_grant = search_candidates(visible(base, user), q, per_source=CANDIDATES, parts=parts)
         return ranked(kind.model.all_objects.filter(pk__in=by_grant))
-    ids = _ids(candidates, base.db)
-    if not ids:
-        return []
-    rows = ranked(visible(kind.model.all_objects.filter(pk__in=ids), user))
-    if len(rows) >= limit or (len(ids) >= CANDIDATES and len(rows) * VISIBLE_SHARE >= len(ids)):
-        return rows
+    per_source = CANDIDATES
+    while True:
+        batch = candidate_batch(base, q, per_source=per_source)
+        found = _batch_rows(batch, base.db)
+        ids = list(dict.fromkeys(pk for pk, _ in found))
+        rows = []
+        if ids:
+            rows = ranked(visible(base.filter(pk__in=ids).filter(batch.short), user))
+        if len(rows) >= limit or batch.complete(found):
+            return rows
+        representative = len(ids) >= CANDIDATES and len(rows) * VISIBLE_SHARE >= len(ids)
+        if per_source == CANDIDATES and representative:
+            return rows
+        per_source *= BATCH_GROWTH
+        if per_source > MAX_BATCH:
+            break
     by_grant = search_candidates(visible(base, user), q, per_source=CANDIDATES, parts=parts)
     return ranked(kind.model.all_objects.filter(pk__in=by_grant))
 
@@ -317,6 +342,13 @@ def _visible_sizes(user: User, kinds: list[Kind]) -> dict[str, int]:
             cursor.execute(f"SELECT {', '.join(counts)}", params)
             cache.update(zip(missing, cursor.fetchone(), strict=True))
     return cache
+
+
+def _batch_rows(batch: CandidateBatch, using: str) -> list[tuple[int, int]]:
+    """The (id, way) rows of a candidate_batch (one query)."""
+    with connections[using].cursor() as cursor:
+        cursor.execute(batch.sql, batch.params)
+        return cursor.fetchall()
 
 
 def _ids(candidates: RawSQL, using: str) -> list[int]:
