@@ -284,7 +284,25 @@ def candidate_filter(
         return Q(**{f"{prefix}search_document__document__match": _fts_query(terms)})
     if not source.path:
         return Q(DocumentLike(source, terms))
-    return Q(pk__in=RawSQL(*_source_ids(index, source, terms, vendor, cap=cap)))
+    return Q(InCapped(F("pk"), *_source_ids(index, source, terms, vendor, cap=cap)))
+
+
+class InCapped(Func):
+    """PostgreSQL: `expression = ANY(ARRAY(<capped subquery>))`: the subquery (the first
+    `cap` matching rows of another table) runs once, as an InitPlan. Written as
+    `IN (subquery)`, the planner may turn it into a semi join that runs the subquery,
+    its whole bitmap index scan included, once per row of the outer side (25 times for
+    a rep's 25 contacts: 413 ms for a phone fragment at 50k)."""
+
+    output_field = BooleanField()
+
+    def __init__(self, expression, sql: str, params: list):
+        super().__init__(expression)
+        self.sql, self.params = sql, list(params)
+
+    def as_sql(self, compiler, connection, **extra):
+        lhs, lhs_params = compiler.compile(self.source_expressions[0])
+        return f"{lhs} = ANY(ARRAY({self.sql}))", (*lhs_params, *self.params)
 
 
 def matching_ids_sql(index: SearchIndex, terms: list[Term], vendor: str) -> list[tuple[str, list]]:
