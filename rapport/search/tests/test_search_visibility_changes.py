@@ -9,6 +9,7 @@ Personas beyond the shared ones: a territory manager (`outsider` manages DACH), 
 (`reader` has one contact shared with them) and a user who sees nothing (`lonely`)."""
 
 import pytest
+from django.db import connection
 
 from rapport.accounts.models import Contact
 from rapport.accounts.services import account_create, account_update, contact_create
@@ -111,10 +112,18 @@ def _found(user, object_type: str, q: str) -> set[int]:
 def _check(user, queries=("quokka", "quokka berlin")) -> dict[str, set[int]]:
     """Asserts the typeahead equals the selector for every type and query; returns what
     `user` finds by "quokka" per type. (Capped candidates, CANDIDATES = 2, cut the
-    admin's single ranked query by design: there, only no leak.)"""
+    admin's single ranked query by design, and the per-grant last resort: there, only no
+    leak.)"""
     found = {}
+    fresh = type(user).objects.get(pk=user.pk)
     for object_type in TYPES:
-        capped = selectors.CANDIDATES == SMALL and sees_all(object_type, user)
+        # An opportunity's parent way (its account) is never counted complete on PostgreSQL
+        # (the accounts are cut off, not their deals): past the batches, the per-grant pass
+        # with its own cap of 2 runs there too.
+        capped = selectors.CANDIDATES == SMALL and (
+            sees_all(object_type, fresh)
+            or (object_type == "opportunity" and connection.vendor == "postgresql")
+        )
         for q in queries:
             expected = _expected(user, object_type, q)
             got = _found(user, object_type, q)
