@@ -1,5 +1,6 @@
 """Typeahead per persona by its plans (issue 17): for the admin, a manager, a typical sales
-rep and a user who sees nothing, each query kind of bench_personas.py (substring, two words,
+rep, a rep who owns 1 in 2,000 contacts (`bench-few`, made on first run) and a user who
+sees nothing, each query kind of bench_personas.py (substring, two words,
 phone fragment, two-letter prefix) runs through `search_typeahead(types=["contact"])`, and
 every SQL statement it sent is run again under `EXPLAIN (ANALYZE, BUFFERS)`. Prints per row:
 wall p50/p95 (ms, load-dependent), the p95 of the SQL execution time the server reports
@@ -51,6 +52,22 @@ def explained(sql: str) -> tuple[float, int, int]:
     return plan["Execution Time"], buffers, _rows(top)
 
 
+def _few() -> User:
+    """`bench-few`: a rep in a team of their own who owns 1 in 2,000 contacts (500 at 1M):
+    "a rep who sees almost nothing" (the per-grant plan). Made once, by moving those
+    contacts to them in the benchmark's database."""
+    few = User.objects.filter(username="bench-few").first() or user_create(
+        username="bench-few", team=team_create(name="Bench few team")
+    )
+    if not Contact.all_objects.filter(owner=few).exists():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE accounts_contact SET owner_id = %s, team_id = %s WHERE id %% 2000 = 7",
+                [few.pk, few.team_id],
+            )
+    return few
+
+
 def main() -> None:
     admin = User.objects.filter(role=Role.ADMIN, is_active=True).order_by("id").first()
     rep_id = (
@@ -65,7 +82,7 @@ def main() -> None:
     lonely = User.objects.filter(username="bench-lonely").first() or user_create(
         username="bench-lonely", team=team_create(name="Bench lonely team")
     )
-    who = {"admin": admin, "manager": manager, "rep": rep, "nobody": lonely}
+    who = {"admin": admin, "manager": manager, "rep": rep, "few": _few(), "nobody": lonely}
     owned = Contact.objects.filter(owner=rep).count()
     print(f"# load {os.getloadavg()[0]:.1f}; rep {rep.username} owns {owned:,} contacts; "
           f"{Contact.all_objects.count():,} contacts")  # fmt: skip

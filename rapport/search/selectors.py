@@ -4,6 +4,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
+from django.core.cache import cache as shared_cache
 from django.db import connections
 from django.db.models import Expression, F, IntegerField, QuerySet
 from django.db.models.expressions import RawSQL
@@ -18,7 +19,15 @@ from rapport.records.visibility import sees_all, shown_value, visible, visible_p
 from rapport.sales.models import Opportunity
 from rapport.sales.selectors import opportunities_visible_to
 from rapport.search.indexes import INDEXES
-from rapport.search.matching import Term, escape_like, like_sql, parse_query, search_candidates
+from rapport.search.matching import (
+    CandidateBatch,
+    Term,
+    candidate_batch,
+    escape_like,
+    like_sql,
+    parse_query,
+    search_candidates,
+)
 from rapport.search.similar import similar_rows
 from rapport.web.links import record_url
 
@@ -32,6 +41,14 @@ FEW_VISIBLE = 2000
 # Index first: when at least 1 in VISIBLE_SHARE of the text candidates is visible, they are
 # representative enough (a rep who sees a sixth of the table) and no second pass is made.
 VISIBLE_SHARE = 10
+# Index first, when too few of a batch of text candidates are visible and the index had
+# more: the next batch is BATCH_GROWTH times bigger, up to MAX_BATCH per way of matching;
+# past that, the candidates are asked one grant at a time.
+BATCH_GROWTH = 10
+MAX_BATCH = 1000
+# How long "this user sees at least FEW_VISIBLE records of the type" is remembered
+# (_visible_sizes): it only picks the plan.
+MANY_TTL = 300
 
 
 def _join(*parts: str | None) -> str:
@@ -244,12 +261,16 @@ def _typeahead_rows(
     (a rep who sees a sixth of a million contacts) goes text index first, visibility
     second: fetches the text candidates' ids (what
     the admin would rank), then ranks the visible ones among them, picked by primary key:
-    two queries, each planned from its index. When they give `limit` rows, or the text
-    candidates were cut off (CANDIDATES of them) and at least one in VISIBLE_SHARE is
-    visible (representative, as the per-grant candidates are), that is the answer;
-    otherwise the candidates are asked again one grant at a time (visible_parts), so a
-    match is never lost to others' records filling a source's LIMIT (an emails source
-    cuts off email rows, before the owner is known). ORing
+    two queries, each planned from its index (candidate_batch: each way of matching
+    tagged, so it is known which were cut off). When they give `limit` rows, or no way was
+    cut off (every match was a candidate: the visible ones are the answer, exactly), or the
+    text candidates were cut off and at least one in VISIBLE_SHARE is visible
+    (representative, as the per-grant candidates are), that is the answer; otherwise a
+    batch BATCH_GROWTH times bigger (up to MAX_BATCH per way), then the candidates one
+    grant at a time (visible_parts), so a match is never lost to others' records filling
+    a source's LIMIT (an emails source cuts off email rows, before the owner is known).
+    Visibility is read at query time, never copied into the search documents: no key to
+    keep current on owner changes, shares, teams, territories, org defaults. ORing
     the grants into the text query kept PostgreSQL off the trigram index for everyone but
     the admin (every text match read and tested against all the grants)."""
     rank = NameRank(INDEXES[object_type].name_fields, kind.full_name, terms)
@@ -263,10 +284,8 @@ def _typeahead_rows(
     parts = visible_parts(base, user)
     if not parts:  # sees nothing
         return []
-    candidates = search_candidates(base, q, per_source=CANDIDATES)
-    if candidates is None:
-        return []
     if sees_all(kind.model.OBJECT_TYPE, user):
+        candidates = search_candidates(base, q, per_source=CANDIDATES)
         return ranked(kind.model.all_objects.filter(pk__in=candidates))
     seen = _visible_sizes(user, [kind]).get(kind.model.OBJECT_TYPE, 0)
     if not seen:
@@ -274,12 +293,22 @@ def _typeahead_rows(
     if seen < FEW_VISIBLE:  # few records: each grant's index first, then the text
         by_grant = search_candidates(visible(base, user), q, per_source=CANDIDATES, parts=parts)
         return ranked(kind.model.all_objects.filter(pk__in=by_grant))
-    ids = _ids(candidates, base.db)
-    if not ids:
-        return []
-    rows = ranked(visible(kind.model.all_objects.filter(pk__in=ids), user))
-    if len(rows) >= limit or (len(ids) >= CANDIDATES and len(rows) * VISIBLE_SHARE >= len(ids)):
-        return rows
+    per_source = CANDIDATES
+    while True:
+        batch = candidate_batch(base, q, per_source=per_source)
+        found = _batch_rows(batch, base.db)
+        ids = list(dict.fromkeys(pk for pk, _ in found))
+        rows = []
+        if ids:
+            rows = ranked(visible(base.filter(pk__in=ids).filter(batch.short), user))
+        if len(rows) >= limit or batch.complete(found):
+            return rows
+        representative = len(ids) >= CANDIDATES and len(rows) * VISIBLE_SHARE >= len(ids)
+        if per_source == CANDIDATES and representative:
+            return rows
+        per_source *= BATCH_GROWTH
+        if per_source > MAX_BATCH:
+            break
     by_grant = search_candidates(visible(base, user), q, per_source=CANDIDATES, parts=parts)
     return ranked(kind.model.all_objects.filter(pk__in=by_grant))
 
@@ -287,14 +316,26 @@ def _typeahead_rows(
 def _visible_sizes(user: User, kinds: list[Kind]) -> dict[str, int]:
     """How many records of each of `kinds` `user` may see, each counted up to FEW_VISIBLE
     (index ranges of the grants): one query for all the types, once per user object (that
-    is, once per request). Types the user sees whole are left out."""
+    is, once per request). Types the user sees whole are left out.
+
+    "At least FEW_VISIBLE" is also remembered in the cache for MANY_TTL seconds: counting
+    it built the bitmap of the whole owner or team range (166,665 or 500,000 rows at 1M)
+    on every keystroke. The number only picks the plan; both plans check visibility at
+    query time, so a stale "many" (the user lost their records since) costs speed, never
+    a result. Fewer than FEW_VISIBLE, zero included (which answers "nothing" without a
+    query), is counted afresh every time."""
     cache = getattr(user, "_rapport_typeahead_sizes", None)
     if cache is None:
         cache = user._rapport_typeahead_sizes = {}
+    many_key = f"rapport:typeahead-many:{FEW_VISIBLE}:{user.pk}"
+    many = shared_cache.get(many_key, frozenset())
     missing = {}
     for kind in kinds:
         object_type = kind.model.OBJECT_TYPE
         if object_type in cache:
+            continue
+        if object_type in many:
+            cache[object_type] = FEW_VISIBLE
             continue
         parts = visible_parts(kind.model.objects.all(), user)
         if not parts:
@@ -315,8 +356,19 @@ def _visible_sizes(user: User, kinds: list[Kind]) -> dict[str, int]:
             counts.append(f"(SELECT count(*) FROM ({union}) AS parts)")  # noqa: S608
         with connections[using].cursor() as cursor:
             cursor.execute(f"SELECT {', '.join(counts)}", params)
-            cache.update(zip(missing, cursor.fetchone(), strict=True))
+            counted = dict(zip(missing, cursor.fetchone(), strict=True))
+        cache.update(counted)
+        more = {t for t, n in counted.items() if n >= FEW_VISIBLE}
+        if more - many:
+            shared_cache.set(many_key, frozenset(many | more), MANY_TTL)
     return cache
+
+
+def _batch_rows(batch: CandidateBatch, using: str) -> list[tuple[int, int]]:
+    """The (id, way) rows of a candidate_batch (one query)."""
+    with connections[using].cursor() as cursor:
+        cursor.execute(batch.sql, batch.params)
+        return cursor.fetchall()
 
 
 def _ids(candidates: RawSQL, using: str) -> list[int]:
