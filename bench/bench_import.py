@@ -8,15 +8,17 @@ companies), then measures:
     contacts, their emails and phones, accounts and one timeline event per record);
   - the same file again (every row matches: the idempotent rerun);
   - a dry run of the file;
-  - the baseline: the same rows inserted into the same, indexed contacts table (search
-    triggers included) with sqlite3 `executemany` (SQLite) or `COPY` (PostgreSQL), parsed
-    from the same CSV, without validation or matching;
-  - the floor of the import's actual work: the same records raw into all four tables it
-    fills (contacts, contact emails and phones, timeline events), without validation;
+  - the baseline: every row the import writes, raw into the same tables (accounts,
+    contacts, contact emails and phones, timeline events, lifecycle rows; the search index
+    kept by the database, SQLite's FTS triggers or PostgreSQL's indexes) with one prepared
+    sqlite3 `executemany` per table (SQLite) or `COPY` (PostgreSQL), parsed from the same
+    CSV, without validation or matching;
+  - for comparison with earlier runs, the old baseline: the contacts alone into their table;
   - django-import-export on the same file, when it is importable (run this script with
     /tmp/dievenv/bin/python, a venv that adds django-import-export to Rapport's packages).
 
-Prints one table: rows/s, the ratio to the baseline, and peak RSS of the process.
+Prints one table: rows/s, the ratio to the baseline, CPU seconds of this process and (on
+PostgreSQL) of its server process, which load on the machine does not inflate, and peak RSS.
 
     .venv/bin/python bench/bench_import.py --rows 100000
     /tmp/dievenv/bin/python bench/bench_import.py --rows 100000 --die
@@ -189,34 +191,58 @@ def baseline_executemany(path: Path, user) -> tuple[float, str]:
     return time.perf_counter() - started, label
 
 
-def baseline_same_tables(path: Path, user) -> float:
-    """The same records raw into every table the import fills (contacts, their emails and
-    phones, one timeline event each), no validation or matching: the floor for the import's
-    actual work."""
+def baseline_same_tables(path: Path, user) -> tuple[float, str]:
+    """The baseline: every row the import writes for the file, raw into the same tables
+    (accounts for the companies, contacts, their emails and phones, one timeline event per
+    new account and contact, the contacts' lifecycle rows), the search index maintained by
+    the database as for the import (SQLite: the FTS triggers; PostgreSQL: the trigram and
+    phone-digit indexes on those tables); no validation, no matching. PostgreSQL: ids
+    reserved from the sequences, then one COPY per table; SQLite: one prepared
+    executemany per table."""
     from django.db import connection, transaction
     from django.utils import timezone
+
+    from rapport.accounts.models import Account
+    from rapport.imports.services.bulk_sql import BulkInsert
 
     now = timezone.now()
     started = time.perf_counter()
     with open(path, newline="", encoding="utf-8") as f:
         reader = csv.reader(f)
         next(reader)
-        records = [(r[0], r[1], r[2], r[3], r[5], r[6]) for r in reader]
+        records = [(r[0], r[1], r[2], r[3], r[4], r[5], r[6]) for r in reader]
     n = len(records)
+    companies = list(dict.fromkeys(r[4] for r in records))
+
+    def accounts_insert() -> list[int]:
+        # The few hundred companies (0.5% of the rows): through the import's own COPY /
+        # executemany writer, which fills the account table's many defaulted columns.
+        return BulkInsert(Account).insert(
+            [{"name": name, "owner_id": user.pk, "team_id": user.team_id} for name in companies],
+            ids=True,
+        )
+
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "sqlite":
-            cursor.execute("SELECT COALESCE(MAX(id), 0) FROM accounts_contact")
-            first = cursor.fetchone()[0] + 1
-            ids = range(first, first + n)
             stamp = now.isoformat()
             raw = cursor.cursor
+
+            def next_ids(table: str, count: int) -> range:
+                cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}")  # noqa: S608
+                first = cursor.fetchone()[0] + 1
+                return range(first, first + count)
+
+            account_ids = accounts_insert()
+            account_of = dict(zip(companies, account_ids, strict=True))
+            ids = next_ids("accounts_contact", n)
             raw.executemany(
                 "INSERT INTO accounts_contact (id, first_name, last_name, email, phone, city, "
-                "country, created_at, updated_at, owner_id, team_id, version, custom, title, "
-                "description, street, region, postal_code) VALUES "
-                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, '{}', '', '', '', '', '')",
+                "country, account_id, created_at, updated_at, owner_id, team_id, version, "
+                "custom, title, description, street, region, postal_code) VALUES "
+                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, '{}', '', '', '', '', '')",
                 [
-                    (pk, *r, stamp, stamp, user.pk, user.team_id)
+                    (pk, r[0], r[1], r[2], r[3], r[5], r[6], account_of[r[4]], stamp, stamp)
+                    + (user.pk, user.team_id)
                     for pk, r in zip(ids, records, strict=True)
                 ],
             )
@@ -232,29 +258,49 @@ def baseline_same_tables(path: Path, user) -> float:
             )
             raw.executemany(
                 "INSERT INTO timeline_timelineevent (kind, actor_id, occurred_at, summary, "
+                "payload, account_id) VALUES ('created', ?, ?, ?, '{}', ?)",
+                [
+                    (user.pk, stamp, f"Created {name}", pk)
+                    for pk, name in zip(account_ids, companies, strict=True)
+                ],
+            )
+            raw.executemany(
+                "INSERT INTO timeline_timelineevent (kind, actor_id, occurred_at, summary, "
                 "payload, contact_id) VALUES ('created', ?, ?, ?, '{}', ?)",
                 [
                     (user.pk, stamp, f"Created {r[0]} {r[1]}", pk)
                     for pk, r in zip(ids, records, strict=True)
                 ],
             )
-        else:
-            cursor.execute(
-                "SELECT nextval(pg_get_serial_sequence('accounts_contact', 'id')) "
-                "FROM generate_series(1, %s)",
-                [n],
+            raw.executemany(
+                "INSERT INTO segments_contactlifecycle (contact_id, stage, since) "
+                "VALUES (?, 'prospect', ?)",
+                [(pk, stamp) for pk in ids],
             )
-            ids = [row[0] for row in cursor.fetchall()]
+            label = "sqlite3 executemany"
+        else:
+
+            def next_ids(table: str, count: int) -> list[int]:
+                cursor.execute(
+                    "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                    [table, count],
+                )
+                return [row[0] for row in cursor.fetchall()]
+
             pg = cursor.cursor
+            account_ids = accounts_insert()
+            account_of = dict(zip(companies, account_ids, strict=True))
+            ids = next_ids("accounts_contact", n)
             columns = (
-                "id, first_name, last_name, email, phone, city, country, created_at, "
-                "updated_at, owner_id, team_id, version, custom, title, description, street, "
-                "region, postal_code"
+                "id, first_name, last_name, email, phone, city, country, account_id, "
+                "created_at, updated_at, owner_id, team_id, version, custom, title, "
+                "description, street, region, postal_code"
             )
             with pg.copy(f"COPY accounts_contact ({columns}) FROM STDIN") as copy:
                 for pk, r in zip(ids, records, strict=True):
                     copy.write_row(
-                        (pk, *r, now, now, user.pk, user.team_id, 1, "{}", "", "", "", "", "")
+                        (pk, r[0], r[1], r[2], r[3], r[5], r[6], account_of[r[4]], now, now)
+                        + (user.pk, user.team_id, 1, "{}", "", "", "", "", "")
                     )
             with pg.copy(
                 "COPY accounts_contactemail (contact_id, email, kind, is_primary) FROM STDIN"
@@ -268,11 +314,21 @@ def baseline_same_tables(path: Path, user) -> float:
                     copy.write_row((pk, r[3], "work", True))
             with pg.copy(
                 "COPY timeline_timelineevent (kind, actor_id, occurred_at, summary, payload, "
-                "contact_id) FROM STDIN"
+                "account_id, contact_id) FROM STDIN"
             ) as copy:
+                for pk, name in zip(account_ids, companies, strict=True):
+                    copy.write_row(("created", user.pk, now, f"Created {name}", "{}", pk, None))
                 for pk, r in zip(ids, records, strict=True):
-                    copy.write_row(("created", user.pk, now, f"Created {r[0]} {r[1]}", "{}", pk))
-    return time.perf_counter() - started
+                    copy.write_row(
+                        ("created", user.pk, now, f"Created {r[0]} {r[1]}", "{}", None, pk)
+                    )
+            with pg.copy(
+                "COPY segments_contactlifecycle (contact_id, stage, since) FROM STDIN"
+            ) as copy:
+                for pk in ids:
+                    copy.write_row((pk, "prospect", now))
+            label = "PostgreSQL COPY"
+    return time.perf_counter() - started, label
 
 
 def die_import(path: Path, user) -> float | None:
@@ -369,49 +425,102 @@ def main() -> None:
         n = args.rows
         results = []
 
-        elapsed, job = rapport_import(path, user, dry_run=True)
-        results.append(("Rapport dry run (validate + match, no writes)", elapsed))
+        cpu = CpuMeter()
+        with cpu.measure():
+            elapsed, job = rapport_import(path, user, dry_run=True)
+        results.append(("Rapport dry run (validate + match, no writes)", elapsed, cpu.last))
         rss_dry = job.peak_rss
         fresh.reset()
-        elapsed, job = rapport_import(path, user)
+        with cpu.measure():
+            elapsed, job = rapport_import(path, user)
         assert job.created == n, (job.created, job.failed)
-        results.append(("Rapport import (new contacts, emails, phones, events)", elapsed))
+        imported = elapsed
+        results.append(("Rapport import (new contacts, emails, phones, events)", elapsed, cpu.last))
         rss_import = job.peak_rss
-        elapsed, job = rapport_import(path, user)
+        with cpu.measure():
+            elapsed, job = rapport_import(path, user)
         assert job.unchanged == n and job.created == 0, (job.unchanged, job.created)
-        results.append(("Rapport rerun of the same file (every row matches)", elapsed))
+        results.append(("Rapport rerun of the same file (every row matches)", elapsed, cpu.last))
 
         fresh.reset()
-        elapsed, label = baseline_executemany(path, user)
-        baseline = elapsed
-        results.append((f"baseline: {label} into accounts_contact", elapsed))
+        with cpu.measure():
+            baseline, label = baseline_same_tables(path, user)
+        results.append((f"baseline: {label} into the same tables", baseline, cpu.last))
         fresh.reset()
-        results.append(
-            (
-                "floor: raw inserts into the same 4 tables as the import",
-                baseline_same_tables(path, user),
-            )
-        )
+        with cpu.measure():
+            elapsed, label = baseline_executemany(path, user)
+        results.append((f"{label} into accounts_contact alone", elapsed, cpu.last))
+        die = None
         if args.die:
             fresh.reset()
-            die = die_import(path, user)
+            with cpu.measure():
+                die = die_import(path, user)
             if die is None:
-                results.append(("django-import-export: not installed", None))
+                results.append(("django-import-export: not installed", None, None))
             else:
-                results.append(("django-import-export (default, match on email)", die))
+                results.append(("django-import-export (default, match on email)", die, cpu.last))
 
         print(f"\nImport of {n:,} contacts ({size_mib:.1f} MiB CSV) on {connection.vendor}")
-        print(f"{'path':<58} {'seconds':>8} {'rows/s':>9} {'vs baseline':>11}")
-        for label, seconds in results:
+        print(
+            f"{'path':<58} {'seconds':>8} {'rows/s':>9} {'vs baseline':>11} "
+            f"{'CPU s client':>12} {'CPU s server':>12}"
+        )
+        for label, seconds, used in results:
             if seconds is None:
                 print(f"{label:<58} {'-':>8} {'-':>9} {'-':>11}")
                 continue
-            print(f"{label:<58} {seconds:8.2f} {n / seconds:9,.0f} {baseline / seconds:10.0%}")
+            client, server = used
+            server_text = "-" if server is None else f"{server:.2f}"
+            print(
+                f"{label:<58} {seconds:8.2f} {n / seconds:9,.0f} {baseline / seconds:10.0%} "
+                f"{client:12.2f} {server_text:>12}"
+            )
+        print(f"import: {baseline / imported:.0%} of the baseline", end="")
+        if die:
+            print(f", {die / imported:.1f}× django-import-export", end="")
+        print()
         print(
             f"peak RSS of the process: {rss_dry:.0f} MiB during the dry run, {rss_import:.0f} "
             f"MiB during the import (file {size_mib:.1f} MiB); {peak_rss_mib():.0f} MiB over the "
             "whole benchmark (the baselines hold the file's rows in memory)"
         )
+
+
+class CpuMeter:
+    """CPU seconds of a block: this process (all threads) and, on PostgreSQL, the server
+    process of the connection (read from /proc: the bench runs on the database's machine).
+    Unlike wall time, these do not grow when other processes take the cores."""
+
+    def __init__(self):
+        self.last: tuple[float, float | None] = (0.0, None)
+
+    def _server(self) -> float | None:
+        from django.db import connection
+
+        if connection.vendor != "postgresql":
+            return None
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            pid = cursor.fetchone()[0]
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def measure(self):
+        import contextlib
+
+        @contextlib.contextmanager
+        def block():
+            client, server = time.process_time(), self._server()
+            yield
+            used = time.process_time() - client
+            after = self._server()
+            self.last = (used, None if server is None or after is None else after - server)
+
+        return block()
 
 
 if __name__ == "__main__":

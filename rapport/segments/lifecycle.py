@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterable
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import (
     Case,
     CharField,
@@ -140,15 +140,45 @@ def lifecycle_recompute(
 LABELS = dict(S.choices)
 
 
+def _stages_upsert(stages: list[tuple[int, str]], now) -> None:
+    """Store (contact id, stage) pairs with `since` = now, replacing a contact's current
+    row: what `bulk_create(update_conflicts=True)` writes, as one prepared statement (an
+    import of 50,000 contacts spent a fifth of its time compiling that bulk_create)."""
+    if not stages:
+        return
+    table = ContactLifecycle._meta.db_table
+    vendor = connection.vendor
+    since = ContactLifecycle._meta.get_field("since").get_db_prep_save(now, connection)
+    upsert = "ON CONFLICT (contact_id) DO UPDATE SET stage = EXCLUDED.stage, since = EXCLUDED.since"
+    with connection.cursor() as cursor:
+        if vendor == "postgresql":
+            ids, names = zip(*stages, strict=True)
+            cursor.execute(
+                f"INSERT INTO {table} (contact_id, stage, since) "  # noqa: S608
+                "SELECT c, s, %s FROM unnest(%s::bigint[], %s::varchar[]) AS t(c, s) "
+                f"{upsert}",
+                [since, list(ids), list(names)],
+            )
+        elif vendor == "sqlite":
+            cursor.cursor.executemany(  # the sqlite3 cursor: no per-row query rewriting
+                f"INSERT INTO {table} (contact_id, stage, since) VALUES (?, ?, ?) {upsert}",  # noqa: S608
+                [(pk, stage, since) for pk, stage in stages],
+            )
+        else:
+            ContactLifecycle.objects.bulk_create(
+                [ContactLifecycle(contact_id=pk, stage=to, since=now) for pk, to in stages],
+                update_conflicts=True,
+                unique_fields=["contact"],
+                update_fields=["stage", "since"],
+            )
+
+
 def _apply(rows: list[tuple], now, reason: str) -> int:
     from rapport.timeline.hooks import as_columns, events_written
     from rapport.timeline.models import EventKind, TimelineEvent
 
     with transaction.atomic():
-        new = [ContactLifecycle(contact_id=pk, stage=to, since=now) for pk, _, old, to in rows]
-        ContactLifecycle.objects.bulk_create(
-            new, update_conflicts=True, unique_fields=["contact"], update_fields=["stage", "since"]
-        )
+        _stages_upsert([(pk, to) for pk, _, _old, to in rows], now)
         moves = [
             (pk, acc, old, to) for pk, acc, old, to in rows if old is not None or to != S.PROSPECT
         ]

@@ -72,18 +72,27 @@ class BulkInsert:
         """Insert the rows in one statement; with `ids`, return their new ids in order."""
         if not rows:
             return [] if ids else None
-        converters = self._converters()
+        # Pass-through columns carry no converter: most values are appended untouched.
+        converters = [
+            (attname, None if convert is _identity else convert, default)
+            for attname, convert, default in self._converters()
+        ]
         params = []
+        missing = _MISSING
         for row in rows:
+            get = row.get
             values = []
+            append = values.append
             for attname, convert, default in converters:
-                if attname in row:
-                    value = row[attname]
-                    values.append(None if value is None else convert(value))
-                elif default is _MISSING:
-                    raise ValueError(f"{self.table}.{attname} needs a value")
+                value = get(attname, missing)
+                if value is missing:
+                    if default is missing:
+                        raise ValueError(f"{self.table}.{attname} needs a value")
+                    append(default)
+                elif convert is None or value is None:
+                    append(value)
                 else:
-                    values.append(default)
+                    append(convert(value))
             params.append(values)
         vendor = self.connection.vendor
         if vendor == "sqlite":

@@ -9,6 +9,7 @@ unchanged.
 """
 
 import datetime
+import functools
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -188,10 +189,15 @@ def _choice(value: Any, target: Target) -> str:
     raise CellError(f"Must be one of {', '.join(target.choices)}", "invalid_choice")
 
 
+# A file names a handful of countries thousands of times: each distinct text is looked up
+# once (country_code is a pure function of the text; refusals are not cached).
+_country_code = functools.lru_cache(maxsize=4096)(country_code)
+
+
 def _country(value: Any, target: Target) -> str:
     # A code (DE, DEU) or an exact English name ("Germany"): never the first two letters.
     try:
-        return country_code(_text(value))
+        return _country_code(_text(value))
     except ValidationError:
         raise CellError("A country name or its ISO code (Germany, DE, GB, US …)", "invalid_country")
 
@@ -347,6 +353,9 @@ def _custom(value: Any, target: Target):
         raise CellError(f"{definition.label} {exc}", "invalid")
 
 
+PHONE_CACHE_SIZE = 200_000
+
+
 class RowReader:
     """Turns the cells of a row into field values with one reader per mapped column."""
 
@@ -372,6 +381,25 @@ class RowReader:
                 reader = _custom if target.custom is not None else READERS[target.kind]
                 self.columns.append((index, header, target, reader))
         self.column_of = {target.key: header for _, header, target, _ in self.columns}
+        # phonenumbers costs ~50 µs a number: each distinct (text, country) of the file is
+        # parsed once (switchboards, repeated rows, reruns), refusals included. Per reader,
+        # i.e. per import run, so a settings change (the default region) is never missed.
+        self._phones: dict[tuple[str, str | None], str | tuple[str, str]] = {}
+
+    def _phone(self, text: str, region: str | None) -> str:
+        key = (text, region)
+        known = self._phones.get(key)
+        if known is None:
+            try:
+                known = phone_e164(text, region)
+            except CellError as exc:
+                known = (str(exc), exc.code)  # a new exception per row, not one reraised
+            if len(self._phones) >= PHONE_CACHE_SIZE:
+                self._phones.clear()
+            self._phones[key] = known
+        if isinstance(known, tuple):
+            raise CellError(*known)
+        return known
 
     def read(self, number: int, cells: list) -> Row | None:
         """The row's values and issues; None for a blank row (skipped silently)."""
@@ -402,7 +430,7 @@ class RowReader:
         values = row.values
         if "phone" in values:
             try:
-                values["phone"] = phone_e164(values["phone"], values.get("country"))
+                values["phone"] = self._phone(values["phone"], values.get("country"))
             except CellError as exc:
                 bad = values.pop("phone")
                 if self.strict:
