@@ -77,7 +77,7 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _wait_for(predicate, what: str, output: list[str], seconds: float = 120.0):
+def _wait_for(predicate, what: str, output: list[str], seconds: float = 300.0):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         value = predicate()
