@@ -44,7 +44,7 @@ from django.db import connection, transaction  # noqa: E402
 from django.test.utils import override_settings  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from bench.bench_mail_send import SinkProcess, bare_loop  # noqa: E402
+from bench.smtp_sink import SinkProcess, assert_each_once, bare_baseline, sink_mailbox  # noqa: E402
 
 SIZES = {"small": 2_000, "1m": 100_000}
 
@@ -125,10 +125,8 @@ def campaign_run(server, n: int) -> dict:
         Delivery,
         DeliveryState,
         EmailTemplate,
-        Mailbox,
         MailThread,
         Purpose,
-        Security,
     )
     from rapport.mail.sender import send_due
     from rapport.segments.models import Segment
@@ -148,13 +146,7 @@ def campaign_run(server, n: int) -> dict:
         body_html='<p>Hello {{ contact.first_name }}, <a href="https://shop.example.com/offer">'
         "the offer</a></p>",
     )
-    mailbox = Mailbox.objects.create(
-        name="campaign-bench",
-        email_address="bench@example.com",
-        smtp_host=server.host,
-        smtp_port=server.port,
-        smtp_security=Security.NONE,
-    )
+    mailbox = sink_mailbox(server, "campaign-bench")
     campaign = None
     try:
         segment = audience(n, purpose, owner)
@@ -222,14 +214,10 @@ def main() -> dict:
     with override_settings(
         TASKS={"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
     ):
-        with SinkProcess() as server:
-            bare = bare_loop(server, n)
-            stats = server.stop()
-        assert stats == {"count": n, "unique": n}, stats
+        bare = bare_baseline(n)
         with SinkProcess() as server:
             run = campaign_run(server, n)
-            stats = server.stop()
-        assert stats == {"count": n, "unique": n}, stats  # each recipient exactly once
+            assert_each_once(server.stop(), n)  # each recipient exactly once
     results = {
         "recipients": n,
         "database": connection.vendor,

@@ -21,12 +21,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import smtplib
-import subprocess
 import sys
 import time
-from email.message import EmailMessage
-from email.utils import make_msgid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -41,64 +37,22 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.test.utils import override_settings  # noqa: E402
 
-from rapport.mail.models import Delivery, DeliveryState, Mailbox, MailThread, Security  # noqa: E402
+from bench.smtp_sink import (  # noqa: E402
+    BODY,
+    SinkProcess,
+    assert_each_once,
+    bare_baseline,
+    sink_mailbox,
+)
+from rapport.mail.models import Delivery, DeliveryState, MailThread  # noqa: E402
 from rapport.mail.sender import send_due  # noqa: E402
 from rapport.mail.services import queue_email  # noqa: E402
 
-
-class SinkProcess:
-    """The aiosmtpd sink in its own process (an SMTP server is one; in this process it would
-    compete with the sender for the interpreter lock)."""
-
-    def __enter__(self):
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "rapport.mail.tests.smtp_server"],
-            cwd=Path(__file__).resolve().parents[1],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-        self.host, self.port = "127.0.0.1", json.loads(self.process.stdout.readline())["port"]
-        return self
-
-    def stop(self) -> dict:
-        self.process.stdin.close()
-        stats = json.loads(self.process.stdout.readline())
-        self.process.wait(timeout=30)
-        return stats
-
-    def __exit__(self, *exc):
-        if self.process.poll() is None:
-            self.process.kill()
-
-
 SIZES = {"small": 1_000, "1m": 10_000}
-BODY = "Hello,\n\nthis is a benchmark message from Rapport.\n\nRegards\n" * 3
-
-
-def bare_loop(server, n: int) -> float:
-    start = time.perf_counter()
-    with smtplib.SMTP(server.host, server.port) as smtp:
-        for i in range(n):
-            message = EmailMessage()
-            message["From"] = "bench@example.com"
-            message["To"] = f"person{i}@example.com"
-            message["Subject"] = f"Bench {i}"
-            message["Message-ID"] = make_msgid(domain="example.com")
-            message.set_content(BODY)
-            smtp.sendmail("bench@example.com", [f"person{i}@example.com"], message.as_bytes())
-    return time.perf_counter() - start
 
 
 def outbox(server, n: int) -> tuple[float, float]:
-    mailbox = Mailbox.objects.create(
-        name="bench",
-        email_address="bench@example.com",
-        smtp_host=server.host,
-        smtp_port=server.port,
-        smtp_security=Security.NONE,
-    )
+    mailbox = sink_mailbox(server, "bench")
     try:
         start = time.perf_counter()
         with transaction.atomic():
@@ -133,14 +87,10 @@ def main() -> dict:
     with override_settings(
         TASKS={"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
     ):
-        with SinkProcess() as server:
-            bare = bare_loop(server, n)
-            stats = server.stop()
-        assert stats == {"count": n, "unique": n}, stats
+        bare = bare_baseline(n)
         with SinkProcess() as server:
             queued, sent = outbox(server, n)
-            stats = server.stop()
-        assert stats == {"count": n, "unique": n}, stats  # each message exactly once
+            assert_each_once(server.stop(), n)
     results = {
         "messages": n,
         "database": connection.vendor,

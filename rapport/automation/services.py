@@ -24,6 +24,7 @@ from rapport.automation.models import (
     TriggerType,
 )
 from rapport.automation.outbox import emit  # noqa: F401 - the public entry for other apps
+from rapport.automation.owners import rule_owner
 from rapport.automation.schedules import next_cron_time
 from rapport.identity.models import User
 from rapport.identity.services import require_settings_admin
@@ -204,11 +205,21 @@ def rule_save_for_module(*, rule: Rule | None, data: dict, run_as: User) -> Rule
     return rule
 
 
+def _require_unowned(rule: Rule) -> None:
+    """A rule another module keeps in step with its rows (a sequence's steps) is changed
+    there only: edited or deleted here, it would break what that module runs."""
+    owner = rule_owner(rule.pk)
+    if owner is not None:
+        raise Conflict(f"This rule runs {owner.label}: change it there ({owner.url})")
+
+
 def rule_update(
     *, rule: Rule, actor: User, data: dict, expected_version: int | None = None
 ) -> Rule:
-    """Replace the given fields (validated as a whole rule); versioned like records."""
+    """Replace the given fields (validated as a whole rule); versioned like records. Not for
+    a rule another module owns (rapport/automation/owners.py)."""
     require_settings_admin(actor)
+    _require_unowned(rule)
     current = {k: getattr(rule, k) for k in RULE_FIELDS}
     clean = _clean({**current, **data})
     with transaction.atomic():
@@ -230,8 +241,10 @@ def rule_update(
 
 
 def rule_delete(*, rule: Rule, actor: User) -> None:
-    """Delete the rule with its run history (deactivate it to keep the history)."""
+    """Delete the rule with its run history (deactivate it to keep the history). Not for a
+    rule another module owns."""
     require_settings_admin(actor)
+    _require_unowned(rule)
     rule.delete()
 
 

@@ -21,6 +21,7 @@ from rapport.automation.forms import (
     initial_for,
     rule_data,
 )
+from rapport.automation.owners import rule_owner, rule_owners
 from rapport.identity.services import require_settings_admin
 from rapport.records.exceptions import StaleVersion
 from rapport.web.decorators import ui_view
@@ -39,12 +40,19 @@ FIELD_MAP = {
 
 @ui_view
 def rules(request):
-    rows = selectors.rules_for(request.user).order_by("name", "id")
+    rows = list(selectors.rules_for(request.user).order_by("name", "id"))
+    owners = rule_owners(rule.pk for rule in rows)
+    for rule in rows:
+        rule.owner = owners.get(rule.pk)
     return settings_page(request, "automation", "automation/rules.html", {"rules": rows})
 
 
 def _builder(request, rule=None):
     require_settings_admin(request.user)
+    owner = rule_owner(rule.pk) if rule is not None else None
+    if owner is not None:
+        messages.warning(request, f"This rule runs {owner.label}: change it there.")
+        return HttpResponseRedirect(reverse("settings:automation_rule", args=[rule.pk]))
     if rule is not None and not editable_in_forms(rule):
         messages.warning(
             request,
@@ -155,6 +163,7 @@ def rule_detail(request, pk: int):
         "automation/rule.html",
         {
             "rule": rule,
+            "owner": rule_owner(rule.pk),
             "runs": runs,
             "runs_shown": RUNS_SHOWN,
             "in_forms": editable_in_forms(rule),

@@ -11,6 +11,7 @@ class SequencesConfig(AppConfig):
         # the mail app's after-ingest hook, meetings through the timeline listeners. All
         # explicit registrations, no model signals.
         from rapport.automation.actions import register_action
+        from rapport.automation.owners import register_rule_owner
         from rapport.mail.inbound import register_after_ingest_many
         from rapport.sequences import engine
         from rapport.timeline.hooks import timeline_listener
@@ -19,3 +20,5 @@ class SequencesConfig(AppConfig):
             register_action(spec, replace=True)
         register_after_ingest_many(engine.on_mail_ingested)
         timeline_listener(engine.on_timeline_events)
+        # A sequence's rule is changed through the sequence only (read-only in Automation).
+        register_rule_owner(engine.rule_owners)

@@ -376,3 +376,20 @@ def next_step_at(enrolment: Enrolment) -> datetime.datetime | None:
     if not enrolment.is_open or not enrolment.run_id:
         return None
     return enrolment.run.next_run_at if enrolment.run else timezone.now()
+
+
+def rule_owners(rule_ids: list[int]) -> dict:
+    """{rule id: RuleOwner} for the sequences whose rules are among `rule_ids`
+    (rapport.automation.owners): those rules are read-only in the Automation settings."""
+    from django.urls import reverse
+
+    from rapport.automation.owners import RuleOwner
+    from rapport.sequences.models import Sequence
+
+    return {
+        sequence.rule_id: RuleOwner(
+            label=f"the sequence “{sequence.name}”",
+            url=reverse("sequences:detail", args=[sequence.pk]),
+        )
+        for sequence in Sequence.objects.filter(rule_id__in=rule_ids).only("pk", "name", "rule_id")
+    }

@@ -3,15 +3,14 @@ imap_server.py) delivers the customer's mail, the aiosmtpd sink (smtp_server.py)
 the agent's reply arrives. Nothing of imaplib or smtplib is mocked."""
 
 import datetime
-import email.utils
-from email.message import EmailMessage
 
 import pytest
 from django.utils import timezone
 
 from rapport.cases import services
 from rapport.cases.models import Case, CaseEntry, CaseStatus
-from rapport.mail.models import Mailbox, MailboxPurpose, Security
+from rapport.cases.tests.journey import CUSTOMER, customer_mail, support_mailbox
+from rapport.mail.models import MailboxPurpose
 from rapport.mail.sender import send_due
 from rapport.mail.sync import sync_mailbox
 from rapport.mail.tests import imap_server
@@ -22,22 +21,9 @@ dovecot_server = imap_server.dovecot_server
 
 
 def mail(
-    *,
-    sender="Ann Customer <ann@customer.example>",
-    subject="Printer broken",
-    body="My printer does not print.",
-    headers=None,
-) -> bytes:
-    msg = EmailMessage()
-    msg["From"] = sender
-    msg["To"] = "help@rapport.test"
-    msg["Subject"] = subject
-    msg["Date"] = email.utils.format_datetime(timezone.now())
-    msg["Message-ID"] = email.utils.make_msgid(domain="customer.example")
-    for name, value in (headers or {}).items():
-        msg[name] = value
-    msg.set_content(body)
-    return msg.as_bytes()
+    *, sender=CUSTOMER, subject="Printer broken", body="My printer does not print.", headers=None
+):
+    return customer_mail(subject, body, sender=sender, headers=headers).as_bytes()
 
 
 @pytest.fixture
@@ -56,19 +42,7 @@ def smtp_server(help_user):
 def support(dovecot_server, smtp_server, help_user, settings, desk):
     settings.RAPPORT_MAIL_CA_FILE = str(dovecot_server.cert_path)
     user = help_user
-    box = Mailbox(
-        name="Help",
-        email_address="help@rapport.test",
-        display_name="Rapport Help",
-        purpose=MailboxPurpose.SUPPORT,
-        smtp_host=smtp_server.host,
-        smtp_port=smtp_server.port,
-        smtp_security=Security.NONE,
-        smtp_user=user,
-        **dovecot_server.mailbox_settings(user),
-    )
-    box.set_secret(PASSWORD)
-    box.save()
+    box = support_mailbox(smtp_server, dovecot=dovecot_server, user=user)
     box.imap_test_user = user
     desk["queue"].mailbox = box
     desk["queue"].save()
@@ -184,11 +158,7 @@ def test_attachments_both_ways_and_downloads_only_for_who_sees_the_case(
     from django.core.files.uploadedfile import SimpleUploadedFile
     from django.test import Client
 
-    msg = EmailMessage()
-    msg["From"], msg["To"], msg["Subject"] = "Ann <ann@customer.example>", "help@x.test", "Scan"
-    msg["Date"] = email.utils.format_datetime(timezone.now())
-    msg["Message-ID"] = email.utils.make_msgid(domain="customer.example")
-    msg.set_content("The error is in the photo.")
+    msg = customer_mail("Scan", "The error is in the photo.")
     msg.add_attachment(
         b"%PDF-1.4 error report", maintype="application", subtype="pdf", filename="error.pdf"
     )

@@ -2,67 +2,35 @@
 a case in the queue → the agent answers with a macro (the reply reaches the customer's SMTP
 sink) → the customer replies on the same thread → the agent resolves the case."""
 
-import email.utils
-from email.message import EmailMessage
-
 import pytest
 
-from rapport.accounts.services import account_create, contact_create
-from rapport.cases.models import Case, Macro, Queue, QueueMember
+from rapport.cases.models import Case, Macro
+from rapport.cases.tests.journey import (
+    CSP_LISTENER,
+    agent_with_customer,
+    customer_mail,
+    support_mailbox,
+    support_queue,
+)
 from rapport.conftest import sign_in
-from rapport.identity.services import user_create
 from rapport.mail.inbound import ingest_raw
-from rapport.mail.models import Mailbox, MailboxPurpose, Security
 from rapport.mail.sender import send_due
 from rapport.mail.tests.smtp_server import SmtpServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-LISTENER = """
-document.addEventListener('securitypolicyviolation', (e) => console.error(
-  'CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI));
-"""
-
-
-def _mail(subject: str, body: str, **headers) -> bytes:
-    msg = EmailMessage()
-    msg["From"], msg["To"], msg["Subject"] = "Ann <ann@customer.example>", "help@x.test", subject
-    msg["Date"] = email.utils.format_datetime(email.utils.localtime())
-    msg["Message-ID"] = email.utils.make_msgid(domain="customer.example")
-    for k, v in headers.items():
-        msg[k.replace("_", "-")] = v
-    msg.set_content(body)
-    return msg.as_bytes()
-
 
 def test_mail_to_case_macro_reply_customer_answer_resolved(page, screenshot):
-    agent = user_create(username="agent", first_name="Alice", password="x", validate=False)
-    account = account_create(actor=agent, fields={"name": "Customer Ltd"})
-    contact_create(
-        actor=agent,
-        fields={"first_name": "Ann", "last_name": "Customer", "account": account},
-        emails=[{"email": "ann@customer.example", "is_primary": True}],
-    )
+    agent, account = agent_with_customer()
     with SmtpServer() as smtp:
-        box = Mailbox.objects.create(
-            name="Help",
-            email_address="help@x.test",
-            purpose=MailboxPurpose.SUPPORT,
-            smtp_host=smtp.host,
-            smtp_port=smtp.port,
-            smtp_security=Security.NONE,
-        )
-        queue = Queue.objects.create(name="Support", mailbox=box)
-        QueueMember.objects.create(queue=queue, user=agent)
-        from rapport.cases.models import RoutingRule
-
-        RoutingRule.objects.create(name="All", queue=queue)
+        box = support_mailbox(smtp)
+        queue = support_queue(box, agent)
         Macro.objects.create(
             name="Ask for the order",
             body="Hello {{ contact.first_name }}, which order is it? {{ agent.first_name }}",
             set_fields={"status": "pending_customer"},
         )
-        ingest_raw(box, _mail("Parcel missing", "My parcel never came."))
+        ingest_raw(box, customer_mail("Parcel missing", "My parcel never came.").as_bytes())
         case = Case.objects.get()
         assert case.queue == queue and case.owner is None
 
@@ -76,7 +44,7 @@ def test_mail_to_case_macro_reply_customer_answer_resolved(page, screenshot):
                 else None
             ),
         )
-        page.context.add_init_script(LISTENER)
+        page.context.add_init_script(CSP_LISTENER)
         sign_in(page, agent)
         page.goto("/cases/?view=unassigned")
         page.get_by_role("link", name="Parcel missing").click()
@@ -100,12 +68,11 @@ def test_mail_to_case_macro_reply_customer_answer_resolved(page, screenshot):
 
         ingest_raw(
             box,
-            _mail(
+            customer_mail(
                 "Re: Parcel missing",
                 "Order 4711.",
-                In_Reply_To=sent.message_id,
-                References=sent.message_id,
-            ),
+                headers={"In-Reply-To": sent.message_id, "References": sent.message_id},
+            ).as_bytes(),
         )
         assert Case.objects.count() == 1
         page.reload()

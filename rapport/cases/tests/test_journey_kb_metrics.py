@@ -11,24 +11,27 @@ customer's answer (another real mail) threads onto the case → the agent resolv
 Service dashboard's volume, first-response and SLA attainment show it, and the article
 counts one resolved case."""
 
-import email.utils
 import re
 import smtplib
-from email.message import EmailMessage
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 from playwright.sync_api import expect
 
-from rapport.accounts.services import account_create, contact_create
-from rapport.cases.models import Case, CaseEntry, Queue, QueueMember, RoutingRule
+from rapport.cases.models import Case, CaseEntry
+from rapport.cases.tests.journey import (
+    CSP_LISTENER,
+    SUPPORT,
+    agent_with_customer,
+    customer_mail,
+    support_mailbox,
+    support_queue,
+)
 from rapport.conftest import sign_in
 from rapport.identity.models import Role
 from rapport.identity.services import user_create
 from rapport.knowledge.models import ArticleCaseUse
 from rapport.knowledge.services import article_create
-from rapport.mail.models import Mailbox, MailboxPurpose, Security
 from rapport.mail.sync_tasks import mail_sync_all_task
 from rapport.mail.tasks import send_due_task
 from rapport.mail.tests import imap_server
@@ -40,12 +43,6 @@ from rapport.sla.policies import sla_policy_save
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 dovecot_server = imap_server.dovecot_server
-
-SUPPORT = "help@rapport.test"
-LISTENER = """
-document.addEventListener('securitypolicyviolation', (e) => console.error(
-  'CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI));
-"""
 
 
 class MxSink(Sink):
@@ -66,13 +63,9 @@ class MxSink(Sink):
 
 def _send(smtp: SmtpServer, user: str, subject: str, body: str, **headers) -> str:
     """The customer's mail client: a real SMTP session to the loopback server."""
-    msg = EmailMessage()
-    msg["From"], msg["To"], msg["Subject"] = "Ann Customer <ann@customer.example>", SUPPORT, subject
-    msg["Date"] = email.utils.format_datetime(timezone.now())
-    msg["Message-ID"] = email.utils.make_msgid(domain="customer.example")
-    for name, value in headers.items():
-        msg[name.replace("_", "-")] = value
-    msg.set_content(body)
+    msg = customer_mail(
+        subject, body, headers={name.replace("_", "-"): value for name, value in headers.items()}
+    )
     with smtplib.SMTP(smtp.host, smtp.port, timeout=30) as client:
         client.login(user, PASSWORD)
         client.send_message(msg)
@@ -91,13 +84,7 @@ def test_mail_case_kb_answer_customer_reply_resolved_metrics(
 ):
     settings.RAPPORT_MAIL_CA_FILE = str(dovecot_server.cert_path)
     admin = user_create(username="boss", role=Role.ADMIN, password="x", validate=False)
-    agent = user_create(username="agent", first_name="Alice", password="x", validate=False)
-    account = account_create(actor=agent, fields={"name": "Customer Ltd"})
-    contact_create(
-        actor=agent,
-        fields={"first_name": "Ann", "last_name": "Customer", "account": account},
-        emails=[{"email": "ann@customer.example", "is_primary": True}],
-    )
+    agent, account = agent_with_customer()
     article = article_create(
         actor=admin,
         title="Printer paper jam",
@@ -112,22 +99,8 @@ def test_mail_case_kb_answer_customer_reply_resolved_metrics(
     smtp = SmtpServer(user=help_user, password=PASSWORD)
     smtp.sink = smtp.controller.handler = MxSink(dovecot_server, help_user)
     with smtp:
-        box = Mailbox(
-            name="Help",
-            email_address=SUPPORT,
-            display_name="Rapport Help",
-            purpose=MailboxPurpose.SUPPORT,
-            smtp_host=smtp.host,
-            smtp_port=smtp.port,
-            smtp_security=Security.NONE,
-            smtp_user=help_user,
-            **dovecot_server.mailbox_settings(help_user),
-        )
-        box.set_secret(PASSWORD)
-        box.save()
-        queue = Queue.objects.create(name="Support", mailbox=box)
-        QueueMember.objects.create(queue=queue, user=agent)
-        RoutingRule.objects.create(name="All", queue=queue)
+        box = support_mailbox(smtp, dovecot=dovecot_server, user=help_user)
+        queue = support_queue(box, agent)
 
         # The first request of a process imports the URLconf (seconds, more on a loaded
         # machine): done here, before any navigation is timed.
@@ -137,7 +110,7 @@ def test_mail_case_kb_answer_customer_reply_resolved_metrics(
         page.set_default_navigation_timeout(120_000)
         problems: list[str] = []
         page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-        page.context.add_init_script(LISTENER)
+        page.context.add_init_script(CSP_LISTENER)
         sign_in(page, agent)
 
         # 1. The mail arrives: SMTP → dovecot → the sync task → a case in the queue.
