@@ -42,8 +42,11 @@ def _shoot(page, name):
 
 
 def test_form_to_segment_to_campaign_click_and_unsubscribe(
-    page, live_server, settings, smtp_server
-):  # noqa: F811
+    page,
+    live_server,
+    settings,
+    smtp_server,  # noqa: F811
+):
     get_resolver().reverse_dict  # noqa: B018 - import every view before the first page
     settings.RAPPORT_BASE_URL = live_server.url
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
