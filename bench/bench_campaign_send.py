@@ -44,7 +44,12 @@ from django.db import connection, transaction  # noqa: E402
 from django.test.utils import override_settings  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from bench.smtp_sink import SinkProcess, assert_each_once, bare_baseline, sink_mailbox  # noqa: E402
+from bench.smtp_sink import (  # noqa: E402
+    SinkProcess,
+    assert_each_once,
+    bare_baseline,
+    sink_mailbox,
+)
 
 SIZES = {"small": 2_000, "1m": 100_000}
 
@@ -165,14 +170,16 @@ def campaign_run(server, n: int) -> dict:
         services.campaign_start(campaign=campaign, actor=owner)
         snapshot = time.perf_counter() - start
         samples = []
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         while services.dispatch_due(batch=500, max_batches=1):
             samples.append(rss_mib())
         dispatched = time.perf_counter() - start
-        start = time.perf_counter()
+        dispatch_cpu = time.process_time() - cpu
+        start, cpu = time.perf_counter(), time.process_time()
         while send_due(limit=500, max_batches=1):
             samples.append(rss_mib())
         sent = time.perf_counter() - start
+        send_cpu = time.process_time() - cpu
         left = Delivery.objects.filter(message__mailbox=mailbox).exclude(state=DeliveryState.SENT)
         assert not left.exists(), "some messages were not sent"
         half = len(samples) // 2 or 1
@@ -180,6 +187,8 @@ def campaign_run(server, n: int) -> dict:
             "snapshot_s": snapshot,
             "dispatch_s": dispatched,
             "send_s": sent,
+            "dispatch_cpu_s": dispatch_cpu,
+            "send_cpu_s": send_cpu,
             "rss_first_half_peak_mib": round(max(samples[:half]), 1),
             "rss_second_half_peak_mib": round(max(samples[half:] or samples), 1),
         }
@@ -214,7 +223,9 @@ def main() -> dict:
     with override_settings(
         TASKS={"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
     ):
+        cpu = time.process_time()
         bare = bare_baseline(n)
+        bare_cpu = time.process_time() - cpu
         with SinkProcess() as server:
             run = campaign_run(server, n)
             assert_each_once(server.stop(), n)  # each recipient exactly once
@@ -228,6 +239,13 @@ def main() -> dict:
         "end_to_end_per_s": round(n / (run["dispatch_s"] + run["send_s"]), 1),
         "ratio_send": round(bare / run["send_s"], 3),
         "ratio_end_to_end": round(bare / (run["dispatch_s"] + run["send_s"]), 3),
+        # CPU seconds of this process (the sink runs in its own): what the other builds'
+        # load on a shared machine does not distort.
+        "bare_cpu_ms_per_message": round(bare_cpu * 1000 / n, 3),
+        "dispatch_cpu_ms_per_message": round(run["dispatch_cpu_s"] * 1000 / n, 3),
+        "send_cpu_ms_per_message": round(run["send_cpu_s"] * 1000 / n, 3),
+        "ratio_send_cpu": round(bare_cpu / run["send_cpu_s"], 3),
+        "ratio_end_to_end_cpu": round(bare_cpu / (run["dispatch_cpu_s"] + run["send_cpu_s"]), 3),
         "rss_first_half_peak_mib": run["rss_first_half_peak_mib"],
         "rss_second_half_peak_mib": run["rss_second_half_peak_mib"],
     }
@@ -236,7 +254,10 @@ def main() -> dict:
         f"outbox send {results['outbox_send_per_s']:,}/s ({results['ratio_send']:.0%} of bare; "
         f"target ≥ 50%); end to end incl. rendering and queueing "
         f"{results['end_to_end_per_s']:,}/s ({results['ratio_end_to_end']:.0%}); "
-        f"snapshot {results['snapshot_per_s']:,}/s; "
+        f"snapshot {results['snapshot_per_s']:,}/s; CPU ms a message: bare "
+        f"{results['bare_cpu_ms_per_message']}, dispatch {results['dispatch_cpu_ms_per_message']}, "
+        f"send {results['send_cpu_ms_per_message']} (CPU ratio send "
+        f"{results['ratio_send_cpu']:.0%}, end to end {results['ratio_end_to_end_cpu']:.0%}); "
         f"peak RSS {results['rss_first_half_peak_mib']} → {results['rss_second_half_peak_mib']} MiB"
     )
     if args.json:
