@@ -219,6 +219,16 @@ def page(browser, live_server):
     context.close()
 
 
+def shots_at_both_sizes(page, screenshot, name: str) -> None:
+    """Full-page screenshots `<name>-desktop` (1440×900) and `<name>-phone` (390×844); the
+    phone width never scrolls sideways. Leaves the tab at 1440×900."""
+    screenshot(page, f"{name}-desktop", full_page=True)
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390, name
+    screenshot(page, f"{name}-phone", full_page=True)
+    page.set_viewport_size({"width": 1440, "height": 900})
+
+
 def sign_in(page, user, url: str | None = None) -> None:
     """Sign `user` in on a tab with a session cookie (no login form); `url`: the live
     server's, when the tab is not the `page` fixture's."""

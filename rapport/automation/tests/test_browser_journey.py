@@ -12,20 +12,11 @@ from rapport.accounts.models import Contact
 from rapport.activities.models import Activity
 from rapport.automation import engine
 from rapport.automation.models import Rule, Run, Step
-from rapport.conftest import sign_in
+from rapport.conftest import shots_at_both_sizes, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 SHOTS = "automation"
-
-
-def _sizes(page, screenshot, name: str) -> None:
-    """Screenshots at 1440×900 and 390×844; the phone width never scrolls sideways."""
-    screenshot(page, f"{SHOTS}-{name}-desktop", full_page=True)
-    page.set_viewport_size({"width": 390, "height": 844})
-    assert page.evaluate("document.documentElement.scrollWidth") <= 390, name
-    screenshot(page, f"{SHOTS}-{name}-phone", full_page=True)
-    page.set_viewport_size({"width": 1440, "height": 900})
 
 
 def test_admin_builds_a_rule_that_runs_on_a_contact_made_in_the_ui(page, personas, screenshot):
@@ -54,7 +45,7 @@ def test_admin_builds_a_rule_that_runs_on_a_contact_made_in_the_ui(page, persona
     page.get_by_role("link", name="Edit rule").click()
     page.select_option("#id_act-2-type", "update_fields")
     page.fill("#id_act-2-fields", "title=Paris prospect")
-    _sizes(page, screenshot, "builder")
+    shots_at_both_sizes(page, screenshot, f"{SHOTS}-builder")
     page.get_by_role("button", name="Save rule").click()
     page.get_by_role("heading", name="Run history").wait_for()
     rule.refresh_from_db()
@@ -62,7 +53,7 @@ def test_admin_builds_a_rule_that_runs_on_a_contact_made_in_the_ui(page, persona
     assert "Wait" in page.locator(".action-lines").inner_text()
     page.goto("/settings/automation/")
     assert "Paris welcome" in page.locator("table").inner_text()
-    _sizes(page, screenshot, "rules")
+    shots_at_both_sizes(page, screenshot, f"{SHOTS}-rules")
 
     # A contact in Paris, made in the UI: the worker starts the run and parks it on the wait.
     page.goto("/contacts/new")
@@ -88,12 +79,12 @@ def test_admin_builds_a_rule_that_runs_on_a_contact_made_in_the_ui(page, persona
     page.goto(f"/settings/automation/{rule.pk}/")
     history = page.locator("table").inner_text()
     assert f"#{run.pk}" in history and "Done" in history
-    _sizes(page, screenshot, "history")
+    shots_at_both_sizes(page, screenshot, f"{SHOTS}-history")
     page.get_by_role("link", name=f"#{run.pk}").click()
     steps = page.locator("main").inner_text()
     for kind in ("create_task", "wait", "update_fields"):
         assert kind in steps, steps
-    _sizes(page, screenshot, "run")
+    shots_at_both_sizes(page, screenshot, f"{SHOTS}-run")
     page.get_by_role("button", name="Replay").click()
     page.get_by_text("Replay").first.wait_for()
     replay = Run.objects.exclude(pk=run.pk).get()

@@ -6,7 +6,7 @@ and 390×844."""
 import pytest
 
 from rapport.activities.models import Activity
-from rapport.conftest import sign_in
+from rapport.conftest import shots_at_both_sizes, sign_in
 from rapport.mail.models import Delivery, MailMessage
 from rapport.mail.tests.conftest import make_mailbox
 from rapport.sequences.models import Enrolment, Sequence
@@ -14,14 +14,6 @@ from rapport.sequences.models import Enrolment, Sequence
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 SHOTS = "sequences"
-
-
-def _sizes(page, screenshot, name: str) -> None:
-    screenshot(page, f"{SHOTS}-{name}-desktop", full_page=True)
-    page.set_viewport_size({"width": 390, "height": 844})
-    assert page.evaluate("document.documentElement.scrollWidth") <= 390, name
-    screenshot(page, f"{SHOTS}-{name}-phone", full_page=True)
-    page.set_viewport_size({"width": 1440, "height": 900})
 
 
 def test_rep_creates_a_sequence_enrols_a_contact_and_the_worker_runs_step_one(
@@ -43,7 +35,7 @@ def test_rep_creates_a_sequence_enrols_a_contact_and_the_worker_runs_step_one(
     page.select_option("#id_step_0_template", str(template.pk))
     page.select_option("#id_step_1_kind", "call")
     page.fill("#id_step_1_subject", "Call about the intro")
-    _sizes(page, screenshot, "form")
+    shots_at_both_sizes(page, screenshot, f"{SHOTS}-form")
     page.get_by_role("button", name="Create sequence").click()
     page.get_by_role("heading", name="Steps").wait_for()
     sequence = Sequence.objects.get(name="Intro and call")
@@ -66,17 +58,17 @@ def test_rep_creates_a_sequence_enrols_a_contact_and_the_worker_runs_step_one(
     task = Activity.objects.get(contact=ann, kind="task")
     assert task.subject == "Call: Call about the intro" and task.owner == personas.owner
     assert enrolment.state in ("active", "finished")
-    _sizes(page, screenshot, "contact-card")
+    shots_at_both_sizes(page, screenshot, f"{SHOTS}-contact-card")
 
     page.goto(f"/sequences/{sequence.pk}/")
     page.wait_for_load_state("load")
     steps = page.locator("table").first.inner_text()
     assert "Email: Intro" in steps and "0 of 1" in steps
-    _sizes(page, screenshot, "detail")
+    shots_at_both_sizes(page, screenshot, f"{SHOTS}-detail")
     page.goto("/activities/")
     page.wait_for_load_state("load")
     assert "Call: Call about the intro" in page.locator("main").inner_text()
     page.goto("/sequences/")
     page.wait_for_load_state("load")
-    _sizes(page, screenshot, "list")
+    shots_at_both_sizes(page, screenshot, f"{SHOTS}-list")
     assert not errors, errors
