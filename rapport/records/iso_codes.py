@@ -96,6 +96,9 @@ def currency_name(code: str) -> str:
     return _currency_names().get((code or "").upper(), code or "")
 
 
+# Imports name a handful of countries thousands of times: each distinct text is looked up once
+# (a pure function of the text; refusals raise, and exceptions are never cached).
+@functools.lru_cache(maxsize=4096)
 def country_code(value: str | None) -> str:
     """The alpha-2 code of a code (alpha-2 or alpha-3, any case) or an exact English name
     ("Germany", "germany", "Federal Republic of Germany", "UK"); "" for nothing.

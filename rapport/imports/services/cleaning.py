@@ -9,7 +9,6 @@ unchanged.
 """
 
 import datetime
-import functools
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -189,15 +188,10 @@ def _choice(value: Any, target: Target) -> str:
     raise CellError(f"Must be one of {', '.join(target.choices)}", "invalid_choice")
 
 
-# A file names a handful of countries thousands of times: each distinct text is looked up
-# once (country_code is a pure function of the text; refusals are not cached).
-_country_code = functools.lru_cache(maxsize=4096)(country_code)
-
-
 def _country(value: Any, target: Target) -> str:
     # A code (DE, DEU) or an exact English name ("Germany"): never the first two letters.
     try:
-        return _country_code(_text(value))
+        return country_code(_text(value))
     except ValidationError:
         raise CellError("A country name or its ISO code (Germany, DE, GB, US …)", "invalid_country")
 
