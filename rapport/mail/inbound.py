@@ -196,12 +196,9 @@ def matching_records(addresses: set[str]) -> list[dict]:
         )
         | set(address_in(Contact.objects.all(), "email", addresses).values_list("id", "account_id"))
     )
-    links: list[dict] = []
-    covered_accounts: set[int] = set()
-    for contact_id, account_id in contacts:
-        links.append({"contact_id": contact_id, "account_id": account_id})
-        if account_id:
-            covered_accounts.add(account_id)
+    links: list[dict] = [
+        {"contact_id": contact_id, "account_id": account_id} for contact_id, account_id in contacts
+    ]
     if contacts:
         opportunities = Opportunity.objects.filter(
             primary_contact_id__in=[c[0] for c in contacts], stage__kind=StageKind.OPEN
