@@ -3,10 +3,12 @@
 organisation-wide defaults and tags."""
 
 import datetime
+import hashlib
 import re
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
+import orjson
 from django.http import HttpResponse
 from ninja import Field, Query, Router, Schema, Status
 from pydantic import AfterValidator, BeforeValidator
@@ -161,8 +163,21 @@ def page_response(page) -> dict:
 
 def list_page(qs, params: ListParams, sortable: set[str]):
     return keyset_page(
-        qs, sort=params.sort, allowed=sortable, cursor=params.cursor, limit=params.limit
+        qs,
+        sort=params.sort,
+        allowed=sortable,
+        cursor=params.cursor,
+        limit=params.limit,
+        count_key=count_key(params),
     )
+
+
+def count_key(params: Schema) -> str:
+    """A short digest of a list's filters (every parameter but the cursor and the limit):
+    the count carried in a cursor is reused only by pages of the same filters."""
+    values = params.model_dump(mode="json", exclude={"cursor", "limit"})
+    raw = orjson.dumps(values, option=orjson.OPT_SORT_KEYS)
+    return hashlib.blake2b(raw, digest_size=8).hexdigest()
 
 
 def split_owned(data: dict) -> tuple[dict, dict]:

@@ -12,8 +12,10 @@ from functools import lru_cache
 from django.db.models import (
     BooleanField,
     Case,
+    CharField,
     ExpressionWrapper,
     F,
+    IntegerField,
     Model,
     OuterRef,
     Q,
@@ -33,7 +35,7 @@ def managed_team_ids(user: User) -> frozenset[int]:
     cached = getattr(user, "_rapport_managed_teams", None)
     if cached is not None:
         return cached
-    rows = list(Team.objects.values_list("id", "parent_id", "manager_id"))
+    rows = _visibility_settings(user)[1]
     children: dict[int | None, list[int]] = {}
     for team_id, parent_id, _ in rows:
         children.setdefault(parent_id, []).append(team_id)
@@ -60,11 +62,36 @@ def org_default(object_type: str, user: User | None = None) -> str:
     if user is None:
         row = OrgDefault.objects.filter(object_type=object_type).values_list("access", flat=True)
         return next(iter(row), Access.PRIVATE)
-    cached = getattr(user, "_rapport_org_defaults", None)
+    return _visibility_settings(user)[0].get(object_type, Access.PRIVATE)
+
+
+def _visibility_settings(user: User) -> tuple[dict[str, str], list[tuple]]:
+    """The org defaults ({object type: access}) and the team tree ([(id, parent_id,
+    manager_id)]), read together in ONE statement once per user object (that is, once per
+    request): every non-admin request needs both, and each was a round trip of its own."""
+    cached = getattr(user, "_rapport_visibility_settings", None)
     if cached is None:
-        cached = dict(OrgDefault.objects.values_list("object_type", "access"))
-        user._rapport_org_defaults = cached
-    return cached.get(object_type, Access.PRIVATE)
+        no_text, no_id = (
+            Value(None, output_field=CharField()),
+            Value(None, output_field=IntegerField()),
+        )
+        defaults = OrgDefault.objects.order_by().values_list(
+            Value(0, output_field=IntegerField()), "object_type", "access", no_id, no_id, no_id
+        )
+        teams = Team.objects.order_by().values_list(
+            Value(1, output_field=IntegerField()), no_text, no_text, "id", "parent_id", "manager_id"
+        )
+        org_defaults: dict[str, str] = {}
+        team_rows: list[tuple] = []
+        for kind, object_type, access, team_id, parent_id, manager_id in defaults.union(
+            teams, all=True
+        ):
+            if kind == 0:
+                org_defaults[object_type] = access
+            else:
+                team_rows.append((team_id, parent_id, manager_id))
+        cached = user._rapport_visibility_settings = (org_defaults, team_rows)
+    return cached
 
 
 def _grant_parts(object_type: str, user: User, *, edit: bool) -> list[Q]:

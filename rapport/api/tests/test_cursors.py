@@ -156,3 +156,27 @@ def test_decimal_and_date_cursors_round_trip(personas):
             break
         cursor = page.next_cursor
     assert seen == ["S0", "S1", "S2", "S3"]
+
+
+def test_later_pages_reuse_the_first_pages_count_for_the_same_filters(personas, api_as):
+    """The count travels in the cursor (issue 17: the capped count was the costliest
+    statement of a deep page at 1M); a cursor of other filters is counted again."""
+    client = api_as(personas.owner)
+    for i in range(3):
+        client.post("/api/accounts", {"name": f"Page {i}", "industry": "Retail"})
+    first = client.get("/api/accounts", limit=2, sort="name")
+    assert first.data["count"] == 3
+    cursor = first.data["next_cursor"]
+    client.post("/api/accounts", {"name": "Page 3", "industry": "Retail"})
+    # Same filters: the count of the walk's first page, not a new count.
+    second = client.get("/api/accounts", limit=2, sort="name", cursor=cursor)
+    assert second.data["count"] == 3
+    assert [a["name"] for a in second.data["items"]] == ["Page 2", "Page 3"]
+    # Other filters with that cursor: counted again (4 Retail accounts now).
+    other = client.get("/api/accounts", limit=2, sort="name", industry="Retail", cursor=cursor)
+    assert other.data["count"] == 4
+    # A cursor made without a count (an older cursor) is counted too.
+    from rapport.api.pagination import _encode
+
+    bare = _encode(["Page 1", first.data["items"][-1]["id"]], "name")
+    assert client.get("/api/accounts", limit=2, sort="name", cursor=bare).data["count"] == 4

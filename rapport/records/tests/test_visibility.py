@@ -106,3 +106,25 @@ def test_soft_delete_and_restore(personas, api_as, account):
     assert api.post(f"/api/accounts/{account.pk}/restore").status_code == 200
     assert api.get(f"/api/accounts/{account.pk}").status_code == 200
     assert api_as(personas.outsider).post(f"/api/accounts/{account.pk}/restore").status_code == 404
+
+
+def test_org_defaults_and_team_tree_are_one_statement_per_request(
+    personas, django_assert_num_queries
+):
+    """Issue 17: a non-admin request read the org defaults and the team tree in two round
+    trips; they are read together, once per user object (that is, once per request)."""
+    from rapport.identity.models import User
+    from rapport.records.visibility import managed_team_ids, org_default
+
+    top = team_create(name="Vis17 top", manager=personas.manager)
+    below = team_create(name="Vis17 below", parent=top)
+    OrgDefault.objects.update_or_create(
+        object_type=ObjectType.CONTACT, defaults={"access": Access.PUBLIC_READ}
+    )
+    manager = User.objects.get(pk=personas.manager.pk)  # nothing cached on it yet
+    with django_assert_num_queries(1):
+        assert org_default(ObjectType.CONTACT, manager) == Access.PUBLIC_READ
+        assert org_default(ObjectType.ACCOUNT, manager) == Access.PRIVATE
+        assert {top.pk, below.pk} <= managed_team_ids(manager)
+    with django_assert_num_queries(0):
+        visible(Account.objects.all(), manager)
