@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import orjson
+from django.core.exceptions import EmptyResultSet
 from django.http import HttpResponse
 from ninja import Field, Query, Router, Schema, Status
 from pydantic import AfterValidator, BeforeValidator
@@ -168,15 +169,23 @@ def list_page(qs, params: ListParams, sortable: set[str]):
         allowed=sortable,
         cursor=params.cursor,
         limit=params.limit,
-        count_key=count_key(params),
+        count_key=count_key(params, qs),
     )
 
 
-def count_key(params: Schema) -> str:
-    """A short digest of a list's filters (every parameter but the cursor and the limit):
-    the count carried in a cursor is reused only by pages of the same filters."""
+def count_key(params: Schema, qs=None) -> str:
+    """A short digest of a list's filters (every parameter but the cursor and the limit)
+    and of the query itself: the count carried in a cursor is reused only by pages of the
+    same filters for the same reader. The query's SQL carries the reader's visibility terms,
+    so a cursor handed to another user never shows them the first user's count."""
     values = params.model_dump(mode="json", exclude={"cursor", "limit"})
     raw = orjson.dumps(values, option=orjson.OPT_SORT_KEYS)
+    if qs is not None:
+        try:
+            sql, sql_params = qs.query.sql_with_params()
+        except EmptyResultSet:  # e.g. `pk__in=[]`: nothing to count, nothing to leak
+            sql, sql_params = "empty", ()
+        raw += sql.encode() + repr(sql_params).encode()
     return hashlib.blake2b(raw, digest_size=8).hexdigest()
 
 

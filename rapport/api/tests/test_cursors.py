@@ -180,3 +180,18 @@ def test_later_pages_reuse_the_first_pages_count_for_the_same_filters(personas, 
 
     bare = _encode(["Page 1", first.data["items"][-1]["id"]], "name")
     assert client.get("/api/accounts", limit=2, sort="name", cursor=bare).data["count"] == 4
+
+
+def test_a_cursor_handed_to_another_user_is_counted_again_for_them(personas, api_as):
+    """The carried count is the walker's: someone else using the cursor gets their own
+    count (a count of records they cannot see would leak)."""
+    owner = api_as(personas.owner)
+    for i in range(3):
+        owner.post("/api/accounts", {"name": f"Owned {i}"})
+    outsider = api_as(personas.outsider)
+    outsider.post("/api/accounts", {"name": "Outsider's own"})
+    first = owner.get("/api/accounts", limit=2, sort="name")
+    own_count = outsider.get("/api/accounts", limit=2, sort="name").data["count"]
+    assert own_count != first.data["count"]  # the personas see different sets
+    handed = outsider.get("/api/accounts", limit=2, sort="name", cursor=first.data["next_cursor"])
+    assert handed.data["count"] == own_count
