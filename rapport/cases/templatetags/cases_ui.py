@@ -31,3 +31,19 @@ _STATUS = {
 @register.filter
 def case_status_class(value) -> str:
     return _STATUS.get(value, "")
+
+
+@register.simple_tag
+def agent_options(agents, selected=None):
+    """The `<option>`s of an owner picker (every agent of the desk, on every case page and
+    workspace), built in one pass instead of a template loop of ~200 iterations."""
+    from django.utils.html import conditional_escape
+    from django.utils.safestring import mark_safe
+
+    return mark_safe(
+        "".join(
+            f'<option value="{a.pk}"{" selected" if a.pk == selected else ""}>'
+            f"{conditional_escape(a.name)}</option>"
+            for a in agents
+        )
+    )

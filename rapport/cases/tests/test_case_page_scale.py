@@ -181,3 +181,43 @@ def test_workspace_lists_queries_do_not_grow_with_the_list(
         with django_assert_max_num_queries(counts[view]):
             page = agent.get(f"/cases/?view={view}")
         assert page.status_code == 200 and page.content.count(b'name="ids"') == shown
+
+
+def test_api_conversation_is_paged_newest_first_with_cursors(
+    personas, desk, django_assert_max_num_queries
+):
+    from rapport.conftest import ApiClient
+
+    case = services.case_create(
+        actor=personas.owner,
+        fields={"subject": "Long API story", "contact": desk["ann"], "queue": desk["queue"]},
+        body="First message",
+    )
+    total = 2 * PAGE + 5
+    _grow_conversation(case, personas.teammate, total, start=10)
+    api = ApiClient(personas.teammate)
+    url = f"/api/cases/{case.pk}/entries"
+    first = api.get(url)
+    assert first.status_code == 200, first.content
+    assert first.data["count"] == total + 1
+    assert len(first.data["items"]) == PAGE  # the case page's page size by default
+    seen, cursor, pages = [], None, 0
+    while True:
+        with django_assert_max_num_queries(12):
+            r = api.get(url, **({"cursor": cursor} if cursor else {}))
+        assert r.status_code == 200, r.content
+        seen += [e["body"] for e in r.data["items"]]
+        cursor = r.data["next_cursor"]
+        pages += 1
+        if cursor is None:
+            break
+        assert pages <= 3
+    expected = ["First message"] + [f"Entry {10 + i:03}" for i in range(total)]
+    assert seen == expected[::-1]  # newest first, every entry once
+    assert [e["body"] for e in api.get(url, limit=5).data["items"]] == expected[:-6:-1]
+    # the convention's errors: a forged cursor, an unknown parameter, a limit out of range
+    assert api.get(url, cursor="nope").status_code == 400
+    assert api.get(url, before=1).status_code == 400
+    assert api.get(url, limit=500).status_code in (400, 422)
+    # who may not see the case may not page it
+    assert ApiClient(personas.outsider).get(url).status_code == 404
