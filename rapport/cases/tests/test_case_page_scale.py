@@ -221,3 +221,77 @@ def test_api_conversation_is_paged_newest_first_with_cursors(
     assert api.get(url, limit=500).status_code in (400, 422)
     # who may not see the case may not page it
     assert ApiClient(personas.outsider).get(url).status_code == 404
+
+
+def test_agent_lists_and_case_reads_agree_with_the_visibility_rule(personas, desk):
+    """ "My cases" and "unassigned in my queues" skip the customer-visibility condition, and
+    a case read tries the cheap agent branches first: both must give exactly what the full
+    rule (`cases_visible_to`) gives, for every persona and every kind of case."""
+    from rapport.accounts.services import account_create
+    from rapport.cases.models import Queue
+    from rapport.records.exceptions import RecordNotFound
+
+    other_queue = Queue.objects.create(name="Other desk")
+    QueueMember.objects.create(queue=other_queue, user=personas.outsider)
+    private = account_create(actor=personas.outsider, fields={"name": "Outsider's customer"})
+    cases = []
+    for i, (queue, owner, account) in enumerate(
+        [
+            (desk["queue"], None, desk["account"]),  # unassigned in the teammate's queue
+            (desk["queue"], personas.teammate, None),  # owned, own queue
+            (other_queue, None, desk["account"]),  # another queue, a customer team A sees
+            (other_queue, None, private),  # another queue, a private customer
+            (other_queue, personas.teammate, private),  # owned in another queue
+            (None, None, None),  # no queue, no customer
+        ]
+    ):
+        cases.append(
+            services.case_create(
+                actor=personas.admin,
+                fields={
+                    "subject": f"Rule {i}",
+                    "queue": queue,
+                    "owner": owner,
+                    "account": account,
+                },
+                route=False,
+            )
+        )
+    for user in (
+        personas.admin,
+        personas.manager,
+        personas.owner,
+        personas.teammate,
+        personas.reader,
+        personas.outsider,
+        personas.deactivated,
+    ):
+        visible = selectors.cases_visible_to(user)
+        expected_mine = set(
+            visible.filter(owner_id=user.pk, status__in=selectors.OPEN_STATUSES).values_list(
+                "pk", flat=True
+            )
+        )
+        full_unassigned = visible.filter(owner__isnull=True, status__in=selectors.OPEN_STATUSES)
+        if not selectors.sees_all_cases(user):
+            full_unassigned = full_unassigned.filter(queue_id__in=selectors.queue_ids_of(user))
+        mine = set(selectors.case_list(user=user, view="mine").values_list("pk", flat=True))
+        unassigned = selectors.case_list(user=user, view="unassigned").values_list("pk", flat=True)
+        assert mine == expected_mine, user.username
+        assert set(unassigned) == set(full_unassigned.values_list("pk", flat=True)), user.username
+        seen = set(visible.values_list("pk", flat=True))
+        for case in cases:
+            try:
+                got = selectors.case_get_for_user(pk=case.pk, user=user).pk
+            except RecordNotFound:
+                got = None
+            assert got == (case.pk if case.pk in seen else None), (user.username, case.subject)
+    # the rule does tell them apart: the outsider sees their queue's cases, not team A's
+    ids = [c.pk for c in cases]
+    outsider_sees = {
+        c.subject for c in selectors.cases_visible_to(personas.outsider).filter(pk__in=ids)
+    }
+    assert {"Rule 2", "Rule 3", "Rule 4"} <= outsider_sees and "Rule 1" not in outsider_sees
+    assert set(
+        selectors.case_list(user=personas.teammate, view="mine").values_list("subject", flat=True)
+    ) == {"Rule 1", "Rule 4"}
