@@ -24,6 +24,8 @@ from rapport.cases.schemas import (
     CaseCategoryOut,
     CaseEntryIn,
     CaseEntryOut,
+    CaseEntryPage,
+    CaseEntryParams,
     CaseIn,
     CaseListParams,
     CaseMacroApplyIn,
@@ -106,7 +108,9 @@ def cases_list(request, filters: Query[CaseListParams]):
         mine=filters.mine,
         unassigned=filters.unassigned,
         breaching_soon=filters.breaching_soon,
-    ).annotate(due_sort=due_sort())
+    )
+    # CaseOut reads only the queue's and the owner's names of the joined rows.
+    qs = qs.select_related(None).select_related("queue", "owner").annotate(due_sort=due_sort())
     sort = filters.sort
     key = sort.replace("due_at", "due_sort")
     allowed = {"due_sort", "created_at", "updated_at", "number"}
@@ -163,10 +167,19 @@ def case_update(request, pk: int, payload: PatchDict[CasePatchIn], response: Htt
 
 
 @router.get(
-    "/{int:pk}/entries", response={200: list[CaseEntryOut], **ERRORS}, operation_id="case_entries"
+    "/{int:pk}/entries", response={200: CaseEntryPage, **ERRORS}, operation_id="case_entries"
 )
-def case_entries(request, pk: int):
-    return list(selectors.case_entries(case=_get(request, pk)))
+def case_entries(request, pk: int, params: Query[CaseEntryParams]):
+    """The conversation, newest first, one page at a time (`next_cursor` gives the older
+    ones): like the case page, a long conversation costs one page, not its length."""
+    page = keyset_page(
+        selectors.case_entries(case=_get(request, pk)),
+        sort="-created_at",
+        allowed={"created_at"},
+        cursor=params.cursor,
+        limit=params.limit,
+    )
+    return page_response(page)
 
 
 @router.post(

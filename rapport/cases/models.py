@@ -293,6 +293,15 @@ class Case(SaneDates, models.Model):
                     status__in=OPEN_STATUSES, deleted_at__isnull=True, owner__isnull=True
                 ),
             ),
+            # The count of "unassigned in my queues" (the API list's `count`): an index-only
+            # scan of the agent's queues' open unassigned cases, not of every queue's.
+            models.Index(
+                fields=["queue", "id"],
+                name="case_open_unassigned_queue_idx",
+                condition=models.Q(
+                    status__in=OPEN_STATUSES, deleted_at__isnull=True, owner__isnull=True
+                ),
+            ),
             # The case page's resolution-code suggestions: the codes of the latest cases
             # that have one, read backwards from this index instead of a DISTINCT over
             # every case (selectors.resolution_codes).

@@ -14,6 +14,7 @@ from rapport.cases.models import (
     CaseStatus,
     ServiceTier,
 )
+from rapport.cases.selectors import CONVERSATION_PAGE
 
 CaseStatusName = Literal[tuple(CaseStatus.values)]  # type: ignore[valid-type]
 CasePriorityName = Literal[tuple(CasePriority.values)]  # type: ignore[valid-type]
@@ -171,6 +172,19 @@ class CaseEntryOut(Schema):
             }
             for a in obj.attachments.all()
         ]
+
+
+class CaseEntryPage(Schema):
+    items: list[CaseEntryOut]
+    next_cursor: str | None
+    count: int | str
+
+
+class CaseEntryParams(Schema):
+    cursor: str | None = Field(None, description="next_cursor of the previous page (older entries)")
+    limit: int = Field(
+        CONVERSATION_PAGE, ge=1, le=200, description="entries per page, newest first"
+    )
 
 
 class CaseMergeIn(Schema):

@@ -75,10 +75,29 @@ def cases_visible_to(user: User | None, qs: QuerySet[Case] | None = None) -> Que
     return qs.filter(q)
 
 
+def _is_agent_of(case: Case, user: User) -> bool:
+    """True when one of the cheap branches of `cases_visible_to` grants `case` to an active
+    `user`: sees every case, owns or created it, or is a member of its queue."""
+    return (
+        sees_all_cases(user)
+        or case.owner_id == user.pk
+        or case.created_by_id == user.pk
+        or (case.queue_id is not None and case.queue_id in queue_ids_of(user))
+    )
+
+
 def case_get_for_user(*, pk: int, user: User) -> Case:
-    """The case if `user` may see it, else RecordNotFound (404)."""
-    case = cases_visible_to(user).filter(pk=pk).first()
-    if case is None:
+    """The case if `user` may see it, else RecordNotFound (404).
+
+    The case is read by its key first; an agent who owns it, created it or works its queue
+    (nearly every read of a case page) is then known to see it without building the
+    customer-visibility condition, which only runs for the other readers."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        raise RecordNotFound("case")
+    case = case_base().filter(pk=pk).first()
+    if case is None or not (
+        _is_agent_of(case, user) or cases_visible_to(user, Case.objects.filter(pk=pk)).exists()
+    ):
         raise RecordNotFound("case")
     return case
 
@@ -110,17 +129,26 @@ def case_list(
 ) -> QuerySet[Case]:
     """Visible cases with the workspace's filters. `view` is a workspace tab: mine,
     unassigned (in my queues), breaching (due within 4 h or overdue), open."""
-    qs = cases_visible_to(user)
     now = now or timezone.now()
     if view == "mine":
         mine, open_only = True, True
     elif view == "unassigned":
         unassigned, open_only = True, True
-        qs = qs.filter(queue_id__in=queue_ids_of(user)) if not sees_all_cases(user) else qs
     elif view == "breaching":
         breaching_soon = True
     elif view == "open":
         open_only = True
+    if not user.is_authenticated or not user.is_active or sees_all_cases(user):
+        qs = cases_visible_to(user)
+    elif mine:
+        # Owned cases are visible by the first branch of `cases_visible_to`: the list needs
+        # no visibility condition, and its count is read from the open-owner index alone.
+        qs = case_base()
+    elif view == "unassigned":
+        # Cases of the user's own queues: visible by the queue branch, likewise.
+        qs = case_base().filter(queue_id__in=queue_ids_of(user))
+    else:
+        qs = cases_visible_to(user)
     if mine:
         qs = qs.filter(owner_id=user.pk)
     if unassigned:
@@ -212,13 +240,17 @@ def case_attachment_get(*, case: Case, file_id: int):
 
 
 def cases_of_customer(*, user: User, account=None, contact=None, limit: int = 5):
-    qs = cases_visible_to(user)
+    """The latest cases of a customer the caller has checked `user` may see. Every case of a
+    visible account is visible (a branch of `cases_visible_to`), so that list needs no
+    further condition; a contact's cases may belong to accounts the user may not see."""
     if account is not None:
-        qs = qs.filter(account=account)
+        if not user.is_authenticated or not user.is_active:
+            return Case.objects.none()
+        qs = case_base().filter(account=account)
     elif contact is not None:
-        qs = qs.filter(contact=contact)
+        qs = cases_visible_to(user).filter(contact=contact)
     else:
-        return qs.none()
+        return Case.objects.none()
     return qs.order_by("-created_at", "-id")[:limit]
 
 

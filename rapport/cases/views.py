@@ -86,6 +86,10 @@ def workspace(request):
     )
     # The next SLA target first; cases with none (paused, met, no policy) after, on both
     # backends (SQLite sorts NULL first by default, PostgreSQL last).
+    # The rows show the customer, queue, owner and SLA due time (not the categories).
+    qs = qs.select_related(None).select_related(
+        "queue", "owner", "account", "contact", "sla_clock__policy__calendar"
+    )
     rows = list(qs.order_by(F("due_at").asc(nulls_last=True), "-created_at", "-id")[:PAGE])
     status = AgentStatus.objects.filter(user=request.user).first()
     return render(

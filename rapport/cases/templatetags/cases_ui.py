@@ -31,3 +31,16 @@ _STATUS = {
 @register.filter
 def case_status_class(value) -> str:
     return _STATUS.get(value, "")
+
+
+@register.simple_tag
+def agent_options(agents, selected=None):
+    """The `<option>`s of an owner picker (every agent of the desk, on every case page and
+    workspace), built in one pass instead of a template loop of ~200 iterations."""
+    from django.utils.html import format_html_join
+
+    return format_html_join(
+        "",
+        '<option value="{}"{}>{}</option>',
+        ((a.pk, " selected" if a.pk == selected else "", a.name) for a in agents),
+    )

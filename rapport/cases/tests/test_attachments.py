@@ -50,7 +50,7 @@ def test_api_note_and_reply_with_files_and_download(personas, case):
     entry = CaseEntry.objects.get(pk=reply.json()["id"])
     sent = MessageAttachment.objects.filter(message_id=entry.message_id).select_related("file")
     assert [a.file.name for a in sent] == ["guide.txt"]
-    listed = api.get(f"/api/cases/{case.pk}/entries").data
+    listed = api.get(f"/api/cases/{case.pk}/entries").data["items"]
     assert [len(e["attachments"]) for e in listed] == [1, 1]
 
     # An outsider cannot see the case: 404 for the entries and the file alike.

@@ -181,3 +181,124 @@ def test_workspace_lists_queries_do_not_grow_with_the_list(
         with django_assert_max_num_queries(counts[view]):
             page = agent.get(f"/cases/?view={view}")
         assert page.status_code == 200 and page.content.count(b'name="ids"') == shown
+
+
+def test_api_conversation_is_paged_newest_first_with_cursors(
+    personas, desk, django_assert_max_num_queries
+):
+    from rapport.conftest import ApiClient
+
+    case = services.case_create(
+        actor=personas.owner,
+        fields={"subject": "Long API story", "contact": desk["ann"], "queue": desk["queue"]},
+        body="First message",
+    )
+    total = 2 * PAGE + 5
+    _grow_conversation(case, personas.teammate, total, start=10)
+    api = ApiClient(personas.teammate)
+    url = f"/api/cases/{case.pk}/entries"
+    first = api.get(url)
+    assert first.status_code == 200, first.content
+    assert first.data["count"] == total + 1
+    assert len(first.data["items"]) == PAGE  # the case page's page size by default
+    seen, cursor, pages = [], None, 0
+    while True:
+        with django_assert_max_num_queries(12):
+            r = api.get(url, **({"cursor": cursor} if cursor else {}))
+        assert r.status_code == 200, r.content
+        seen += [e["body"] for e in r.data["items"]]
+        cursor = r.data["next_cursor"]
+        pages += 1
+        if cursor is None:
+            break
+        assert pages <= 3
+    expected = ["First message"] + [f"Entry {10 + i:03}" for i in range(total)]
+    assert seen == expected[::-1]  # newest first, every entry once
+    assert [e["body"] for e in api.get(url, limit=5).data["items"]] == expected[:-6:-1]
+    # the convention's errors: a forged cursor, an unknown parameter, a limit out of range
+    assert api.get(url, cursor="nope").status_code == 400
+    assert api.get(url, before=1).status_code == 400
+    assert api.get(url, limit=500).status_code in (400, 422)
+    # who may not see the case may not page it
+    assert ApiClient(personas.outsider).get(url).status_code == 404
+
+
+def test_agent_lists_and_case_reads_agree_with_the_visibility_rule(personas, desk):
+    """ "My cases" and "unassigned in my queues" skip the customer-visibility condition, and
+    a case read tries the cheap agent branches first: both must give exactly what the full
+    rule (`cases_visible_to`) gives, for every persona and every kind of case."""
+    from rapport.accounts.services import account_create
+    from rapport.cases.models import Queue
+    from rapport.records.exceptions import RecordNotFound
+
+    other_queue = Queue.objects.create(name="Other desk")
+    QueueMember.objects.create(queue=other_queue, user=personas.outsider)
+    private = account_create(actor=personas.outsider, fields={"name": "Outsider's customer"})
+    cases = []
+    for i, (queue, owner, account) in enumerate(
+        [
+            (desk["queue"], None, desk["account"]),  # unassigned in the teammate's queue
+            (desk["queue"], personas.teammate, None),  # owned, own queue
+            (other_queue, None, desk["account"]),  # another queue, a customer team A sees
+            (other_queue, None, private),  # another queue, a private customer
+            (other_queue, personas.teammate, private),  # owned in another queue
+            (None, None, None),  # no queue, no customer
+        ]
+    ):
+        cases.append(
+            services.case_create(
+                actor=personas.admin,
+                fields={
+                    "subject": f"Rule {i}",
+                    "queue": queue,
+                    "owner": owner,
+                    "account": account,
+                },
+                route=False,
+            )
+        )
+    for user in (
+        personas.admin,
+        personas.manager,
+        personas.owner,
+        personas.teammate,
+        personas.reader,
+        personas.outsider,
+        personas.deactivated,
+    ):
+        visible = selectors.cases_visible_to(user)
+        expected_mine = set(
+            visible.filter(owner_id=user.pk, status__in=selectors.OPEN_STATUSES).values_list(
+                "pk", flat=True
+            )
+        )
+        full_unassigned = visible.filter(owner__isnull=True, status__in=selectors.OPEN_STATUSES)
+        if not selectors.sees_all_cases(user):
+            full_unassigned = full_unassigned.filter(queue_id__in=selectors.queue_ids_of(user))
+        mine = set(selectors.case_list(user=user, view="mine").values_list("pk", flat=True))
+        unassigned = selectors.case_list(user=user, view="unassigned").values_list("pk", flat=True)
+        assert mine == expected_mine, user.username
+        assert set(unassigned) == set(full_unassigned.values_list("pk", flat=True)), user.username
+        seen = set(visible.values_list("pk", flat=True))
+        for case in cases:
+            try:
+                got = selectors.case_get_for_user(pk=case.pk, user=user).pk
+            except RecordNotFound:
+                got = None
+            assert got == (case.pk if case.pk in seen else None), (user.username, case.subject)
+    # the rule does tell them apart: the outsider sees their queue's cases, not team A's
+    ids = [c.pk for c in cases]
+    outsider_sees = {
+        c.subject for c in selectors.cases_visible_to(personas.outsider).filter(pk__in=ids)
+    }
+    assert {"Rule 2", "Rule 3", "Rule 4"} <= outsider_sees and "Rule 1" not in outsider_sees
+    teammate_mine = set(
+        selectors.case_list(user=personas.teammate, view="mine").values_list("subject", flat=True)
+    )
+    assert {"Rule 1", "Rule 4"} <= teammate_mine
+    outsider_unassigned = set(
+        selectors.case_list(user=personas.outsider, view="unassigned").values_list(
+            "subject", flat=True
+        )
+    )
+    assert outsider_unassigned and outsider_unassigned <= {"Rule 2", "Rule 3"}
