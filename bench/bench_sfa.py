@@ -456,6 +456,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=15)
     parser.add_argument("--only", choices=["scoring", "realignment"], default=None)
     parser.add_argument("--no-generate", action="store_true", help="reuse the database's rows")
+    parser.add_argument("--generate-only", action="store_true", help="build the data and stop")
     parser.add_argument(
         "--initial-sql",
         action="store_true",
@@ -473,6 +474,8 @@ def main() -> None:
         with Clock() as gen:
             _, user = generate(n, args.seed)
         print(f"generated {n:,} leads and {n:,} accounts: {gen}", flush=True)
+        if args.generate_only:
+            return
     if args.only in (None, "realignment"):
         r = bench_realignment(user, initial_sql=args.initial_sql)
         print(
