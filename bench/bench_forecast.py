@@ -76,9 +76,7 @@ def generate(deals: int, closed: int, seed: int = 15):
         username="bench", is_superuser=True
     )
     reps = [
-        User.objects.get_or_create(username=f"bench-rep{i}", defaults={"first_name": f"Rep {i}"})[
-            0
-        ]
+        User.objects.get_or_create(username=f"bench-rep{i}", defaults={"first_name": f"Rep {i}"})[0]
         for i in range(10)
     ]
     pipeline = Pipeline.objects.get(is_default=True)
@@ -220,8 +218,11 @@ def end_to_end(args) -> None:
                 best = (clock, len(queries))
         rows.append((label, *best))
         if label == "API":
-            print(f"  API: P10 {out['p10']:,.0f} P50 {out['p50']:,.0f} P90 {out['p90']:,.0f}, "
-                  f"{out['open_deals']:,} open deals in the simulation", flush=True)
+            print(
+                f"  API: P10 {out['p10']:,.0f} P50 {out['p50']:,.0f} P90 {out['p90']:,.0f}, "
+                f"{out['open_deals']:,} open deals in the simulation",
+                flush=True,
+            )
     load = os.getloadavg()
     print(f"open deals={n_open:,} sims={args.sims:,} load average {load[0]:.1f} {load[1]:.1f}")
     base = rows[0][1]
@@ -233,8 +234,10 @@ def end_to_end(args) -> None:
             f"{(clock.cpu + clock.server) / max(base.cpu + base.server, 1e-9):5.2f}x"
         )
     api_clock = rows[2][1]
-    print(f"target <= 2 s end to end: {'met' if api_clock.wall <= 2 else 'not met'} (wall), "
-          f"{'met' if api_clock.cpu + api_clock.server <= 2 else 'not met'} (client+server CPU)")
+    print(
+        f"target <= 2 s end to end: {'met' if api_clock.wall <= 2 else 'not met'} (wall), "
+        f"{'met' if api_clock.cpu + api_clock.server <= 2 else 'not met'} (client+server CPU)"
+    )
 
 
 def main() -> None:

@@ -6,10 +6,14 @@ statistics leave this module, never a record. What is summed for a reader (pipel
 actuals) always comes from the deals that reader may see (see `selectors`)."""
 
 import datetime
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from decimal import Decimal
+from functools import cached_property
 
 import numpy as np
+from django.conf import settings
+from django.db.models import F, Min, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from rapport.forecasts.montecarlo import Timing
@@ -21,6 +25,7 @@ from rapport.sales.selectors import (
     exchange_rate_table,
 )
 
+CENT = Decimal("0.01")
 PRIOR_WEIGHT = 10  # the stage default counts as this many deals in the conversion rate
 MIN_SLIPS = 20  # fewer won deals with an expected close date: no slip model
 MIN_RUN_RATE_PERIODS = 2
@@ -43,6 +48,14 @@ class Deal:
     # (changed_at, to_stage_id, amount) oldest first; the creation is the first entry.
     changes: list[tuple[datetime.datetime, int, Decimal]] = field(default_factory=list)
 
+    @cached_property
+    def created_day(self) -> datetime.date:
+        return timezone.localtime(self.created_at).date()
+
+    @cached_property
+    def closed_day(self) -> datetime.date | None:
+        return timezone.localtime(self.closed_at).date() if self.closed_at is not None else None
+
     def state_at(self, moment: datetime.datetime) -> tuple[datetime.datetime, int, Decimal] | None:
         """The last stage change at or before `moment` (None: the deal did not exist yet)."""
         last = None
@@ -59,6 +72,19 @@ class History:
     stages: dict[int, tuple[str, int]]  # id → (kind, default probability %)
     rates: dict = field(default_factory=dict)
     unconverted: int = 0
+    # When `deals` holds only the closed deals (the live forecast reads the open ones as
+    # columns, `load_open`): the creation time of the organisation's first deal.
+    first_created: datetime.datetime | None = None
+    _cache: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def first_day(self) -> datetime.date | None:
+        """The local date the organisation's first deal was created (None: no deal)."""
+        if "first" not in self._cache:
+            days = [d.created_day for d in self.deals]
+            if self.first_created is not None:
+                days.append(timezone.localtime(self.first_created).date())
+            self._cache["first"] = min(days, default=None)
+        return self._cache["first"]
 
     def org_amount(self, amount: Decimal, currency: str, day) -> float | None:
         try:
@@ -103,6 +129,128 @@ def load_history(queryset=None) -> History:
         for pk, kind, prob in Stage.objects.values_list("id", "kind", "probability")
     }
     return History(list(deals.values()), stages, exchange_rate_table())
+
+
+def load_closed_history() -> History:
+    """The history the live forecast learns from: every closed (not open) deal with its
+    stage changes, the stages, the rates, and when the first deal of all was created."""
+    history = load_history(Opportunity.objects.exclude(stage__kind="open"))
+    history.first_created = Opportunity.objects.aggregate(first=Min("created_at"))["first"]
+    return history
+
+
+@dataclass
+class OpenDeals:
+    """Open deals as columns (id order), for the live forecast: no Deal objects. `money` is
+    the amount in the organisation's currency today (NaN: no exchange rate), `elapsed` the
+    days since the last stage change, `anchor` the days to the expected close date (NaN:
+    none), `default` the stage's default probability (0–1)."""
+
+    id: np.ndarray
+    owner_id: np.ndarray  # 0: no owner
+    stage: np.ndarray
+    money: np.ndarray
+    default: np.ndarray
+    elapsed: np.ndarray
+    anchor: np.ndarray
+    expected: np.ndarray  # datetime64[D], NaT: none
+
+    def __len__(self) -> int:
+        return len(self.id)
+
+    def subset(self, keep) -> "OpenDeals":
+        return OpenDeals(*(getattr(self, f.name)[keep] for f in fields(self)))
+
+    def in_period(self, period: Period) -> np.ndarray:
+        return (self.expected >= np.datetime64(period.start)) & (
+            self.expected < np.datetime64(period.end)
+        )
+
+    @classmethod
+    def from_rows(cls, history: History, rows, moment: datetime.datetime) -> "OpenDeals":
+        """From (id, owner_id, currency, amount, stage_id, expected_close, since) rows."""
+        today = timezone.localtime(moment).date()
+        org = settings.RAPPORT_CURRENCY.upper()
+        ids, owners, stages, money, default, elapsed, anchor, expected = (
+            [],
+            [],
+            [],
+            [],
+            [],
+            [],
+            [],
+            [],
+        )
+        nan = float("nan")
+        for pk, owner_id, currency, amount, stage_id, expected_close, since in rows:
+            ids.append(pk)
+            owners.append(owner_id or 0)
+            stages.append(stage_id)
+            if (currency or "").upper() == org:
+                money.append(float(Decimal(amount).quantize(CENT)))
+            else:
+                try:
+                    value = convert_to_org_currency(amount, currency, today, table=history.rates)
+                    money.append(float(value))
+                except ExchangeRateMissing:
+                    money.append(nan)
+            default.append(history.stages.get(stage_id, ("open", 0))[1] / 100)
+            elapsed.append(max(0.0, (moment - since).total_seconds() / 86400.0))
+            if expected_close is None:
+                anchor.append(nan)
+            else:
+                anchor.append(float((expected_close - today).days))
+            expected.append(expected_close)
+        return cls(
+            np.array(ids, dtype=np.int64),
+            np.array(owners, dtype=np.int64),
+            np.array(stages, dtype=np.int64),
+            np.array(money, dtype=np.float64),
+            np.array(default, dtype=np.float64),
+            np.array(elapsed, dtype=np.float64),
+            np.array(anchor, dtype=np.float64),
+            np.array(expected, dtype="datetime64[D]"),
+        )
+
+
+def load_open(queryset, history: History, moment: datetime.datetime) -> OpenDeals:
+    """The open deals of `queryset` as columns: one query (the last stage change of each
+    by a correlated subquery on the (opportunity, changed_at) index)."""
+    last = (
+        StageChange.objects.filter(opportunity=OuterRef("pk"))
+        .order_by("-changed_at", "-id")
+        .values("changed_at")[:1]
+    )
+    rows = (
+        queryset.filter(stage__kind="open")
+        .annotate(since=Coalesce(Subquery(last), F("created_at")))
+        .order_by("id")
+        .values_list(
+            "id", "owner_id", "currency", "amount", "stage_id", "expected_close_date", "since"
+        )
+    )
+    return OpenDeals.from_rows(history, rows.iterator(chunk_size=10_000), moment)
+
+
+def open_deals_of(history: History, deals: list["Deal"], moment) -> OpenDeals:
+    """The same columns from loaded Deal objects (the open ones among `deals`)."""
+    return OpenDeals.from_rows(
+        history,
+        (
+            (
+                d.id,
+                d.owner_id,
+                d.currency,
+                d.amount,
+                d.stage_id,
+                d.expected_close,
+                d.changes[-1][0],
+            )
+            for d in deals
+            if d.kind == "open"
+        ),
+        moment,
+    )
 
 
 def _days(later, earlier) -> float:
@@ -165,9 +313,9 @@ def learn(history: History, moment: datetime.datetime) -> Learned:
 def run_rate(history: History, deals: list[Deal], period: Period) -> tuple[np.ndarray, str]:
     """Won amounts of deals created and won within each of the (up to 8) periods before
     `period`, counted only from periods that started after the first deal was created."""
-    if not history.deals:
+    first = history.first_day()
+    if first is None:
         return np.zeros(0), "No history for a run-rate of deals not created yet."
-    first = min(timezone.localtime(d.created_at).date() for d in history.deals)
     values = []
     for back in range(1, 9):
         past = period.shifted(-back)
@@ -177,8 +325,7 @@ def run_rate(history: History, deals: list[Deal], period: Period) -> tuple[np.nd
         for deal in deals:
             if deal.kind != "won" or deal.closed_at is None:
                 continue
-            created = timezone.localtime(deal.created_at).date()
-            closed = timezone.localtime(deal.closed_at).date()
+            created, closed = deal.created_day, deal.closed_day
             if past.start <= created < past.end and past.start <= closed < past.end:
                 total += history.org_amount(deal.amount, deal.currency, closed) or 0.0
         values.append(total)
