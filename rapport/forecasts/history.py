@@ -80,10 +80,11 @@ class History:
     def first_day(self) -> datetime.date | None:
         """The local date the organisation's first deal was created (None: no deal)."""
         if "first" not in self._cache:
-            days = [d.created_day for d in self.deals]
-            if self.first_created is not None:
-                days.append(timezone.localtime(self.first_created).date())
-            self._cache["first"] = min(days, default=None)
+            if self.first_created is not None:  # the earliest of all deals, these included
+                first = timezone.localtime(self.first_created).date()
+            else:
+                first = min((d.created_day for d in self.deals), default=None)
+            self._cache["first"] = first
         return self._cache["first"]
 
     def org_amount(self, amount: Decimal, currency: str, day) -> float | None:
@@ -143,8 +144,8 @@ def load_closed_history() -> History:
 class OpenDeals:
     """Open deals as columns (id order), for the live forecast: no Deal objects. `money` is
     the amount in the organisation's currency today (NaN: no exchange rate), `elapsed` the
-    days since the last stage change, `anchor` the days to the expected close date (NaN:
-    none), `default` the stage's default probability (0–1)."""
+    days since the last stage change, `anchor` the days from today to the expected close
+    date (NaN: none), `default` the stage's default probability (0–1)."""
 
     id: np.ndarray
     owner_id: np.ndarray  # 0: no owner
@@ -153,54 +154,53 @@ class OpenDeals:
     default: np.ndarray
     elapsed: np.ndarray
     anchor: np.ndarray
-    expected: np.ndarray  # datetime64[D], NaT: none
+    today: datetime.date
 
     def __len__(self) -> int:
         return len(self.id)
 
     def subset(self, keep) -> "OpenDeals":
-        return OpenDeals(*(getattr(self, f.name)[keep] for f in fields(self)))
+        return OpenDeals(
+            *(getattr(self, f.name)[keep] for f in fields(self) if f.name != "today"),
+            self.today,
+        )
 
     def in_period(self, period: Period) -> np.ndarray:
-        return (self.expected >= np.datetime64(period.start)) & (
-            self.expected < np.datetime64(period.end)
-        )
+        """Expected to close in the period (NaN compares false: no date, not in it)."""
+        lo = (period.start - self.today).days
+        hi = (period.end - self.today).days
+        return (self.anchor >= lo) & (self.anchor < hi)
 
     @classmethod
     def from_rows(cls, history: History, rows, moment: datetime.datetime) -> "OpenDeals":
-        """From (id, owner_id, currency, amount, stage_id, expected_close, since) rows."""
+        """From (id, owner_id, currency, amount (Decimal, or None when `amount_float` is
+        given for the organisation's currency), amount_float, stage_id, days from today to
+        the expected close (None: none), microseconds from the last stage change to
+        `moment`) rows. The arithmetic is `open_at`'s, value for value."""
         today = timezone.localtime(moment).date()
         org = settings.RAPPORT_CURRENCY.upper()
-        ids, owners, stages, money, default, elapsed, anchor, expected = (
-            [],
-            [],
-            [],
-            [],
-            [],
-            [],
-            [],
-            [],
-        )
+        ids, owners, stages, money, default, elapsed, anchor = [], [], [], [], [], [], []
         nan = float("nan")
-        for pk, owner_id, currency, amount, stage_id, expected_close, since in rows:
+        probability = {pk: prob / 100 for pk, (_, prob) in history.stages.items()}
+        for pk, owner_id, currency, amount, amount_float, stage_id, due, age in rows:
             ids.append(pk)
             owners.append(owner_id or 0)
             stages.append(stage_id)
             if (currency or "").upper() == org:
-                money.append(float(Decimal(amount).quantize(CENT)))
+                if amount_float is not None:
+                    money.append(amount_float)
+                else:
+                    money.append(float(Decimal(amount).quantize(CENT)))
             else:
                 try:
                     value = convert_to_org_currency(amount, currency, today, table=history.rates)
                     money.append(float(value))
                 except ExchangeRateMissing:
                     money.append(nan)
-            default.append(history.stages.get(stage_id, ("open", 0))[1] / 100)
-            elapsed.append(max(0.0, (moment - since).total_seconds() / 86400.0))
-            if expected_close is None:
-                anchor.append(nan)
-            else:
-                anchor.append(float((expected_close - today).days))
-            expected.append(expected_close)
+            default.append(probability.get(stage_id, 0.0))
+            # timedelta.total_seconds() is exactly microseconds / 10**6.
+            elapsed.append(max(0.0, age / 10**6 / 86400.0))
+            anchor.append(nan if due is None else float(due))
         return cls(
             np.array(ids, dtype=np.int64),
             np.array(owners, dtype=np.int64),
@@ -209,48 +209,92 @@ class OpenDeals:
             np.array(default, dtype=np.float64),
             np.array(elapsed, dtype=np.float64),
             np.array(anchor, dtype=np.float64),
-            np.array(expected, dtype="datetime64[D]"),
+            today,
         )
 
 
+def _micros(delta: datetime.timedelta) -> int:
+    return (delta.days * 86400 + delta.seconds) * 10**6 + delta.microseconds
+
+
 def load_open(queryset, history: History, moment: datetime.datetime) -> OpenDeals:
-    """The open deals of `queryset` as columns: one query (the last stage change of each
-    by a correlated subquery on the (opportunity, changed_at) index)."""
+    """The open deals of `queryset` as columns: one query (the last stage change of each by
+    a correlated subquery on the (opportunity, changed_at) index). On PostgreSQL the
+    database does the date arithmetic (microseconds since the last change, days to the
+    expected close) and the float of organisation-currency amounts, so no date or Decimal
+    is parsed per row; the values are the same (integers, and a correctly rounded float)."""
+    from django.db import connection
+    from django.db.models import (
+        BigIntegerField,
+        Case,
+        DateField,
+        DateTimeField,
+        DecimalField,
+        FloatField,
+        Func,
+        IntegerField,
+        Value,
+        When,
+    )
+    from django.db.models.functions import Cast
+
+    today = timezone.localtime(moment).date()
     last = (
         StageChange.objects.filter(opportunity=OuterRef("pk"))
         .order_by("-changed_at", "-id")
         .values("changed_at")[:1]
     )
-    rows = (
-        queryset.filter(stage__kind="open")
-        .annotate(since=Coalesce(Subquery(last), F("created_at")))
-        .order_by("id")
-        .values_list(
+    since = Coalesce(Subquery(last), F("created_at"))
+    qs = queryset.filter(stage__kind="open").order_by("id")
+    org = settings.RAPPORT_CURRENCY.upper()
+    if connection.vendor == "postgresql":
+        rows = qs.annotate(
+            f_amount=Case(
+                When(currency__iexact=org, then=Cast("amount", FloatField())),
+                default=None,
+                output_field=FloatField(),
+            ),
+            d_amount=Case(
+                When(currency__iexact=org, then=Value(None)),
+                default=F("amount"),
+                output_field=DecimalField(max_digits=16, decimal_places=2),
+            ),
+            due=Func(
+                F("expected_close_date"),
+                Value(today, output_field=DateField()),
+                arg_joiner=" - ",
+                template="(%(expressions)s)",
+                output_field=IntegerField(),
+            ),
+            age=Func(
+                Value(moment, output_field=DateTimeField()),
+                since,
+                arg_joiner=" - ",
+                template="(EXTRACT(EPOCH FROM (%(expressions)s)) * 1000000)::bigint",
+                output_field=BigIntegerField(),
+            ),
+        ).values_list(
+            "id", "owner_id", "currency", "d_amount", "f_amount", "stage_id", "due", "age"
+        )
+        source = rows.iterator(chunk_size=10_000)
+    else:
+        rows = qs.annotate(since=since).values_list(
             "id", "owner_id", "currency", "amount", "stage_id", "expected_close_date", "since"
         )
-    )
-    return OpenDeals.from_rows(history, rows.iterator(chunk_size=10_000), moment)
-
-
-def open_deals_of(history: History, deals: list["Deal"], moment) -> OpenDeals:
-    """The same columns from loaded Deal objects (the open ones among `deals`)."""
-    return OpenDeals.from_rows(
-        history,
-        (
+        source = (
             (
-                d.id,
-                d.owner_id,
-                d.currency,
-                d.amount,
-                d.stage_id,
-                d.expected_close,
-                d.changes[-1][0],
+                pk,
+                owner,
+                currency,
+                amount,
+                None,
+                stage,
+                None if due is None else (due - today).days,
+                _micros(moment - changed),
             )
-            for d in deals
-            if d.kind == "open"
-        ),
-        moment,
-    )
+            for pk, owner, currency, amount, stage, due, changed in rows.iterator(chunk_size=10_000)
+        )
+    return OpenDeals.from_rows(history, source, moment)
 
 
 def _days(later, earlier) -> float:
