@@ -320,7 +320,10 @@ def territories(admin) -> None:
         services.territory_set_rules(actor=admin, territory=t, rules=rules)
 
 
-def bench_scoring(admin) -> dict:
+def bench_scoring(admin, limit: int | None = None) -> dict:
+    """Scoring of every open lead (or the first `limit`), in slices of 50,000 ids through
+    `score_leads(ids)` with a progress line per slice (rows/s and CPU so far), against the
+    bare read + constant upsert of the same rows."""
     from django.db import connection
 
     from rapport.leads.models import Lead
@@ -329,11 +332,12 @@ def bench_scoring(admin) -> dict:
 
     model = services.train_leads(actor=admin)
     assert model.usable, model.message
-    n = Lead.objects.filter(status="new").count()
+    ids = list(Lead.objects.filter(status="new").order_by("id").values_list("id", flat=True))
+    ids = ids[:limit] if limit else ids
+    n = len(ids)
     # Baseline: read the scorer's columns and upsert a constant score per row.
     LeadScore.objects.all().delete()
     with Clock() as bare:
-        ids = list(Lead.objects.filter(status="new").order_by("id").values_list("id", flat=True))
         for start in range(0, len(ids), services.BATCH):
             chunk = ids[start : start + services.BATCH]
             rows = list(Lead.objects.filter(pk__in=chunk).values(*services.LEAD_FIELDS))
@@ -354,9 +358,19 @@ def bench_scoring(admin) -> dict:
                 unique_fields=["lead"],
                 update_fields=["rule_score", "learned", "score", "source", "reasons", "scored_at"],
             )
+    print(f"  scoring bare baseline, {n:,} rows: {bare}", flush=True)
     LeadScore.objects.all().delete()
+    scored = 0
     with Clock() as full:
-        scored = services.score_leads()
+        for start in range(0, n, 50_000):
+            scored += services.score_leads(ids=ids[start : start + 50_000])
+            wall = time.perf_counter() - full.t
+            print(
+                f"  scored {scored:,}: {scored / wall:,.0f} rows/s, "
+                f"{time.process_time() - full.c:.1f} s client CPU, "
+                f"{_server_cpu() - full.s:.1f} s server CPU, load {os.getloadavg()[0]:.1f}",
+                flush=True,
+            )
     assert scored == n
     return {
         "rows": n,
@@ -456,6 +470,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=15)
     parser.add_argument("--only", choices=["scoring", "realignment"], default=None)
     parser.add_argument("--no-generate", action="store_true", help="reuse the database's rows")
+    parser.add_argument("--score-limit", type=int, default=None, help="score only N leads")
+    parser.add_argument("--generate-only", action="store_true", help="build the data and stop")
     parser.add_argument(
         "--initial-sql",
         action="store_true",
@@ -473,6 +489,8 @@ def main() -> None:
         with Clock() as gen:
             _, user = generate(n, args.seed)
         print(f"generated {n:,} leads and {n:,} accounts: {gen}", flush=True)
+        if args.generate_only:
+            return
     if args.only in (None, "realignment"):
         r = bench_realignment(user, initial_sql=args.initial_sql)
         print(
@@ -483,7 +501,7 @@ def main() -> None:
             flush=True,
         )
     if args.only in (None, "scoring"):
-        s = bench_scoring(user)
+        s = bench_scoring(user, limit=args.score_limit)
         print(
             f"scoring: {s['rows']:,} leads, {s['rows_per_s']:,.0f} rows/s ({s['full']}); "
             f"bare read+upsert {s['bare_rows_per_s']:,.0f} rows/s ({s['bare']}); "

@@ -6,7 +6,7 @@ import datetime
 import numpy as np
 from django.utils import timezone
 
-from rapport.forecasts.history import Deal, History, Learned, learn, run_rate
+from rapport.forecasts.history import Deal, History, Learned, OpenDeals, learn, run_rate
 from rapport.forecasts.montecarlo import Deals, histogram, simulate
 from rapport.forecasts.periods import Period
 
@@ -27,7 +27,7 @@ def won_in(history: History, deals: list[Deal], start: datetime.date, end: datet
     total = 0.0
     for deal in deals:
         if deal.kind == "won" and deal.closed_at is not None:
-            closed = _local(deal.closed_at)
+            closed = deal.closed_day
             if start <= closed < end:
                 total += history.org_amount(deal.amount, deal.currency, closed) or 0.0
     return total
@@ -92,6 +92,41 @@ def open_at(
     return arrays, naive, picked
 
 
+def open_live(
+    history: History,
+    open_deals: OpenDeals,
+    learned: Learned,
+    period: Period,
+    scores: dict[int, float] | None = None,
+) -> tuple[Deals, float, np.ndarray]:
+    """`open_at(live=True)` over columns: the same arrays in the same (id) order, the same
+    naive sum (added deal by deal, as there) and the positions in `open_deals` picked."""
+    missing = np.isnan(open_deals.money)
+    history.unconverted += int(missing.sum())
+    picked = np.flatnonzero(~missing)
+    ids = open_deals.id[picked].tolist()
+    stages = open_deals.stage[picked].tolist()
+    defaults = open_deals.default[picked].tolist()
+    scores = scores or {}
+    conversion = learned.conversion
+    p_win = []
+    for pk, stage_id, default in zip(ids, stages, defaults, strict=True):
+        p = scores.get(pk)
+        p_win.append(conversion.get(stage_id, default) if p is None else p)
+    money = open_deals.money[picked]
+    naive = 0.0
+    for value in (money * open_deals.default[picked])[open_deals.in_period(period)[picked]]:
+        naive += float(value)
+    arrays = Deals(
+        money,
+        np.array(p_win, dtype=np.float64),
+        open_deals.stage[picked],
+        open_deals.elapsed[picked],
+        open_deals.anchor[picked],
+    )
+    return arrays, naive, picked
+
+
 def forecast_period(
     history: History,
     deals: list[Deal],
@@ -103,8 +138,12 @@ def forecast_period(
     live: bool = True,
     sims: int = SIMS,
     seed: int = 0,
+    open_deals: OpenDeals | None = None,
 ) -> dict:
-    """P10/P50/P90 of the amount won in `period`, the naive baseline and what went in."""
+    """P10/P50/P90 of the amount won in `period`, the naive baseline and what went in.
+    Live with `open_deals` (columns, `history.load_open`): the open deals come from there
+    (`deals` then needs only the closed ones) and "deals" in the answer are positions in
+    `open_deals`."""
     moment = moment or timezone.now()
     today = _local(moment)
     learned = learned or learn(history, moment)
@@ -124,9 +163,12 @@ def forecast_period(
             "deals": [],
             "input": Deals.empty(),
         }
-    arrays, naive, picked = open_at(
-        history, deals, moment, learned, period, live=live, scores=scores
-    )
+    if live and open_deals is not None:
+        arrays, naive, picked = open_live(history, open_deals, learned, period, scores)
+    else:
+        arrays, naive, picked = open_at(
+            history, deals, moment, learned, period, live=live, scores=scores
+        )
     lo = max(0.0, float((period.start - today).days))
     hi = float((period.end - today).days)
     rates, note = run_rate(history, deals, period)
@@ -165,7 +207,7 @@ def backtest(
     """Replay each of the `periods` periods before `current` as of its start and compare the
     range and the naive forecast with what was won. Periods before the first deal are not
     replayed; fewer than MIN_BACKTEST_PERIODS replayed says so."""
-    first = min((_local(d.created_at) for d in history.deals), default=None)
+    first = history.first_day()
     rows = []
     for back in range(periods, 0, -1):
         past = current.shifted(-back)

@@ -5,17 +5,19 @@ per-rep roll-up, the probabilistic range and the backtest. Deals come only from
 import datetime
 from decimal import Decimal
 
+import numpy as np
 from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
 from rapport.forecasts.access import Scope, quotas_visible_q, scope_filter
 from rapport.forecasts.compute import backtest, forecast_period
-from rapport.forecasts.history import History, learn, load_history
+from rapport.forecasts.history import learn, load_closed_history, load_history, load_open
 from rapport.forecasts.models import Category, ForecastSubmission, OpportunityCategory, Quota
 from rapport.forecasts.periods import Period
 from rapport.identity.models import Role, User
 from rapport.records.visibility import managed_team_ids
+from rapport.sales.models import Opportunity
 from rapport.sales.selectors import opportunities_visible_to
 
 COMMIT_AT, BEST_CASE_AT = 0.7, 0.4  # default categories from the win probability
@@ -101,40 +103,53 @@ def forecast(
     period: Period,
     scope: Scope,
     *,
-    history: History | None = None,
     now: datetime.datetime | None = None,
     sims: int = 1000,
 ) -> dict:
-    """Everything the forecast page and `GET /api/forecasts` show for one scope and period."""
+    """Everything the forecast page and `GET /api/forecasts` show for one scope and period.
+
+    The open deals are read as columns (`load_open`: one query, no model instances); the
+    closed ones, which the forecast learns from and sums as won, as Deal rows."""
     now = now or timezone.now()
     qs = opportunities_visible_to(viewer).filter(scope_filter(scope))
-    history = history or load_history()
-    ids = set(qs.values_list("id", flat=True))
-    deals = [d for d in history.deals if d.id in ids]
-    scores = learned_probabilities([d.id for d in deals if d.kind == "open"])
+    history = load_closed_history()
+    closed_ids = set(qs.exclude(stage__kind="open").values_list("id", flat=True))
+    deals = [d for d in history.deals if d.id in closed_ids]
+    open_deals = load_open(qs, history, now)
+    scores = learned_probabilities(qs.filter(stage__kind="open").values("id"))
     learned = learn(history, now)  # once: the per-rep forecasts below share it
     result = forecast_period(
-        history, deals, period, moment=now, scores=scores, learned=learned, sims=sims
+        history,
+        deals,
+        period,
+        moment=now,
+        scores=scores,
+        learned=learned,
+        sims=sims,
+        open_deals=open_deals,
     )
     today = timezone.localtime(now).date()
 
     # Categories over open deals expected to close in the period.
     set_categories = dict(
-        OpportunityCategory.objects.filter(opportunity_id__in=ids).values_list(
+        OpportunityCategory.objects.filter(opportunity_id__in=qs.values("id")).values_list(
             "opportunity_id", "category"
         )
     )
     inputs = result["input"]
     categories = {c.value: 0.0 for c in Category}
     pipeline_in_period = 0.0
-    category_of: dict[int, str] = {}
-    for i, deal in enumerate(result["deals"]):
-        p = float(inputs.p_win[i])
-        category = set_categories.get(deal.id) or default_category(p)
-        category_of[deal.id] = category
-        if deal.expected_close is not None and period.start <= deal.expected_close < period.end:
+    in_period = open_deals.in_period(period)
+    rows = []  # (position in the inputs, id) of the open deals expected in the period
+    if len(result["deals"]):
+        picked = np.asarray(result["deals"])
+        chosen = np.flatnonzero(in_period[picked])
+        for i, pk in zip(chosen.tolist(), open_deals.id[picked[chosen]].tolist(), strict=True):
+            p = float(inputs.p_win[i])
+            category = set_categories.get(pk) or default_category(p)
             categories[category] += float(inputs.amount[i])
             pipeline_in_period += float(inputs.amount[i])
+            rows.append((i, pk))
     won = result["won"]
     quota = quota_of(scope, period)
     remaining = max(0.0, float(quota) - won) if quota is not None else None
@@ -146,7 +161,10 @@ def forecast(
 
     reps = []
     if scope.kind != "user":
-        owners = {d.owner_id for d in deals if d.owner_id}
+        closed_of: dict[int, list] = {}
+        for d in deals:
+            closed_of.setdefault(d.owner_id, []).append(d)
+        owners = {o for o in closed_of if o} | {int(o) for o in np.unique(open_deals.owner_id) if o}
         people = _people(viewer, scope, owners)
         commits = latest_commits([u.pk for u in people], period)
         quotas = dict(
@@ -157,16 +175,23 @@ def forecast(
             ).values_list("user_id", "amount")
         )
         for person in people:
-            mine = [d for d in deals if d.owner_id == person.pk]
+            mine = open_deals.subset(open_deals.owner_id == person.pk)
             part = forecast_period(
-                history, mine, period, moment=now, scores=scores, learned=learned, sims=sims
+                history,
+                closed_of.get(person.pk, []),
+                period,
+                moment=now,
+                scores=scores,
+                learned=learned,
+                sims=sims,
+                open_deals=mine,
             )
             q = quotas.get(person.pk)
-            open_amount = sum(
-                float(part["input"].amount[i])
-                for i, d in enumerate(part["deals"])
-                if d.expected_close is not None and period.start <= d.expected_close < period.end
-            )
+            open_amount = 0.0
+            if len(part["deals"]):
+                mine_in_period = mine.in_period(period)[np.asarray(part["deals"])]
+                for value in part["input"].amount[mine_in_period]:
+                    open_amount += float(value)
             reps.append(
                 {
                     "user_id": person.pk,
@@ -182,22 +207,25 @@ def forecast(
             )
         commit = sum(r["commit"] for r in reps if r["commit"] is not None) if commits else None
 
-    open_rows = sorted(
-        (
-            {
-                "id": d.id,
-                "name": d.name,
-                "amount": float(inputs.amount[i]),
-                "probability": float(inputs.p_win[i]),
-                "expected_close_date": d.expected_close,
-                "category": category_of[d.id],
-                "category_set": d.id in set_categories,
-            }
-            for i, d in enumerate(result["deals"])
-            if d.expected_close is not None and period.start <= d.expected_close < period.end
-        ),
-        key=lambda r: (-r["amount"], r["id"]),
-    )[:25]
+    top = sorted(rows, key=lambda r: (-float(inputs.amount[r[0]]), r[1]))[:25]
+    named = {
+        pk: (name, close)
+        for pk, name, close in Opportunity.objects.filter(pk__in=[pk for _, pk in top]).values_list(
+            "id", "name", "expected_close_date"
+        )
+    }
+    open_rows = [
+        {
+            "id": pk,
+            "name": named[pk][0],
+            "amount": float(inputs.amount[i]),
+            "probability": float(inputs.p_win[i]),
+            "expected_close_date": named[pk][1],
+            "category": set_categories.get(pk) or default_category(float(inputs.p_win[i])),
+            "category_set": pk in set_categories,
+        }
+        for i, pk in top
+    ]
 
     return {
         "period": period,

@@ -226,6 +226,23 @@ def moved_events(object_type: str, moves: list[tuple], *, actor, reason: str, no
     return events
 
 
+def moved_event_columns(
+    object_type: str, moves: list[tuple], *, actor_id: int | None, reason: str
+) -> list[dict]:
+    """The `territory_changed` events of these moves as the timeline listeners receive them
+    (for events written in SQL, `placement_sql.apply_batch`)."""
+    link = f"{object_type}_id"
+    return [
+        {
+            "kind": "territory_changed",
+            "actor_id": actor_id,
+            "payload": {"territory": {"old": old, "new": new}, "reason": reason},
+            link: pk,
+        }
+        for pk, old, new in moves
+    ]
+
+
 def place(
     object_type: str,
     ids: Iterable[int],

@@ -2,9 +2,10 @@
 
 The active territories' rules (the same `Placer` the per-record path evaluates in Python)
 become one `CASE WHEN <territory 1's checks> THEN 1 WHEN … END` over the record's columns,
-so a batch of records is placed by the database: one statement returns only the records
-whose territory changes (id, old, new), the memberships are rewritten with a few
-statements, the `territory_changed` events in one insert. The preview runs the same moves
+so a batch of records is placed by the database: one statement puts only the records
+whose territory changes (id, old, new) into a temporary table, the memberships are
+rewritten from it set-based (DELETE, UPDATE … FROM, INSERT … SELECT) and the
+`territory_changed` events built by one INSERT … SELECT (`apply_batch`). The preview runs the same moves
 query over the whole table with a GROUP BY, so what it shows is what the run moves.
 
 Equivalence with `placement.Placer.territory_for` (tested on a planted dataset with every
@@ -20,7 +21,7 @@ from __future__ import annotations
 from django.db import connection
 
 from rapport.territories import placement
-from rapport.territories.models import RuleField, TerritoryMembership
+from rapport.territories.models import RuleField, Territory, TerritoryMembership
 
 _WS = (" ", "\t", "\n", "\r", "\f", "\v")
 
@@ -207,3 +208,86 @@ def preview(object_type: str, placer, sample: int) -> tuple[int, list[tuple], li
         )
         samples = cursor.fetchall()
     return scanned, flows, samples
+
+
+_MOVES = "territory_moves_batch"  # per-connection temporary table of one batch's moves
+
+
+def _moves_table(cursor) -> None:
+    """The temporary table of a batch's moves, created once per connection and emptied."""
+    cursor.execute(
+        f"CREATE TEMPORARY TABLE IF NOT EXISTS {_MOVES} "
+        "(id bigint PRIMARY KEY, old bigint NULL, new bigint NULL)"
+    )
+    cursor.execute(f"TRUNCATE {_MOVES}" if _pg() else f"DELETE FROM {_MOVES}")  # noqa: S608
+
+
+def _payload_sql() -> str:
+    build = "jsonb_build_object" if _pg() else "json_object"
+    return f"{build}('territory', {build}('old', mv.old, 'new', mv.new), 'reason', %s)"
+
+
+def apply_batch(
+    object_type: str, placer, lo: int, hi: int, *, now, actor_id: int | None, reason: str
+) -> tuple[int, list[tuple]]:
+    """Realign the live records in [lo, hi) set-based, in the caller's transaction: the
+    moves (id, old, new) go into a temporary table with one INSERT … SELECT of the rules'
+    CASE; the memberships are rewritten from it with one DELETE, one UPDATE … FROM and one
+    INSERT … SELECT; the `territory_changed` events (summary with the territories' names,
+    payload {"territory": {"old", "new"}, "reason"}) with one INSERT … SELECT. Returns
+    (records scanned, the moves) — the moves for the timeline listeners."""
+    from rapport.timeline.models import TimelineEvent
+
+    sql, params = _placed_sql(object_type, placer, lo, hi)
+    table = placement.model_of(object_type)._meta.db_table
+    membership = TerritoryMembership._meta.db_table
+    when = connection.ops.adapt_datetimefield_value(now)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT count(*) FROM {table} WHERE deleted_at IS NULL AND id >= %s AND id < %s",  # noqa: S608
+            [lo, hi],
+        )
+        scanned = cursor.fetchone()[0]
+        _moves_table(cursor)
+        cursor.execute(
+            f"INSERT INTO {_MOVES} (id, old, new) "  # noqa: S608 - our own names
+            f"SELECT id, old, new FROM ({sql}) p WHERE old {_distinct()} new",
+            params,
+        )
+        cursor.execute(f"SELECT id, old, new FROM {_MOVES} ORDER BY id")  # noqa: S608
+        moves = [tuple(row) for row in cursor.fetchall()]
+        if not moves:
+            return scanned, moves
+        cursor.execute(
+            f"DELETE FROM {membership} WHERE object_type = %s AND object_id IN "  # noqa: S608
+            f"(SELECT id FROM {_MOVES} WHERE new IS NULL)",
+            [object_type],
+        )
+        cursor.execute(
+            f"UPDATE {membership} SET territory_id = mv.new, placed_at = %s "  # noqa: S608
+            f"FROM {_MOVES} mv WHERE {membership}.object_type = %s "
+            f"AND {membership}.object_id = mv.id "
+            "AND mv.old IS NOT NULL AND mv.new IS NOT NULL",
+            [when, object_type],
+        )
+        # A concurrent placement of the same new record wins; ours is then moot.
+        cursor.execute(
+            f"INSERT INTO {membership} (object_type, object_id, territory_id, placed_at) "  # noqa: S608
+            f"SELECT %s, id, new, %s FROM {_MOVES} WHERE old IS NULL AND new IS NOT NULL "
+            "ON CONFLICT (object_type, object_id) DO NOTHING",
+            [object_type, when],
+        )
+        territory = Territory._meta.db_table
+        summary = (
+            "substr('Territory: ' || coalesce(t_old.name, 'none') || ' → ' || "
+            "coalesce(t_new.name, 'none'), 1, 300)"
+        )
+        cursor.execute(
+            f"INSERT INTO {TimelineEvent._meta.db_table} "  # noqa: S608
+            f"(kind, actor_id, occurred_at, summary, payload, {object_type}_id) "
+            f"SELECT 'territory_changed', %s, %s, {summary}, {_payload_sql()}, mv.id "
+            f"FROM {_MOVES} mv LEFT JOIN {territory} t_old ON t_old.id = mv.old "
+            f"LEFT JOIN {territory} t_new ON t_new.id = mv.new ORDER BY mv.id",
+            [actor_id, when, reason],
+        )
+    return scanned, moves

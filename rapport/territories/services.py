@@ -213,32 +213,40 @@ def realignment_start(*, actor: User) -> Realignment:
 
 def realignment_run(run_id: int) -> Realignment:
     """Place every account and lead again, 5,000 per transaction; each move logs
-    `territory_changed` in the same transaction as the membership write. The placement is
-    computed by the database (`placement_sql`): only the records that move come back."""
-    from rapport.imports.services.base import events_insert
+    `territory_changed` in the same transaction as the membership write. Set-based
+    (`placement_sql.apply_batch`): the database places the batch, rewrites the memberships
+    that change and writes their events; the timeline listeners are then told about the
+    events as for any bulk insert of events."""
     from rapport.territories import placement_sql
+    from rapport.timeline.hooks import events_written
 
     run = Realignment.objects.get(pk=run_id)
     Realignment.objects.filter(pk=run.pk).update(status=RealignmentStatus.RUNNING)
     placer = placement.Placer()
-    actor = run.requested_by
+    actor_id = run.requested_by_id
     scanned = moved = 0
     try:
         for object_type in placement.PLACED_TYPES:
             for lo, hi in _id_batches(object_type):
                 with transaction.atomic():
-                    n, moves = placement_sql.batch_moves(object_type, placer, lo, hi)
+                    n, moves = placement_sql.apply_batch(
+                        object_type,
+                        placer,
+                        lo,
+                        hi,
+                        now=timezone.now(),
+                        actor_id=actor_id,
+                        reason="realignment",
+                    )
                     scanned += n
-                    now = timezone.now()
-                    placement.write_moves(object_type, moves, now)
                     moved += len(moves)
                     if moves:
-                        events_insert(
-                            placement.moved_events(
-                                object_type, moves, actor=actor, reason="realignment", now=now
+                        events_written(
+                            placement.moved_event_columns(
+                                object_type, moves, actor_id=actor_id, reason="realignment"
                             )
                         )
-                Realignment.objects.filter(pk=run.pk).update(scanned=scanned, moved=moved)
+                    Realignment.objects.filter(pk=run.pk).update(scanned=scanned, moved=moved)
     except Exception as exc:
         Realignment.objects.filter(pk=run.pk).update(
             status=RealignmentStatus.FAILED, error=str(exc)[:2000], finished_at=timezone.now()

@@ -188,3 +188,71 @@ def test_realignment_run_and_preview_match_python(personas):
         )
         assert placed == {k: v for k, v in _python_placement(object_type).items() if v}
     assert services.realignment_preview(actor=admin)["total"] == 0
+
+
+def test_realignment_events_written_in_sql_match_the_python_events(personas):
+    """The set-based run writes each move's membership and its `territory_changed` event
+    (summary with names, payload, actor, link) as the per-record path would, takes records
+    out of a territory that no longer applies, and tells the timeline listeners."""
+    from rapport.territories.models import Territory
+    from rapport.timeline import hooks
+
+    admin = personas.admin
+    accounts = _plant(personas.owner, n=80, seed=5)
+    _rules(admin, accounts)
+    services.realignment_run(Realignment.objects.create(requested_by=admin).pk)
+    before = {
+        ot: dict(
+            TerritoryMembership.objects.filter(object_type=ot).values_list(
+                "object_id", "territory_id"
+            )
+        )
+        for ot in placement.PLACED_TYPES
+    }
+    # Europe first (moves), Bavaria switched off (its records go elsewhere or nowhere).
+    Territory.objects.filter(name="Europe").update(priority=-1)
+    Territory.objects.filter(name="Bavaria").update(is_active=False)
+    heard = []
+    hooks._listeners.append(heard.extend)
+    try:
+        first = TimelineEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+        run = services.realignment_run(Realignment.objects.create(requested_by=admin).pk)
+    finally:
+        hooks._listeners.remove(heard.extend)
+    names = placement.territory_names()
+    expected = {}
+    for ot in placement.PLACED_TYPES:
+        after = {k: v for k, v in _python_placement(ot).items() if v}
+        placed = dict(
+            TerritoryMembership.objects.filter(object_type=ot).values_list(
+                "object_id", "territory_id"
+            )
+        )
+        assert placed == after
+        live = set(placement.model_of(ot).objects.values_list("id", flat=True))
+        for pk in live:
+            old, new = before[ot].get(pk), after.get(pk)
+            if old != new:
+                expected[(ot, pk)] = (old, new)
+    assert any(new is None for _, new in expected.values())  # a membership removed
+    assert run.moved == len(expected) > 0
+    events = TimelineEvent.objects.filter(id__gt=first, kind="territory_changed")
+    got = {}
+    for e in events:
+        ot = "account" if e.account_id else "lead"
+        pk = e.account_id or e.lead_id
+        old, new = expected[(ot, pk)]
+        assert e.summary == (
+            f"Territory: {names.get(old, 'none') if old else 'none'} → "
+            f"{names.get(new, 'none') if new else 'none'}"
+        )
+        assert e.payload == {"territory": {"old": old, "new": new}, "reason": "realignment"}
+        assert e.actor_id == admin.pk
+        got[(ot, pk)] = (old, new)
+    assert got == expected
+    assert len(heard) == len(expected)
+    assert {
+        (("account", e["account_id"]) if "account_id" in e else ("lead", e["lead_id"]))
+        for e in heard
+        if e["kind"] == "territory_changed"
+    } == set(expected)
