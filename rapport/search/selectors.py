@@ -26,6 +26,7 @@ from rapport.search.matching import (
     escape_like,
     like_sql,
     parse_query,
+    search_among,
     search_candidates,
 )
 from rapport.search.similar import similar_rows
@@ -290,7 +291,10 @@ def _typeahead_rows(
     seen = _visible_sizes(user, [kind]).get(kind.model.OBJECT_TYPE, 0)
     if not seen:
         return []
-    if seen < FEW_VISIBLE:  # few records: each grant's index first, then the text
+    if seen < FEW_VISIBLE:  # few records: the text matched among their ids (PostgreSQL)
+        ids = getattr(user, "_rapport_typeahead_ids", {}).get(kind.model.OBJECT_TYPE)
+        if ids is not None and connections[base.db].vendor == "postgresql":
+            return ranked(search_among(base, q, ids))
         by_grant = search_candidates(visible(base, user), q, per_source=CANDIDATES, parts=parts)
         return ranked(kind.model.all_objects.filter(pk__in=by_grant))
     per_source = CANDIDATES
@@ -344,19 +348,28 @@ def _visible_sizes(user: User, kinds: list[Kind]) -> dict[str, int]:
             missing[object_type] = parts
     if missing:
         using = next(iter(missing.values()))[0].db
-        counts, params = [], []
-        for parts in missing.values():
-            sqls = []
+        sqls, params, names = [], [], list(missing)
+        for n, parts in enumerate(missing.values()):
             for part in parts:
                 query = part.order_by().values("pk")[:FEW_VISIBLE].query
                 sql, part_params = query.get_compiler(using).as_sql()
-                sqls.append(f"SELECT * FROM ({sql}) AS part{len(sqls)}")  # noqa: S608
+                sqls.append(f"SELECT {n}, {len(sqls)}, pk FROM ({sql}) AS part{len(sqls)}")  # noqa: S608
                 params += part_params
-            union = " UNION ALL ".join(sqls)
-            counts.append(f"(SELECT count(*) FROM ({union}) AS parts)")  # noqa: S608
+        union = " UNION ALL ".join(sqls)
         with connections[using].cursor() as cursor:
-            cursor.execute(f"SELECT {', '.join(counts)}", params)
-            counted = dict(zip(missing, cursor.fetchone(), strict=True))
+            cursor.execute(f"SELECT * FROM ({union}) AS parts", params)  # noqa: S608
+            rows = cursor.fetchall()
+        per_part: dict[int, int] = {}
+        found: dict[str, set[int]] = {t: set() for t in names}
+        for n, part, pk in rows:
+            per_part[part] = per_part.get(part, 0) + 1
+            found[names[n]].add(pk)
+        full = {names[n] for n, part, _ in rows if per_part[part] >= FEW_VISIBLE}
+        counted = {t: FEW_VISIBLE if t in full else len(found[t]) for t in names}
+        ids = getattr(user, "_rapport_typeahead_ids", None)
+        if ids is None:
+            ids = user._rapport_typeahead_ids = {}
+        ids.update({t: sorted(found[t]) for t in names if counted[t] < FEW_VISIBLE})
         cache.update(counted)
         more = {t for t, n in counted.items() if n >= FEW_VISIBLE}
         if more - many:
