@@ -256,9 +256,12 @@ def _typeahead_rows(
     most CANDIDATES per way of matching, search_candidates), ranked.
 
     An admin (or a public org default) ranks the text candidates directly: one query. A user
-    who sees fewer than FEW_VISIBLE records of the type (counted once per request) gets the
-    candidates one grant at a time (visible_parts: "owner = me AND match", planned from the
-    owner's index), as the text index would read mostly others' records. Anyone else
+    who sees fewer than FEW_VISIBLE records of the type (counted once per request, which
+    also collects their ids) has the text matched among those ids on PostgreSQL
+    (search_among: every source read through the ids, nothing cut off before visibility:
+    exactly the plain selector's matches, ranked), and on SQLite the candidates one grant
+    at a time (visible_parts: "owner = me AND match" joined to the FTS table, the LIMIT
+    after visibility), as the text index would read mostly others' records. Anyone else
     (a rep who sees a sixth of a million contacts) goes text index first, visibility
     second: fetches the text candidates' ids (what
     the admin would rank), then ranks the visible ones among them, picked by primary key:
@@ -327,7 +330,9 @@ def _visible_sizes(user: User, kinds: list[Kind]) -> dict[str, int]:
     on every keystroke. The number only picks the plan; both plans check visibility at
     query time, so a stale "many" (the user lost their records since) costs speed, never
     a result. Fewer than FEW_VISIBLE, zero included (which answers "nothing" without a
-    query), is counted afresh every time."""
+    query), is counted afresh every time, and those ids are kept on the user object
+    (`_rapport_typeahead_ids`, one request) for the few-records plan: the query that counts
+    them reads them anyway."""
     cache = getattr(user, "_rapport_typeahead_sizes", None)
     if cache is None:
         cache = user._rapport_typeahead_sizes = {}
