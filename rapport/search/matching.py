@@ -320,7 +320,7 @@ def candidate_filter(
 # a fragment in 11% of the numbers) and calling the n-gram function on each scanned row
 # costs ~80 µs. Rarer fragments keep the index, which is then the cheap plan.
 DENSE_SHARE = 0.01
-SCAN_ROWS = 20_000
+SCAN_ROWS = 3_000
 GRAM_STATS_TTL = 600
 _gram_stats: dict[tuple[str, str], tuple[float, dict[int, float]]] = {}
 

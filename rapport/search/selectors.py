@@ -39,9 +39,6 @@ CANDIDATES = 100
 # A user who sees fewer records of a type than this gets the per-grant candidates (the
 # grant's index first); others the text index first, then visibility (_typeahead_rows).
 FEW_VISIBLE = 2000
-# Index first: when at least 1 in VISIBLE_SHARE of the text candidates is visible, they are
-# representative enough (a rep who sees a sixth of the table) and no second pass is made.
-VISIBLE_SHARE = 10
 # Index first, when too few of a batch of text candidates are visible and the index had
 # more: the next batch is BATCH_GROWTH times bigger, up to MAX_BATCH per way of matching;
 # past that, the candidates are asked one grant at a time.
@@ -267,10 +264,9 @@ def _typeahead_rows(
     the admin would rank), then ranks the visible ones among them, picked by primary key:
     two queries, each planned from its index (candidate_batch: each way of matching
     tagged, so it is known which were cut off). When they give `limit` rows, or no way was
-    cut off (every match was a candidate: the visible ones are the answer, exactly), or the
-    text candidates were cut off and at least one in VISIBLE_SHARE is visible
-    (representative, as the per-grant candidates are), that is the answer; otherwise a
-    batch BATCH_GROWTH times bigger (up to MAX_BATCH per way), then the candidates one
+    cut off (every match was a candidate: the visible ones are the answer, exactly), that
+    is the answer (fewer than `limit` rows while some way was cut off would be fewer than
+    the plain selector gives); otherwise a batch BATCH_GROWTH times bigger (up to MAX_BATCH per way), then the candidates one
     grant at a time (visible_parts), so a match is never lost to others' records filling
     a source's LIMIT (an emails source cuts off email rows, before the owner is known).
     Visibility is read at query time, never copied into the search documents: no key to
@@ -309,9 +305,6 @@ def _typeahead_rows(
         if ids:
             rows = ranked(visible(base.filter(pk__in=ids).filter(batch.short), user))
         if len(rows) >= limit or batch.complete(found):
-            return rows
-        representative = len(ids) >= CANDIDATES and len(rows) * VISIBLE_SHARE >= len(ids)
-        if per_source == CANDIDATES and representative:
             return rows
         per_source *= BATCH_GROWTH
         if per_source > MAX_BATCH:

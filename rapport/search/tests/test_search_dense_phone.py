@@ -62,7 +62,6 @@ def test_dense_fragments_find_exactly_the_visible_matches(
     if plan.endswith("2"):
         monkeypatch.setattr(selectors, "CANDIDATES", 2)
         monkeypatch.setattr(selectors, "BATCH_GROWTH", 2)
-        monkeypatch.setattr(selectors, "VISIBLE_SHARE", 0)
     user = getattr(personas, persona)
     for q in QUERIES:
         expected = set(
