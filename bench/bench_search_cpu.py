@@ -66,6 +66,8 @@ def main() -> None:
         username="bench-lonely", team=team_create(name="Bench lonely team")
     )
     who = {"admin": admin, "rep": rep, "few": _few(), "nobody": lonely}
+    if os.environ.get("WHO"):  # e.g. WHO=rep,few
+        who = {k: v for k, v in who.items() if k in os.environ["WHO"].split(",")}
     pid = None
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:

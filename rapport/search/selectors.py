@@ -3,6 +3,7 @@
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
+from math import ceil
 
 from django.core.cache import cache as shared_cache
 from django.db import connections
@@ -40,8 +41,9 @@ CANDIDATES = 100
 # grant's index first); others the text index first, then visibility (_typeahead_rows).
 FEW_VISIBLE = 2000
 # Index first, when too few of a batch of text candidates are visible and the index had
-# more: the next batch is BATCH_GROWTH times bigger, up to MAX_BATCH per way of matching;
-# past that, the candidates are asked one grant at a time.
+# more: the next batch is up to BATCH_GROWTH times bigger (as many more as the visible share
+# suggests), up to MAX_BATCH per way of matching; past that, the candidates are asked one
+# grant at a time.
 BATCH_GROWTH = 10
 MAX_BATCH = 1000
 # How long "this user sees at least FEW_VISIBLE records of the type" is remembered
@@ -266,7 +268,7 @@ def _typeahead_rows(
     tagged, so it is known which were cut off). When they give `limit` rows, or no way was
     cut off (every match was a candidate: the visible ones are the answer, exactly), that
     is the answer (fewer than `limit` rows while some way was cut off would be fewer than
-    the plain selector gives); otherwise a batch BATCH_GROWTH times bigger (up to MAX_BATCH per way), then the candidates one
+    the plain selector gives); otherwise a batch up to BATCH_GROWTH times bigger (up to MAX_BATCH per way), then the candidates one
     grant at a time (visible_parts), so a match is never lost to others' records filling
     a source's LIMIT (an emails source cuts off email rows, before the owner is known).
     Visibility is read at query time, never copied into the search documents: no key to
@@ -306,9 +308,12 @@ def _typeahead_rows(
             rows = ranked(visible(base.filter(pk__in=ids).filter(batch.short), user))
         if len(rows) >= limit or batch.complete(found):
             return rows
-        per_source *= BATCH_GROWTH
-        if per_source > MAX_BATCH:
+        if per_source >= MAX_BATCH:
             break
+        # Sized by what is missing: twice the share of visible candidates the limit needs
+        # (17 of 100 visible for a limit of 20: 300), BATCH_GROWTH× when none was visible.
+        growth = ceil(2 * limit / len(rows)) if rows else BATCH_GROWTH
+        per_source = min(MAX_BATCH, per_source * max(2, min(BATCH_GROWTH, growth)))
     by_grant = search_candidates(visible(base, user), q, per_source=CANDIDATES, parts=parts)
     return ranked(kind.model.all_objects.filter(pk__in=by_grant))
 
