@@ -13,7 +13,6 @@ SQL query.
 # ruff: noqa: S608, S611 - identifiers come from indexes.py; the query's words are parameters
 
 import re
-import time
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -23,12 +22,11 @@ from django.db.models import BooleanField, F, Func, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
 from rapport.accounts.contact_methods import PhoneProblem, phone_e164
-from rapport.search.indexes import BY_MODEL, INDEXES, Column, IndexedTable, SearchIndex
+from rapport.search.indexes import BY_MODEL, INDEXES, IndexedTable, SearchIndex
 from rapport.search.schema import (
     GRAM_MAX,
     GRAM_MIN,
     digits_columns,
-    pg_digits_index,
     pg_document,
     pg_grams,
     pg_value,
@@ -294,7 +292,6 @@ def candidate_filter(
     terms: list[Term],
     vendor: str,
     cap: int,
-    using: str = "default",
 ) -> Q:
     """Records whose `source` rows match every term, as a condition that streams from the
     index under a LIMIT (typeahead candidates).
@@ -307,67 +304,9 @@ def candidate_filter(
     if vendor == "sqlite":
         prefix = f"{source.path}__" if source.path else ""
         return Q(**{f"{prefix}search_document__document__match": _fts_query(terms)})
-    scan = dense_digits(source.table, terms, cap, using)
     if not source.path:
-        return Q(DocumentLike(source, terms, scan=scan))
-    return Q(InCapped(F("pk"), *_source_ids(index, source, terms, vendor, cap=cap, scan=scan)))
-
-
-# A phone fragment in at least this share of a table's numbers (its digit n-gram's frequency
-# in the index statistics) is read by scanning the table under the LIMIT, comparing the
-# digits as they are: `cap` matches are then found within cap / share rows (≤ SCAN_ROWS),
-# where the n-gram index builds the bitmap of every match first (111,334 entries at 1M for
-# a fragment in 11% of the numbers) and calling the n-gram function on each scanned row
-# costs ~80 µs. Rarer fragments keep the index, which is then the cheap plan.
-DENSE_SHARE = 0.01
-SCAN_ROWS = 3_000
-GRAM_STATS_TTL = 600
-_gram_stats: dict[tuple[str, str], tuple[float, dict[int, float]]] = {}
-
-
-def dense_digits(t: IndexedTable, terms: list[Term], cap: int, using: str = "default") -> bool:
-    """PostgreSQL: whether a phone term's digits are common enough in a phone column of `t`
-    to be found by a scan under a LIMIT of `cap` (DENSE_SHARE, SCAN_ROWS)."""
-    columns = digits_columns(t)
-    if not columns:
-        return False
-    for term in terms:
-        if not term.phone:
-            continue
-        for column in columns:
-            freqs = _gram_freqs(t, column, using)
-            for variant in term.variants:
-                if not (variant.isdigit() and GRAM_MIN <= len(variant) <= GRAM_MAX):
-                    continue
-                share = freqs.get(_gram_codes(variant)[0], 0.0)
-                if share >= DENSE_SHARE and cap <= share * SCAN_ROWS:
-                    return True
-    return False
-
-
-def _gram_freqs(t: IndexedTable, column: Column, using: str) -> dict[int, float]:
-    """The most common digit n-grams of `column` and the share of rows holding each, from
-    the statistics of its n-gram index (pg_stats, as ANALYZE left them; empty before the
-    first ANALYZE), read once per GRAM_STATS_TTL seconds per process."""
-    name = pg_digits_index(t, column)
-    key = (using, name)
-    now = time.monotonic()
-    cached = _gram_stats.get(key)
-    if cached and now - cached[0] < GRAM_STATS_TTL:
-        return cached[1]
-    with connections[using].cursor() as cursor:
-        cursor.execute(
-            "SELECT most_common_elems::text, most_common_elem_freqs FROM pg_stats "
-            "WHERE tablename = %s AND most_common_elems IS NOT NULL",
-            [name],
-        )
-        row = cursor.fetchone()
-    freqs: dict[int, float] = {}
-    if row:
-        codes = [int(x) for x in row[0].strip("{}").split(",") if x]
-        freqs = dict(zip(codes, row[1], strict=False))
-    _gram_stats[key] = (now, freqs)
-    return freqs
+        return Q(DocumentLike(source, terms))
+    return Q(InCapped(F("pk"), *_source_ids(index, source, terms, vendor, cap=cap)))
 
 
 class InCapped(Func):
@@ -551,7 +490,7 @@ def search_candidates(
         all_sources = sources(index)
         for source in all_sources:
             conditions.append(
-                short & candidate_filter(index, source, long_terms, vendor, per_source, qs.db)
+                short & candidate_filter(index, source, long_terms, vendor, per_source)
             )
         if not terms[0].short and not terms[0].phone:
             conditions.append(short & _name_starts(index, long_terms, vendor, per_source))
@@ -637,14 +576,11 @@ def candidate_batch(qs: QuerySet, q: str | None, *, per_source: int) -> Candidat
     else:
         for source in sources(index):
             if vendor == "postgresql" and source.path and source.table.record_column != "id":
-                scan = dense_digits(source.table, long_terms, per_source, qs.db)
-                sql, params = _source_ids(
-                    index, source, long_terms, vendor, cap=per_source, scan=scan
-                )
+                sql, params = _source_ids(index, source, long_terms, vendor, cap=per_source)
                 ways.append((sql, params, True))
             else:
                 counted = vendor == "sqlite" or not source.path
-                cond = candidate_filter(index, source, long_terms, vendor, per_source, qs.db)
+                cond = candidate_filter(index, source, long_terms, vendor, per_source)
                 add(base.filter(short & cond), counted)
         if not terms[0].short and not terms[0].phone:
             add(base.filter(short & _name_starts(index, long_terms, vendor, per_source)))
