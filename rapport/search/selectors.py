@@ -3,6 +3,7 @@
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
+from math import ceil
 
 from django.core.cache import cache as shared_cache
 from django.db import connections
@@ -26,6 +27,7 @@ from rapport.search.matching import (
     escape_like,
     like_sql,
     parse_query,
+    search_among,
     search_candidates,
 )
 from rapport.search.similar import similar_rows
@@ -38,12 +40,10 @@ CANDIDATES = 100
 # A user who sees fewer records of a type than this gets the per-grant candidates (the
 # grant's index first); others the text index first, then visibility (_typeahead_rows).
 FEW_VISIBLE = 2000
-# Index first: when at least 1 in VISIBLE_SHARE of the text candidates is visible, they are
-# representative enough (a rep who sees a sixth of the table) and no second pass is made.
-VISIBLE_SHARE = 10
 # Index first, when too few of a batch of text candidates are visible and the index had
-# more: the next batch is BATCH_GROWTH times bigger, up to MAX_BATCH per way of matching;
-# past that, the candidates are asked one grant at a time.
+# more: the next batch is up to BATCH_GROWTH times bigger (as many more as the visible share
+# suggests), up to MAX_BATCH per way of matching; past that, the candidates are asked one
+# grant at a time.
 BATCH_GROWTH = 10
 MAX_BATCH = 1000
 # How long "this user sees at least FEW_VISIBLE records of the type" is remembered
@@ -255,18 +255,20 @@ def _typeahead_rows(
     most CANDIDATES per way of matching, search_candidates), ranked.
 
     An admin (or a public org default) ranks the text candidates directly: one query. A user
-    who sees fewer than FEW_VISIBLE records of the type (counted once per request) gets the
-    candidates one grant at a time (visible_parts: "owner = me AND match", planned from the
-    owner's index), as the text index would read mostly others' records. Anyone else
+    who sees fewer than FEW_VISIBLE records of the type (counted once per request, which
+    also collects their ids) has the text matched among those ids on PostgreSQL
+    (search_among: every source read through the ids, nothing cut off before visibility:
+    exactly the plain selector's matches, ranked), and on SQLite the candidates one grant
+    at a time (visible_parts: "owner = me AND match" joined to the FTS table, the LIMIT
+    after visibility), as the text index would read mostly others' records. Anyone else
     (a rep who sees a sixth of a million contacts) goes text index first, visibility
     second: fetches the text candidates' ids (what
     the admin would rank), then ranks the visible ones among them, picked by primary key:
     two queries, each planned from its index (candidate_batch: each way of matching
     tagged, so it is known which were cut off). When they give `limit` rows, or no way was
-    cut off (every match was a candidate: the visible ones are the answer, exactly), or the
-    text candidates were cut off and at least one in VISIBLE_SHARE is visible
-    (representative, as the per-grant candidates are), that is the answer; otherwise a
-    batch BATCH_GROWTH times bigger (up to MAX_BATCH per way), then the candidates one
+    cut off (every match was a candidate: the visible ones are the answer, exactly), that
+    is the answer (fewer than `limit` rows while some way was cut off would be fewer than
+    the plain selector gives); otherwise a batch up to BATCH_GROWTH times bigger (up to MAX_BATCH per way), then the candidates one
     grant at a time (visible_parts), so a match is never lost to others' records filling
     a source's LIMIT (an emails source cuts off email rows, before the owner is known).
     Visibility is read at query time, never copied into the search documents: no key to
@@ -290,7 +292,10 @@ def _typeahead_rows(
     seen = _visible_sizes(user, [kind]).get(kind.model.OBJECT_TYPE, 0)
     if not seen:
         return []
-    if seen < FEW_VISIBLE:  # few records: each grant's index first, then the text
+    if seen < FEW_VISIBLE:  # few records: the text matched among their ids (PostgreSQL)
+        ids = getattr(user, "_rapport_typeahead_ids", {}).get(kind.model.OBJECT_TYPE)
+        if ids is not None and connections[base.db].vendor == "postgresql":
+            return ranked(search_among(base, q, ids))
         by_grant = search_candidates(visible(base, user), q, per_source=CANDIDATES, parts=parts)
         return ranked(kind.model.all_objects.filter(pk__in=by_grant))
     per_source = CANDIDATES
@@ -303,12 +308,12 @@ def _typeahead_rows(
             rows = ranked(visible(base.filter(pk__in=ids).filter(batch.short), user))
         if len(rows) >= limit or batch.complete(found):
             return rows
-        representative = len(ids) >= CANDIDATES and len(rows) * VISIBLE_SHARE >= len(ids)
-        if per_source == CANDIDATES and representative:
-            return rows
-        per_source *= BATCH_GROWTH
-        if per_source > MAX_BATCH:
+        if per_source >= MAX_BATCH:
             break
+        # Sized by what is missing: twice the share of visible candidates the limit needs
+        # (17 of 100 visible for a limit of 20: 300), BATCH_GROWTH× when none was visible.
+        growth = ceil(2 * limit / len(rows)) if rows else BATCH_GROWTH
+        per_source = min(MAX_BATCH, per_source * max(2, min(BATCH_GROWTH, growth)))
     by_grant = search_candidates(visible(base, user), q, per_source=CANDIDATES, parts=parts)
     return ranked(kind.model.all_objects.filter(pk__in=by_grant))
 
@@ -323,7 +328,9 @@ def _visible_sizes(user: User, kinds: list[Kind]) -> dict[str, int]:
     on every keystroke. The number only picks the plan; both plans check visibility at
     query time, so a stale "many" (the user lost their records since) costs speed, never
     a result. Fewer than FEW_VISIBLE, zero included (which answers "nothing" without a
-    query), is counted afresh every time."""
+    query), is counted afresh every time, and those ids are kept on the user object
+    (`_rapport_typeahead_ids`, one request) for the few-records plan: the query that counts
+    them reads them anyway."""
     cache = getattr(user, "_rapport_typeahead_sizes", None)
     if cache is None:
         cache = user._rapport_typeahead_sizes = {}
@@ -344,19 +351,28 @@ def _visible_sizes(user: User, kinds: list[Kind]) -> dict[str, int]:
             missing[object_type] = parts
     if missing:
         using = next(iter(missing.values()))[0].db
-        counts, params = [], []
-        for parts in missing.values():
-            sqls = []
+        sqls, params, names = [], [], list(missing)
+        for n, parts in enumerate(missing.values()):
             for part in parts:
                 query = part.order_by().values("pk")[:FEW_VISIBLE].query
                 sql, part_params = query.get_compiler(using).as_sql()
-                sqls.append(f"SELECT * FROM ({sql}) AS part{len(sqls)}")  # noqa: S608
+                sqls.append(f"SELECT {n}, {len(sqls)}, pk FROM ({sql}) AS part{len(sqls)}")  # noqa: S608
                 params += part_params
-            union = " UNION ALL ".join(sqls)
-            counts.append(f"(SELECT count(*) FROM ({union}) AS parts)")  # noqa: S608
+        union = " UNION ALL ".join(sqls)
         with connections[using].cursor() as cursor:
-            cursor.execute(f"SELECT {', '.join(counts)}", params)
-            counted = dict(zip(missing, cursor.fetchone(), strict=True))
+            cursor.execute(f"SELECT * FROM ({union}) AS parts", params)  # noqa: S608
+            rows = cursor.fetchall()
+        per_part: dict[int, int] = {}
+        found: dict[str, set[int]] = {t: set() for t in names}
+        for n, part, pk in rows:
+            per_part[part] = per_part.get(part, 0) + 1
+            found[names[n]].add(pk)
+        full = {names[n] for n, part, _ in rows if per_part[part] >= FEW_VISIBLE}
+        counted = {t: FEW_VISIBLE if t in full else len(found[t]) for t in names}
+        ids = getattr(user, "_rapport_typeahead_ids", None)
+        if ids is None:
+            ids = user._rapport_typeahead_ids = {}
+        ids.update({t: sorted(found[t]) for t in names if counted[t] < FEW_VISIBLE})
         cache.update(counted)
         more = {t for t, n in counted.items() if n >= FEW_VISIBLE}
         if more - many:

@@ -46,9 +46,6 @@ def path(request, monkeypatch):
     if request.param.endswith("small batches"):
         monkeypatch.setattr(selectors, "CANDIDATES", SMALL)
         monkeypatch.setattr(selectors, "BATCH_GROWTH", SMALL)
-        # Never "representative": the batches grow until no way of matching is cut off.
-        # (rows × VISIBLE_SHARE ≥ candidates never holds with 0.)
-        monkeypatch.setattr(selectors, "VISIBLE_SHARE", 0)
     return request.param
 
 
