@@ -37,6 +37,7 @@ import datetime
 import functools
 import logging
 import os
+import secrets
 import smtplib
 import socket
 import ssl
@@ -249,7 +250,7 @@ class SmtpTransport:
 
     def send(self, email: EmailMultiAlternatives, envelope_from: str, recipients: list[str]):
         """Send; returns (the server's final answer, {refused recipient: answer})."""
-        data = email.message().as_bytes(linesep="\r\n")
+        data = message_bytes(email)
         smtp = self._session()
         try:
             options = [f"size={len(data)}"] if smtp.has_extn("size") else []
@@ -315,6 +316,19 @@ class DjangoBackendTransport:
 
     def close(self) -> None:
         pass
+
+
+def message_bytes(email: EmailMultiAlternatives) -> bytes:
+    """The message as sent. Multipart boundaries are random 128-bit tokens after "=_" (never
+    in quoted-printable or base64 text, nor, but by a 2^-128 chance, in 8-bit text): the
+    standard library would pick its own and then compile a regular expression per
+    boundary to check the body for it, ~0.8 ms CPU a campaign message, and the burst of
+    one-off patterns pushes everything else out of `re`'s cache."""
+    msg = email.message()
+    for part in msg.walk():
+        if part.is_multipart() and part.get_boundary() is None:
+            part.set_boundary(f"=_{secrets.token_hex(16)}")
+    return msg.as_bytes(linesep="\r\n")
 
 
 def transport_for(mailbox: Mailbox | None):

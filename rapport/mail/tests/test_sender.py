@@ -426,3 +426,26 @@ def test_a_mailbox_set_to_xoauth2_signs_in_with_its_token():
         assert len(server.sink.messages) == 1
         second = Delivery.objects.get(message__subject="Second")
         assert second.state == DeliveryState.QUEUED and second.last_error
+
+
+def test_message_bytes_sets_random_boundaries_that_parse_back():
+    import email as email_lib
+
+    from django.core.mail import EmailMultiAlternatives
+
+    from rapport.mail.sender import message_bytes
+
+    def build():
+        msg = EmailMultiAlternatives(
+            "Hi", "plain body --=_ text", "a@example.com", ["b@example.com"]
+        )
+        msg.attach_alternative("<p>html body</p>", "text/html")
+        return message_bytes(msg)
+
+    first, second = build(), build()
+    parsed = email_lib.message_from_bytes(first)
+    assert parsed.is_multipart()
+    assert parsed.get_boundary().startswith("=_")
+    assert parsed.get_boundary() != email_lib.message_from_bytes(second).get_boundary()
+    parts = [p.get_payload(decode=True).decode() for p in parsed.walk() if not p.is_multipart()]
+    assert parts == ["plain body --=_ text", "<p>html body</p>"]
