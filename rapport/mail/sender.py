@@ -35,6 +35,7 @@ the RFC 8058 one-click unsubscribe headers (rapport.consent.links).
 
 import datetime
 import functools
+import io
 import logging
 import os
 import secrets
@@ -44,6 +45,8 @@ import ssl
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
+from email.generator import BytesGenerator
+from email.policy import Compat32
 from email.utils import format_datetime, formataddr, parseaddr
 
 from django.conf import settings
@@ -328,7 +331,30 @@ def message_bytes(email: EmailMultiAlternatives) -> bytes:
     for part in msg.walk():
         if part.is_multipart() and part.get_boundary() is None:
             part.set_boundary(f"=_{secrets.token_hex(16)}")
-    return msg.as_bytes(linesep="\r\n")
+    out = io.BytesIO()
+    BytesGenerator(out, mangle_from_=False, policy=_SHORT_ASCII_AS_IS).flatten(msg, linesep="\r\n")
+    return out.getvalue()
+
+
+class _ShortAsciiAsIs(Compat32):
+    """compat32 (what Django's messages use), except that a header whose value is plain
+    ASCII on one line and fits the line length is written as is: what compat32's `Header`
+    folding gives for such a value anyway (the tests compare whole messages), at a fraction
+    of its cost (~0.1–0.3 ms a header, a dozen headers a campaign message)."""
+
+    def _fold(self, name, value, sanitize):
+        if (
+            isinstance(value, str)
+            and value.isascii()
+            and "\r" not in value
+            and "\n" not in value
+            and len(name) + 2 + len(value) <= (self.max_line_length or 0)
+        ):
+            return f"{name}: {value}{self.linesep}"
+        return super()._fold(name, value, sanitize)
+
+
+_SHORT_ASCII_AS_IS = _ShortAsciiAsIs()
 
 
 def transport_for(mailbox: Mailbox | None):

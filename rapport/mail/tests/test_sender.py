@@ -449,3 +449,34 @@ def test_message_bytes_sets_random_boundaries_that_parse_back():
     assert parsed.get_boundary() != email_lib.message_from_bytes(second).get_boundary()
     parts = [p.get_payload(decode=True).decode() for p in parsed.walk() if not p.is_multipart()]
     assert parts == ["plain body --=_ text", "<p>html body</p>"]
+
+
+def test_message_bytes_equal_the_standard_librarys_output_for_the_same_boundary():
+    """The short-ASCII header shortcut writes exactly what compat32's folding writes."""
+    import email as email_lib
+
+    from django.core.mail import EmailMultiAlternatives
+
+    from rapport.mail.sender import message_bytes
+
+    headers = {
+        "Date": "Sat, 05 Dec 2026 20:00:00 -0000",
+        "Message-ID": "<r1.abcdef.0123456789@mail.example.com>",
+        "List-Unsubscribe": "<https://crm.example.com/u/" + "x" * 90 + ">, <mailto:u@x.org>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        "X-Spaces": "a  b\tc",
+    }
+
+    def build(subject):
+        msg = EmailMultiAlternatives(
+            subject, "Hello\n", "Shop <shop@example.com>", ["Zoë <z@example.com>"], headers=headers
+        )
+        msg.attach_alternative("<p>Hello</p>", "text/html")
+        return msg
+
+    for subject in ("Offer for Ann", "Offre spéciale pour Zoë", "word " * 30):
+        ours = message_bytes(build(subject))
+        boundary = email_lib.message_from_bytes(ours).get_boundary()
+        theirs = build(subject).message()
+        theirs.set_boundary(boundary)
+        assert ours == theirs.as_bytes(linesep="\r\n")
