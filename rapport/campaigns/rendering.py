@@ -32,6 +32,7 @@ class Renderer:
         self._html_env = _environment(html=True, strict=False)
         self._compiled: dict[tuple[str, bool], object] = {}
         self._links: dict[str, int] = {}
+        self._tracked: dict[tuple[int, str], str] = {}
         template = send.template
         self.base = {
             "subject": send.subject or (template.subject if template else ""),
@@ -88,7 +89,15 @@ class Renderer:
     def _track(self, recipient: CampaignRecipient, url: str) -> str:
         if self.dry_run or not self.send.track_clicks:
             return url
-        return tracking.click_url(recipient.pk, self._link_id(url))
+        # One signed link per distinct URL of a message (a URL in both the text and the
+        # HTML part, or repeated, is signed once: the token is the same).
+        key = (recipient.pk, url)
+        tracked = self._tracked.get(key)
+        if tracked is None:
+            if len(self._tracked) > 64:
+                self._tracked.clear()
+            tracked = self._tracked[key] = tracking.click_url(recipient.pk, self._link_id(url))
+        return tracked
 
     def _tracked_href(self, recipient: CampaignRecipient, match) -> str:
         url = self._track(recipient, html_lib.unescape(match.group(2)))

@@ -370,6 +370,8 @@ def campaign_start(*, campaign: Campaign, actor, now: datetime.datetime | None =
 
 def _snapshot(campaign: Campaign, send: CampaignSend) -> dict[str, int]:
     """Write the recipient rows in chunks (a fixed number of queries per chunk)."""
+    from rapport.imports.services.bulk_sql import BulkInsert
+
     total = excluded = 0
     email_kind = campaign.kind == CampaignKind.EMAIL
     variants = list(campaign.variants.all()) if send.ab_enabled else []
@@ -412,7 +414,9 @@ def _snapshot(campaign: Campaign, send: CampaignSend) -> dict[str, int]:
             else:
                 recipient.state = RecipientState.PENDING
             out.append(recipient)
-        CampaignRecipient.objects.bulk_create(out, batch_size=1000)
+        # One prepared multi-row insert (COPY on PostgreSQL) per chunk: `bulk_create`
+        # compiled every value through the ORM, ~1 ms CPU a recipient.
+        BulkInsert(CampaignRecipient).insert_objects(out)
         total += len(out)
 
     for row in qs.iterator(chunk_size=SNAPSHOT_CHUNK):
@@ -608,6 +612,7 @@ def _slots_free(send: CampaignSend, now) -> int:
 def dispatch_campaign(campaign: Campaign, *, claim_id: str, batch: int = 200, now=None) -> int:
     """Hand up to `batch` recipients of one sending campaign to the outbox; returns how many."""
     from rapport.campaigns.rendering import Renderer
+    from rapport.imports.services.bulk_sql import BulkInsert
 
     now = now or timezone.now()
     send = send_settings(campaign)
@@ -669,7 +674,7 @@ def dispatch_campaign(campaign: Campaign, *, claim_id: str, batch: int = 200, no
             )
             for recipient, message in zip(rows, messages, strict=True)
         ]
-        TimelineEvent.objects.bulk_create(events)
+        BulkInsert(TimelineEvent).insert_objects(events)
         events_written([as_columns(e) for e in events])
         CampaignSend.objects.filter(pk=send.pk).update(next_slot_at=slot)
     return len(rows)

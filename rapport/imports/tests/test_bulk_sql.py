@@ -45,3 +45,23 @@ def test_key_lookups_take_thousands_of_values_in_one_parameter(personas):
     )
     assert len(rows) == 1250
     assert pairs_where_in("SELECT 1 WHERE {where}", "x", []) == []
+
+
+def test_insert_objects_gives_each_instance_its_row_and_pk(personas):
+    events = [
+        TimelineEvent(
+            kind="created", occurred_at=datetime.datetime(2025, 1, 2, tzinfo=datetime.UTC)
+        )
+        for _ in range(3)
+    ]
+    events[1].summary, events[1].payload = "second", {"n": 2}
+    BulkInsert(TimelineEvent).insert_objects(events)
+    assert all(e.pk is not None and not e._state.adding for e in events)
+    assert len({e.pk for e in events}) == 3
+    stored = TimelineEvent.objects.get(pk=events[1].pk)
+    assert (stored.summary, stored.payload, stored.kind) == ("second", {"n": 2}, "created")
+    account = Account(name="Objects", owner=personas.owner)
+    BulkInsert(Account).insert_objects([account])
+    row = Account.objects.get(pk=account.pk)
+    assert row.name == "Objects" and row.created_at is not None
+    assert account.created_at is not None  # auto_now_add filled on the instance too

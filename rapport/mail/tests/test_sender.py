@@ -426,3 +426,57 @@ def test_a_mailbox_set_to_xoauth2_signs_in_with_its_token():
         assert len(server.sink.messages) == 1
         second = Delivery.objects.get(message__subject="Second")
         assert second.state == DeliveryState.QUEUED and second.last_error
+
+
+def test_message_bytes_sets_random_boundaries_that_parse_back():
+    import email as email_lib
+
+    from django.core.mail import EmailMultiAlternatives
+
+    from rapport.mail.sender import message_bytes
+
+    def build():
+        msg = EmailMultiAlternatives(
+            "Hi", "plain body --=_ text", "a@example.com", ["b@example.com"]
+        )
+        msg.attach_alternative("<p>html body</p>", "text/html")
+        return message_bytes(msg)
+
+    first, second = build(), build()
+    parsed = email_lib.message_from_bytes(first)
+    assert parsed.is_multipart()
+    assert parsed.get_boundary().startswith("=_")
+    assert parsed.get_boundary() != email_lib.message_from_bytes(second).get_boundary()
+    parts = [p.get_payload(decode=True).decode() for p in parsed.walk() if not p.is_multipart()]
+    assert parts == ["plain body --=_ text", "<p>html body</p>"]
+
+
+def test_message_bytes_equal_the_standard_librarys_output_for_the_same_boundary():
+    """The short-ASCII header shortcut writes exactly what compat32's folding writes."""
+    import email as email_lib
+
+    from django.core.mail import EmailMultiAlternatives
+
+    from rapport.mail.sender import message_bytes
+
+    headers = {
+        "Date": "Sat, 05 Dec 2026 20:00:00 -0000",
+        "Message-ID": "<r1.abcdef.0123456789@mail.example.com>",
+        "List-Unsubscribe": "<https://crm.example.com/u/" + "x" * 90 + ">, <mailto:u@x.org>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        "X-Spaces": "a  b\tc",
+    }
+
+    def build(subject):
+        msg = EmailMultiAlternatives(
+            subject, "Hello\n", "Shop <shop@example.com>", ["Zoë <z@example.com>"], headers=headers
+        )
+        msg.attach_alternative("<p>Hello</p>", "text/html")
+        return msg
+
+    for subject in ("Offer for Ann", "Offre spéciale pour Zoë", "word " * 30):
+        ours = message_bytes(build(subject))
+        boundary = email_lib.message_from_bytes(ours).get_boundary()
+        theirs = build(subject).message()
+        theirs.set_boundary(boundary)
+        assert ours == theirs.as_bytes(linesep="\r\n")

@@ -225,3 +225,33 @@ def test_bad_filters_name_the_part(db, tree, where):
     with pytest.raises(ValidationError) as exc:
         validate(tree)
     assert where in exc.value.message_dict
+
+
+def test_and_group_tests_cheap_terms_before_aggregates_and_uses_the_spend_indexes():
+    """The three-condition bench segment (bench/bench_segments.py): its SQL tests the row's
+    column, then the EXISTS probe, then the SUMs; the account-only orders' sum and the
+    activity probe read the segments.0002 indexes (without them SQLite scanned every
+    account-only order, or every recent call, for each contact tested)."""
+    from rapport.accounts.models import Contact
+    from rapport.segments.filters import compile_filter, validate
+
+    tree = validate(
+        {
+            "op": "and",
+            "items": [
+                {"field": "orders.total_spend", "operator": "gte", "value": "100"},
+                {"field": "activity.call", "operator": "within_days", "value": "90"},
+                {"field": "city", "operator": "equals", "value": "Paris"},
+            ],
+        }
+    )
+    sql, params = Contact.objects.filter(compile_filter(tree, now=NOW)).query.sql_with_params()
+    where = sql.split(" WHERE ", 1)[1]
+    city, exists, total = where.find("city"), where.find("EXISTS"), where.find("SUM(")
+    assert -1 < city < exists < total
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+            plan = " ".join(str(row[-1]) for row in cursor.fetchall())
+        assert "orders_account_spend_idx" in plan
+        assert "activities_contact_kind_idx" in plan
