@@ -224,7 +224,8 @@ def shots_at_both_sizes(page, screenshot, name: str) -> None:
     phone width never scrolls sideways. Leaves the tab at 1440×900."""
     screenshot(page, f"{name}-desktop", full_page=True)
     page.set_viewport_size({"width": 390, "height": 844})
-    assert page.evaluate("document.documentElement.scrollWidth") <= 390, name
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"{name}: {width}px wide on a phone"
     screenshot(page, f"{name}-phone", full_page=True)
     page.set_viewport_size({"width": 1440, "height": 900})
 
@@ -281,12 +282,14 @@ def _demo_200(restore) -> None:
 
 
 def _demo_200_closed_refreshed(restore) -> None:
+    from rapport.accounts.models import Account
     from rapport.analytics.models import RunStatus
     from rapport.analytics.services import analytics_refresh_now
     from rapport.demo.closed_accounts import close_demo_accounts
 
     restore("demo-200")
-    close_demo_accounts(seed=7)
+    closed = close_demo_accounts(seed=7)
+    assert closed == Account.objects.filter(closed_at__isnull=False).count() >= 30
     run = analytics_refresh_now(full=True)
     assert run.status == RunStatus.SUCCEEDED, run.error
 
