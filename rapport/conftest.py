@@ -8,6 +8,7 @@ so Django's async-safety check must be told that the ORM calls there are fine.""
 import json
 import os
 import shutil
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import import_module
 from pathlib import Path
@@ -273,6 +274,32 @@ def demo_snapshot(transactional_db, settings, tmp_path, tmp_path_factory):
         restore_or_build(root / name, lambda: build(restore))
 
     return restore
+
+
+@contextmanager
+def demo_restored_for_module(name: str, tmp_path_factory, django_db_blocker):
+    """For a module of tests that only read a named build (DEMO_SNAPSHOTS): the build restored
+    once, before the module's first test, and flushed after its last one (as a transactional
+    test's teardown does). The tests take `db`, so each runs in a transaction rolled back at
+    its end: every test sees the pristine copy. Use it in a module-scoped fixture."""
+    from django.core.management import call_command
+    from django.test import override_settings
+
+    from rapport.demo.snapshots import restore_or_build, snapshot_root
+
+    root = snapshot_root(tmp_path_factory)
+    warehouse = tmp_path_factory.mktemp("demo-warehouse") / "demo.duckdb"
+
+    def restore(snapshot: str) -> None:
+        build = DEMO_SNAPSHOTS[snapshot]
+        restore_or_build(root / snapshot, lambda: build(restore))
+
+    with django_db_blocker.unblock(), override_settings(RAPPORT_WAREHOUSE_PATH=str(warehouse)):
+        restore(name)
+        try:
+            yield
+        finally:
+            call_command("flush", interactive=False, verbosity=0)
 
 
 def _demo_200(restore) -> None:
