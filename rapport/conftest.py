@@ -8,6 +8,7 @@ so Django's async-safety check must be told that the ORM calls there are fine.""
 import json
 import os
 import shutil
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import import_module
 from pathlib import Path
@@ -224,7 +225,8 @@ def shots_at_both_sizes(page, screenshot, name: str) -> None:
     phone width never scrolls sideways. Leaves the tab at 1440×900."""
     screenshot(page, f"{name}-desktop", full_page=True)
     page.set_viewport_size({"width": 390, "height": 844})
-    assert page.evaluate("document.documentElement.scrollWidth") <= 390, name
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"{name}: {width}px wide on a phone"
     screenshot(page, f"{name}-phone", full_page=True)
     page.set_viewport_size({"width": 1440, "height": 900})
 
@@ -274,6 +276,32 @@ def demo_snapshot(transactional_db, settings, tmp_path, tmp_path_factory):
     return restore
 
 
+@contextmanager
+def demo_restored_for_module(name: str, tmp_path_factory, django_db_blocker):
+    """For a module of tests that only read a named build (DEMO_SNAPSHOTS): the build restored
+    once, before the module's first test, and flushed after its last one (as a transactional
+    test's teardown does). The tests take `db`, so each runs in a transaction rolled back at
+    its end: every test sees the pristine copy. Use it in a module-scoped fixture."""
+    from django.core.management import call_command
+    from django.test import override_settings
+
+    from rapport.demo.snapshots import restore_or_build, snapshot_root
+
+    root = snapshot_root(tmp_path_factory)
+    warehouse = tmp_path_factory.mktemp("demo-warehouse") / "demo.duckdb"
+
+    def restore(snapshot: str) -> None:
+        build = DEMO_SNAPSHOTS[snapshot]
+        restore_or_build(root / snapshot, lambda: build(restore))
+
+    with django_db_blocker.unblock(), override_settings(RAPPORT_WAREHOUSE_PATH=str(warehouse)):
+        restore(name)
+        try:
+            yield
+        finally:
+            call_command("flush", interactive=False, verbosity=0)
+
+
 def _demo_200(restore) -> None:
     from rapport.demo.builder import demo_build
 
@@ -281,12 +309,14 @@ def _demo_200(restore) -> None:
 
 
 def _demo_200_closed_refreshed(restore) -> None:
+    from rapport.accounts.models import Account
     from rapport.analytics.models import RunStatus
     from rapport.analytics.services import analytics_refresh_now
     from rapport.demo.closed_accounts import close_demo_accounts
 
     restore("demo-200")
-    close_demo_accounts(seed=7)
+    closed = close_demo_accounts(seed=7)
+    assert closed == Account.objects.filter(closed_at__isnull=False).count() >= 30
     run = analytics_refresh_now(full=True)
     assert run.status == RunStatus.SUCCEEDED, run.error
 

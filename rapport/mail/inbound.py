@@ -17,7 +17,7 @@ no fuzzy match, no domain guess, so mail never lands on the wrong person.
 
 import logging
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q, Value
 from django.db.models.functions import Upper
 from django.utils import timezone
@@ -179,76 +179,61 @@ def address_in(qs, field: str, addresses):
 def matching_records(addresses: set[str]) -> list[dict]:
     """The link dicts for every record the addresses belong to: contacts (any address), their
     accounts, their open opportunities (as primary contact), open leads with that email."""
-    from rapport.accounts.models import Contact, ContactEmail
-    from rapport.leads.models import Lead
-    from rapport.sales.models import Opportunity, StageKind
+    return matching_records_many([addresses])[frozenset(addresses)]
 
-    if not addresses:
-        return []
-    addresses = sorted(addresses)[:50]
-    # Two index lookups (any address; the denormalised primary) instead of one OR across a
-    # join, which PostgreSQL can only answer by scanning every contact.
-    contacts = sorted(
-        set(
-            address_in(
-                ContactEmail.objects.filter(contact__deleted_at__isnull=True), "email", addresses
-            ).values_list("contact_id", "contact__account_id")
-        )
-        | set(address_in(Contact.objects.all(), "email", addresses).values_list("id", "account_id"))
-    )
-    links: list[dict] = [
-        {"contact_id": contact_id, "account_id": account_id} for contact_id, account_id in contacts
-    ]
-    if contacts:
-        opportunities = Opportunity.objects.filter(
-            primary_contact_id__in=[c[0] for c in contacts], stage__kind=StageKind.OPEN
-        ).values_list("id", "account_id")
-        for opportunity_id, account_id in opportunities:
-            links.append({"opportunity_id": opportunity_id, "account_id": account_id})
-    for lead_id in address_in(
-        Lead.objects.filter(status__in=_LEAD_OPEN), "email", addresses
-    ).values_list("id", flat=True):
-        links.append({"lead_id": lead_id})
-    return links
+
+def _database_upper(addresses) -> dict[str, str]:
+    """Each address upper-cased as the database does it: Python's rules for ASCII (the same
+    everywhere), one query for the non-ASCII ones (SQLite's UPPER only folds ASCII,
+    PostgreSQL's folds every letter)."""
+    upper = {a: a.upper() for a in addresses if a.isascii()}
+    others = sorted(a for a in addresses if not a.isascii())
+    if others:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT " + ", ".join(["UPPER(%s)"] * len(others)), others)
+            upper.update(zip(others, cursor.fetchone(), strict=True))
+    return upper
 
 
 def matching_records_many(address_sets) -> dict[frozenset, list[dict]]:
     """`matching_records` for many address sets at once (the sync: the new senders of a
-    chunk), in four queries for them all; the same links, in the same order, per set. Rows are
-    attributed to a set by their upper-cased address, as `address_in` matches them; a set with
-    a non-ASCII address (upper-cased by the database, whose rules Python need not share) is
-    looked up on its own."""
+    chunk), in four queries for them all (five with a non-ASCII address); per set, the links
+    in the same order as a lookup of that set alone. A row belongs to the sets holding one of
+    its addresses, compared upper-cased by the database as `address_in` matches them (a
+    non-ASCII address is upper-cased by the database, whose rules Python need not share)."""
     from rapport.accounts.models import Contact, ContactEmail
     from rapport.leads.models import Lead
     from rapport.sales.models import Opportunity, StageKind
 
     result: dict[frozenset, list[dict]] = {}
-    wanted: dict[frozenset, set[str]] = {}
+    wanted: dict[frozenset, list[str]] = {}
     for addresses in address_sets:
         key = frozenset(addresses)
         if key in result or key in wanted:
             continue
         if not key:
             result[key] = []
-        elif all(a.isascii() for a in key):
-            wanted[key] = {a.upper() for a in sorted(key)[:50]}
         else:
-            result[key] = matching_records(set(key))
+            wanted[key] = sorted(key)[:50]
     if not wanted:
         return result
     union = sorted(set().union(*wanted.values()))
-    by_address: dict[str, set[tuple]] = {}
+    upper_of = _database_upper(union)
+    # Two index lookups (any address; the denormalised primary) instead of one OR across a
+    # join, which PostgreSQL can only answer by scanning every contact.
     emails = address_in(
         ContactEmail.objects.filter(contact__deleted_at__isnull=True), "email", union
-    ).values_list("email", "contact_id", "contact__account_id")
+    ).values_list("_address_upper", "contact_id", "contact__account_id")
     primaries = address_in(Contact.objects.all(), "email", union).values_list(
-        "email", "id", "account_id"
+        "_address_upper", "id", "account_id"
     )
-    for email, contact_id, account_id in [*emails, *primaries]:
-        by_address.setdefault(email.upper(), set()).add((contact_id, account_id))
+    by_address: dict[str, set[tuple]] = {}
+    for upper, contact_id, account_id in [*emails, *primaries]:
+        by_address.setdefault(upper, set()).add((contact_id, account_id))
+    uppers = {key: {upper_of[a] for a in addresses} for key, addresses in wanted.items()}
     contacts_of = {
-        key: sorted(set().union(*(by_address.get(a, set()) for a in upper)))
-        for key, upper in wanted.items()
+        key: sorted(set().union(*(by_address.get(u, set()) for u in upper)))
+        for key, upper in uppers.items()
     }
     all_contacts = sorted({c for pairs in contacts_of.values() for c, _ in pairs})
     opportunities = (
@@ -262,15 +247,15 @@ def matching_records_many(address_sets) -> dict[frozenset, list[dict]]:
     )
     leads = list(
         address_in(Lead.objects.filter(status__in=_LEAD_OPEN), "email", union).values_list(
-            "email", "id"
+            "_address_upper", "id"
         )
     )
-    for key, upper in wanted.items():
+    for key, upper in uppers.items():
         pairs = contacts_of[key]
         links = [{"contact_id": c, "account_id": a} for c, a in pairs]
         mine = {c for c, _ in pairs}
         links += [{"opportunity_id": o, "account_id": a} for c, o, a in opportunities if c in mine]
-        links += [{"lead_id": lead_id} for email, lead_id in leads if email.upper() in upper]
+        links += [{"lead_id": lead_id} for email, lead_id in leads if email in upper]
         result[key] = links
     return result
 

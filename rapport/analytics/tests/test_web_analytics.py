@@ -81,8 +81,9 @@ def test_every_page_renders_before_the_first_refresh(personas, path):
 
 @pytest.mark.django_db(transaction=True)
 def test_overview_shows_kpis_charts_tables_and_calibration_on_demo_data(demo_snapshot):
-    demo_snapshot("demo-200")  # demo_build(accounts=200, seed=7), built once a run
-    refresh_ok()
+    # demo_build(accounts=200, seed=7), closed accounts and a full refresh, built once a run
+    demo_snapshot("demo-200-closed-refreshed")
+    assert WarehouseRun.objects.latest("id").status == RunStatus.SUCCEEDED
     admin = User.objects.get(username="admin")
     response = ui_client(admin).get("/analytics/")
     assert response.status_code == 200

@@ -1,13 +1,16 @@
 """The kill test: a 2,000-recipient campaign, its worker process SIGKILLed at random points
 several times (between claim, outbox write, SMTP hand-over and mark), then a last worker
-finishes: one message per recipient in the loopback SMTP sink, none lost.
+finishes (each worker forked from one process that loaded Django once, so that no start-up
+runs between the kills): one message per recipient in the loopback SMTP sink, none lost.
 
 The one window the mail outbox documents (the server answered 250 to DATA, the row is not
 marked yet: rapport.mail.sender) can give a second copy with the SAME Message-ID; the test
 allows at most the copies the outbox flagged as "sent again" and requires 2,000 distinct
 Message-IDs, one per recipient."""
 
+import contextlib
 import json
+import os
 import random
 import signal
 import subprocess
@@ -32,17 +35,45 @@ NO_WAKE = override_settings(
 )
 
 
-def _start(env) -> subprocess.Popen:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "rapport.campaigns.tests.worker_proc", "run"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert json.loads(process.stdout.readline())["ready"], process.stderr.read()[-3000:]
-    return process
+class Workers:
+    """The worker server (worker_proc serve): Django loaded once; each `start()` forks a
+    worker process from it, which a test can SIGKILL like any process."""
+
+    def __init__(self, env, stderr_path):
+        self.stderr = open(stderr_path, "w+")  # noqa: SIM115 (closed by close())
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "rapport.campaigns.tests.worker_proc", "serve"],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.stderr,
+            text=True,
+        )
+        assert self.read().get("ready"), self.errors()
+
+    def read(self) -> dict:
+        line = self.process.stdout.readline()
+        assert line, self.errors()
+        return json.loads(line)
+
+    def errors(self) -> str:
+        self.stderr.seek(0)
+        return self.stderr.read()[-3000:]
+
+    def start(self) -> int:
+        self.process.stdin.write("run\n")
+        self.process.stdin.flush()
+        return self.read()["pid"]
+
+    def close(self) -> None:
+        self.process.stdin.close()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # a worker still running: the test failed already
+            self.process.kill()
+            self.process.wait()
+        self.stderr.close()
 
 
 @NO_WAKE
@@ -72,17 +103,25 @@ def test_killed_workers_send_each_recipient_exactly_once(
     env["RAPPORT_CAMPAIGN_LEASE_SECONDS"] = str(LEASE)
     rng = random.Random()
     kills = 0
-    for _ in range(KILLS):
-        worker = _start(env)
-        time.sleep(rng.uniform(0.2, 2.5))
-        if worker.poll() is None:
-            worker.send_signal(signal.SIGKILL)  # really killed: no cleanup runs
-            kills += 1
-        worker.wait(timeout=30)
-    worker = _start(env)
-    out, err = worker.communicate(timeout=240)
-    assert worker.returncode == 0, err[-3000:]
-    result = json.loads(out.strip().splitlines()[-1])
+    workers = Workers(env, tmp_path / "workers.err")
+    try:
+        for _ in range(KILLS):
+            pid = workers.start()
+            time.sleep(rng.uniform(0.2, 2.5))
+            with contextlib.suppress(ProcessLookupError):  # it may have finished
+                os.kill(pid, signal.SIGKILL)  # really killed: no cleanup runs
+            line = workers.read()
+            if line.get("summary") is not None:  # it finished before the kill
+                line = workers.read()
+            assert line["exited"] == pid
+            kills += line["status"] == -signal.SIGKILL
+        workers.start()
+        line = workers.read()
+        assert "summary" in line, workers.errors()
+        result = line["summary"]
+        assert workers.read()["status"] == 0, workers.errors()
+    finally:
+        workers.close()
     assert kills >= 3
     assert result["recipients"] == N
     assert result["recipient_states"] == ["queued"]

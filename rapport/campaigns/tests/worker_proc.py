@@ -1,7 +1,12 @@
-"""A campaign worker in its own process, for the kill test (python -m ... <mode>).
+"""Campaign workers in their own processes, for the kill test (python -m ... <mode>).
 
 run:    print "ready", then dispatch and send until the campaign is fully handed over and the
         outbox is empty (waiting out the leases of killed predecessors), then print a summary.
+serve:  load Django and the URL configuration once, print "ready", then for every "run" line
+        on stdin fork a worker process that does what `run` does (no start-up of its own:
+        a kill lands in the sending), print its pid, and print its exit status when it ends
+        (killed or done). Every line is a JSON object: {"ready"}, {"pid"}, {"summary"},
+        {"exited", "status"}.
 """
 
 import json
@@ -36,13 +41,19 @@ def summary() -> dict:
     }
 
 
-def main(mode: str) -> None:
+def _load_urls() -> None:
     # Load the URL configuration first (tracked links are reversed): the kills must land in
     # the sending, not in the imports.
     from django.urls import get_resolver
 
     get_resolver().url_patterns  # noqa: B018
-    print(json.dumps({"ready": True}), flush=True)
+
+
+def _say(**line) -> None:
+    print(json.dumps(line), flush=True)
+
+
+def send_all() -> dict:
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         handed = dispatch_due(batch=100, max_batches=1)
@@ -54,7 +65,44 @@ def main(mode: str) -> None:
         if not waiting and not unsent:
             break
         time.sleep(0.1)  # a killed worker's lease is running out
-    print(json.dumps(summary()), flush=True)
+    return summary()
+
+
+def serve() -> None:
+    from django.db import connections
+
+    _load_urls()
+    connections.close_all()  # each worker opens its own
+    _say(ready=True)
+    for command in sys.stdin:
+        if command.strip() != "run":
+            continue
+        sys.stdout.flush()
+        pid = os.fork()
+        if pid == 0:  # the worker: it sends, and ends without running the server's exit code
+            status = 0
+            try:
+                _say(summary=send_all())
+            except BaseException:
+                import traceback
+
+                traceback.print_exc()
+                status = 1
+            finally:
+                sys.stderr.flush()
+                os._exit(status)
+        _say(pid=pid)
+        _, status = os.waitpid(pid, 0)
+        _say(exited=pid, status=os.waitstatus_to_exitcode(status))
+
+
+def main(mode: str) -> None:
+    if mode == "serve":
+        serve()
+        return
+    _load_urls()
+    _say(ready=True)
+    print(json.dumps(send_all()), flush=True)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 
 from rapport.accounts.services import account_create
 from rapport.cases.models import AccountServiceTier
-from rapport.conftest import sign_in
+from rapport.conftest import shots_at_both_sizes, sign_in
 from rapport.identity.services import user_create
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -44,11 +44,7 @@ def test_account_page_tier_override_set_and_cleared(page, screenshot):
     expect(card.locator(".service-tier")).to_contain_text("set by hand by Olga")
     expect(card.locator(".service-tier")).to_contain_text("Strategic partner")
     assert AccountServiceTier.objects.get(account=account).tier == "gold"
-    screenshot(page, "account-tier-1440", full_page=True)
-    page.set_viewport_size({"width": 390, "height": 844})
-    card.scroll_into_view_if_needed()
-    screenshot(page, "account-tier-390", full_page=True)
-    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    shots_at_both_sizes(page, screenshot, "account-tier")
 
     page.select_option("#account-tier", "")
     with page.expect_response(lambda r: r.url.endswith("/tier") and r.request.method == "POST"):

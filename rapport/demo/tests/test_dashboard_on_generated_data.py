@@ -5,17 +5,20 @@ import pytest
 from django.utils import timezone
 
 from rapport.activities.models import Activity
+from rapport.conftest import demo_restored_for_module
 from rapport.identity.models import User
 from rapport.timeline.models import TimelineEvent
 from rapport.web import dashboard
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def generated(demo_snapshot):
-    # demo_data --contacts 150 --activities 900 --orders 40, built once a run
-    demo_snapshot("generated-150")
+@pytest.fixture(scope="module")
+def generated(django_db_setup, django_db_blocker, tmp_path_factory):
+    """demo_data --contacts 150 --activities 900 --orders 40, built once a run, restored once
+    for this module; each test reads it in a rolled-back transaction."""
+    with demo_restored_for_module("generated-150", tmp_path_factory, django_db_blocker):
+        yield
 
 
 @pytest.mark.parametrize("username", ["admin", "maria", "sam", "viewer"])

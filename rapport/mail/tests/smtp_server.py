@@ -12,6 +12,7 @@ import socket
 import threading
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
+from email.parser import BytesHeaderParser
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
@@ -35,7 +36,7 @@ class Received:
 
     @property
     def message_id(self) -> str:
-        return str(self.message["Message-ID"])
+        return str(BytesHeaderParser(policy=policy.default).parsebytes(self.data)["Message-ID"])
 
 
 @dataclass

@@ -78,11 +78,12 @@ def test_the_lead_lookup_uses_the_upper_email_index(personas):
     assert "lead_email_upper" in query_plan(qs.values_list("id"))
 
 
-def test_the_chunk_lookup_files_every_address_set_as_the_single_one_does(personas):
+def test_the_chunk_lookup_files_every_address_set_as_a_lookup_of_it_alone(personas):
     """The sync looks the records of a whole chunk's address sets up at once
-    (matching_records_many); each set gets exactly the links, in the order, that
-    matching_records gives it alone (contacts by any address, accounts, open opportunities,
-    leads; case-insensitive; a non-ASCII address on its own path)."""
+    (matching_records_many); each set gets exactly the links, in the order, that a lookup of
+    that set alone gives (matching_records), and those are the records it names: contacts by
+    any address, their accounts, open opportunities, leads; case-insensitive, a non-ASCII
+    address upper-cased by the database."""
     from rapport.mail.inbound import matching_records, matching_records_many
     from rapport.sales.services.opportunities import opportunity_create
 
@@ -92,21 +93,21 @@ def test_the_chunk_lookup_files_every_address_set_as_the_single_one_does(persona
         fields={"first_name": "Jane", "last_name": "Doe", "account_id": account.pk},
         emails=[{"email": "jane@acme.io", "is_primary": True}, {"email": "J.Doe@Home.example"}],
     )
-    contact_create(
+    jo = contact_create(
         actor=personas.owner,
         fields={"first_name": "Jo", "last_name": "Doe"},
         emails=[{"email": "jo@acme.io"}],
     )
-    contact_create(
+    joerg = contact_create(
         actor=personas.owner,
         fields={"first_name": "Jörg", "last_name": "Doe"},
         emails=[{"email": "joerg@bücher.example"}],
     )
-    opportunity_create(
+    deal = opportunity_create(
         actor=personas.owner,
         fields={"name": "Deal", "account": account, "primary_contact": jane},
     )
-    lead_create(actor=personas.owner, fields={"last_name": "Lead", "email": "jo@acme.io"})
+    lead = lead_create(actor=personas.owner, fields={"last_name": "Lead", "email": "jo@acme.io"})
     lead_create(actor=personas.owner, fields={"last_name": "Other", "email": "x@nowhere.example"})
     sets = [
         {"jane@acme.io"},
@@ -114,10 +115,26 @@ def test_the_chunk_lookup_files_every_address_set_as_the_single_one_does(persona
         {"JO@ACME.IO"},
         {"stranger@unknown.example"},
         {"joerg@bücher.example", "jane@acme.io"},
+        {"JOERG@bücher.example"},
         set(),
     ]
     many = matching_records_many(sets)
     for addresses in sets:
         assert many[frozenset(addresses)] == matching_records(addresses), addresses
-    assert many[frozenset({"jane@acme.io"})]  # not vacuous: the contact, the deal
-    assert len(many[frozenset({"j.doe@home.example", "jo@acme.io"})]) == 4
+    jane_links = [
+        {"contact_id": jane.pk, "account_id": account.pk},
+        {"opportunity_id": deal.pk, "account_id": account.pk},
+    ]
+    jo_links = [{"contact_id": jo.pk, "account_id": None}]
+    joerg_links = [{"contact_id": joerg.pk, "account_id": None}]
+    assert many[frozenset({"jane@acme.io"})] == jane_links
+    assert many[frozenset({"j.doe@home.example", "jo@acme.io"})] == sorted(
+        [jane_links[0], jo_links[0]], key=lambda link: link["contact_id"]
+    ) + [jane_links[1], {"lead_id": lead.pk}]
+    assert many[frozenset({"JO@ACME.IO"})] == [*jo_links, {"lead_id": lead.pk}]
+    assert many[frozenset({"stranger@unknown.example"})] == []
+    assert many[frozenset({"joerg@bücher.example", "jane@acme.io"})] == sorted(
+        [jane_links[0], joerg_links[0]], key=lambda link: link["contact_id"]
+    ) + [jane_links[1]]
+    assert many[frozenset({"JOERG@bücher.example"})] == joerg_links
+    assert many[frozenset()] == []

@@ -14,7 +14,7 @@ from django.urls import get_resolver
 from playwright.sync_api import expect
 
 from rapport.accounts.services import account_create, contact_create
-from rapport.conftest import sign_in
+from rapport.conftest import shots_at_both_sizes, sign_in
 from rapport.identity.models import Role
 from rapport.identity.services import user_create
 from rapport.mail.models import Delivery, DeliveryState, EmailTemplate, Mailbox, MailMessage
@@ -51,17 +51,6 @@ def smtp_with_login():
     # The mailbox's one secret signs in to both servers, as with a real provider.
     with SmtpServer(user="sales@example.com", password=PASSWORD) as server:
         yield server
-
-
-def _shots(page, screenshot, name: str) -> None:
-    """The page at desktop and phone widths; the phone view must not scroll sideways."""
-    page.set_viewport_size({"width": 1440, "height": 900})
-    screenshot(page, f"mail-journey-{name}-1440", full_page=True)
-    page.set_viewport_size({"width": 390, "height": 844})
-    screenshot(page, f"mail-journey-{name}-390", full_page=True)
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= 400, f"{name}: {width}px wide on a phone"
-    page.set_viewport_size({"width": 1440, "height": 900})
 
 
 def test_connect_receive_reply_with_a_template_and_see_the_thread(
@@ -126,7 +115,7 @@ def test_connect_receive_reply_with_a_template_and_see_the_thread(
     expect(result).to_contain_text("IMAP")
     expect(result.locator(".status-danger")).to_have_count(0)
     expect(result).to_contain_text("SMTP LOGIN")
-    _shots(page, screenshot, "mailbox")
+    shots_at_both_sizes(page, screenshot, "mail-journey-mailbox")
 
     # 2. The customer writes; the mail reaches the IMAP server; "Fetch new mail now" syncs.
     customer_id = email.utils.make_msgid(domain="fjord.example")
@@ -139,11 +128,11 @@ def test_connect_receive_reply_with_a_template_and_see_the_thread(
     # 3. It is on Nora's page (her address in other letter case), on the timeline and the card.
     page.goto(f"/contacts/{nora.pk}/")
     expect(page.locator("#timeline")).to_contain_text("Email from Nora Berg: Price for 40 pallets?")
-    _shots(page, screenshot, "contact-received")
+    shots_at_both_sizes(page, screenshot, "mail-journey-contact-received")
     page.locator("#timeline").get_by_role("link", name="Open the email thread").first.click()
     page.wait_for_url(f"**/mail/threads/{received.thread_id}/**")
     expect(page.locator(".mail-message")).to_have_count(1)
-    _shots(page, screenshot, "thread-received")
+    shots_at_both_sizes(page, screenshot, "mail-journey-thread-received")
 
     # 4. Reply from the contact page with the template (formatted), the thread keeps its subject.
     page.locator(f"#message-{received.pk}").get_by_role("link", name="Reply").click()
@@ -161,7 +150,7 @@ def test_connect_receive_reply_with_a_template_and_see_the_thread(
         "Re: Price for 40 pallets?"
     )
     page.locator("#composer-email").get_by_label("Format").select_option("markdown")
-    _shots(page, screenshot, "composer-reply")
+    shots_at_both_sizes(page, screenshot, "mail-journey-composer-reply")
     page.locator("#composer-email").get_by_role("button", name="Send email").click()
 
     # 5. The worker sent it; the timeline says so; the sink got it threaded.
@@ -179,13 +168,13 @@ def test_connect_receive_reply_with_a_template_and_see_the_thread(
     assert reply.thread_id == received.thread_id
     assert Delivery.objects.get().state == DeliveryState.SENT
     assert TimelineEvent.objects.filter(kind=EventKind.EMAIL_SENT, contact=nora).exists()
-    _shots(page, screenshot, "contact-replied")
+    shots_at_both_sizes(page, screenshot, "mail-journey-contact-replied")
 
     # 6. The thread page shows both, oldest first.
     page.goto(f"/mail/threads/{received.thread_id}/")
     expect(page.locator(".mail-message")).to_have_count(2)
     expect(page.locator(".mail-message").nth(1)).to_contain_text("Sent")
     expect(page.locator(".mail-message").nth(1)).to_contain_text("40 pallets")
-    _shots(page, screenshot, "thread-both")
+    shots_at_both_sizes(page, screenshot, "mail-journey-thread-both")
     assert page.evaluate("document.documentElement.scrollHeight") < 4000
     assert not problems and not page.errors, ("\n".join(problems), page.errors)

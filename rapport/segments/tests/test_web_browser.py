@@ -1,16 +1,11 @@
 """Browser journey: build a segment with two groups, watch the live count change, save it,
 filter the contact list by it; screenshots at desktop and phone widths."""
 
-import os
-from pathlib import Path
-
 import pytest
 
-from rapport.conftest import sign_in
+from rapport.conftest import shots_at_both_sizes, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-SHOTS = Path(os.environ.get("RAPPORT_SHOTS", "/tmp/shots/segments"))
 
 
 def _count(page) -> str:
@@ -33,8 +28,7 @@ def _rerender(page, action) -> None:
     page.locator("#builder:not([data-stale]):not(.htmx-added)").wait_for()
 
 
-def test_build_a_two_group_segment_and_filter_the_contact_list(page, world):
-    SHOTS.mkdir(parents=True, exist_ok=True)
+def test_build_a_two_group_segment_and_filter_the_contact_list(page, world, screenshot):
     page.set_default_timeout(60_000)  # a loaded shared machine
     sign_in(page, world.actor)
     page.goto("/segments/")
@@ -54,24 +48,17 @@ def test_build_a_two_group_segment_and_filter_the_contact_list(page, world):
     _wait_count(page, "0")
     page.locator('[name="n-0-op"]').select_option("or")
     _wait_count(page, "2")
-    page.screenshot(path=str(SHOTS / "builder-1440.png"), full_page=True)
-    page.set_viewport_size({"width": 390, "height": 844})
-    page.screenshot(path=str(SHOTS / "builder-390.png"), full_page=True)
-    assert page.evaluate("document.documentElement.scrollWidth") <= 400
-    page.set_viewport_size({"width": 1440, "height": 900})
+    shots_at_both_sizes(page, screenshot, "segments-builder")
 
     page.get_by_role("button", name="Create segment").click()
     page.wait_for_url("**/segments/*/")
     assert "Paris or Lyon" in page.locator("h1").inner_text()
-    page.screenshot(path=str(SHOTS / "detail-1440.png"), full_page=True)
+    screenshot(page, "segments-detail-desktop", full_page=True)
     page.get_by_role("link", name="Open in the contact list").click()
     page.wait_for_url("**/contacts/?segment_id=*")
     rows = page.locator("table.data-table tbody tr")
     texts = rows.all_inner_texts()
     assert len(texts) == 2
     assert any("Ann Archer" in t for t in texts) and any("Bob Baker" in t for t in texts)
-    page.screenshot(path=str(SHOTS / "contacts-filtered-1440.png"), full_page=True)
-    page.set_viewport_size({"width": 390, "height": 844})
-    page.goto(page.url)
-    page.screenshot(path=str(SHOTS / "contacts-filtered-390.png"), full_page=True)
+    shots_at_both_sizes(page, screenshot, "segments-contacts-filtered")
     assert page.errors == []

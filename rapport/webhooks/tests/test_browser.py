@@ -3,7 +3,7 @@ and resends it from the delivery log (the immediate task backend sends on commit
 
 import pytest
 
-from rapport.conftest import sign_in
+from rapport.conftest import shots_at_both_sizes, sign_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -35,7 +35,6 @@ def test_admin_subscribes_sends_a_test_and_resends(page, personas, receiver, set
     page.get_by_text("Queued to be sent again").wait_for()
     assert len(receiver.requests) == 2 and all("verified" in r for r in receiver.requests)
     screenshot(page, "webhooks-delivery")
-    page.set_viewport_size({"width": 390, "height": 844})
     page.goto("/settings/webhooks/")
-    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    shots_at_both_sizes(page, screenshot, "webhooks-list")
     assert page.errors == []
