@@ -152,6 +152,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0 if env_bool("SQLITE_NO_PERSIST") else 600
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and not env_bool("PG_JIT"):
+    # PostgreSQL's JIT compiles any statement whose estimate passes jit_above_cost; for the
+    # CRM's interactive statements (a forecast's open deals, a typeahead's candidates) the
+    # compile alone cost 100-150 ms, more than it saved. PG_JIT=1 keeps the server's setting.
+    _pg_options = DATABASES["default"].setdefault("OPTIONS", {})
+    _pg_options["options"] = f"{_pg_options.get('options', '')} -c jit=off".strip()
 
 AUTH_USER_MODEL = "identity.User"
 AUTHENTICATION_BACKENDS = [

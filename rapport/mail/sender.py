@@ -101,6 +101,27 @@ def _due(now: datetime.datetime) -> Q:
     )
 
 
+def _due_ids(base, now: datetime.datetime, limit: int) -> list[int]:
+    """The ids of up to `limit` due deliveries, oldest first: expired leases (a worker died
+    mid-send; few) and then queued rows whose time has come. Two statements rather than one
+    with an OR: each walks the (state, next_attempt_at) index in order and stops at `limit`,
+    where the OR had to collect and sort every due row on every claim, so a send of N
+    messages cost O(N²) (a 100,000-recipient campaign's rate fell with its size)."""
+    order = ("next_attempt_at", "id")
+    ids = list(
+        base.filter(state=DeliveryState.SENDING, lease_expires_at__lt=now)
+        .order_by(*order)
+        .values_list("id", flat=True)[:limit]
+    )
+    if len(ids) < limit:
+        ids += (
+            base.filter(state=DeliveryState.QUEUED, next_attempt_at__lte=now)
+            .order_by(*order)
+            .values_list("id", flat=True)[: limit - len(ids)]
+        )
+    return ids
+
+
 def claim_due(*, claim_id: str, limit: int = 50, now: datetime.datetime | None = None) -> list[int]:
     """Claim up to `limit` due deliveries for `claim_id`; returns their ids."""
     now = now or timezone.now()
@@ -111,21 +132,15 @@ def claim_due(*, claim_id: str, limit: int = 50, now: datetime.datetime | None =
         "lease_expires_at": now + datetime.timedelta(seconds=lease_seconds()),
         "attempts": F("attempts") + 1,
     }
-    order = ("next_attempt_at", "id")
     with transaction.atomic():
         if connection.vendor == "postgresql":
-            ids = list(
-                Delivery.objects.select_for_update(skip_locked=True, of=("self",))
-                .filter(_due(now))
-                .order_by(*order)
-                .values_list("id", flat=True)[:limit]
+            ids = _due_ids(
+                Delivery.objects.select_for_update(skip_locked=True, of=("self",)), now, limit
             )
             if ids:
                 Delivery.objects.filter(id__in=ids).update(**claim)
             return ids
-        candidates = list(
-            Delivery.objects.filter(_due(now)).order_by(*order).values_list("id", flat=True)[:limit]
-        )
+        candidates = _due_ids(Delivery.objects.all(), now, limit)
         if not candidates:
             return []
         # The condition is evaluated again by the UPDATE itself: a row another worker claimed

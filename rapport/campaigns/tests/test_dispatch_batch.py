@@ -95,3 +95,78 @@ def test_cached_link_prefixes_match_reverse(settings):
     assert tokens.read_unsubscribe_token(token)["a"] == "a@example.com"
     settings.RAPPORT_BASE_URL = "https://other.example.com"
     assert tracking.open_url(12).startswith("https://other.example.com/t/o/")
+
+
+def test_claims_take_expired_claims_first_then_pending_in_id_order_and_never_live_ones(
+    personas, offers, template, mailbox
+):
+    """A dispatcher that died leaves recipients claimed; once their lease has run out the
+    next claim takes them back before any pending one, and a live claim is never taken."""
+    import datetime
+
+    from django.utils import timezone
+
+    segment, _ = bulk_audience(personas.owner, offers, 6, prefix="x", name="expired")
+    campaign = _campaign(personas.owner, segment, template, mailbox, utm="batch-expired")
+    services.campaign_start(campaign=campaign, actor=personas.owner)
+    ids = list(
+        CampaignRecipient.objects.filter(campaign=campaign)
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+    now = timezone.now()
+    dead, live = ids[4], ids[1]
+    CampaignRecipient.objects.filter(pk=dead).update(
+        state=RecipientState.CLAIMED,
+        claimed_by="dead",
+        lease_expires_at=now - datetime.timedelta(1),
+    )
+    CampaignRecipient.objects.filter(pk=live).update(
+        state=RecipientState.CLAIMED,
+        claimed_by="live",
+        lease_expires_at=now + datetime.timedelta(1),
+    )
+    first = services.claim_recipients(campaign_id=campaign.pk, claim_id="next", limit=3, now=now)
+    assert sorted(first) == sorted([dead, ids[0], ids[2]])
+    rest = services.claim_recipients(campaign_id=campaign.pk, claim_id="more", limit=10, now=now)
+    assert sorted(rest) == [ids[3], ids[5]]
+    assert CampaignRecipient.objects.get(pk=live).claimed_by == "live"
+    services.campaign_cancel(campaign=campaign, actor=personas.owner)
+
+
+def test_outbox_claims_take_expired_leases_first_then_due_rows_in_order():
+    """The mail outbox's claim: a delivery whose sender died (lease run out) comes back
+    first, then queued rows whose time has come in (next attempt, id) order; a live lease
+    and a row not yet due stay where they are."""
+    import datetime
+
+    from django.utils import timezone
+
+    from rapport.mail.models import DeliveryState
+    from rapport.mail.sender import claim_due
+
+    messages = queue_emails(
+        [OutgoingEmail(to=[f"c{i}@example.com"], subject=f"C{i}", text="t") for i in range(6)]
+    )
+    rows = list(
+        Delivery.objects.filter(message__in=messages).order_by("id").values_list("id", flat=True)
+    )
+    now = timezone.now()
+    hour = datetime.timedelta(hours=1)
+    Delivery.objects.filter(pk=rows[5]).update(
+        state=DeliveryState.SENDING, claimed_by="dead", lease_expires_at=now - hour
+    )
+    Delivery.objects.filter(pk=rows[0]).update(
+        state=DeliveryState.SENDING, claimed_by="live", lease_expires_at=now + hour
+    )
+    Delivery.objects.filter(pk=rows[1]).update(next_attempt_at=now + hour)  # not due yet
+    Delivery.objects.filter(pk=rows[3]).update(next_attempt_at=now - 2 * hour)  # due longest
+    Delivery.objects.exclude(pk__in=[rows[1], rows[3]]).filter(pk__in=rows).update(
+        next_attempt_at=now - hour
+    )
+    claimed = claim_due(claim_id="next", limit=3, now=now)
+    assert sorted(claimed) == sorted([rows[5], rows[3], rows[2]])
+    rest = claim_due(claim_id="more", limit=10, now=now)
+    assert sorted(rest) == [rows[4]]
+    assert Delivery.objects.get(pk=rows[0]).claimed_by == "live"
+    assert Delivery.objects.get(pk=rows[1]).state == DeliveryState.QUEUED
