@@ -71,11 +71,13 @@ def ids(personas, api_as):
     ).data
     segment = admin.post("/api/segments", {"name": "Cursor", "kind": "static"}).data
     campaign = admin.post("/api/campaigns", {"name": "Cursor", "send": {}}).data
+    case = admin.post("/api/cases", {"subject": "Cursor"}).data
     form = WebForm.objects.create(
         name="Cursor", slug="cursor", assign_user=personas.admin, created_by=personas.admin
     )
     return {
         "/api/campaigns/": campaign["id"],
+        "/api/cases/": case["id"],
         "/api/forms/": form.pk,
         "/api/automation/rules/": rule["id"],
         "/api/segments/": segment["id"],
