@@ -8,6 +8,7 @@ so Django's async-safety check must be told that the ORM calls there are fine.""
 import json
 import os
 import shutil
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import import_module
@@ -216,7 +217,17 @@ def page(browser, live_server):
     tab.dialogs, tab.errors = [], []
     tab.on("dialog", lambda dialog: (tab.dialogs.append(dialog.message), dialog.dismiss()))
     tab.on("pageerror", lambda error: tab.errors.append(str(error)))
+    # Requests still in flight when the test ends (htmx panels loading lazily) would run
+    # their queries while the database is flushed for the next test; on PostgreSQL the
+    # flush's TRUNCATE and such a request's reads deadlock. Let them finish first.
+    in_flight: set = set()
+    context.on("request", lambda request: in_flight.add(request))
+    context.on("requestfinished", lambda request: in_flight.discard(request))
+    context.on("requestfailed", lambda request: in_flight.discard(request))
     yield tab
+    deadline = time.monotonic() + 10
+    while in_flight and time.monotonic() < deadline and not tab.is_closed():
+        tab.wait_for_timeout(25)
     context.close()
 
 
