@@ -265,19 +265,9 @@ def bare_sql(vendor: str) -> str:
 
 
 def _server_cpu() -> float:
-    """CPU seconds of this connection's PostgreSQL backend (same machine: /proc), else 0."""
-    from django.db import connection
+    from timing import server_cpu
 
-    if connection.vendor != "postgresql":
-        return 0.0
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        pid = cursor.fetchone()[0]
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return server_cpu()
 
 
 class Clock:

@@ -156,19 +156,7 @@ def main() -> None:
             found = len(cursor.fetchall())
         baseline = time.perf_counter() - t0
 
-        def backend_cpu() -> float:
-            """utime+stime (s) of this connection's PostgreSQL backend (same machine), which
-            the machine's load does not inflate the way it inflates wall time."""
-            if connection.vendor != "postgresql":
-                return 0.0
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_backend_pid()")
-                pid = cursor.fetchone()[0]
-            try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                return 0.0
-            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        from timing import server_cpu as backend_cpu
 
         profiler = None
         if args.profile:
