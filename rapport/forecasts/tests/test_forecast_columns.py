@@ -113,7 +113,9 @@ def _reference(viewer, period, scope, now, sims):
             for i, d in enumerate(part["deals"])
             if d.expected_close is not None and period.start <= d.expected_close < period.end
         )
-        reps[owner] = (part["won"], part["naive"], part["p50"], pipeline)
+        # The rep's range comes from the scope's runs (one simulation for all).
+        p50 = total["owners"][owner or 0]["p50"]
+        reps[owner] = (part["won"], part["naive"], p50, pipeline)
     return total, reps, history.unconverted
 
 
