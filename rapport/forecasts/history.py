@@ -533,9 +533,7 @@ def learn_columns(
     )
     # timedelta.total_seconds() is exactly microseconds / 10**6.
     stay = np.maximum(0.0, (closed.closed_us[deal[won]] - at[won]) / 10**6 / 86400.0)
-    remaining = {
-        int(s): np.sort(stay[stage[won] == s]) for s in np.unique(stage[won]).tolist()
-    }
+    remaining = {int(s): np.sort(stay[stage[won] == s]) for s in np.unique(stage[won]).tolist()}
     with_date = done & closed.won & (closed.expected >= 0)
     slips = (closed.closed_day[with_date] - closed.expected[with_date]).astype(np.float64)
     return _learned(stages, entered, won_from, remaining, slips)
