@@ -408,14 +408,14 @@ def load_closed(history: History) -> ClosedDeals:
             "(o.expected_close_date - DATE '0001-01-01' + 1), o.stage_id, "
             f"{micros.format(col='o.created_at')} "
             f"FROM {table} o JOIN {stage_table} s ON s.id = o.stage_id "
-            "WHERE s.kind <> 'open' ORDER BY o.id"
+            "WHERE s.kind <> 'open' AND o.deleted_at IS NULL ORDER BY o.id"
         )
         params = [org, org, zone, zone]
         changes_sql = (
             f"SELECT c.opportunity_id, c.to_stage_id, {micros.format(col='c.changed_at')} "  # noqa: S608
             f"FROM {change_table} c JOIN {table} o ON o.id = c.opportunity_id "
             f"JOIN {stage_table} s ON s.id = o.stage_id WHERE s.kind <> 'open' "
-            "ORDER BY c.opportunity_id, c.changed_at, c.id"
+            "AND o.deleted_at IS NULL ORDER BY c.opportunity_id, c.changed_at, c.id"
         )
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
