@@ -483,6 +483,16 @@ def load_closed(history: History) -> ClosedDeals:
     change_stage = np.array([c[1] for c in change_rows], dtype=np.int64)
     change_us = np.array([c[2] for c in change_rows], dtype=np.int64)
     change_deal = np.searchsorted(ids, change_opp)
+    # A deal closed between the two statements has changes but no row: drop them.
+    known = np.zeros(len(change_opp), dtype=bool)
+    if n:
+        known = (change_deal < n) & (ids[np.minimum(change_deal, n - 1)] == change_opp)
+    if not known.all():
+        change_deal, change_stage, change_us = (
+            change_deal[known],
+            change_stage[known],
+            change_us[known],
+        )
     # Deals without a stage change: their creation in their current stage stands in.
     bare = np.ones(n, dtype=bool)
     bare[change_deal] = False
