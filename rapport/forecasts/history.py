@@ -145,14 +145,6 @@ def load_closed_columns() -> tuple[History, "ClosedDeals"]:
     return history, load_closed(history)
 
 
-def load_closed_history() -> History:
-    """The history the live forecast learns from: every closed (not open) deal with its
-    stage changes, the stages, the rates, and when the first deal of all was created."""
-    history = load_history(Opportunity.objects.exclude(stage__kind="open"))
-    history.first_created = Opportunity.objects.aggregate(first=Min("created_at"))["first"]
-    return history
-
-
 @dataclass
 class OpenDeals:
     """Open deals as columns (id order), for the live forecast: no Deal objects. `money` is
