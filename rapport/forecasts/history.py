@@ -132,12 +132,17 @@ def load_history(queryset=None) -> History:
     return History(list(deals.values()), stages, exchange_rate_table())
 
 
-def load_closed_history() -> History:
-    """The history the live forecast learns from: every closed (not open) deal with its
-    stage changes, the stages, the rates, and when the first deal of all was created."""
-    history = load_history(Opportunity.objects.exclude(stage__kind="open"))
+def load_closed_columns() -> tuple[History, "ClosedDeals"]:
+    """What the live forecast learns from, as columns: a History without Deal rows (the
+    stages, the rates, when the first deal of all was created) and every closed deal with
+    its stage changes (`load_closed`)."""
+    stages = {
+        pk: (kind, prob)
+        for pk, kind, prob in Stage.objects.values_list("id", "kind", "probability")
+    }
+    history = History([], stages, exchange_rate_table())
     history.first_created = Opportunity.objects.aggregate(first=Min("created_at"))["first"]
-    return history
+    return history, load_closed(history)
 
 
 @dataclass
@@ -308,6 +313,234 @@ def load_open(queryset, history: History, moment: datetime.datetime) -> OpenDeal
     return OpenDeals.from_rows(history, source, moment)
 
 
+EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+
+
+@dataclass
+class ClosedDeals:
+    """Closed (won/lost) deals as columns (id order), for the live forecast: what `learn`,
+    `won_in` and `run_rate` read off Deal rows, without Deal rows. Days are local dates as
+    ordinals (`date.toordinal()`), moments microseconds since the epoch. `money` is a won
+    deal's amount in the organisation's currency at its close day (NaN: no rate, or lost).
+    The stage changes are three more columns, ordered (deal, changed_at, id); a deal without
+    any has its creation (created_at, current stage) as the only one, as in `load_history`."""
+
+    id: np.ndarray
+    owner_id: np.ndarray  # 0: no owner
+    won: np.ndarray  # bool: the current stage is a won one (else lost)
+    money: np.ndarray
+    created_day: np.ndarray
+    closed_day: np.ndarray  # -1: no close time
+    closed_us: np.ndarray
+    has_closed: np.ndarray  # bool
+    expected: np.ndarray  # -1: no expected close date
+    change_deal: np.ndarray  # position of the deal in these columns
+    change_stage: np.ndarray
+    change_us: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.id)
+
+    def subset(self, keep: np.ndarray) -> "ClosedDeals":
+        """The deals where `keep` (bool per deal), with their stage changes."""
+        position = np.cumsum(keep) - 1
+        mine = keep[self.change_deal]
+        return ClosedDeals(
+            *(getattr(self, f.name)[keep] for f in fields(self)[:9]),
+            position[self.change_deal[mine]],
+            self.change_stage[mine],
+            self.change_us[mine],
+        )
+
+    def unconverted(self) -> int:
+        """Won deals whose amount has no exchange rate at their close day."""
+        return int((self.won & self.has_closed & np.isnan(self.money)).sum())
+
+    def won_between(self, start: datetime.date, end: datetime.date):
+        """(owner ids, amounts) of the deals won in [start, end) with a rate, in id order."""
+        lo, hi = start.toordinal(), end.toordinal()
+        keep = self.won & self.has_closed & (self.closed_day >= lo) & (self.closed_day < hi)
+        keep &= ~np.isnan(self.money)
+        return self.owner_id[keep].tolist(), self.money[keep].tolist()
+
+    def created_and_won_between(self, start: datetime.date, end: datetime.date):
+        """(owner ids, amounts) of the deals created and won within [start, end)."""
+        lo, hi = start.toordinal(), end.toordinal()
+        keep = self.won & self.has_closed & (self.closed_day >= lo) & (self.closed_day < hi)
+        keep &= (self.created_day >= lo) & (self.created_day < hi) & ~np.isnan(self.money)
+        return self.owner_id[keep].tolist(), self.money[keep].tolist()
+
+
+def _us(moment: datetime.datetime) -> int:
+    return _micros(moment - EPOCH)
+
+
+def load_closed(history: History) -> ClosedDeals:
+    """Every closed (won/lost) deal of the organisation as columns: two queries. On
+    PostgreSQL the database turns each moment into microseconds and local date ordinals
+    and organisation-currency amounts into floats (the same values `load_history` +
+    Python give: integers, and a correctly rounded float), so no datetime or Decimal is
+    parsed per row; elsewhere the rows come through Django and are converted here."""
+    from django.db import connection
+
+    org = settings.RAPPORT_CURRENCY.upper()
+    table = Opportunity._meta.db_table
+    stage_table = Stage._meta.db_table
+    change_table = StageChange._meta.db_table
+    if connection.vendor == "postgresql":
+        zone = timezone.get_current_timezone_name()
+        day = "((({col}) AT TIME ZONE %s)::date - DATE '0001-01-01' + 1)"
+        micros = "(EXTRACT(EPOCH FROM {col}) * 1000000)::bigint"
+        sql = (
+            "SELECT o.id, COALESCE(o.owner_id, 0), s.kind = 'won', "  # noqa: S608
+            "CASE WHEN UPPER(o.currency) = %s THEN o.amount::float8 END, "
+            "CASE WHEN UPPER(o.currency) = %s THEN NULL ELSE o.amount END, o.currency, "
+            f"{day.format(col='o.created_at')}, {day.format(col='o.closed_at')}, "
+            f"{micros.format(col='o.closed_at')}, "
+            "(o.expected_close_date - DATE '0001-01-01' + 1), o.stage_id, "
+            f"{micros.format(col='o.created_at')} "
+            f"FROM {table} o JOIN {stage_table} s ON s.id = o.stage_id "
+            "WHERE s.kind <> 'open' AND o.deleted_at IS NULL ORDER BY o.id"
+        )
+        params = [org, org, zone, zone]
+        changes_sql = (
+            f"SELECT c.opportunity_id, c.to_stage_id, {micros.format(col='c.changed_at')} "  # noqa: S608
+            f"FROM {change_table} c JOIN {table} o ON o.id = c.opportunity_id "
+            f"JOIN {stage_table} s ON s.id = o.stage_id WHERE s.kind <> 'open' "
+            "AND o.deleted_at IS NULL ORDER BY c.opportunity_id, c.changed_at, c.id"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+            cursor.execute(changes_sql)
+            change_rows = cursor.fetchall()
+    else:
+        rows = []
+        qs = Opportunity.objects.exclude(stage__kind="open").order_by("id")
+        for pk, owner, kind, amount, currency, created, closed, due, stage in qs.values_list(
+            "id",
+            "owner_id",
+            "stage__kind",
+            "amount",
+            "currency",
+            "created_at",
+            "closed_at",
+            "expected_close_date",
+            "stage_id",
+        ):
+            mine = (currency or "").upper() == org
+            rows.append(
+                (
+                    pk,
+                    owner or 0,
+                    kind == "won",
+                    float(Decimal(amount).quantize(CENT)) if mine else None,
+                    None if mine else amount,
+                    currency,
+                    timezone.localtime(created).date().toordinal(),
+                    None if closed is None else timezone.localtime(closed).date().toordinal(),
+                    None if closed is None else _us(closed),
+                    None if due is None else due.toordinal(),
+                    stage,
+                    _us(created),
+                )
+            )
+        change_rows = [
+            (opp, stage, _us(at))
+            for opp, stage, at in StageChange.objects.filter(
+                opportunity__in=Opportunity.objects.exclude(stage__kind="open")
+            )
+            .order_by("opportunity_id", "changed_at", "id")
+            .values_list("opportunity_id", "to_stage_id", "changed_at")
+        ]
+    n = len(rows)
+    ids = np.array([r[0] for r in rows], dtype=np.int64)
+    money = np.full(n, np.nan)
+    for i, (_, _, won, f_amount, d_amount, currency, _, closed_day, *_rest) in enumerate(rows):
+        if not won or closed_day is None:
+            continue
+        if f_amount is not None:
+            money[i] = f_amount
+            continue
+        try:
+            day = datetime.date.fromordinal(closed_day)
+            money[i] = float(convert_to_org_currency(d_amount, currency, day, table=history.rates))
+        except ExchangeRateMissing:
+            pass  # NaN: left out (`ClosedDeals.unconverted`)
+
+    def column(k, missing=-1):
+        return np.array([missing if r[k] is None else r[k] for r in rows], dtype=np.int64)
+
+    change_opp = np.array([c[0] for c in change_rows], dtype=np.int64)
+    change_stage = np.array([c[1] for c in change_rows], dtype=np.int64)
+    change_us = np.array([c[2] for c in change_rows], dtype=np.int64)
+    change_deal = np.searchsorted(ids, change_opp)
+    # A deal closed between the two statements has changes but no row: drop them.
+    known = np.zeros(len(change_opp), dtype=bool)
+    if n:
+        known = (change_deal < n) & (ids[np.minimum(change_deal, n - 1)] == change_opp)
+    if not known.all():
+        change_deal, change_stage, change_us = (
+            change_deal[known],
+            change_stage[known],
+            change_us[known],
+        )
+    # Deals without a stage change: their creation in their current stage stands in.
+    bare = np.ones(n, dtype=bool)
+    bare[change_deal] = False
+    if bare.any():
+        extra = np.flatnonzero(bare)
+        change_deal = np.concatenate([change_deal, extra])
+        change_stage = np.concatenate([change_stage, column(10)[extra]])
+        change_us = np.concatenate([change_us, column(11)[extra]])
+        order = np.argsort(change_deal, kind="stable")  # one entry each: order kept
+        change_deal, change_stage, change_us = (
+            change_deal[order],
+            change_stage[order],
+            change_us[order],
+        )
+    closed_day = column(7)
+    return ClosedDeals(
+        ids,
+        column(1, 0),
+        np.array([bool(r[2]) for r in rows], dtype=bool),
+        money,
+        column(6),
+        closed_day,
+        column(8, 0),
+        closed_day >= 0,
+        column(9),
+        change_deal,
+        change_stage,
+        change_us,
+    )
+
+
+def learn_columns(
+    stages: dict[int, tuple[str, int]], closed: ClosedDeals, moment: datetime.datetime
+) -> "Learned":
+    """`learn` over columns: the same conversion, timing and slips, value for value."""
+    done = closed.has_closed & (closed.closed_us < _us(moment))
+    open_ids = np.array([pk for pk, (kind, _) in stages.items() if kind == "open"], np.int64)
+    keep = done[closed.change_deal] & np.isin(closed.change_stage, open_ids)
+    deal, stage, at = closed.change_deal[keep], closed.change_stage[keep], closed.change_us[keep]
+    # The first entry of each deal into each stage (changes are in (deal, time) order).
+    _, first = np.unique(deal * (int(stage.max(initial=0)) + 1) + stage, return_index=True)
+    first.sort()
+    deal, stage, at = deal[first], stage[first], at[first]
+    won = closed.won[deal]
+    entered = dict(zip(*(a.tolist() for a in np.unique(stage, return_counts=True)), strict=True))
+    won_from = dict(
+        zip(*(a.tolist() for a in np.unique(stage[won], return_counts=True)), strict=True)
+    )
+    # timedelta.total_seconds() is exactly microseconds / 10**6.
+    stay = np.maximum(0.0, (closed.closed_us[deal[won]] - at[won]) / 10**6 / 86400.0)
+    remaining = {int(s): np.sort(stay[stage[won] == s]) for s in np.unique(stage[won]).tolist()}
+    with_date = done & closed.won & (closed.expected >= 0)
+    slips = (closed.closed_day[with_date] - closed.expected[with_date]).astype(np.float64)
+    return _learned(stages, entered, won_from, remaining, slips)
+
+
 def _days(later, earlier) -> float:
     return (later - earlier).total_seconds() / 86400.0
 
@@ -343,8 +576,18 @@ def learn(history: History, moment: datetime.datetime) -> Learned:
         if won and deal.expected_close is not None:
             local = timezone.localtime(deal.closed_at).date()
             slips.append(float((local - deal.expected_close).days))
+    return _learned(
+        history.stages,
+        entered,
+        won_from,
+        {k: np.sort(np.array(v)) for k, v in stays.items()},
+        np.array(slips),
+    )
+
+
+def _learned(stages, entered, won_from, remaining, slips) -> Learned:
     conversion, notes = {}, []
-    for stage_id, (kind, prob) in history.stages.items():
+    for stage_id, (kind, prob) in stages.items():
         if kind != "open":
             continue
         n = entered.get(stage_id, 0)
@@ -354,8 +597,8 @@ def learn(history: History, moment: datetime.datetime) -> Learned:
     if not entered:
         notes.append("No closed deals yet: win chances are the stages' default probabilities.")
     timing = Timing(
-        slips=np.array(slips) if len(slips) >= MIN_SLIPS else np.zeros(0),
-        remaining={k: np.sort(np.array(v)) for k, v in stays.items()},
+        slips=slips if len(slips) >= MIN_SLIPS else np.zeros(0),
+        remaining=remaining,
     )
     if len(slips) < MIN_SLIPS:
         notes.append(
@@ -363,30 +606,3 @@ def learn(history: History, moment: datetime.datetime) -> Learned:
             f"expected close date, {MIN_SLIPS} needed): expected close dates are taken as given."
         )
     return Learned(conversion, entered, timing, notes)
-
-
-def run_rate(history: History, deals: list[Deal], period: Period) -> tuple[np.ndarray, str]:
-    """Won amounts of deals created and won within each of the (up to 8) periods before
-    `period`, counted only from periods that started after the first deal was created."""
-    first = history.first_day()
-    if first is None:
-        return np.zeros(0), "No history for a run-rate of deals not created yet."
-    values = []
-    for back in range(1, 9):
-        past = period.shifted(-back)
-        if past.start < first:
-            break
-        total = 0.0
-        for deal in deals:
-            if deal.kind != "won" or deal.closed_at is None:
-                continue
-            created, closed = deal.created_day, deal.closed_day
-            if past.start <= created < past.end and past.start <= closed < past.end:
-                total += history.org_amount(deal.amount, deal.currency, closed) or 0.0
-        values.append(total)
-    if len(values) < MIN_RUN_RATE_PERIODS:
-        return np.zeros(0), (
-            f"Too little history for a run-rate of deals not created yet ({len(values)} full "
-            f"past periods, {MIN_RUN_RATE_PERIODS} needed): only existing deals are simulated."
-        )
-    return np.array(values), ""

@@ -47,12 +47,35 @@ class Deals:
 
 
 @dataclass
+class Split:
+    """Per-group (per-owner) parts of one simulation: `labels` the groups (sorted),
+    `of_deal` each deal's label, `already` the amount each group has already won and
+    `run_rate` (groups × past periods) each group's won amount in each past period of the
+    run-rate (no columns: no run-rate)."""
+
+    labels: np.ndarray
+    of_deal: np.ndarray
+    already: np.ndarray
+    run_rate: np.ndarray
+
+
+@dataclass
 class Result:
-    totals: np.ndarray  # one simulated total per run
+    totals: np.ndarray  # one simulated total per run: the groups' totals added in label order
     p10: float
     p50: float
     p90: float
     mean: float
+    labels: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    group_totals: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # groups × runs
+
+    def group_range(self, label: int) -> tuple[float, float, float]:
+        """P10/P50/P90 of one group's totals over the same runs as the scope's."""
+        i = int(np.searchsorted(self.labels, label))
+        if i >= len(self.labels) or self.labels[i] != label:
+            raise KeyError(label)
+        p10, p50, p90 = np.percentile(self.group_totals[i], [10, 50, 90])
+        return float(p10), float(p50), float(p90)
 
 
 def p_in_window(deals: Deals, timing: Timing, lo: float, hi: float) -> np.ndarray:
@@ -108,25 +131,73 @@ def simulate(
     run_rate_share: float = 1.0,
     sims: int = 1000,
     seed: int = 0,
+    split: Split | None = None,
 ) -> Result:
     """Totals won in [lo, hi) over `sims` runs: already won + open deals that win and close in
     the window + one draw of the run-rate (a past period's won amount from deals created
     within it, scaled by the share of the window still ahead). Same seed, same answer.
 
+    With `split` (else one group of `already_won` and `run_rate`), every run is also summed
+    per group from the SAME draws — one sims × deals matrix for the scope and all its
+    owners: the deals are ordered by group (stably), each block of draws is compared with
+    the win-and-close chances once, and each group's stretch of columns is summed by one
+    matrix-vector product. The run-rate draws one past period per run, the same period for
+    every group. A run's total is its groups' totals added in label order.
+
     Draws and per-block sums are float32 (half the memory traffic; a block's sum is exact
     to about 1e-7 of itself), the running totals float64."""
+    if split is None:
+        rates = np.zeros((1, 0)) if run_rate is None else np.asarray(run_rate, float)[None, :]
+        split = Split(
+            np.zeros(1, dtype=np.int64),
+            np.zeros(len(deals), dtype=np.int64),
+            np.array([float(already_won)]),
+            rates,
+        )
+    labels = np.asarray(split.labels, dtype=np.int64)
+    group = np.searchsorted(labels, split.of_deal)  # the position of each deal's label
+    order = np.argsort(group, kind="stable")
+    group = group[order]
+    chance = (deals.p_win * p_in_window(deals, timing, lo, hi)).astype(np.float32)[order]
+    amount = deals.amount.astype(np.float32)[order]
+    starts = np.flatnonzero(np.diff(group)) + 1  # where a new group's columns begin
+
     rng = np.random.default_rng(seed)
-    totals = np.full(sims, float(already_won))
-    chance = (deals.p_win * p_in_window(deals, timing, lo, hi)).astype(np.float32)
-    amount = deals.amount.astype(np.float32)
-    for start in range(0, len(deals), CHUNK):
-        part = slice(start, start + CHUNK)
-        draws = rng.random((sims, len(amount[part])), dtype=np.float32)
-        totals += (draws < chance[part]).astype(np.float32) @ amount[part]
-    if run_rate is not None and len(run_rate):
-        totals += rng.choice(run_rate, size=sims) * run_rate_share
+    group_totals = np.zeros((len(labels), sims))
+    group_totals += np.asarray(split.already, dtype=np.float64)[:, None]
+    n = len(amount)
+    width = min(CHUNK, n)
+    draws = np.empty((sims, width), dtype=np.float32)
+    hit = np.empty((sims, width), dtype=bool)
+    hits = np.empty((sims, width), dtype=np.float32)
+    for start in range(0, n, CHUNK):
+        end = min(n, start + CHUNK)
+        cols = end - start
+        block = draws[:, :cols]
+        if cols == width:
+            rng.random(out=block, dtype=np.float32)
+        else:
+            block = rng.random((sims, cols), dtype=np.float32)
+        np.less(block, chance[start:end], out=hit[:, :cols])
+        h = hits[:, :cols]
+        h[...] = hit[:, :cols]
+        first, last = np.searchsorted(starts, [start, end], side="right")
+        cuts = [start, *starts[first:last].tolist()]
+        if cuts[-1] == end:
+            cuts.pop()
+        for a, b in zip(cuts, [*cuts[1:], end], strict=True):
+            group_totals[group[a]] += h[:, a - start : b - start] @ amount[a:b]
+    rates = np.asarray(split.run_rate, dtype=np.float64)
+    if rates.ndim == 2 and rates.shape[1]:
+        period = rng.integers(0, rates.shape[1], size=sims)
+        group_totals += rates[:, period] * run_rate_share
+    totals = np.zeros(sims)
+    for row in group_totals:
+        totals += row
     p10, p50, p90 = np.percentile(totals, [10, 50, 90])
-    return Result(totals, float(p10), float(p50), float(p90), float(totals.mean()))
+    return Result(
+        totals, float(p10), float(p50), float(p90), float(totals.mean()), labels, group_totals
+    )
 
 
 def histogram(totals: np.ndarray, bins: int = 20) -> dict:

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from rapport.forecasts.access import Scope, quotas_visible_q, scope_filter
 from rapport.forecasts.compute import backtest, forecast_period
-from rapport.forecasts.history import learn, load_closed_history, load_history, load_open
+from rapport.forecasts.history import learn_columns, load_closed_columns, load_history, load_open
 from rapport.forecasts.models import Category, ForecastSubmission, OpportunityCategory, Quota
 from rapport.forecasts.periods import Period
 from rapport.identity.models import Role, User
@@ -108,25 +108,30 @@ def forecast(
 ) -> dict:
     """Everything the forecast page and `GET /api/forecasts` show for one scope and period.
 
-    The open deals are read as columns (`load_open`: one query, no model instances); the
-    closed ones, which the forecast learns from and sums as won, as Deal rows."""
+    The open deals (`load_open`) and the closed ones, which the forecast learns from and
+    sums as won (`load_closed`), are read as columns: no Deal rows. One simulation serves
+    the scope and every rep: each rep's range comes from the scope's runs."""
     now = now or timezone.now()
     qs = opportunities_visible_to(viewer).filter(scope_filter(scope))
-    history = load_closed_history()
-    closed_ids = set(qs.exclude(stage__kind="open").values_list("id", flat=True))
-    deals = [d for d in history.deals if d.id in closed_ids]
+    history, everything = load_closed_columns()
+    closed_ids = np.fromiter(
+        qs.exclude(stage__kind="open").values_list("id", flat=True).order_by(), dtype=np.int64
+    )
+    closed = everything.subset(np.isin(everything.id, closed_ids))
+    history.unconverted += closed.unconverted()
     open_deals = load_open(qs, history, now)
     scores = learned_probabilities(qs.filter(stage__kind="open").values("id"))
-    learned = learn(history, now)  # once: the per-rep forecasts below share it
+    learned = learn_columns(history.stages, everything, now)
     result = forecast_period(
         history,
-        deals,
+        [],
         period,
         moment=now,
         scores=scores,
         learned=learned,
         sims=sims,
         open_deals=open_deals,
+        closed=closed,
     )
     today = timezone.localtime(now).date()
 
@@ -161,10 +166,7 @@ def forecast(
 
     reps = []
     if scope.kind != "user":
-        closed_of: dict[int, list] = {}
-        for d in deals:
-            closed_of.setdefault(d.owner_id, []).append(d)
-        owners = {o for o in closed_of if o} | {int(o) for o in np.unique(open_deals.owner_id) if o}
+        owners = {o for o in result["owners"] if o}
         people = _people(viewer, scope, owners)
         commits = latest_commits([u.pk for u in people], period)
         quotas = dict(
@@ -174,24 +176,16 @@ def forecast(
                 period_start=period.start,
             ).values_list("user_id", "amount")
         )
+        pipeline_of: dict[int, float] = {}
+        if rows:
+            owner_of = open_deals.owner_id[np.asarray(result["deals"])]
+            for i, _ in rows:
+                owner = int(owner_of[i])
+                pipeline_of[owner] = pipeline_of.get(owner, 0.0) + float(inputs.amount[i])
+        nothing = {"won": 0.0, "naive": 0.0, "p50": 0.0}
         for person in people:
-            mine = open_deals.subset(open_deals.owner_id == person.pk)
-            part = forecast_period(
-                history,
-                closed_of.get(person.pk, []),
-                period,
-                moment=now,
-                scores=scores,
-                learned=learned,
-                sims=sims,
-                open_deals=mine,
-            )
+            part = result["owners"].get(person.pk, nothing)
             q = quotas.get(person.pk)
-            open_amount = 0.0
-            if len(part["deals"]):
-                mine_in_period = mine.in_period(period)[np.asarray(part["deals"])]
-                for value in part["input"].amount[mine_in_period]:
-                    open_amount += float(value)
             reps.append(
                 {
                     "user_id": person.pk,
@@ -199,7 +193,7 @@ def forecast(
                     "quota": float(q) if q is not None else None,
                     "commit": float(commits[person.pk].amount) if person.pk in commits else None,
                     "won": part["won"],
-                    "pipeline": open_amount,
+                    "pipeline": pipeline_of.get(person.pk, 0.0),
                     "naive": part["naive"],
                     "p50": part["p50"],
                     "attainment": _ratio(part["won"], q) if q is not None else None,

@@ -1,11 +1,14 @@
-"""The live forecast reads the open deals as columns (`history.load_open`, one query, no
-model instances) and only the closed deals as Deal rows. On a planted organisation with
+"""The live forecast reads the open deals (`history.load_open`) and the closed deals
+(`history.load_closed`) as columns: no model instances, no Deal rows. On a planted
+organisation with
 every case the per-deal path handles — several owners, deals without an owner's history,
 foreign currencies with and without a rate, expected close dates inside, outside and
 missing, several stage changes, learned win probabilities on some deals, won and lost
 history — `selectors.forecast` gives exactly (==, same seed) what the per-deal computation
 over the full history (`load_history` + `forecast_period`) gives, for the whole scope, each
-rep and each scope kind."""
+rep and each scope kind: the reps' won, naive and pipeline, and their P50, which both paths
+take from the scope's runs (test_forecast_reps checks those ranges against per-owner
+simulations). Soft-deleted closed deals are learned from by neither path."""
 
 import datetime
 import random
@@ -88,6 +91,9 @@ def _plant(people, seed=11):
                 source="model",
                 scored_at=now,
             )
+        if closed and i % 5 == 0:
+            # Soft-deleted closed deals: learned from by neither path.
+            Opportunity.objects.filter(pk=opp.pk).update(deleted_at=now)
     return now
 
 
@@ -113,7 +119,9 @@ def _reference(viewer, period, scope, now, sims):
             for i, d in enumerate(part["deals"])
             if d.expected_close is not None and period.start <= d.expected_close < period.end
         )
-        reps[owner] = (part["won"], part["naive"], part["p50"], pipeline)
+        # The rep's range comes from the scope's runs (one simulation for all).
+        p50 = total["owners"][owner or 0]["p50"]
+        reps[owner] = (part["won"], part["naive"], p50, pipeline)
     return total, reps, history.unconverted
 
 
