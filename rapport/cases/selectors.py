@@ -86,15 +86,20 @@ def _is_agent_of(case: Case, user: User) -> bool:
     )
 
 
-def case_get_for_user(*, pk: int, user: User) -> Case:
+def case_get_for_user(*, pk: int, user: User, related: tuple[str, ...] | None = None) -> Case:
     """The case if `user` may see it, else RecordNotFound (404).
 
     The case is read by its key first; an agent who owns it, created it or works its queue
     (nearly every read of a case page) is then known to see it without building the
-    customer-visibility condition, which only runs for the other readers."""
+    customer-visibility condition, which only runs for the other readers. `related` narrows
+    the joined records to the ones the caller shows (default: all of `case_base`'s)."""
     if user is None or not user.is_authenticated or not user.is_active:
         raise RecordNotFound("case")
-    case = case_base().filter(pk=pk).first()
+    qs = case_base()
+    if related is not None:
+        qs = qs.select_related(None).select_related(*related)
+    # By key, unordered: `.first()` would add (and compile) the model's ordering.
+    case = next(iter(qs.filter(pk=pk).order_by()[:1]), None)
     if case is None or not (
         _is_agent_of(case, user) or cases_visible_to(user, Case.objects.filter(pk=pk)).exists()
     ):
