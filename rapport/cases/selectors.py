@@ -7,7 +7,7 @@ Not visible means 404."""
 
 import datetime
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, prefetch_related_objects
 from django.utils import timezone
 
 from rapport.cases.models import (
@@ -190,12 +190,7 @@ def case_entries(*, case: Case) -> QuerySet[CaseEntry]:
     return (
         CaseEntry.objects.filter(case=case)
         .select_related("author", "message", "message__delivery")
-        .prefetch_related(
-            Prefetch(
-                "attachments",
-                queryset=CaseEntryAttachment.objects.select_related("file").order_by("id"),
-            )
-        )
+        .prefetch_related(_attachments_prefetch())
     )
 
 
@@ -209,7 +204,15 @@ def case_entries_page(
     `before`), oldest first, and whether older ones exist. The caller has checked that the
     case is visible; its entries are not checked again. Reads the (case, created_at, id)
     index backwards: a long conversation costs one page, not its length."""
-    qs = case_entries(case=case).order_by("-created_at", "-id")
+    # The attachments are fetched only for the entries that have some (an EXISTS per row of
+    # the page on the entry index): most conversations have none, and the prefetch's second
+    # statement cost ~1.5 ms of CPU on every case page.
+    qs = (
+        CaseEntry.objects.filter(case=case)
+        .select_related("author", "message", "message__delivery")
+        .annotate(has_files=Exists(CaseEntryAttachment.objects.filter(entry=OuterRef("pk"))))
+        .order_by("-created_at", "-id")
+    )
     if before is not None:
         anchor = (
             CaseEntry.objects.filter(case=case, pk=before).values("created_at").first()
@@ -224,7 +227,21 @@ def case_entries_page(
     has_older = len(rows) > size
     rows = rows[:size]
     rows.reverse()
+    with_files = [row for row in rows if row.has_files]
+    if with_files:
+        prefetch_related_objects(with_files, _attachments_prefetch())
+    empty = CaseEntryAttachment.objects.none()
+    empty._result_cache, empty._prefetch_done = [], True  # what a prefetch of nothing leaves
+    for row in rows:
+        if not row.has_files:
+            row._prefetched_objects_cache = {"attachments": empty}
     return rows, has_older
+
+
+def _attachments_prefetch() -> Prefetch:
+    return Prefetch(
+        "attachments", queryset=CaseEntryAttachment.objects.select_related("file").order_by("id")
+    )
 
 
 def case_attachment_get(*, case: Case, file_id: int):

@@ -112,9 +112,7 @@ def case_rows(rows, can_work=False):
         else:
             customer = '<span class="muted">—</span>'
         queue = c.queue.name if c.queue is not None else ""
-        owner = (
-            _esc(person(c.owner)) if c.owner else '<span class="muted">Unassigned</span>'
-        )
+        owner = _esc(person(c.owner)) if c.owner else '<span class="muted">Unassigned</span>'
         out.append(
             f"<tr>\n    {check}\n"
             f'    <td class="num"><a href="{url}">#{number}</a></td>\n'

@@ -106,9 +106,7 @@ def test_workspace_page_lists_the_rows(personas, desk, office):
     assert html.count('<td class="num"><a href="/cases/') == 4
 
 
-def test_case_page_joins_only_what_it_shows_and_reads_nothing_lazily(
-    personas, desk, office
-):
+def test_case_page_joins_only_what_it_shows_and_reads_nothing_lazily(personas, desk, office):
     """The case page loads the case with CASE_PAGE_RELATED only; nothing on the page reads
     the queue, owner, account or contact through the case (that would be a query each)."""
     case = _variety(personas, desk, office).first()
