@@ -68,6 +68,20 @@ def _agent_choices() -> list[AgentChoice]:
     ]
 
 
+class QueueChoice(NamedTuple):
+    pk: int
+    name: str
+
+
+def _queue_choices() -> list[QueueChoice]:
+    """The queue pickers' options (active queues, in the model's order) as (pk, name) pairs:
+    the pickers show nothing else, and model instances cost CPU on every case page."""
+    return [
+        QueueChoice(pk, name)
+        for pk, name in Queue.objects.filter(is_active=True).values_list("pk", "name")
+    ]
+
+
 def _errors(exc: ValidationError) -> str:
     if hasattr(exc, "message_dict"):
         return "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
@@ -105,7 +119,7 @@ def workspace(request):
             "rows": rows,
             "q": q,
             "more": len(rows) == PAGE,
-            "queues": Queue.objects.filter(is_active=True),
+            "queues": _queue_choices(),
             "agents": _agent_choices(),
             "statuses": CaseStatus.choices,
             "availability": status.availability if status else AgentAvailability.OFFLINE,
@@ -242,7 +256,7 @@ def _case_context(request, case) -> dict:
         "macros": selectors.macros_active(),
         "statuses": CaseStatus.choices,
         "priorities": CasePriority.choices,
-        "queues": Queue.objects.filter(is_active=True),
+        "queues": _queue_choices(),
         "agents": _agent_choices(),
         "can_work": not request.user.is_read_only and not case.merged_into_id,
         "is_open": case.status in OPEN_STATUSES,
