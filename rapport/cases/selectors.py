@@ -7,7 +7,7 @@ Not visible means 404."""
 
 import datetime
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, prefetch_related_objects
 from django.utils import timezone
 
 from rapport.cases.models import (
@@ -86,15 +86,20 @@ def _is_agent_of(case: Case, user: User) -> bool:
     )
 
 
-def case_get_for_user(*, pk: int, user: User) -> Case:
+def case_get_for_user(*, pk: int, user: User, related: tuple[str, ...] | None = None) -> Case:
     """The case if `user` may see it, else RecordNotFound (404).
 
     The case is read by its key first; an agent who owns it, created it or works its queue
     (nearly every read of a case page) is then known to see it without building the
-    customer-visibility condition, which only runs for the other readers."""
+    customer-visibility condition, which only runs for the other readers. `related` narrows
+    the joined records to the ones the caller shows (default: all of `case_base`'s)."""
     if user is None or not user.is_authenticated or not user.is_active:
         raise RecordNotFound("case")
-    case = case_base().filter(pk=pk).first()
+    qs = case_base()
+    if related is not None:
+        qs = qs.select_related(None).select_related(*related)
+    # By key, unordered: `.first()` would add (and compile) the model's ordering.
+    case = next(iter(qs.filter(pk=pk).order_by()[:1]), None)
     if case is None or not (
         _is_agent_of(case, user) or cases_visible_to(user, Case.objects.filter(pk=pk)).exists()
     ):
@@ -185,12 +190,7 @@ def case_entries(*, case: Case) -> QuerySet[CaseEntry]:
     return (
         CaseEntry.objects.filter(case=case)
         .select_related("author", "message", "message__delivery")
-        .prefetch_related(
-            Prefetch(
-                "attachments",
-                queryset=CaseEntryAttachment.objects.select_related("file").order_by("id"),
-            )
-        )
+        .prefetch_related(_attachments_prefetch())
     )
 
 
@@ -204,7 +204,15 @@ def case_entries_page(
     `before`), oldest first, and whether older ones exist. The caller has checked that the
     case is visible; its entries are not checked again. Reads the (case, created_at, id)
     index backwards: a long conversation costs one page, not its length."""
-    qs = case_entries(case=case).order_by("-created_at", "-id")
+    # The attachments are fetched only for the entries that have some (an EXISTS per row of
+    # the page on the entry index): most conversations have none, and the prefetch's second
+    # statement cost ~1.5 ms of CPU on every case page.
+    qs = (
+        CaseEntry.objects.filter(case=case)
+        .select_related("author", "message", "message__delivery")
+        .annotate(has_files=Exists(CaseEntryAttachment.objects.filter(entry=OuterRef("pk"))))
+        .order_by("-created_at", "-id")
+    )
     if before is not None:
         anchor = (
             CaseEntry.objects.filter(case=case, pk=before).values("created_at").first()
@@ -219,7 +227,21 @@ def case_entries_page(
     has_older = len(rows) > size
     rows = rows[:size]
     rows.reverse()
+    with_files = [row for row in rows if row.has_files]
+    if with_files:
+        prefetch_related_objects(with_files, _attachments_prefetch())
+    empty = CaseEntryAttachment.objects.none()
+    empty._result_cache, empty._prefetch_done = [], True  # what a prefetch of nothing leaves
+    for row in rows:
+        if not row.has_files:
+            row._prefetched_objects_cache = {"attachments": empty}
     return rows, has_older
+
+
+def _attachments_prefetch() -> Prefetch:
+    return Prefetch(
+        "attachments", queryset=CaseEntryAttachment.objects.select_related("file").order_by("id")
+    )
 
 
 def case_attachment_get(*, case: Case, file_id: int):

@@ -42,6 +42,10 @@ TABS = [
     ("all", "All"),
 ]
 PAGE = 50
+# What the case page shows of the case's own relations (the due time in business time, the
+# categories); queue and owner are picked by key, and the customer panel reads the account and
+# contact itself under their visibility — joining them again cost ~1.5 ms of CPU a page.
+CASE_PAGE_RELATED = ("category", "subcategory", "sla_clock__policy__calendar")
 
 
 def _agents():
@@ -61,6 +65,20 @@ def _agent_choices() -> list[AgentChoice]:
         for pk, username, first, last in _agents().values_list(
             "pk", "username", "first_name", "last_name"
         )
+    ]
+
+
+class QueueChoice(NamedTuple):
+    pk: int
+    name: str
+
+
+def _queue_choices() -> list[QueueChoice]:
+    """The queue pickers' options (active queues, in the model's order) as (pk, name) pairs:
+    the pickers show nothing else, and model instances cost CPU on every case page."""
+    return [
+        QueueChoice(pk, name)
+        for pk, name in Queue.objects.filter(is_active=True).values_list("pk", "name")
     ]
 
 
@@ -101,7 +119,7 @@ def workspace(request):
             "rows": rows,
             "q": q,
             "more": len(rows) == PAGE,
-            "queues": Queue.objects.filter(is_active=True),
+            "queues": _queue_choices(),
             "agents": _agent_choices(),
             "statuses": CaseStatus.choices,
             "availability": status.availability if status else AgentAvailability.OFFLINE,
@@ -238,7 +256,7 @@ def _case_context(request, case) -> dict:
         "macros": selectors.macros_active(),
         "statuses": CaseStatus.choices,
         "priorities": CasePriority.choices,
-        "queues": Queue.objects.filter(is_active=True),
+        "queues": _queue_choices(),
         "agents": _agent_choices(),
         "can_work": not request.user.is_read_only and not case.merged_into_id,
         "is_open": case.status in OPEN_STATUSES,
@@ -248,7 +266,7 @@ def _case_context(request, case) -> dict:
 @ui_view
 @require_safe
 def case_detail(request, pk: int):
-    case = selectors.case_get_for_user(pk=pk, user=request.user)
+    case = selectors.case_get_for_user(pk=pk, user=request.user, related=CASE_PAGE_RELATED)
     return render(request, "cases/case_detail.html", _case_context(request, case))
 
 

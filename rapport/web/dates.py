@@ -54,7 +54,13 @@ class DateLocaleMiddleware:
 
 
 def _format(value, name: str) -> str:
-    with translation.override(_locale.get() or settings.LANGUAGE_CODE):
+    language = _locale.get() or settings.LANGUAGE_CODE
+    if language == translation.get_language():
+        # The request's locale is already the active language (the default one, English):
+        # no override to enter and leave for every date of the page (a list of 50 dates
+        # spent ~1 ms of CPU in translation.override alone).
+        return formats.date_format(value, name)
+    with translation.override(language):
         return formats.date_format(value, name)
 
 
