@@ -25,10 +25,11 @@ import datetime
 import types
 import typing
 from decimal import Decimal
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
-from django.db.models import BooleanField, CharField, IntegerField, Manager, QuerySet, Value
+from django.db import connection
+from django.db.models import Manager, QuerySet
 from django.db.models.fields.files import FieldFile
 from django.http import HttpResponse
 from pydantic import BaseModel, TypeAdapter
@@ -41,7 +42,16 @@ class _Plan:
     """How to dump one field: its name, resolver, nested plan (for a Schema or a list of
     one), the exact types kept as they are, the adapter for anything else, the default."""
 
-    __slots__ = ("name", "resolver", "takes_context", "nested", "many", "exact", "adapter", "default")
+    __slots__ = (
+        "name",
+        "resolver",
+        "takes_context",
+        "nested",
+        "many",
+        "exact",
+        "adapter",
+        "default",
+    )
 
 
 def _field_plan(schema: type[BaseModel], name: str, field) -> _Plan:
@@ -91,7 +101,7 @@ def _union_members(annotation) -> tuple:
     return (annotation,)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _schema_plan(schema: type[BaseModel]) -> tuple[_Plan, ...]:
     return tuple(_field_plan(schema, name, field) for name, field in schema.model_fields.items())
 
@@ -109,6 +119,8 @@ def _value(obj: Any, plan: _Plan, context: dict | None) -> Any:
             value = getattr(obj, plan.name, _MISSING)
         if value is _MISSING:
             return plan.default.get_default(call_default_factory=True)
+    if type(value) in _PLAIN:
+        return value
     # DjangoGetter._convert_result
     if isinstance(value, Manager):
         value = list(value.all())
@@ -121,6 +133,9 @@ def _value(obj: Any, plan: _Plan, context: dict | None) -> Any:
     return value
 
 
+_PLAIN = frozenset({*_SIMPLE, list, dict})
+
+
 def _dump_one(obj: Any, plans: tuple[_Plan, ...], context: dict | None, overrides=None) -> dict:
     out = {}
     for plan in plans:
@@ -128,15 +143,13 @@ def _dump_one(obj: Any, plans: tuple[_Plan, ...], context: dict | None, override
             out[plan.name] = overrides[plan.name]
             continue
         value = _value(obj, plan, context)
-        if plan.nested is not None:
-            if type(value) in plan.exact:
-                out[plan.name] = value
-            elif plan.many:
+        if type(value) in plan.exact:
+            out[plan.name] = value
+        elif plan.nested is not None:
+            if plan.many:
                 out[plan.name] = [_dump_one(v, plan.nested, context) for v in value]
             else:
                 out[plan.name] = _dump_one(value, plan.nested, context)
-        elif type(value) in plan.exact:
-            out[plan.name] = value
         else:
             validated = plan.adapter.validate_python(value, from_attributes=True)
             out[plan.name] = plan.adapter.dump_python(validated)
@@ -190,6 +203,9 @@ def related_rows(
     `children`: {field: (child model, fk name, (columns...), ordering)}; each child row
     becomes {column: value} in the columns' order (the output schema's fields), ordered by
     `ordering` (the fields of the child's prefetch ordering, "-" for descending) then id.
+
+    The statement's text is made once per shape from the models' metadata (building and
+    compiling the ORM's four-part union cost more than running it); only the ids vary.
     """
     children = children or {}
     result: dict[str, dict[int, list]] = {name: {} for name in children}
@@ -197,45 +213,77 @@ def related_rows(
         result["tags"] = {}
     if not ids:
         return result
-    width = max([len(spec[2]) for spec in children.values()] + [1])
-    parts = []
-    # Child rows first: the combined query's column converters are the first query's
-    # (a boolean column read as a boolean on SQLite), so a real column leads.
-    for kind, (name, (child, fk, columns, _ordering)) in enumerate(children.items()):
-        pad = [Value(None, output_field=CharField()) for _ in range(width - len(columns))]
-        parts.append(
-            child.objects.filter(**{f"{fk}__in": ids})
-            .order_by()
-            .values_list(Value(kind, output_field=IntegerField()), fk, "id", *columns, *pad)
-        )
-    if tags:
-        through = model.tags.through
-        fk = f"{model._meta.model_name}_id"
-        pad = [Value(None, output_field=BooleanField()) for _ in range(width - 1)]
-        parts.append(
-            through.objects.filter(**{f"{fk}__in": ids})
-            .order_by()
-            .values_list(
-                Value(len(children), output_field=IntegerField()), fk, "id", "tag__name", *pad
+    ids = [int(i) for i in ids]
+    sql, parts, booleans = _related_sql(model, tags, _freeze(children), connection.vendor)
+    marks = ", ".join(["%s"] * len(ids))
+    collected: dict[int, dict[int, list]] = {i: {} for i in range(parts)}
+    with connection.cursor() as cursor:
+        cursor.execute(sql.replace("{ids}", marks), ids * parts)
+        rows = cursor.fetchall()
+    for row in rows:
+        if booleans:
+            row = tuple(
+                bool(v) if i in booleans.get(row[0], ()) and v is not None else v
+                for i, v in enumerate(row)
             )
-        )
-    qs = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
-    names = list(children)
-    specs = list(children.values())
-    collected: dict[int, dict[int, list]] = {i: {} for i in range(len(parts))}
-    for row in qs:
         collected[row[0]].setdefault(row[1], []).append(row[2:])
-    for kind, name in enumerate(names):
-        _child, _fk, columns, ordering = specs[kind]
+    for kind, (name, (_child, _fk, columns, ordering)) in enumerate(children.items()):
         by_pk = result[name]
-        for pk, rows in collected[kind].items():
-            rows.sort(key=lambda r: r[0])  # id, the tie-breaker
+        for pk, found in collected[kind].items():
+            found.sort(key=lambda r: r[0])  # id, the tie-breaker
             for field in reversed(ordering):
                 index = columns.index(field.lstrip("-")) + 1
-                rows.sort(key=lambda r, i=index: r[i], reverse=field.startswith("-"))
-            by_pk[pk] = [dict(zip(columns, r[1 : 1 + len(columns)], strict=True)) for r in rows]
+                found.sort(key=lambda r, i=index: r[i], reverse=field.startswith("-"))
+            by_pk[pk] = [dict(zip(columns, r[1 : 1 + len(columns)], strict=True)) for r in found]
     if tags:
         by_pk = result["tags"]
-        for pk, rows in collected[len(children)].items():
-            by_pk[pk] = sorted(r[1] for r in rows)
+        for pk, found in collected[len(children)].items():
+            by_pk[pk] = sorted(r[1] for r in found)
     return result
+
+
+def _freeze(children: dict) -> tuple:
+    return tuple(
+        (name, child, fk, tuple(columns), tuple(ordering))
+        for name, (child, fk, columns, ordering) in children.items()
+    )
+
+
+@lru_cache(maxsize=64)
+def _related_sql(model, tags: bool, children: tuple, vendor: str):
+    """(SQL with an `{ids}` slot per part, number of parts, {part: indexes of boolean
+    columns}) — SQLite answers booleans as 0/1."""
+    quote = connection.ops.quote_name
+    width = max([len(c[3]) for c in children] + [1])
+    selects, booleans = [], {}
+    for kind, (_name, child, fk, columns, _ordering) in enumerate(children):
+        meta = child._meta
+        fk_column = meta.get_field(fk.removesuffix("_id")).column
+        cols = [quote(meta.get_field(c).column) for c in columns]
+        booleans[kind] = {
+            3 + i
+            for i, c in enumerate(columns)
+            if meta.get_field(c).get_internal_type() == "BooleanField"
+        }
+        pad = ["NULL"] * (width - len(columns))
+        selects.append(
+            # Identifiers from the models' metadata, quoted; only the ids are parameters.
+            f"SELECT {kind}, {quote(fk_column)}, {quote(meta.pk.column)}, "  # noqa: S608
+            f"{', '.join(cols + pad)} FROM {quote(meta.db_table)} "
+            f"WHERE {quote(fk_column)} IN ({{ids}})"
+        )
+    if tags:
+        field = model._meta.get_field("tags")
+        through = field.remote_field.through._meta
+        own = quote(field.m2m_column_name())
+        other = quote(field.m2m_reverse_name())
+        tag_meta = field.related_model._meta
+        pad = ["NULL"] * (width - 1)
+        selects.append(
+            f"SELECT {len(children)}, t.{own}, t.{quote(through.pk.column)}, "  # noqa: S608
+            f"g.{quote(tag_meta.get_field('name').column)}{''.join(', ' + p for p in pad)} "
+            f"FROM {quote(through.db_table)} t JOIN {quote(tag_meta.db_table)} g "
+            f"ON g.{quote(tag_meta.pk.column)} = t.{other} WHERE t.{own} IN ({{ids}})"
+        )
+    booleans = {k: v for k, v in booleans.items() if v}
+    return " UNION ALL ".join(selects), len(selects), booleans

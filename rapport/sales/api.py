@@ -16,7 +16,6 @@ from rapport.records.api import (
     add_record_actions,
     created_answer,
     linked_record,
-    list_page,
     list_response,
     page_response,
     record_response,

@@ -48,10 +48,13 @@ def page_bytes(schema, items, body: dict) -> bytes:
 def dataset(personas, api_as):
     admin = api_as(personas.admin)
     for object_type in ("account", "contact", "opportunity"):
-        assert admin.post(
-            "/api/custom-fields",
-            {"object_type": object_type, "key": "tier", "label": "Tier", "field_type": "text"},
-        ).status_code == 201
+        assert (
+            admin.post(
+                "/api/custom-fields",
+                {"object_type": object_type, "key": "tier", "label": "Tier", "field_type": "text"},
+            ).status_code
+            == 201
+        )
         custom_field_define(
             object_type=object_type, key="budget", label="Budget", field_type="money"
         )
@@ -248,6 +251,4 @@ def test_dump_differs_from_ninja_when_a_resolver_is_ignored(dataset, personas):
         ContactOut, contact
     )
     right = fast.dump(ContactOut, contact)
-    assert api.renderer.render(None, right, response_status=200) == ninja_bytes(
-        ContactOut, contact
-    )
+    assert api.renderer.render(None, right, response_status=200) == ninja_bytes(ContactOut, contact)
