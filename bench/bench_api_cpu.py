@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
 import os
 import pstats
 import statistics
@@ -86,6 +87,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--requests", type=int, default=30)
     parser.add_argument("--profile", default=None, help='e.g. "GET /api/contacts rep"')
+    parser.add_argument(
+        "--gc-freeze",
+        action="store_true",
+        help="gc.freeze() after the first warm requests (what `rapport serve` workers do)",
+    )
     args = parser.parse_args()
 
     admin, rep = personas()
@@ -106,6 +112,9 @@ def main() -> None:
             for name, path in rows:
                 for _ in range(3):
                     assert client.get(path).status_code == 200, (name, path)
+                if args.gc_freeze:
+                    gc.collect()
+                    gc.freeze()
                 counter = Counter()
                 cpu = []
                 profiler = cProfile.Profile(time.process_time) if args.profile else None
