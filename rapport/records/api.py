@@ -162,25 +162,76 @@ def page_response(page) -> dict:
     return {"items": page.items, "next_cursor": page.next_cursor, "count": page.count}
 
 
-def list_page(qs, params: ListParams, sortable: set[str]):
+def list_page(qs, params: ListParams, sortable: set[str], reader: User | None = None):
     return keyset_page(
         qs,
         sort=params.sort,
         allowed=sortable,
         cursor=params.cursor,
         limit=params.limit,
-        count_key=count_key(params, qs),
+        count_key=count_key(params, qs, reader=reader),
     )
 
 
-def count_key(params: Schema, qs=None) -> str:
+def list_response(
+    request, qs, params: ListParams, sortable: set[str], schema, related: dict | None = None
+):
+    """A list endpoint's page rendered straight to JSON (`rapport.api.fast`): the same
+    bytes ninja renders for `{"items": [schema…], "next_cursor", "count"}`, without its
+    per-field getters. `related`: the keyword arguments of `fast.related_rows` (tags,
+    emails, phones read for the page in one statement of tuples, instead of the
+    queryset's prefetches)."""
+    from rapport.api import fast
+
+    if related is not None:
+        qs = qs.prefetch_related(None)
+    page = list_page(qs, params, sortable, reader=request.user)
+    rows = None
+    if related is not None:
+        rows = fast.related_rows(qs.model, [r.pk for r in page.items], **related)
+    items = fast.dump_many(schema, page.items, request=request, related=rows)
+    return fast.json_response(
+        request, {"items": items, "next_cursor": page.next_cursor, "count": page.count}
+    )
+
+
+def record_response(request, record, schema, response: HttpResponse, related: dict | None = None):
+    """One record rendered straight to JSON (`rapport.api.fast`), with its version as the
+    ETag: the bytes ninja renders for `schema`. `related` as for `list_response` (the
+    record read without its prefetches: `without_prefetches`)."""
+    from rapport.api import fast
+
+    overrides = None
+    if related is not None:
+        rows = fast.related_rows(type(record), [record.pk], **related)
+        overrides = {name: by_pk.get(record.pk, []) for name, by_pk in rows.items()}
+    set_etag(response, record.version)
+    data = fast.dump(schema, record, request=request, overrides=overrides)
+    return fast.json_response(request, data, response)
+
+
+def without_prefetches(base_qs):
+    """`base_qs(scope)` without its prefetches (what `related_rows` reads instead)."""
+
+    def base(scope: str = "active"):
+        return base_qs(scope).prefetch_related(None)
+
+    return base
+
+
+def count_key(params: Schema, qs=None, *, reader: User | None = None) -> str:
     """A short digest of a list's filters (every parameter but the cursor and the limit)
-    and of the query itself: the count carried in a cursor is reused only by pages of the
-    same filters for the same reader. The query's SQL carries the reader's visibility terms,
-    so a cursor handed to another user never shows them the first user's count."""
+    and of its reader: the count carried in a cursor is reused only by pages of the same
+    filters for the same reader, so a cursor handed to another user never shows them the
+    first user's count. Without a reader, the query's SQL (which carries the reader's
+    visibility terms) stands for them — compiling it costs a statement's compile on every
+    page, which the reader's id does not."""
     values = params.model_dump(mode="json", exclude={"cursor", "limit"})
     raw = orjson.dumps(values, option=orjson.OPT_SORT_KEYS)
-    if qs is not None:
+    if reader is not None:
+        model = qs.model._meta.label if qs is not None else ""
+        raw += f"|{model}|{reader.pk}".encode()
+    elif qs is not None:
         try:
             sql, sql_params = qs.query.sql_with_params()
         except EmptyResultSet:  # e.g. `pk__in=[]`: nothing to count, nothing to leak

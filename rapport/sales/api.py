@@ -16,10 +16,13 @@ from rapport.records.api import (
     add_record_actions,
     created_answer,
     linked_record,
-    list_page,
+    list_response,
     page_response,
+    record_response,
+    without_prefetches,
 )
 from rapport.records.exceptions import RecordNotFound
+from rapport.records.selectors import record_get_for_user
 from rapport.sales import selectors, services
 from rapport.sales.models import Opportunity, Pipeline, Product, Stage
 from rapport.sales.schemas import (
@@ -214,7 +217,9 @@ def opportunities_list(request, params: Query[OpportunityListParams]):
         amount_max=params.amount_max,
         **params.record_filters(),
     )
-    return page_response(list_page(qs, params, selectors.OPPORTUNITY_SORTS))
+    return list_response(
+        request, qs, params, selectors.OPPORTUNITY_SORTS, OpportunityOut, related={"tags": True}
+    )
 
 
 @opportunities_router.post(
@@ -232,9 +237,13 @@ def opportunity_create(request, payload: OpportunityIn, response: HttpResponse):
     "/{int:pk}", response={200: OpportunityOut, **ERRORS}, operation_id="opportunity_get"
 )
 def opportunity_get(request, pk: int, response: HttpResponse):
-    opportunity = selectors.opportunity_get_for_user(pk=pk, user=request.user)
-    set_etag(response, opportunity.version)
-    return opportunity
+    opportunity = record_get_for_user(
+        model=Opportunity, pk=pk, user=request.user, qs=_opportunity_read()
+    )
+    return record_response(request, opportunity, OpportunityOut, response, related={"tags": True})
+
+
+_opportunity_read = without_prefetches(selectors.opportunity_base)
 
 
 @opportunities_router.patch(
