@@ -632,6 +632,10 @@ class CandidateBatch:
         per_way = [0] * len(self.counted)
         for _, way in rows:
             per_way[way] += 1
+        return self.complete_counts(per_way)
+
+    def complete_counts(self, per_way: list[int]) -> bool:
+        """`complete`, given how many rows each way returned."""
         return all(
             counted and n < self.per_source
             for counted, n in zip(self.counted, per_way, strict=True)
