@@ -267,8 +267,8 @@ def _typeahead_rows(
     second: fetches the text candidates' ids (what
     the admin would rank), then ranks the visible ones among them, picked by primary key:
     one statement per batch (_ranked_in_batch: the candidates as a materialised CTE, each
-    way of matching tagged and counted, so it is known which were cut off). When they give `limit` rows, or no way was
-    cut off (every match was a candidate: the visible ones are the answer, exactly), that
+    way of matching tagged and counted, so it is known which were cut off). When they give
+    `limit` rows, or no way was cut off (every match was a candidate: the visible ones are the answer, exactly), that
     is the answer (fewer than `limit` rows while some way was cut off would be fewer than
     the plain selector gives); otherwise a batch up to BATCH_GROWTH times bigger (up to MAX_BATCH per way), then the candidates one
     grant at a time (visible_parts), so a match is never lost to others' records filling
