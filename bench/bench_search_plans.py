@@ -9,7 +9,8 @@ touched and the most rows a plan node produced: counts that do not depend on the
 
     DATABASE_URL=postgres://…/rapport_bench1m N=30 .venv/bin/python bench/bench_search_plans.py
 
-PostgreSQL only (EXPLAIN ANALYZE of the captured statements). Creates `bench-lonely` (a user
+WHO=admin,rep and KINDS=phone pick rows. PostgreSQL only (EXPLAIN ANALYZE of the captured
+statements). Creates `bench-lonely` (a user
 in a team of its own) when missing, like bench_personas.py.
 """
 
@@ -83,6 +84,8 @@ def main() -> None:
         username="bench-lonely", team=team_create(name="Bench lonely team")
     )
     who = {"admin": admin, "manager": manager, "rep": rep, "few": _few(), "nobody": lonely}
+    if os.environ.get("WHO"):  # e.g. WHO=admin,rep (as bench_search_cpu.py)
+        who = {k: v for k, v in who.items() if k in os.environ["WHO"].split(",")}
     owned = Contact.objects.filter(owner=rep).count()
     print(f"# load {os.getloadavg()[0]:.1f}; rep {rep.username} owns {owned:,} contacts; "
           f"{Contact.all_objects.count():,} contacts")  # fmt: skip

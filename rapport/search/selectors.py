@@ -6,6 +6,7 @@ from functools import cache
 from math import ceil
 
 from django.core.cache import cache as shared_cache
+from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import Expression, F, IntegerField, QuerySet
 from django.db.models.expressions import RawSQL
@@ -73,8 +74,9 @@ class Kind:
     # alias → (link, field): a linked record's field, NULL unless the user may see it
     linked: tuple[tuple[str, str, str], ...] = ()
 
-    def rows(self, qs: QuerySet, user: User) -> QuerySet:
-        """`qs`'s `values` as dicts, linked names only where `user` may see the record."""
+    def rows(self, qs: QuerySet, user: User, *extra: str) -> QuerySet:
+        """`qs`'s `values` (and `extra`) as dicts, linked names only where `user` may see
+        the record."""
         names = {
             alias: shown_value(
                 self.model._meta.get_field(link).related_model,
@@ -84,7 +86,7 @@ class Kind:
             )
             for alias, link, field in self.linked
         }
-        return qs.annotate(**names).values(*self.values)
+        return qs.annotate(**names).values(*self.values, *extra)
 
 
 KINDS: dict[str, Kind] = {
@@ -264,9 +266,9 @@ def _typeahead_rows(
     (a rep who sees a sixth of a million contacts) goes text index first, visibility
     second: fetches the text candidates' ids (what
     the admin would rank), then ranks the visible ones among them, picked by primary key:
-    two queries, each planned from its index (candidate_batch: each way of matching
-    tagged, so it is known which were cut off). When they give `limit` rows, or no way was
-    cut off (every match was a candidate: the visible ones are the answer, exactly), that
+    one statement per batch (_ranked_in_batch: the candidates as a materialised CTE, each
+    way of matching tagged and counted, so it is known which were cut off). When they give
+    `limit` rows, or no way was cut off (every match was a candidate: the visible ones are the answer, exactly), that
     is the answer (fewer than `limit` rows while some way was cut off would be fewer than
     the plain selector gives); otherwise a batch up to BATCH_GROWTH times bigger (up to MAX_BATCH per way), then the candidates one
     grant at a time (visible_parts), so a match is never lost to others' records filling
@@ -301,12 +303,11 @@ def _typeahead_rows(
     per_source = CANDIDATES
     while True:
         batch = candidate_batch(base, q, per_source=per_source)
-        found = _batch_rows(batch, base.db)
-        ids = list(dict.fromkeys(pk for pk, _ in found))
-        rows = []
-        if ids:
-            rows = ranked(visible(base.filter(pk__in=ids).filter(batch.short), user))
-        if len(rows) >= limit or batch.complete(found):
+        in_batch = base.filter(pk__in=RawSQL(IN_BATCH, [])).filter(batch.short)  # noqa: S611
+        qs = visible(in_batch, user).annotate(_rank=rank)
+        qs = qs.order_by("_rank", *(Lower(f) for f in kind.order), "id")
+        rows, per_way = _ranked_in_batch(batch, kind.rows(qs, user, "_rank")[:limit], kind)
+        if len(rows) >= limit or batch.complete_counts(per_way):
             return rows
         if per_source >= MAX_BATCH:
             break
@@ -380,11 +381,45 @@ def _visible_sizes(user: User, kinds: list[Kind]) -> dict[str, int]:
     return cache
 
 
-def _batch_rows(batch: CandidateBatch, using: str) -> list[tuple[int, int]]:
-    """The (id, way) rows of a candidate_batch (one query)."""
+BATCH_CTE = "rapport_batch"
+IN_BATCH = f"SELECT pk FROM {BATCH_CTE}"  # noqa: S608 - constant
+
+
+def _ranked_in_batch(
+    batch: CandidateBatch, ranked: QuerySet, kind: Kind
+) -> tuple[list[dict], list[int]]:
+    """ONE statement for a batch of the index-first typeahead: the batch's (id, way) rows
+    as a materialised CTE, the best visible rows among them (`ranked`, which selects its
+    ids from the CTE: `pk IN (SELECT pk FROM rapport_batch)`) and how many rows each way
+    of matching gave, so the caller knows whether any was cut off. This was two round
+    trips per batch, the second carrying every candidate id as a parameter (up to
+    3,000 placeholders compiled per keystroke)."""
+    using = ranked.db
+    try:
+        sql, params = ranked.query.get_compiler(using).as_sql()
+    except EmptyResultSet:
+        return [], [0] * len(batch.counted)
+    ways = len(batch.counted)
+    counts = ", ".join(f"count(CASE WHEN way = {n} THEN 1 END) AS way{n}" for n in range(ways))
+    order = ", ".join(["r._rank", *(f"lower(r.{f})" for f in kind.order), "r.id"])
+    # Identifiers and SQL built here and in matching.py; the query's words are parameters.
+    statement = (
+        f"WITH {BATCH_CTE}(pk, way) AS MATERIALIZED ({batch.sql}) "  # noqa: S608
+        f"SELECT c.*, r.* FROM (SELECT {counts} FROM {BATCH_CTE}) AS c "
+        f"LEFT JOIN ({sql}) AS r ON 1 = 1 ORDER BY {order}"
+    )
     with connections[using].cursor() as cursor:
-        cursor.execute(batch.sql, batch.params)
-        return cursor.fetchall()
+        cursor.execute(statement, [*batch.params, *params])
+        names = [d[0] for d in cursor.description]
+        found = cursor.fetchall()
+    per_way = list(found[0][:ways]) if found else [0] * ways
+    rows = []
+    for row in found:
+        record = dict(zip(names[ways:], row[ways:], strict=True))
+        if record["id"] is not None:
+            record.pop("_rank", None)
+            rows.append(record)
+    return rows, per_way
 
 
 def _ids(candidates: RawSQL, using: str) -> list[int]:
