@@ -1,5 +1,6 @@
 """Global search (typeahead): the best few matches of each record type the user may see."""
 
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -385,6 +386,15 @@ BATCH_CTE = "rapport_batch"
 IN_BATCH = f"SELECT pk FROM {BATCH_CTE}"  # noqa: S608 - constant
 
 
+def _materialized(using: str) -> str:
+    """The CTE hint where the database knows it: SQLite before 3.35 (still shipped by some
+    LTS distributions; Django 5.2 supports 3.31) refuses `AS MATERIALIZED`, and there a
+    CTE referenced twice is materialised anyway."""
+    if connections[using].vendor == "sqlite" and sqlite3.sqlite_version_info < (3, 35):
+        return ""
+    return "MATERIALIZED "
+
+
 def _ranked_in_batch(
     batch: CandidateBatch, ranked: QuerySet, kind: Kind
 ) -> tuple[list[dict], list[int]]:
@@ -404,7 +414,7 @@ def _ranked_in_batch(
     order = ", ".join(["r._rank", *(f"lower(r.{f})" for f in kind.order), "r.id"])
     # Identifiers and SQL built here and in matching.py; the query's words are parameters.
     statement = (
-        f"WITH {BATCH_CTE}(pk, way) AS MATERIALIZED ({batch.sql}) "  # noqa: S608
+        f"WITH {BATCH_CTE}(pk, way) AS {_materialized(using)}({batch.sql}) "  # noqa: S608
         f"SELECT c.*, r.* FROM (SELECT {counts} FROM {BATCH_CTE}) AS c "
         f"LEFT JOIN ({sql}) AS r ON 1 = 1 ORDER BY {order}"
     )
