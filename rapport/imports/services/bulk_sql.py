@@ -243,12 +243,19 @@ def _copy_text(value):
     return value
 
 
+_UNIT = "\x1f"  # the unit separator: in no email, phone or name the import matches on
+
+
 def _in_sql(column: str, values: list, vendor: str) -> tuple[str, list]:
     """`column` is one of `values`, as SQL with ONE parameter: an array on PostgreSQL, a JSON
     list read by json_each on SQLite (a batch looks up thousands of keys: one placeholder
     per key costs more to send and plan than the lookup, and older SQLite builds allow
     only 999 of them)."""
     if vendor == "postgresql":
+        if all(type(v) is str and v and _UNIT not in v for v in values):
+            # Text keys (a batch's emails and phones) as one string split by the server:
+            # psycopg builds a text array element by element in Python.
+            return f"{column} = ANY(string_to_array(%s, chr(31)))", [_UNIT.join(values)]
         return f"{column} = ANY(%s)", [values]
     if vendor == "sqlite":
         return f"{column} IN (SELECT value FROM json_each(%s))", [json.dumps(values)]  # noqa: S608
