@@ -116,12 +116,13 @@ def lifecycle_recompute(
     now = now or timezone.now()
     rules = rules_get()
     qs = Contact.objects.all()
-    ids = None
     if contact_ids is not None:
         ids = sorted(set(contact_ids))
         if not ids:
             return 0
-        qs = qs.filter(_IdIn(F("pk"), ids))
+        # PostgreSQL: one array parameter. SQLite keeps main's IN list: with a json_each
+        # subquery an import measured 18% more CPU (one run each, not explained yet).
+        qs = qs.filter(_IdIn(F("pk"), ids) if connection.vendor == "postgresql" else Q(pk__in=ids))
     qs = (
         qs.annotate(new_stage=stage_expression(rules, now))
         .filter(Q(lifecycle__isnull=True) | ~Q(lifecycle__stage=F("new_stage")))
@@ -130,9 +131,7 @@ def lifecycle_recompute(
     )
     changed = 0
     batch: list[tuple] = []
-    # Given ids (a write, an import batch): one plain fetch; every contact: in chunks.
-    rows = qs.iterator(chunk_size=CHUNK) if ids is None else _fetch(qs)
-    for row in rows:
+    for row in qs.iterator(chunk_size=CHUNK):
         batch.append(row)
         if len(batch) >= CHUNK:
             changed += _apply(batch, now, reason)
@@ -163,14 +162,6 @@ class _IdIn(Func):
             return f"{lhs} IN (SELECT value FROM json_each(%s))", (*params, json.dumps(self.ids))  # noqa: S608
         marks = ", ".join(["%s"] * len(self.ids))
         return f"{lhs} IN ({marks})", (*params, *self.ids)
-
-
-def _fetch(qs) -> list[tuple]:
-    """The rows of a values_list queryset with a plain cursor (no server-side cursor)."""
-    sql, params = qs.query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
 
 
 LABELS = dict(S.choices)
