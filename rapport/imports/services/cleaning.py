@@ -12,7 +12,7 @@ import datetime
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
@@ -348,6 +348,17 @@ def _custom(value: Any, target: Target):
 
 
 PHONE_CACHE_SIZE = 200_000
+CELL_CACHE_SIZE = 50_000
+# Readers that are pure functions of a text cell and return an immutable value.
+_CACHED_READERS = {_plain, _country, _currency, _choice, _bool, _full_name}
+_MISS = object()
+
+
+class _Refused(NamedTuple):
+    """A cell's error, kept for the next cell with the same text."""
+
+    message: str
+    code: str
 
 
 class RowReader:
@@ -368,12 +379,17 @@ class RowReader:
         # Not strict: a phone that cannot be read is left out of its row, with a warning.
         self.strict = strict
         self.columns: list[tuple[int, str, Target, Any]] = []
+        # Columns of few distinct values (names, cities, companies, countries, owners …):
+        # each distinct text cell is read once per run; its value or its error is kept.
+        self._cells: dict[int, dict] = {}
         for index, header in enumerate(headers):
             key = mapping.get(header)
             if key:
                 target = targets[key]
                 reader = _custom if target.custom is not None else READERS[target.kind]
                 self.columns.append((index, header, target, reader))
+                if target.custom is None and reader in _CACHED_READERS and target.kind != "phone":
+                    self._cells[index] = {}
         self.column_of = {target.key: header for _, header, target, _ in self.columns}
         # phonenumbers costs ~50 µs a number: each distinct (text, country) of the file is
         # parsed once (switchboards, repeated rows, reruns), refusals included. Per reader,
@@ -409,9 +425,26 @@ class RowReader:
             )
             return row
         values = row.values
+        cached = self._cells
         for index, header, target, reader in self.columns:
             value = cells[index]
             if value is None or (isinstance(value, str) and not value.strip()):
+                continue
+            cache = cached.get(index) if type(value) is str else None
+            if cache is not None:
+                known = cache.get(value, _MISS)
+                if known is _MISS:
+                    try:
+                        known = reader(value, target)
+                    except CellError as exc:
+                        known = _Refused(str(exc), exc.code)
+                    if len(cache) >= CELL_CACHE_SIZE:
+                        cache.clear()
+                    cache[value] = known
+                if type(known) is _Refused:
+                    row.fail(known.message, known.code, header, target.key)
+                else:
+                    values[target.key] = known
                 continue
             try:
                 values[target.key] = reader(value, target)

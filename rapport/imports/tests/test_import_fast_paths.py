@@ -112,3 +112,41 @@ def test_lifecycle_stages_upsert_inserts_and_replaces_like_bulk_create(personas)
     assert rows == {a.pk: LifecycleStage.LOYAL, b.pk: LifecycleStage.PROSPECT}
     for row in ContactLifecycle.objects.filter(contact__in=[a, b]):
         assert row.since == now
+
+
+# Columns read once per distinct cell (names, countries, owners …): repeated good and bad
+# cells, padding around the same text, a too-long name, a full name.
+CELLS_MAPPING = {"Name": "full_name", "Last": "last_name", "Country": "country", "Owner": "owner"}
+CELLS = [
+    ["Ann Lee", "Lee", "Germany", "maria"],
+    ["Ann Lee", "Lee", "Germany", "maria"],
+    [" Ann Lee ", " Lee", "germany", "MARIA"],
+    ["Bo", "x" * 101, "Atlantis", "maria"],
+    ["Bo", "x" * 101, "Atlantis", ""],
+    ["Cy Day", "'=Day", "DEU", "sam"],
+    ["Cy Day", "'=Day", "DEU", "sam"],
+]
+
+
+def test_cells_read_once_per_distinct_text_give_each_row_what_a_fresh_reader_gives():
+    def reader():
+        return RowReader(
+            headers=list(CELLS_MAPPING), mapping=CELLS_MAPPING, targets=targets_for("contacts")
+        )
+
+    shared = reader()
+    outcomes = []
+    for number, cells in enumerate(CELLS, start=2):
+        row = shared.read(number, list(cells))
+        assert _outcome(row) == _outcome(reader().read(number, list(cells))), cells
+        outcomes.append(row)
+    # The repeated refusals fail every row that has them, each with its own issue.
+    assert [i.code for i in outcomes[3].issues] == [i.code for i in outcomes[4].issues]
+    assert {i.code for i in outcomes[3].issues} == {"too_long", "invalid_country"}
+    assert outcomes[3].issues[0] is not outcomes[4].issues[0]
+    assert outcomes[0].values == {
+        "first_name": "Ann",
+        "last_name": "Lee",
+        "country": "DE",
+        "owner": "maria",
+    }
