@@ -15,7 +15,7 @@ from rapport.activities.models import Activity
 from rapport.identity.models import User
 from rapport.leads.models import Lead
 from rapport.orders.models import Order
-from rapport.records.visibility import visible_ref
+from rapport.records.visibility import answers_for, visible_ids, visible_ref
 from rapport.sales.models import Opportunity
 from rapport.timeline.models import TimelineEvent
 
@@ -83,6 +83,69 @@ def events_visible_to(qs: QuerySet[TimelineEvent], user: User) -> QuerySet[Timel
     if user.is_admin:
         return qs
     return qs.filter(events_visible_q(user))
+
+
+def _cached(row: Model, field: str) -> Model | None:
+    """The related record `field` of `row` when it was loaded with it (select_related)."""
+    descriptor = type(row)._meta.get_field(field)
+    return getattr(row, field) if descriptor.is_cached(row) else None
+
+
+def visible_events(events, user: User, *, known: Model | None = None) -> list[TimelineEvent]:
+    """The events of `events` (rows already fetched, a dashboard's few candidates) that
+    `events_visible_to` would keep, in their order: the same rule, evaluated on the rows
+    with the visibility of their records asked once per model on the few ids involved
+    (`visible_ids`: one statement at most, none when every record involved is the user's),
+    instead of compiling ~40 probe expressions into the query. Fetch `events` with
+    `select_related("activity", "order", <subjects>)`: the activity's and the order's
+    links are read from the rows (else one query per event)."""
+    events = list(events)
+    if user is None or not user.is_authenticated or not user.is_active:
+        return []
+    if user.is_admin:
+        return events
+    known_field = _FIELD.get(type(known).__name__) if known is not None else None
+    known_pk = known.pk if known is not None else None
+    wanted = {model: set() for _, model in _RECORD_SUBJECTS}
+    mine = {model: set() for _, model in _RECORD_SUBJECTS}
+    for event in events:
+        for field, model in _RECORD_SUBJECTS:
+            wanted[model].add(getattr(event, f"{field}_id"))
+            record = _cached(event, field)
+            if record is not None and answers_for(record, user):
+                mine[model].add(record.pk)
+        if event.activity_id is not None and event.activity is not None:
+            for field, model in _RECORD_SUBJECTS:
+                wanted[model].add(getattr(event.activity, f"{field}_id"))
+        if event.order_id is not None and event.order is not None:
+            wanted[Account].add(event.order.account_id)
+            wanted[Contact].add(event.order.contact_id)
+    if known_field:
+        mine[type(known)].add(known_pk)
+    seen = visible_ids(user, wanted, mine)
+
+    def shown(event: TimelineEvent) -> bool:
+        if event.activity_id is not None:
+            activity = event.activity
+            if activity is None:
+                return False
+            if activity.owner_id == user.pk:
+                return True
+            return any(
+                getattr(activity, f"{field}_id") in seen[model] for field, model in _RECORD_SUBJECTS
+            )
+        if event.order_id is not None:
+            order = event.order
+            return order is not None and (
+                order.account_id in seen[Account] or order.contact_id in seen[Contact]
+            )
+        for field, model in _RECORD_SUBJECTS:
+            pk = getattr(event, f"{field}_id")
+            if pk is not None:
+                return pk in seen[model]
+        return False  # about nothing that is a record: never shown
+
+    return [event for event in events if shown(event)]
 
 
 def timeline_of(record: Model, *, user: User) -> QuerySet[TimelineEvent]:
