@@ -15,6 +15,7 @@ from django.utils import timezone
 from rapport.accounts.models import Account, Contact
 from rapport.accounts.services import account_create, account_delete, contact_create
 from rapport.activities.models import Activity
+from rapport.api.pagination import keyset_page
 from rapport.identity.models import User
 from rapport.identity.services import team_create, user_create
 from rapport.leads.models import Lead
@@ -26,7 +27,13 @@ from rapport.records.visibility import visible, visible_ids
 from rapport.sales.models import Opportunity, Pipeline
 from rapport.sales.services import opportunity_create
 from rapport.timeline.models import EventKind, TimelineEvent
-from rapport.timeline.selectors import events_visible_q, events_visible_to, visible_events
+from rapport.timeline.selectors import (
+    events_visible_q,
+    events_visible_to,
+    timeline_candidates,
+    timeline_of,
+    visible_events,
+)
 from rapport.web import dashboard
 
 pytestmark = pytest.mark.django_db
@@ -102,6 +109,10 @@ def world(request, personas):
         *({"order": o, "account": o.account} for o in orders),
         {"activity": acts[2], "account": a_own},  # a record of mine, an activity of theirs
         {"order": orders[1], "account": a_own},
+        # A run of events on my account that I may not see (about their deal on it): a
+        # timeline page must walk past them in growing batches.
+        *({"account": a_own, "opportunity": o_out_on_own} for _ in range(10)),
+        {"account": a_own},
     ]
     for n, links in enumerate(combos):
         TimelineEvent.objects.create(
@@ -167,6 +178,41 @@ def test_a_records_timeline_rule_with_the_record_known_is_the_same(world, person
         )
         got = {e.pk for e in visible_events(_rows(), _fresh(user), known=record)}
         assert got == expected, record
+
+
+def _walk(make, limit: int) -> list[list[int]]:
+    """Every page of a timeline, as lists of event ids, following the next cursors."""
+    pages, cursor = [], None
+    while True:
+        qs, keep = make()
+        page = keyset_page(
+            qs,
+            sort="-occurred_at",
+            allowed={"occurred_at"},
+            cursor=cursor,
+            limit=limit,
+            with_count=False,
+            keep=keep,
+        )
+        pages.append([e.pk for e in page.items])
+        cursor = page.next_cursor
+        if not cursor:
+            return pages
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_a_records_timeline_pages_are_the_sql_rules_pages(world, persona):
+    """The record page walks the record's events in batches and keeps the visible ones:
+    page by page the same events as the SQL rule (`timeline_of`), for small pages too
+    (several batches per page past events the user may not see)."""
+    user = world["users"][persona]
+    for record in world["records"]:
+        if not visible(type(record).all_objects.filter(pk=record.pk), _fresh(user)).exists():
+            continue
+        for limit in (1, 2, 20):
+            expected = _walk(lambda r=record: (timeline_of(r, user=_fresh(user)), None), limit)
+            got = _walk(lambda r=record: timeline_candidates(r, user=_fresh(user)), limit)
+            assert got == expected, (record, limit)
 
 
 def _old_flags(user, records):
