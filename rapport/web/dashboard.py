@@ -45,7 +45,7 @@ from rapport.sales.selectors import (
     exchange_rate_table,
 )
 from rapport.timeline.models import TimelineEvent
-from rapport.timeline.selectors import visible_events
+from rapport.timeline.selectors import candidate_rows, visible_events
 from rapport.web.links import record_url
 
 TASKS_DUE_LIMIT = 20
@@ -443,8 +443,8 @@ def _pk_among(rows: QuerySet) -> Q:
 def recent_events(*, user: User, limit: int = RECENT_EVENTS_LIMIT) -> list[TimelineEvent]:
     """The newest timeline events of records I answer for, newest first, each with
     `subject` (the most specific record of the event that I may see) and `subject_url`.
-    One query (the candidates with their records), and one more when some record involved
-    is not the user's own (which of those they may see)."""
+    Two queries (the candidates, the events shown with their records), and one more when
+    some record involved is not the user's own (which of those they may see)."""
     # The newest `limit` events of each kind of subject, merged: each part is served by its
     # (subject, occurred_at) index when the user answers for few records, or by walking the
     # (occurred_at, id) index when they answer for many; neither reads every event (one
@@ -454,19 +454,20 @@ def recent_events(*, user: User, limit: int = RECENT_EVENTS_LIMIT) -> list[Timel
     for name, model in EVENT_SUBJECTS:
         part = newest.filter(**{f"{name}_id__in": my_records(model, user).values("pk")})
         mine |= _pk_among(part[:limit])
-    # The candidates (at most 4 × limit) are fetched with everything the block shows, then
-    # narrowed on the rows: which events the user may see (`visible_events`, the rule of
-    # `events_visible_to`) and which of their records may be named (`_subject_flags`), with
-    # the visibility of the records involved asked once per model on those few ids (none
+    # The candidates (at most 4 × limit) are fetched as plain rows with what the decision
+    # reads and narrowed on the rows (`visible_events`, the rule of `events_visible_to`);
+    # then the events shown are fetched with their records and which of those may be
+    # named is decided on them (`_subject_flags`). The visibility of the records involved asked once per model on those few ids (none
     # when they are all the user's). As probe expressions over the query, compiling them
     # cost a rep ~65 ms of Python per call at a million contacts; written as one query with
     # the candidates, PostgreSQL planned the probes over the whole events table.
-    candidates = (
-        TimelineEvent.objects.filter(mine)
-        .select_related("actor", "activity", "order", *(name for name, _ in EVENT_SUBJECTS))
+    candidates = candidate_rows(TimelineEvent.objects.filter(mine).order_by("-occurred_at", "-id"))
+    shown = [row.pk for row in visible_events(candidates, user)[:limit]]
+    events = list(
+        TimelineEvent.objects.filter(pk__in=shown)
+        .select_related("actor", "activity", *(name for name, _ in EVENT_SUBJECTS))
         .order_by("-occurred_at", "-id")
     )
-    events = visible_events(candidates, user)[:limit]
     _subject_flags(events, user, mine_only=True)
     for event in events:
         event.subject = _first_shown(event)
