@@ -225,16 +225,34 @@ def _old_flags(user, records):
     return {f"show_{name}": probe(name, model) for name, model in dashboard.EVENT_SUBJECTS}
 
 
+def _old_my_records(model, user):
+    """`dashboard.my_records` as it was: the scope on top of `visible()`."""
+    qs = visible(model.objects.all(), user)
+    scope = dashboard.responsibility(user)
+    return qs if scope is None else qs.filter(scope)
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_my_records_are_the_scope_on_top_of_visible(world, persona):
+    user = world["users"][persona]
+    for _, model in dashboard.EVENT_SUBJECTS:
+        expected = set(_old_my_records(model, _fresh(user)).values_list("pk", flat=True))
+        got = set(dashboard.my_records(model, _fresh(user)).values_list("pk", flat=True))
+        assert got == expected, model
+        if persona == "owner":
+            assert got, model
+
+
 def _old_recent_events(user, limit):
     newest = TimelineEvent.objects.order_by("-occurred_at", "-id").values_list("pk", flat=True)
     mine = Q(pk__in=[])
     for name, model in dashboard.EVENT_SUBJECTS:
-        part = newest.filter(**{f"{name}_id__in": dashboard.my_records(model, user).values("pk")})
+        part = newest.filter(**{f"{name}_id__in": _old_my_records(model, user).values("pk")})
         mine |= Q(pk__in=list(part[:limit]))
     candidates = list(TimelineEvent.objects.filter(mine).values_list("pk", flat=True))
     events = (
         events_visible_to(TimelineEvent.objects.filter(pk__in=candidates), user)
-        .annotate(**_old_flags(user, dashboard.my_records))
+        .annotate(**_old_flags(user, _old_my_records))
         .order_by("-occurred_at", "-id")[:limit]
     )
     return [(e.pk, dashboard._first_shown(e)) for e in events]
