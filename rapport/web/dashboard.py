@@ -454,6 +454,10 @@ def recent_events(*, user: User, limit: int = RECENT_EVENTS_LIMIT) -> list[Timel
     `subject` (the most specific record of the event that I may see) and `subject_url`.
     Two queries (the candidates, the events shown with their records), and one more when
     some record involved is not the user's own (which of those they may see)."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        # Nothing to show; and the empty subqueries below would compile, on PostgreSQL, to
+        # `id = ANY(ARRAYNULL)` (test_dashboard_agreement: the deactivated persona).
+        return []
     # The newest `limit` events of each kind of subject, merged: each part is served by its
     # (subject, occurred_at) index when the user answers for few records, or by walking the
     # (occurred_at, id) index when they answer for many; neither reads every event (one
