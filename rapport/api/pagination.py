@@ -100,6 +100,36 @@ def capped_count(qs: QuerySet) -> int | str:
     return f"{cap}+" if n > cap else n
 
 
+def _after(qs: QuerySet, field: str, descending: bool, value, last_id: int) -> QuerySet:
+    """The rows of `qs` after (`field`, id) = (`value`, `last_id`) in the page order."""
+    if descending:
+        return qs.filter(**{f"{field}__lte": value}).filter(
+            Q(**{f"{field}__lt": value}) | Q(**{field: value, "id__lt": last_id})
+        )
+    return qs.filter(**{f"{field}__gte": value}).filter(
+        Q(**{f"{field}__gt": value}) | Q(**{field: value, "id__gt": last_id})
+    )
+
+
+KEEP_BATCH_MAX = 1000
+
+
+def _walk_kept(page_qs: QuerySet, keep, wanted: int, field: str, descending: bool) -> list:
+    """The first `wanted` rows of `page_qs` (ordered) that `keep` keeps: batches of
+    `wanted` rows, four times larger each time (at most KEEP_BATCH_MAX), each after the
+    last row of the one before, until enough are kept or the rows run out."""
+    kept: list = []
+    batch, qs = wanted, page_qs
+    while True:
+        rows = list(qs[:batch])
+        kept += keep(rows)
+        if len(kept) >= wanted or len(rows) < batch:
+            return kept[:wanted]
+        last = rows[-1]
+        qs = _after(page_qs, field, descending, getattr(last, field), last.pk)
+        batch = min(batch * 4, KEEP_BATCH_MAX)
+
+
 def keyset_page(
     qs: QuerySet,
     *,
@@ -109,6 +139,7 @@ def keyset_page(
     limit: int,
     with_count: bool = True,
     count_key: str | None = None,
+    keep=None,
 ) -> Page:
     """One page of `qs` sorted by `sort` (a field in `allowed`, `-` for descending), then id.
 
@@ -117,7 +148,15 @@ def keyset_page(
     cursor and later pages of the SAME filters reuse it instead of counting again (at a
     million rows the capped count was the costliest statement of a deep page); a page
     reports the count when the walk began. Without it (or for a cursor of other filters)
-    every page counts."""
+    every page counts.
+
+    `keep`: a function narrowing a list of rows to those to show, in order (visibility
+    decided on the rows: `timeline.selectors.timeline_candidates`). The page is then filled
+    by walking `qs` in its order, in batches (`limit + 1`, then growing), until `limit + 1`
+    rows are kept or `qs` ends; the next cursor is the last row shown, as without it.
+    Needs `with_count=False` (the count would be of `qs`, not of the kept rows)."""
+    if keep is not None and with_count:
+        raise ValueError("keyset_page(keep=…) has no count")
     descending = sort.startswith("-")
     field = sort.lstrip("-")
     if field not in allowed:
@@ -135,15 +174,11 @@ def keyset_page(
     ordering = [f"-{field}", "-id"] if descending else [field, "id"]
     page_qs = qs.order_by(*ordering)
     if cursor:
-        if descending:
-            page_qs = page_qs.filter(**{f"{field}__lte": last_value}).filter(
-                Q(**{f"{field}__lt": last_value}) | Q(**{field: last_value, "id__lt": last_id})
-            )
-        else:
-            page_qs = page_qs.filter(**{f"{field}__gte": last_value}).filter(
-                Q(**{f"{field}__gt": last_value}) | Q(**{field: last_value, "id__gt": last_id})
-            )
-    items = list(page_qs[: limit + 1])
+        page_qs = _after(page_qs, field, descending, last_value, last_id)
+    if keep is None:
+        items = list(page_qs[: limit + 1])
+    else:
+        items = _walk_kept(page_qs, keep, limit + 1, field, descending)
     next_cursor = None
     if len(items) > limit:
         items = items[:limit]

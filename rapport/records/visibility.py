@@ -322,3 +322,54 @@ def shown_value(model: type[Model], user: User | None, ref: str, value: str):
 def visible_with_links(qs: QuerySet, user: User | None) -> QuerySet:
     """`visible()` plus the marks of the links the model names in `SHOWN_LINKS`."""
     return with_shown_links(visible(qs, user), user, *getattr(qs.model, "SHOWN_LINKS", ()))
+
+
+# ----- visibility of a few rows already fetched ------------------------------------------
+
+
+def answers_for(record: Model, user: User) -> bool:
+    """Whether the owner or managed-team grant of `visible()` covers the loaded `record`
+    (its owner is the user, or its team is one they manage): such a record is visible
+    to an active user without asking the database."""
+    if record.owner_id is not None and record.owner_id == user.pk:
+        return True
+    return record.team_id is not None and record.team_id in managed_team_ids(user)
+
+
+def visible_ids(
+    user: User | None, wanted: dict[type[Model], set], known: dict[type[Model], set] | None = None
+) -> dict[type[Model], frozenset[int]]:
+    """For each owned record model, which of the `wanted` primary keys (rows deleted or
+    not, as `visible_expr`) `user` may read: the counterpart of `visible_expr` for the few
+    rows a page has already fetched (the candidates of a dashboard block), computed once per
+    model on those ids instead of as a probe expression per row over the query.
+
+    `known[model]` holds ids already established as visible (`answers_for` on loaded rows):
+    they are not asked for. The rest of every model is asked in ONE statement, a UNION ALL of
+    `visible(model.all_objects.filter(pk__in=…))` per model (no statement when nothing is
+    left to ask). A model whose rows the user all sees (admin, public default) needs none."""
+    out: dict[type[Model], frozenset[int]] = {}
+    if user is None or not user.is_authenticated or not user.is_active:
+        return {model: frozenset() for model in wanted}
+    known = known or {}
+    parts = []
+    for tag, (model, ids) in enumerate(wanted.items()):
+        ids = {i for i in ids if i is not None}
+        if sees_all(model.OBJECT_TYPE, user):
+            out[model] = frozenset(ids)
+            continue
+        mine = ids & set(known.get(model, ()))
+        out[model] = frozenset(mine)
+        rest = ids - mine
+        if rest:
+            rows = visible(model.all_objects.filter(pk__in=sorted(rest)), user)
+            parts.append(rows.order_by().values_list(Value(tag, output_field=IntegerField()), "pk"))
+    if parts:
+        models = list(wanted)
+        query = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+        found: dict[int, set[int]] = {}
+        for tag, pk in query:
+            found.setdefault(tag, set()).add(pk)
+        for tag, pks in found.items():
+            out[models[tag]] = out[models[tag]] | pks
+    return out

@@ -28,7 +28,7 @@ from rapport.records.exceptions import Conflict, PermissionDenied, RecordNotFoun
 from rapport.records.iso_codes import country_name, currency_name
 from rapport.records.models import FieldType
 from rapport.records.selectors import shares_of
-from rapport.timeline.selectors import timeline_of
+from rapport.timeline.selectors import timeline_candidates
 from rapport.web.dates import format_day, format_moment
 from rapport.web.forms import (
     DATE_INPUT,
@@ -373,13 +373,15 @@ def _edit_fragment(request, spec, form, base_url, *, stale=False, status=200):
 def timeline_context(record, *, user, cursor: str | None, url: str, page_url: str = "") -> dict:
     """A page of the record's timeline, newest first, and the "load more" links (`url` for
     htmx, `page_url` — the record page — for a plain link without JavaScript)."""
+    events, keep = timeline_candidates(record, user=user)
     page = keyset_page(
-        timeline_of(record, user=user),
+        events,
         sort="-occurred_at",
         allowed={"occurred_at"},
         cursor=cursor,
         limit=TIMELINE_PAGE,
         with_count=False,
+        keep=keep,
     )
     more = f"{url}?cursor={page.next_cursor}" if page.next_cursor else ""
     more_page = f"{page_url}?tl={page.next_cursor}#timeline" if more and page_url else more
