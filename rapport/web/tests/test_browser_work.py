@@ -88,7 +88,7 @@ def work(people):
         (1, 10, "Site visit in Hamburg"),
         (2, 9, "Quarterly review"),
         (-1, 14, "Kick-off call"),
-        (8, 11, "Contract signing"),
+        (7, 11, "Contract signing"),  # same weekday next week: in the next week on any day
     ):
         start = today + datetime.timedelta(days=days, hours=hour)
         activity_log(
