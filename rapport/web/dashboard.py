@@ -474,8 +474,13 @@ def recent_events(*, user: User, limit: int = RECENT_EVENTS_LIMIT) -> list[Timel
     # when they are all the user's). As probe expressions over the query, compiling them
     # cost a rep ~65 ms of Python per call at a million contacts; written as one query with
     # the candidates, PostgreSQL planned the probes over the whole events table.
-    candidates = candidate_rows(TimelineEvent.objects.filter(mine).order_by("-occurred_at", "-id"))
-    shown = [row.pk for row in visible_events(candidates, user)[:limit]]
+    newest_first = TimelineEvent.objects.filter(mine).order_by("-occurred_at", "-id")
+    if user.is_admin:
+        # An admin sees every event (`visible_events` keeps them all): no decision columns
+        # to join and read (on SQLite the joined candidates cost the admin +12 ms a call).
+        shown = list(newest_first.values_list("pk", flat=True)[:limit])
+    else:
+        shown = [row.pk for row in visible_events(candidate_rows(newest_first), user)[:limit]]
     events = list(
         TimelineEvent.objects.filter(pk__in=shown)
         .select_related("actor", "activity", *(name for name, _ in EVENT_SUBJECTS))
