@@ -341,14 +341,18 @@ def main() -> None:
         die_rate = next((v for k, v in rates.items() if k.startswith("django-import-export")), None)
         raw = "COPY" if vendor == "postgresql" else "executemany"
         if ours:
-            ok = ours >= 10_000 and (not base or ours >= 0.5 * base)
+            # Issue 17's criterion: half the raw rate of the same writes. The first performance
+            # issue's absolute ≥ 10,000 rows/s was set against COPY into the contacts table
+            # alone; the raw COPY of everything the import writes runs at ~5,800 rows/s at 1M
+            # on this kind of machine, so an absolute rate above it can not be a target.
+            ok = bool(base) and ours >= 0.5 * base
             table.add(
                 f"import {scale['import']:,} contacts from CSV (validate + match + write)",
                 "",
                 f"{ours:,.0f} rows/s",
                 f"raw {raw} into the same tables {base:,.0f} rows/s" if base else "",
                 f"{ours / base:.0%} of {raw}" if base else "",
-                f"≥ 10,000 rows/s and ≥ 50% of {raw}",
+                f"≥ 50% of {raw} into the same tables",
                 verdict(ok),
             )
             table.add(
