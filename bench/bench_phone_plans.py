@@ -15,27 +15,15 @@ import sys
 sys.path.insert(0, os.getcwd())
 
 from django.db import connection  # noqa: E402
-from django.db.models import Count  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
-from bench.bench_personas import fresh  # noqa: E402 - sets up Django
+from bench.bench_personas import admin_and_top_rep, fresh  # noqa: E402 - sets up Django
 from bench.bench_search_plans import explained  # noqa: E402
-from rapport.accounts.models import Contact  # noqa: E402
-from rapport.identity.models import Role, User  # noqa: E402
 from rapport.search.selectors import search_typeahead  # noqa: E402
 
 
 def main() -> None:
-    admin = User.objects.filter(role=Role.ADMIN, is_active=True).order_by("id").first()
-    top = (
-        Contact.objects.filter(owner__role=Role.SALES_REP, owner__is_active=True)
-        .exclude(owner__username__startswith="bench-")
-        .values("owner_id")
-        .annotate(n=Count("id"))
-        .order_by("-n")
-        .first()
-    )
-    rep = User.objects.get(pk=int(os.environ.get("REP", top["owner_id"])))
+    admin, rep = admin_and_top_rep()
     print(f"# load {os.getloadavg()[0]:.1f}")
     print("| fragment | persona | hits | statements | SQL exec ms | buffers |")
     print("|---|---|---|---|---|---|")

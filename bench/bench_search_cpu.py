@@ -24,13 +24,12 @@ import time
 sys.path.insert(0, os.getcwd())
 
 from django.db import connection  # noqa: E402
-from django.db.models import Count  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
-from bench.bench_personas import fresh, query_sets  # noqa: E402 - sets up Django
+from bench.bench_personas import admin_and_top_rep, fresh, query_sets  # noqa: E402 - sets up Django
 from bench.bench_search_plans import _few  # noqa: E402
 from rapport.accounts.models import Contact  # noqa: E402
-from rapport.identity.models import Role, User  # noqa: E402
+from rapport.identity.models import User  # noqa: E402
 from rapport.identity.services import team_create, user_create  # noqa: E402
 from rapport.search.selectors import search_typeahead  # noqa: E402
 
@@ -52,16 +51,7 @@ def p95(values: list[float]) -> float:
 
 
 def main() -> None:
-    admin = User.objects.filter(role=Role.ADMIN, is_active=True).order_by("id").first()
-    top = (
-        Contact.objects.filter(owner__role=Role.SALES_REP, owner__is_active=True)
-        .exclude(owner__username__startswith="bench-")
-        .values("owner_id")
-        .annotate(n=Count("id"))
-        .order_by("-n")
-        .first()
-    )
-    rep = User.objects.get(pk=int(os.environ.get("REP", top["owner_id"])))
+    admin, rep = admin_and_top_rep()
     lonely = User.objects.filter(username="bench-lonely").first() or user_create(
         username="bench-lonely", team=team_create(name="Bench lonely team")
     )
