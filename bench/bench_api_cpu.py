@@ -35,8 +35,9 @@ django.setup()
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 
+from bench.bench_throughput import personas  # noqa: E402 - the same two users
 from rapport.accounts.models import Account, Contact  # noqa: E402
-from rapport.identity.models import ApiToken, Role, User  # noqa: E402
+from rapport.identity.models import ApiToken  # noqa: E402
 from rapport.identity.services import api_token_create  # noqa: E402
 from rapport.sales.models import Opportunity  # noqa: E402
 
@@ -48,18 +49,6 @@ class Counter:
     def __call__(self, execute, sql, params, many, context):
         self.n += 1
         return execute(sql, params, many, context)
-
-
-def personas():
-    admin = User.objects.filter(role=Role.ADMIN, is_active=True).order_by("id").first()
-    # The rep the throughput bench uses (the first active sales rep).
-    rep = (
-        User.objects.filter(role=Role.SALES_REP, is_active=True)
-        .exclude(username__startswith="bench-")
-        .order_by("id")
-        .first()
-    )
-    return admin, rep
 
 
 def rows_for(user):

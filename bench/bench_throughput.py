@@ -161,6 +161,19 @@ def pct(values, p):
     return values[min(len(values) - 1, int(len(values) * p))] if values else 0.0
 
 
+def personas() -> tuple[User, User]:
+    """The first active admin and the first active sales rep (not a bench-made user): the
+    users of this bench's requests, and of bench_api_cpu.py's."""
+    admin = User.objects.filter(role=Role.ADMIN, is_active=True).order_by("id").first()
+    rep = (
+        User.objects.filter(role=Role.SALES_REP, is_active=True)
+        .exclude(username__startswith="bench-")
+        .order_by("id")
+        .first()
+    )
+    return admin, rep
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--clients", type=int, default=16)
@@ -174,13 +187,7 @@ def main() -> None:
     args = parser.parse_args()
     assert connection.vendor == "postgresql", "the throughput row is measured on PostgreSQL"
 
-    admin = User.objects.filter(role=Role.ADMIN, is_active=True).order_by("id").first()
-    rep = (
-        User.objects.filter(role=Role.SALES_REP, is_active=True)
-        .exclude(username__startswith="bench-")
-        .order_by("id")
-        .first()
-    )
+    admin, rep = personas()
     rep_contacts = list(
         Contact.objects.filter(owner=rep)
         .order_by("-id")
