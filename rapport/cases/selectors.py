@@ -21,9 +21,9 @@ from rapport.cases.models import (
     Queue,
     QueueMember,
 )
-from rapport.cases.prepared import Prepared
 from rapport.identity.models import Role, User
 from rapport.records.exceptions import RecordNotFound
+from rapport.records.prepared import Prepared
 from rapport.records.visibility import visible_ref
 
 CASE_SORTS = {"due_at", "created_at", "updated_at", "number", "priority"}

@@ -30,9 +30,9 @@ from rapport.cases.models import (
     RoutingRule,
     ServiceTier,
 )
-from rapport.cases.prepared import Prepared
 from rapport.identity.models import User
 from rapport.records.exceptions import RecordNotFound
+from rapport.records.prepared import Prepared
 from rapport.web.decorators import ui_view
 
 TABS = [

@@ -62,6 +62,8 @@ def _esc(value) -> str:
     through `html.escape` (what Django's `escape` runs)."""
     from html import escape
 
+    if type(value) is int:
+        return str(value)
     if hasattr(value, "__html__"):
         return value.__html__()
     return escape(str(value))

@@ -1,16 +1,19 @@
-"""Statements of the case page compiled by the ORM once per process and database.
+"""Reads compiled by the ORM once per process and database (the case page's fixed reads).
 
 The case page runs the same fixed reads on every request (the case by key, the latest page
-of its conversation, the pickers' options); compiling those querysets to SQL cost ~5 ms of
-CPU a page, more than running them. A `Prepared` read builds its queryset once with
-sentinel values in place of its arguments, keeps the SQL the ORM wrote for the connection's
-backend (so it is the ORM's own SQL on SQLite and PostgreSQL alike) and the compiler that
-knows how to turn rows into values or model instances (converters, `select_related`
-populators, annotations), then only substitutes the arguments and executes.
+of its conversation, the pickers' options, its work orders and survey); compiling those
+querysets to SQL cost ~5 ms of CPU a page, more than running them. A `Prepared` read builds
+its queryset once with sentinel values in place of its arguments, keeps the SQL the ORM
+wrote for the connection's backend (so it is the ORM's own SQL on SQLite and PostgreSQL
+alike: soft-delete filters, joins and ordering come from the same queryset) and the
+compiler that turns rows into values or model instances (converters, `select_related`
+populators, annotations); each call only substitutes the arguments and executes.
 
-What a `Prepared` read returns is what the queryset returns (rapport/cases/tests/
-test_case_page_reads.py compares them); it relies on the ORM's compiler API of the pinned
-Django (`select`, `klass_info`, `annotation_col_map`, `results_iter`).
+What a `Prepared` read returns is what its queryset returns (rapport/records/tests/
+test_prepared.py and rapport/cases/tests/test_case_page_render.py compare them); it relies on
+the ORM compiler API of the pinned Django (`select`, `klass_info`, `annotation_col_map`,
+`results_iter`, `get_related_populators`). Only for reads whose shape never changes: a
+queryset that depends on the user's role or data (visibility conditions) is not one.
 """
 
 from __future__ import annotations
@@ -60,7 +63,8 @@ class _Compiled:
 
 class Prepared:
     """A read whose SQL is compiled once: `build(*sentinels)` returns the queryset (model
-    instances, or `values_list` tuples) with each argument given as the sentinel received."""
+    instances, or `values_list` tuples) with each argument given as the sentinel received.
+    Arguments are integers (keys): each must reach the SQL as a parameter unchanged."""
 
     def __init__(self, build: Callable[..., QuerySet], nargs: int = 0):
         self._build, self._nargs = build, nargs
