@@ -6,6 +6,7 @@ or created, the cases of the queues they are a member of, and the cases of custo
 Not visible means 404."""
 
 import datetime
+from typing import NamedTuple
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, prefetch_related_objects
 from django.utils import timezone
@@ -22,6 +23,7 @@ from rapport.cases.models import (
 )
 from rapport.identity.models import Role, User
 from rapport.records.exceptions import RecordNotFound
+from rapport.records.prepared import Prepared
 from rapport.records.visibility import visible_ref
 
 CASE_SORTS = {"due_at", "created_at", "updated_at", "number", "priority"}
@@ -37,10 +39,15 @@ def sees_all_cases(user: User | None) -> bool:
     )
 
 
+_QUEUE_IDS_OF = Prepared(
+    lambda user_id: QueueMember.objects.filter(user_id=user_id).values_list("queue_id"), 1
+)
+
+
 def queue_ids_of(user: User) -> list[int]:
     cached = getattr(user, "_rapport_case_queues", None)
     if cached is None:
-        cached = list(QueueMember.objects.filter(user=user).values_list("queue_id", flat=True))
+        cached = [queue_id for (queue_id,) in _QUEUE_IDS_OF(user.pk)]
         user._rapport_case_queues = cached
     return cached
 
@@ -86,6 +93,25 @@ def _is_agent_of(case: Case, user: User) -> bool:
     )
 
 
+_CASE_BY_KEY: dict[tuple[str, ...] | None, Prepared] = {}
+
+
+def _case_by_key(related: tuple[str, ...] | None) -> Prepared:
+    """The read of one case by key (unordered: `.first()` would add the model's ordering)
+    with `related` joined (None: all of `case_base`'s), compiled once per `related`."""
+    prepared = _CASE_BY_KEY.get(related)
+    if prepared is None:
+
+        def build(pk, related=related):
+            qs = case_base()
+            if related is not None:
+                qs = qs.select_related(None).select_related(*related)
+            return qs.filter(pk=pk).order_by()[:1]
+
+        prepared = _CASE_BY_KEY.setdefault(related, Prepared(build, 1))
+    return prepared
+
+
 def case_get_for_user(*, pk: int, user: User, related: tuple[str, ...] | None = None) -> Case:
     """The case if `user` may see it, else RecordNotFound (404).
 
@@ -95,11 +121,8 @@ def case_get_for_user(*, pk: int, user: User, related: tuple[str, ...] | None = 
     the joined records to the ones the caller shows (default: all of `case_base`'s)."""
     if user is None or not user.is_authenticated or not user.is_active:
         raise RecordNotFound("case")
-    qs = case_base()
-    if related is not None:
-        qs = qs.select_related(None).select_related(*related)
-    # By key, unordered: `.first()` would add (and compile) the model's ordering.
-    case = next(iter(qs.filter(pk=pk).order_by()[:1]), None)
+    found = _case_by_key(related)(pk) if 0 < pk < 2**63 else []
+    case = found[0] if found else None
     if case is None or not (
         _is_agent_of(case, user) or cases_visible_to(user, Case.objects.filter(pk=pk)).exists()
     ):
@@ -197,6 +220,18 @@ def case_entries(*, case: Case) -> QuerySet[CaseEntry]:
 CONVERSATION_PAGE = 20
 
 
+def _entries_newest_first(case_id: int) -> QuerySet[CaseEntry]:
+    return (
+        CaseEntry.objects.filter(case_id=case_id)
+        .select_related("author", "message", "message__delivery")
+        .annotate(has_files=Exists(CaseEntryAttachment.objects.filter(entry=OuterRef("pk"))))
+        .order_by("-created_at", "-id")
+    )
+
+
+_LATEST_ENTRIES: dict[int, Prepared] = {}
+
+
 def case_entries_page(
     *, case: Case, before: int | None = None, size: int = CONVERSATION_PAGE
 ) -> tuple[list[CaseEntry], bool]:
@@ -207,13 +242,15 @@ def case_entries_page(
     # The attachments are fetched only for the entries that have some (an EXISTS per row of
     # the page on the entry index): most conversations have none, and the prefetch's second
     # statement cost ~1.5 ms of CPU on every case page.
-    qs = (
-        CaseEntry.objects.filter(case=case)
-        .select_related("author", "message", "message__delivery")
-        .annotate(has_files=Exists(CaseEntryAttachment.objects.filter(entry=OuterRef("pk"))))
-        .order_by("-created_at", "-id")
-    )
-    if before is not None:
+    if before is None:
+        # The latest page (every case page): the statement is compiled once.
+        prepared = _LATEST_ENTRIES.get(size)
+        if prepared is None:
+            prepared = _LATEST_ENTRIES.setdefault(
+                size, Prepared(lambda case_id: _entries_newest_first(case_id)[: size + 1], 1)
+            )
+        rows = prepared(case.pk)
+    else:
         anchor = (
             CaseEntry.objects.filter(case=case, pk=before).values("created_at").first()
             if 0 < before < 2**63
@@ -222,8 +259,10 @@ def case_entries_page(
         if anchor is None:
             return [], False
         at = anchor["created_at"]
-        qs = qs.filter(Q(created_at__lt=at) | Q(created_at=at, pk__lt=before))
-    rows = list(qs[: size + 1])
+        qs = _entries_newest_first(case.pk).filter(
+            Q(created_at__lt=at) | Q(created_at=at, pk__lt=before)
+        )
+        rows = list(qs[: size + 1])
     has_older = len(rows) > size
     rows = rows[:size]
     rows.reverse()
@@ -368,6 +407,20 @@ def macros_active() -> QuerySet[Macro]:
     return Macro.objects.filter(is_active=True)
 
 
+class MacroChoice(NamedTuple):
+    pk: int
+    name: str
+
+
+_MACRO_CHOICES = Prepared(lambda: macros_active().values_list("pk", "name"))
+
+
+def macro_choices() -> list[MacroChoice]:
+    """The composer's macro picker: the active macros (in the model's order) as (pk, name)
+    pairs, read by a statement compiled once (the picker shows nothing else)."""
+    return [MacroChoice(pk, name) for pk, name in _MACRO_CHOICES()]
+
+
 def categories_active() -> QuerySet[CaseCategory]:
     return CaseCategory.objects.filter(is_active=True).select_related("parent")
 
@@ -413,9 +466,14 @@ def resolution_codes() -> list[str]:
     """Suggestions for a case's resolution code: the usual ones and those in use on the
     latest 500 cases that have one (the partial index case_resolution_code_idx, read
     backwards: a bounded read whatever the number of cases), at most 50 of those."""
-    used = dict.fromkeys(
+    used = dict.fromkeys(code for (code,) in _RESOLUTION_CODES_USED())
+    return sorted(set(DEFAULT_RESOLUTION_CODES) | set(list(used)[:50]))
+
+
+_RESOLUTION_CODES_USED = Prepared(
+    lambda: (
         Case.objects.exclude(resolution_code="")
         .order_by("-id")
-        .values_list("resolution_code", flat=True)[:RESOLUTION_CODES_FROM]
+        .values_list("resolution_code")[:RESOLUTION_CODES_FROM]
     )
-    return sorted(set(DEFAULT_RESOLUTION_CODES) | set(list(used)[:50]))
+)

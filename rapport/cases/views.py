@@ -32,6 +32,7 @@ from rapport.cases.models import (
 )
 from rapport.identity.models import User
 from rapport.records.exceptions import RecordNotFound
+from rapport.records.prepared import Prepared
 from rapport.web.decorators import ui_view
 
 TABS = [
@@ -57,14 +58,16 @@ class AgentChoice(NamedTuple):
     name: str
 
 
+_AGENT_ROWS = Prepared(lambda: _agents().values_list("pk", "username", "first_name", "last_name"))
+
+
 def _agent_choices() -> list[AgentChoice]:
-    """The owner pickers' options as plain (pk, name) pairs: one narrow read, no model
-    instances (every agent of the desk is listed on every case page and workspace)."""
+    """The owner pickers' options as plain (pk, name) pairs: one narrow read (compiled
+    once), no model instances (every agent of the desk is listed on every case page and
+    workspace)."""
     return [
         AgentChoice(pk, f"{first} {last}".strip() or username)
-        for pk, username, first, last in _agents().values_list(
-            "pk", "username", "first_name", "last_name"
-        )
+        for pk, username, first, last in _AGENT_ROWS()
     ]
 
 
@@ -76,10 +79,10 @@ class QueueChoice(NamedTuple):
 def _queue_choices() -> list[QueueChoice]:
     """The queue pickers' options (active queues, in the model's order) as (pk, name) pairs:
     the pickers show nothing else, and model instances cost CPU on every case page."""
-    return [
-        QueueChoice(pk, name)
-        for pk, name in Queue.objects.filter(is_active=True).values_list("pk", "name")
-    ]
+    return [QueueChoice(pk, name) for pk, name in _QUEUE_ROWS()]
+
+
+_QUEUE_ROWS = Prepared(lambda: Queue.objects.filter(is_active=True).values_list("pk", "name"))
 
 
 def _errors(exc: ValidationError) -> str:
@@ -242,7 +245,7 @@ def _case_context(request, case) -> dict:
         "has_older": has_older,
         "splittable": has_older or len(entries) > 1,
         "work_orders": work_orders_of_case(case=case, user=request.user),
-        "resolution_codes": selectors.resolution_codes(),
+        "resolution_code_pairs": [(code, "") for code in selectors.resolution_codes()],
         "customer": customer,
         "asset": asset,
         # warranty_end >= today (the assets branch's rule); None: no warranty date known
@@ -253,7 +256,7 @@ def _case_context(request, case) -> dict:
         "tier_override": tier_override,
         "can_set_tier": account is not None and can_edit(account, request.user),
         "tiers": ServiceTier.choices,
-        "macros": selectors.macros_active(),
+        "macros": selectors.macro_choices(),
         "statuses": CaseStatus.choices,
         "priorities": CasePriority.choices,
         "queues": _queue_choices(),

@@ -9,6 +9,7 @@ from rapport.accounts.models import Account, Contact
 from rapport.fieldservice.models import WorkOrder
 from rapport.identity.models import User
 from rapport.records.exceptions import RecordNotFound
+from rapport.records.prepared import Prepared
 from rapport.records.visibility import editable, visible_through_parents
 
 WORK_ORDER_PARENTS = {"account": Account, "contact": Contact}
@@ -24,11 +25,17 @@ def work_orders_visible_to(user: User) -> QuerySet[WorkOrder]:
     )
 
 
+# Asked on every case page: compiled once (rapport/records/prepared.py).
+_CASE_HAS_WORK_ORDERS = Prepared(
+    lambda case_id: WorkOrder.objects.filter(case_id=case_id).order_by().values_list("pk")[:1], 1
+)
+
+
 def work_orders_of_case(*, case, user: User) -> list[WorkOrder]:
     """The work orders made from a case that the reader may see, newest first. Most cases
     have none: that is asked first, on the case index, and the visibility condition is only
     built and run when there are some."""
-    if not WorkOrder.objects.filter(case_id=case.pk).exists():
+    if not _CASE_HAS_WORK_ORDERS(case.pk):
         return []
     return list(work_orders_visible_to(user).filter(case_id=case.pk).order_by("-created_at", "-id"))
 

@@ -1,0 +1,114 @@
+"""Reads compiled by the ORM once per process and database (the case page's fixed reads).
+
+The case page runs the same fixed reads on every request (the case by key, the latest page
+of its conversation, the pickers' options, its work orders and survey); compiling those
+querysets to SQL cost ~5 ms of CPU a page, more than running them. A `Prepared` read builds
+its queryset once with sentinel values in place of its arguments, keeps the SQL the ORM
+wrote for the connection's backend (so it is the ORM's own SQL on SQLite and PostgreSQL
+alike: soft-delete filters, joins and ordering come from the same queryset) and the
+compiler that turns rows into values or model instances (converters, `select_related`
+populators, annotations); each call only substitutes the arguments and executes.
+
+What a `Prepared` read returns is what its queryset returns (rapport/records/tests/
+test_prepared.py and rapport/cases/tests/test_case_page_render.py compare them); it relies on
+the ORM compiler API of the pinned Django (`select`, `klass_info`, `annotation_col_map`,
+`results_iter`, `get_related_populators`). Only for reads whose shape never changes: a
+queryset that depends on the user's role or data (visibility conditions) is not one.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from django.db import connections
+from django.db.models import QuerySet
+from django.db.models.query import get_related_populators
+
+# Values no key or size takes: each argument's position among the compiled parameters is
+# found by its sentinel.
+_SENTINEL_BASE = -(2**62) - 1_000_003
+
+
+class _Compiled:
+    __slots__ = ("compiler", "sql", "params", "slots", "instances", "populators", "fields")
+
+    def __init__(self, queryset: QuerySet, nargs: int, using: str):
+        compiler = queryset.query.get_compiler(using=using)
+        sql, params = compiler.as_sql()
+        sentinels = {_SENTINEL_BASE - i: i for i in range(nargs)}
+        self.slots = [
+            (pos, sentinels[p]) for pos, p in enumerate(params) if type(p) is int and p in sentinels
+        ]
+        if sorted({arg for _, arg in self.slots}) != list(range(nargs)):
+            raise ValueError("every argument of a prepared read must reach the SQL as a parameter")
+        self.compiler, self.sql, self.params = compiler, sql, list(params)
+        klass_info = compiler.klass_info
+        self.instances = klass_info is not None and queryset._iterable_class.__name__ == (
+            "ModelIterable"
+        )
+        if self.instances:
+            select = compiler.select
+            start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
+            self.fields = (
+                klass_info["model"],
+                start,
+                end,
+                [f[0].target.attname for f in select[start:end]],
+                dict(compiler.annotation_col_map or {}),
+            )
+            self.populators = get_related_populators(klass_info, select, using)
+
+
+class Prepared:
+    """A read whose SQL is compiled once: `build(*sentinels)` returns the queryset (model
+    instances, or `values_list` tuples) with each argument given as the sentinel received.
+    Arguments are integers (keys): each must reach the SQL as a parameter unchanged."""
+
+    def __init__(self, build: Callable[..., QuerySet], nargs: int = 0):
+        self._build, self._nargs = build, nargs
+        self._compiled: dict[tuple[str, str], _Compiled] = {}
+        self._lock = threading.Lock()
+
+    def _get(self, using: str) -> _Compiled:
+        key = (using, connections[using].vendor)
+        compiled = self._compiled.get(key)
+        if compiled is None:
+            with self._lock:
+                compiled = self._compiled.get(key)
+                if compiled is None:
+                    sentinels = [_SENTINEL_BASE - i for i in range(self._nargs)]
+                    queryset = self._build(*sentinels)
+                    compiled = _Compiled(queryset, self._nargs, using)
+                    self._compiled[key] = compiled
+        return compiled
+
+    def __call__(self, *args: Any, using: str = "default") -> list:
+        """The rows for `args`: model instances (with their `select_related` records and
+        annotations) or tuples, as the queryset would give them."""
+        if len(args) != self._nargs:
+            raise TypeError(f"expected {self._nargs} arguments, got {len(args)}")
+        compiled = self._get(using)
+        params = compiled.params
+        if compiled.slots:
+            params = list(params)
+            for pos, arg in compiled.slots:
+                params[pos] = args[arg]
+        with connections[using].cursor() as cursor:
+            cursor.execute(compiled.sql, params)
+            rows = cursor.fetchall()
+        values = compiled.compiler.results_iter([rows], tuple_expected=True)
+        if not compiled.instances:
+            return list(values)
+        model, start, end, init_list, annotations = compiled.fields
+        populators = compiled.populators
+        out = []
+        for row in values:
+            obj = model.from_db(using, init_list, row[start:end])
+            for populator in populators:
+                populator.populate(row, obj)
+            for name, pos in annotations.items():
+                setattr(obj, name, row[pos])
+            out.append(obj)
+        return out

@@ -1,0 +1,75 @@
+"""A `Prepared` read (compiled once, run many times with other arguments) returns what its
+queryset returns for each set of arguments: values, model instances with their joined
+records and annotations, converted values (datetimes and booleans on SQLite)."""
+
+import pytest
+from django.db.models import Count, Exists, OuterRef
+
+from rapport.cases.models import Queue, QueueMember
+from rapport.identity.models import User
+from rapport.records.prepared import Prepared
+
+pytestmark = pytest.mark.django_db
+
+
+def _members(queue_id, user_id):
+    return (
+        QueueMember.objects.filter(queue_id=queue_id)
+        .exclude(user_id=user_id)
+        .select_related("queue", "user")
+        .annotate(
+            busy=Exists(
+                QueueMember.objects.filter(user=OuterRef("user")).exclude(pk=OuterRef("pk"))
+            )
+        )
+        .order_by("user__username")
+    )
+
+
+def test_prepared_instances_match_the_queryset_for_each_argument(personas):
+    first, second = Queue.objects.create(name="First"), Queue.objects.create(name="Second")
+    users = [personas.owner, personas.teammate, personas.manager, personas.outsider]
+    for i, user in enumerate(users):
+        QueueMember.objects.create(queue=first if i % 2 else second, user=user)
+    QueueMember.objects.create(queue=first, user=personas.owner)
+    prepared = Prepared(_members, 2)
+    for queue, skip in [(first, personas.teammate), (second, personas.owner), (first, None)]:
+        skip_id = skip.pk if skip else 0
+        mine = prepared(queue.pk, skip_id)
+        theirs = list(_members(queue.pk, skip_id))
+        assert mine and [(m.pk, m.queue.name, m.user.username, m.busy) for m in mine] == [
+            (m.pk, m.queue.name, m.user.username, m.busy) for m in theirs
+        ]
+        assert all(isinstance(m.busy, bool) for m in mine)
+    assert prepared(10**9, 0) == []
+
+
+def test_prepared_values_and_converted_columns():
+    zed = User.objects.create(username="zed", is_active=False)
+    User.objects.create(username="amy", is_active=True)
+
+    def build(pk):
+        return (
+            User.objects.filter(pk__gte=pk)
+            .values_list("username", "is_active", "date_joined")
+            .order_by("username")
+        )
+
+    rows = Prepared(build, 1)
+    assert rows(zed.pk) == list(build(zed.pk)) and len(rows(zed.pk)) == 2
+    assert rows(zed.pk + 1) == list(build(zed.pk + 1))
+    assert {type(r[1]) for r in rows(zed.pk)} == {bool}
+    assert rows(zed.pk)[0][2].tzinfo is not None  # an aware datetime, as the ORM gives
+    counted = Prepared(
+        lambda: Queue.objects.annotate(n=Count("members")).values_list("name", "n").order_by("name")
+    )
+    Queue.objects.create(name="Empty")
+    assert counted() == [("Empty", 0)]
+
+
+def test_prepared_refuses_arguments_that_do_not_reach_the_sql():
+    ignored = Prepared(lambda pk: User.objects.all(), 1)
+    with pytest.raises(ValueError):
+        ignored(1)
+    with pytest.raises(TypeError):
+        Prepared(lambda pk: User.objects.filter(pk=pk), 1)()
