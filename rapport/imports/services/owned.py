@@ -67,10 +67,11 @@ def match_person(
 ) -> dict[int, list[int]]:
     """Row number → the one record (contact, lead) the row is about, never a different
     person: its email decides, compared case-insensitively as `UPPER(email)` (the form the
-    functional indexes serve; `emails_sql` selects that form and its id, `email_column`
-    is the UPPER expression), so a row finds a record whose address differs only in case,
-    whichever was written first (an earlier run, or an earlier row of the same file); a phone alone, which a switchboard or a family
-    shares, only for a row without email, or when the names agree too. Several records
+    functional indexes serve; `emails_sql` selects that form and its id, `email_column` is
+    the UPPER expression), so a row finds a record whose address differs only in case,
+    whichever was written first (in an earlier run or by an earlier row of the file); a
+    phone alone, which a switchboard or a family shares, only for a row without email, or
+    when the names agree too. Several records
     that fit equally fail the row as ambiguous (nothing is written for it); a phone whose
     records all bear other names matches nothing (a new person). Three queries per batch."""
     by_email: dict[str, set[int]] = {}
