@@ -5,6 +5,7 @@ Browser tests drive Debian's chromium (/usr/bin/chromium) through Playwright aga
 pytest-django's live server. Playwright's sync API runs an event loop in the test thread,
 so Django's async-safety check must be told that the ORM calls there are fine."""
 
+import datetime
 import json
 import os
 import shutil
@@ -104,6 +105,25 @@ class ApiClient:
 
     def delete(self, path, headers=None):
         return self._call("delete", path, headers=headers)
+
+
+# The SLA and case tests' business day: 09:00–12:00 and 13:00–17:00.
+TWO_PERIODS = [(datetime.time(9), datetime.time(12)), (datetime.time(13), datetime.time(17))]
+
+
+@pytest.fixture
+def office(personas):
+    """A business calendar: Monday–Friday TWO_PERIODS, Europe/Paris, with French public
+    holidays (the SLA tests' and the cases' workspace tests')."""
+    from rapport.calendars.services import calendar_save
+
+    return calendar_save(
+        actor=personas.admin,
+        name="Office",
+        time_zone="Europe/Paris",
+        week={d: TWO_PERIODS for d in range(5)},
+        holiday_country="FR",
+    )
 
 
 @pytest.fixture

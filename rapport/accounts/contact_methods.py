@@ -8,6 +8,22 @@ from django.core.exceptions import ValidationError
 from email_validator import EmailNotValidError, validate_email
 
 
+def emails_upper(addresses) -> dict[str, str]:
+    """Each address upper-cased as the database's UPPER() does it, the form the functional
+    indexes on UPPER(email) hold (email-validator keeps the local part's case; addresses
+    compare case-insensitively): Python's rules for ASCII (the same everywhere), one query
+    for the non-ASCII ones (SQLite's UPPER only folds ASCII, PostgreSQL's every letter)."""
+    from django.db import connection
+
+    upper = {a: a.upper() for a in addresses if a.isascii()}
+    others = sorted({a for a in addresses if not a.isascii()})
+    if others:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT " + ", ".join(["UPPER(%s)"] * len(others)), others)
+            upper.update(zip(others, cursor.fetchone(), strict=True))
+    return upper
+
+
 def email_normalise(raw: str, *, field: str = "email") -> str:
     try:
         return validate_email(raw.strip(), check_deliverability=False).normalized

@@ -13,7 +13,7 @@ from rapport.forecasts.history import (
     History,
     Learned,
     OpenDeals,
-    learn,
+    learn_columns,
 )
 from rapport.forecasts.montecarlo import Deals, Split, histogram, simulate
 from rapport.forecasts.periods import Period
@@ -211,8 +211,8 @@ def forecast_period(
     period: Period,
     *,
     moment: datetime.datetime | None = None,
+    learned: Learned,
     scores: dict[int, float] | None = None,
-    learned: Learned | None = None,
     live: bool = True,
     sims: int = SIMS,
     seed: int = 0,
@@ -225,10 +225,10 @@ def forecast_period(
 
     Live with `open_deals` (columns, `history.load_open`): the open deals come from there
     and "deals" in the answer are positions in `open_deals`; the closed ones from `closed`
-    (columns, `history.load_closed`, the scope's) when given, else from `deals`."""
+    (columns, `history.load_closed`, the scope's) when given, else from `deals`. `learned`
+    is what the organisation's closed deals teach as of `moment` (`learn_columns`)."""
     moment = moment or timezone.now()
     today = _local(moment)
-    learned = learned or learn(history, moment)
     notes = list(learned.notes)
     won_owners, won_values, rates, n_rates, note = _closed_parts(
         history, deals, closed, period, today
@@ -321,11 +321,19 @@ def forecast_period(
 
 
 def backtest(
-    history: History, deals: list[Deal], current: Period, *, periods: int = 6, sims: int = SIMS
+    history: History,
+    deals: list[Deal],
+    current: Period,
+    *,
+    closed: ClosedDeals,
+    periods: int = 6,
+    sims: int = SIMS,
 ) -> dict:
     """Replay each of the `periods` periods before `current` as of its start and compare the
-    range and the naive forecast with what was won. Periods before the first deal are not
-    replayed; fewer than MIN_BACKTEST_PERIODS replayed says so."""
+    range and the naive forecast with what was won. Each replay learns from `closed` (the
+    organisation's closed deals as columns, `history.load_closed`) as of its start, as the
+    live forecast does now. Periods before the first deal are not replayed; fewer than
+    MIN_BACKTEST_PERIODS replayed says so."""
     first = history.first_day()
     rows = []
     for back in range(periods, 0, -1):
@@ -333,7 +341,10 @@ def backtest(
         if first is None or past.start <= first:
             continue
         moment = _midnight(past.start)
-        out = forecast_period(history, deals, past, moment=moment, live=False, sims=sims)
+        learned = learn_columns(history.stages, closed, moment)
+        out = forecast_period(
+            history, deals, past, moment=moment, learned=learned, live=False, sims=sims
+        )
         actual = won_in(history, deals, past.start, past.end)
         rows.append(
             {

@@ -318,8 +318,9 @@ EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 
 @dataclass
 class ClosedDeals:
-    """Closed (won/lost) deals as columns (id order), for the live forecast: what `learn`,
-    `won_in` and `run_rate` read off Deal rows, without Deal rows. Days are local dates as
+    """Closed (won/lost) deals as columns (id order): what the forecast learns from
+    (`learn_columns`, live and in the backtest) and what the live forecast sums as won and as
+    run-rate (`won_in` and `run_rate` read those off Deal rows), without Deal rows. Days are local dates as
     ordinals (`date.toordinal()`), moments microseconds since the epoch. `money` is a won
     deal's amount in the organisation's currency at its close day (NaN: no rate, or lost).
     The stage changes are three more columns, ordered (deal, changed_at, id); a deal without
@@ -519,7 +520,10 @@ def load_closed(history: History) -> ClosedDeals:
 def learn_columns(
     stages: dict[int, tuple[str, int]], closed: ClosedDeals, moment: datetime.datetime
 ) -> "Learned":
-    """`learn` over columns: the same conversion, timing and slips, value for value."""
+    """Conversion (first entry of each closed deal into each open stage, won or not), timing
+    (days from that entry to the win) and close-date slips (local close day − expected close
+    date of won deals) from the deals closed before `moment` only: a backtest must not see
+    the future. The live forecast and the backtest both learn here."""
     done = closed.has_closed & (closed.closed_us < _us(moment))
     open_ids = np.array([pk for pk, (kind, _) in stages.items() if kind == "open"], np.int64)
     keep = done[closed.change_deal] & np.isin(closed.change_stage, open_ids)
@@ -541,48 +545,12 @@ def learn_columns(
     return _learned(stages, entered, won_from, remaining, slips)
 
 
-def _days(later, earlier) -> float:
-    return (later - earlier).total_seconds() / 86400.0
-
-
 @dataclass
 class Learned:
     conversion: dict[int, float]  # open stage → P(won | entered it)
     conversion_n: dict[int, int]
     timing: Timing
     notes: list[str]
-
-
-def learn(history: History, moment: datetime.datetime) -> Learned:
-    """Conversion, timing and slips from the deals closed before `moment` only (a backtest
-    must not see the future)."""
-    entered: dict[int, int] = {}
-    won_from: dict[int, int] = {}
-    stays: dict[int, list[float]] = {}
-    slips: list[float] = []
-    for deal in history.deals:
-        if deal.closed_at is None or deal.closed_at >= moment or deal.kind not in ("won", "lost"):
-            continue
-        won = deal.kind == "won"
-        seen: set[int] = set()
-        for changed_at, stage_id, _ in deal.changes:
-            if history.stages.get(stage_id, ("", 0))[0] != "open" or stage_id in seen:
-                continue
-            seen.add(stage_id)
-            entered[stage_id] = entered.get(stage_id, 0) + 1
-            if won:
-                won_from[stage_id] = won_from.get(stage_id, 0) + 1
-                stays.setdefault(stage_id, []).append(max(0.0, _days(deal.closed_at, changed_at)))
-        if won and deal.expected_close is not None:
-            local = timezone.localtime(deal.closed_at).date()
-            slips.append(float((local - deal.expected_close).days))
-    return _learned(
-        history.stages,
-        entered,
-        won_from,
-        {k: np.sort(np.array(v)) for k, v in stays.items()},
-        np.array(slips),
-    )
 
 
 def _learned(stages, entered, won_from, remaining, slips) -> Learned:

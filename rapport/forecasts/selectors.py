@@ -12,7 +12,13 @@ from django.utils import timezone
 
 from rapport.forecasts.access import Scope, quotas_visible_q, scope_filter
 from rapport.forecasts.compute import backtest, forecast_period
-from rapport.forecasts.history import learn_columns, load_closed_columns, load_history, load_open
+from rapport.forecasts.history import (
+    learn_columns,
+    load_closed,
+    load_closed_columns,
+    load_history,
+    load_open,
+)
 from rapport.forecasts.models import Category, ForecastSubmission, OpportunityCategory, Quota
 from rapport.forecasts.periods import Period
 from rapport.identity.models import Role, User
@@ -259,7 +265,7 @@ def forecast_backtest(
     history = history or load_history()
     ids = set(qs.values_list("id", flat=True))
     deals = [d for d in history.deals if d.id in ids]
-    return backtest(history, deals, period, periods=periods, sims=sims)
+    return backtest(history, deals, period, closed=load_closed(history), periods=periods, sims=sims)
 
 
 def quota_card(user: User, *, today: datetime.date | None = None) -> dict | None:

@@ -17,11 +17,12 @@ no fuzzy match, no domain guess, so mail never lands on the wrong person.
 
 import logging
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q, Value
 from django.db.models.functions import Upper
 from django.utils import timezone
 
+from rapport.accounts.contact_methods import emails_upper
 from rapport.files.models import FileKind
 from rapport.files.services import store_file
 from rapport.mail import tokens
@@ -182,19 +183,6 @@ def matching_records(addresses: set[str]) -> list[dict]:
     return matching_records_many([addresses])[frozenset(addresses)]
 
 
-def _database_upper(addresses) -> dict[str, str]:
-    """Each address upper-cased as the database does it: Python's rules for ASCII (the same
-    everywhere), one query for the non-ASCII ones (SQLite's UPPER only folds ASCII,
-    PostgreSQL's folds every letter)."""
-    upper = {a: a.upper() for a in addresses if a.isascii()}
-    others = sorted(a for a in addresses if not a.isascii())
-    if others:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT " + ", ".join(["UPPER(%s)"] * len(others)), others)
-            upper.update(zip(others, cursor.fetchone(), strict=True))
-    return upper
-
-
 def matching_records_many(address_sets) -> dict[frozenset, list[dict]]:
     """`matching_records` for many address sets at once (the sync: the new senders of a
     chunk), in four queries for them all (five with a non-ASCII address); per set, the links
@@ -218,7 +206,7 @@ def matching_records_many(address_sets) -> dict[frozenset, list[dict]]:
     if not wanted:
         return result
     union = sorted(set().union(*wanted.values()))
-    upper_of = _database_upper(union)
+    upper_of = emails_upper(union)
     # Two index lookups (any address; the denormalised primary) instead of one OR across a
     # join, which PostgreSQL can only answer by scanning every contact.
     emails = address_in(

@@ -15,7 +15,7 @@ from rapport.cases.models import Case
 from rapport.cases.views import CASE_PAGE_RELATED
 from rapport.sla.policies import sla_policy_save
 from rapport.sla.services import sla_on_case_event
-from rapport.sla.tests.conftest import TWO_PERIODS, paris
+from rapport.sla.tests.conftest import paris
 
 pytestmark = pytest.mark.django_db
 
@@ -34,19 +34,6 @@ TEMPLATE_LOOP = (
     <td>{% if c.due_at and c.is_open %}<span class="status {{ c.due_at|due_class }}" title="{{ c.due_at|moment }}">{{ c|sla_due:"short"|default:"—" }}</span>{% elif c.is_open %}<span class="muted">{{ c|sla_due:"short"|default:"—" }}</span>{% else %}<span class="muted">—</span>{% endif %}</td>
   </tr>{% endfor %}"""
 )
-
-
-@pytest.fixture
-def office(personas):
-    from rapport.calendars.services import calendar_save
-
-    return calendar_save(
-        actor=personas.admin,
-        name="Office",
-        time_zone="Europe/Paris",
-        week={d: TWO_PERIODS for d in range(5)},
-        holiday_country="FR",
-    )
 
 
 def _variety(personas, desk, office):

@@ -13,7 +13,7 @@ import pytest
 from django.utils import timezone
 
 from rapport.forecasts.compute import backtest
-from rapport.forecasts.history import learn, load_history
+from rapport.forecasts.history import learn_columns, load_closed, load_history
 from rapport.forecasts.periods import MONTH, period_containing
 from rapport.sales.models import Opportunity, Pipeline, Stage, StageChange
 
@@ -67,7 +67,9 @@ def plant(owner, months=8, today=None):
 def test_backtest_replays_each_month_as_of_its_start(personas):
     current, proposal = plant(personas.owner)
     history = load_history(Opportunity.objects.filter(pipeline__name="Planted"))
-    result = backtest(history, history.deals, current, periods=6, sims=2000)
+    result = backtest(
+        history, history.deals, current, closed=load_closed(history), periods=6, sims=2000
+    )
     rows = result["rows"]
     assert [r["period"] for r in rows] == [current.shifted(-k).key for k in range(6, 0, -1)]
     assert all(r["open_deals"] == 10 for r in rows)
@@ -86,19 +88,29 @@ def test_backtest_replays_each_month_as_of_its_start(personas):
 def test_conversion_is_learned_only_from_deals_closed_before(personas):
     current, proposal = plant(personas.owner, months=3)
     history = load_history(Opportunity.objects.filter(pipeline__name="Planted"))
+    closed = load_closed(history)
     first = current.shifted(-3)
-    at_first = learn(history, _aware(first.start, 0))
+    at_first = learn_columns(history.stages, closed, _aware(first.start, 0))
     assert at_first.conversion[proposal.pk] == pytest.approx(0.2)  # nothing closed yet: prior
-    later = learn(history, _aware(current.start, 0))
+    assert at_first.timing.remaining == {}
+    later = learn_columns(history.stages, closed, _aware(current.start, 0))
     # 15 won of 30 entered, prior 10 deals at 20 %: (15 + 2) / 40.
     assert later.conversion[proposal.pk] == pytest.approx(17 / 40)
+    assert later.conversion_n == {proposal.pk: 30}
+    # Each won deal entered Proposal 11 days before the 1st at 09:00 and was won on the
+    # 10th at 09:00: 20 days (an hour more or less across a daylight-saving change).
+    stays = later.timing.remaining[proposal.pk].tolist()
+    assert len(stays) == 15
+    assert all(abs(stay - 20) <= 1 / 24 + 1e-9 for stay in stays)
 
 
 @pytest.mark.django_db
 def test_too_little_history_is_said(personas):
     current, _ = plant(personas.owner, months=2)
     history = load_history(Opportunity.objects.filter(pipeline__name="Planted"))
-    result = backtest(history, history.deals, current, periods=6, sims=200)
+    result = backtest(
+        history, history.deals, current, closed=load_closed(history), periods=6, sims=200
+    )
     assert result["summary"]["periods"] == 2
     assert not result["summary"]["enough_history"]
     assert "Too little history" in result["summary"]["message"]

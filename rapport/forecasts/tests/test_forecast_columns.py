@@ -14,13 +14,14 @@ import datetime
 import random
 from decimal import Decimal
 
+import numpy as np
 import pytest
 from django.utils import timezone
 
 from rapport.forecasts import selectors
 from rapport.forecasts.access import Scope, scope_filter
 from rapport.forecasts.compute import forecast_period
-from rapport.forecasts.history import learn, load_history
+from rapport.forecasts.history import Learned, _learned, learn_columns, load_closed, load_history
 from rapport.forecasts.periods import QUARTER, period_containing
 from rapport.sales.models import ExchangeRate, Opportunity, Pipeline, Stage, StageChange
 from rapport.sales.selectors import opportunities_visible_to
@@ -97,6 +98,59 @@ def _plant(people, seed=11):
     return now
 
 
+def _learn_rows(history, moment) -> Learned:
+    """What the forecast learned from Deal rows before it learned from columns (the
+    row-based `history.learn`, kept here as the reference `learn_columns` must equal)."""
+    entered: dict[int, int] = {}
+    won_from: dict[int, int] = {}
+    stays: dict[int, list[float]] = {}
+    slips: list[float] = []
+    for deal in history.deals:
+        if deal.closed_at is None or deal.closed_at >= moment or deal.kind not in ("won", "lost"):
+            continue
+        won = deal.kind == "won"
+        seen: set[int] = set()
+        for changed_at, stage_id, _ in deal.changes:
+            if history.stages.get(stage_id, ("", 0))[0] != "open" or stage_id in seen:
+                continue
+            seen.add(stage_id)
+            entered[stage_id] = entered.get(stage_id, 0) + 1
+            if won:
+                won_from[stage_id] = won_from.get(stage_id, 0) + 1
+                days = (deal.closed_at - changed_at).total_seconds() / 86400.0
+                stays.setdefault(stage_id, []).append(max(0.0, days))
+        if won and deal.expected_close is not None:
+            local = timezone.localtime(deal.closed_at).date()
+            slips.append(float((local - deal.expected_close).days))
+    return _learned(
+        history.stages,
+        entered,
+        won_from,
+        {k: np.sort(np.array(v)) for k, v in stays.items()},
+        np.array(slips),
+    )
+
+
+def test_learning_from_columns_equals_the_per_deal_learning(personas):
+    """Now (the live forecast) and as of past moments (the backtest's replays), value for
+    value: conversion, entries, the time to close per stage, the slips and the notes."""
+    now = _plant([personas.owner, personas.teammate, personas.outsider])
+    history = load_history()
+    closed = load_closed(history)
+    for days_back in (0, 30, 90, 200, 400, 600):
+        moment = now - datetime.timedelta(days=days_back)
+        rows, columns = _learn_rows(history, moment), learn_columns(history.stages, closed, moment)
+        assert columns.conversion == rows.conversion, days_back
+        assert columns.conversion_n == rows.conversion_n, days_back
+        assert columns.notes == rows.notes, days_back
+        assert columns.timing.slips.tolist() == rows.timing.slips.tolist(), days_back
+        assert {k: v.tolist() for k, v in columns.timing.remaining.items()} == {
+            k: v.tolist() for k, v in rows.timing.remaining.items()
+        }, days_back
+    assert rows.notes and rows.conversion_n == {}  # 600 days back: nothing closed yet
+    assert _learn_rows(history, now).timing.remaining  # now: times to close per stage
+
+
 def _reference(viewer, period, scope, now, sims):
     """The per-deal computation over the full history (the path before columns)."""
     qs = opportunities_visible_to(viewer).filter(scope_filter(scope))
@@ -104,7 +158,7 @@ def _reference(viewer, period, scope, now, sims):
     ids = set(qs.values_list("id", flat=True))
     deals = [d for d in history.deals if d.id in ids]
     scores = selectors.learned_probabilities([d.id for d in deals if d.kind == "open"])
-    learned = learn(history, now)
+    learned = _learn_rows(history, now)
     total = forecast_period(
         history, deals, period, moment=now, scores=scores, learned=learned, sims=sims
     )

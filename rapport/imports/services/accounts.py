@@ -11,6 +11,12 @@ from rapport.imports.services.owned import OwnedImporter
 from rapport.records.visibility import visible
 
 
+def _domain(values: dict) -> str | None:
+    """The domain an account row is matched on: the one the account services store."""
+    derived = _account_fields({k: values[k] for k in ("website", "domain") if k in values})
+    return derived["domain"][:200] if derived.get("domain") else None
+
+
 class AccountImporter(OwnedImporter):
     model = Account
     own_link = "account"
@@ -36,16 +42,18 @@ class AccountImporter(OwnedImporter):
     )
 
     def prepare(self, row: Row) -> None:
-        values = row.values
-        derived = _account_fields({k: values[k] for k in ("website", "domain") if k in values})
-        if derived.get("domain"):
-            values["domain"] = derived["domain"][:200]
+        domain = _domain(row.values)
+        if domain:
+            row.values["domain"] = domain
 
     def keys(self, row: Row) -> tuple:
+        """The domain as matching compares it (derived from the website, lower case,
+        without "www."), so that rows naming one domain differently never share a batch."""
         values = row.values
         keys = []
-        if values.get("domain"):
-            keys.append("d:" + values["domain"])
+        domain = _domain(values)
+        if domain:
+            keys.append("d:" + domain)
         if values.get("name"):
             keys.append("n:" + values["name"])
         return tuple(keys)

@@ -16,8 +16,9 @@ from rapport.imports.services.owned import OwnedImporter, match_person
 from rapport.records.visibility import visible
 
 # Matching reads (key, id) pairs of records not deleted; `{where}` is the key condition.
+# Emails as UPPER(email), the expression the contactemail_email_upper index holds.
 _CONTACT_EMAILS = (
-    f"SELECT e.email, e.contact_id FROM {ContactEmail._meta.db_table} e "  # noqa: S608
+    f"SELECT UPPER(e.email), e.contact_id FROM {ContactEmail._meta.db_table} e "  # noqa: S608
     f"JOIN {Contact._meta.db_table} c ON c.id = e.contact_id "
     "WHERE c.deleted_at IS NULL AND {where}"
 )
@@ -136,7 +137,7 @@ class ContactImporter(OwnedImporter):
             rows,
             model=Contact,
             emails_sql=_CONTACT_EMAILS,
-            email_column="e.email",
+            email_column="UPPER(e.email)",
             phones_sql=_CONTACT_PHONES,
             phone_column="p.number",
         )

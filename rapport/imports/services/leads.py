@@ -7,8 +7,8 @@ from rapport.imports.services.cleaning import Row
 from rapport.imports.services.owned import OwnedImporter, match_person
 from rapport.leads.models import Lead, LeadStatus
 
-_LEADS_BY_EMAIL = (
-    f"SELECT email, id FROM {Lead._meta.db_table} WHERE deleted_at IS NULL AND {{where}}"  # noqa: S608
+_LEADS_BY_EMAIL = (  # UPPER(email): the lead_email_upper index
+    f"SELECT UPPER(email), id FROM {Lead._meta.db_table} WHERE deleted_at IS NULL AND {{where}}"  # noqa: S608
 )
 _LEADS_BY_PHONE = (
     f"SELECT phone, id FROM {Lead._meta.db_table} WHERE deleted_at IS NULL AND {{where}}"  # noqa: S608
@@ -55,7 +55,7 @@ class LeadImporter(OwnedImporter):
             rows,
             model=Lead,
             emails_sql=_LEADS_BY_EMAIL,
-            email_column="email",
+            email_column="UPPER(email)",
             phones_sql=_LEADS_BY_PHONE,
             phone_column="phone",
         )

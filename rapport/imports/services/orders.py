@@ -11,11 +11,14 @@ from collections import OrderedDict
 from decimal import Decimal
 from typing import Any
 
+from django.db.models.functions import Upper
+
 from rapport.accounts import services as account_services
+from rapport.accounts.contact_methods import emails_upper
 from rapport.accounts.models import Account, Contact, ContactEmail
 from rapport.imports.services.base import NOT_EDITABLE
+from rapport.imports.services.bulk_sql import where_in
 from rapport.imports.services.cleaning import Row
-from rapport.imports.services.owned import email_variants
 from rapport.imports.services.through_services import ServiceImporter
 from rapport.orders import services as order_services
 from rapport.orders.models import Order
@@ -138,16 +141,21 @@ class OrderImporter(ServiceImporter):
                 .values_list("name", "pk")
             ):
                 accounts.setdefault(name, pk)
-        emails = {r.values["contact_email"] for r in heads if r.values.get("contact_email")}
+        # Contacts by email, case-insensitively: UPPER(email) (the contactemail_email_upper
+        # index), keyed by that form.
+        upper_of = emails_upper(
+            {r.values["contact_email"] for r in heads if r.values.get("contact_email")}
+        )
         contacts: dict[str, int] = {}
-        if emails:
+        if upper_of:
             ids: dict[str, int] = {}
-            for email, pk in (
-                ContactEmail.objects.filter(email__in=email_variants(emails))
+            for upper, pk in (
+                ContactEmail.objects.annotate(upper=Upper("email"))
+                .filter(where_in("upper", set(upper_of.values())))
                 .order_by("-contact_id")  # the oldest wins
-                .values_list("email", "contact_id")
+                .values_list("upper", "contact_id")
             ):
-                ids[email.lower()] = pk
+                ids[upper] = pk
             seen = set(
                 visible(Contact.objects.filter(pk__in=ids.values()), self.actor).values_list(
                     "pk", flat=True
@@ -155,7 +163,7 @@ class OrderImporter(ServiceImporter):
             )
             contacts = {e: pk for e, pk in ids.items() if pk in seen}
             if self.job.create_customers:
-                self._create_customers(heads, accounts, contacts, known=set(ids))
+                self._create_customers(heads, accounts, contacts, set(ids), upper_of)
         skus = {
             r.values["product_sku"]
             for g in groups.values()
@@ -175,7 +183,7 @@ class OrderImporter(ServiceImporter):
                         "account",
                     )
             if head.get("contact_email") and "contact_id" not in head:
-                head["contact_id"] = contacts.get(head["contact_email"].lower())
+                head["contact_id"] = contacts.get(upper_of[head["contact_email"]])
                 if head["contact_id"] is None:
                     group[0].fail(
                         f"No contact with the email {head['contact_email']!r}"
@@ -234,17 +242,23 @@ class OrderImporter(ServiceImporter):
         )
 
     def _create_customers(
-        self, heads: list[Row], accounts: dict[str, int], contacts: dict[str, int], known: set
+        self,
+        heads: list[Row],
+        accounts: dict[str, int],
+        contacts: dict[str, int],
+        known: set,
+        upper_of: dict[str, str],
     ) -> None:
-        """A contact for each email that no contact has (one the importer cannot see is not
-        duplicated: its orders are refused as before), with the account the row names,
-        created when the importer sees none of that name."""
+        """A contact for each email that no contact has, in any case (one the importer
+        cannot see is not duplicated: its orders are refused as before), with the account
+        the row names, created when the importer sees none of that name. `contacts` and
+        `known` are keyed by the emails' upper-case form (`upper_of`)."""
         for head in heads:
             values = head.values
             email = values.get("contact_email")
-            if not email or email.lower() in known or head.outcome == "failed":
+            if not email or upper_of[email] in known or head.outcome == "failed":
                 continue
-            known.add(email.lower())
+            known.add(upper_of[email])
             account_id = values.get("account_id")
             name = values.get("account")
             if account_id is None and name:
@@ -273,7 +287,7 @@ class OrderImporter(ServiceImporter):
                 ),
             )
             if contact is not None:
-                contacts[email.lower()] = contact.pk
+                contacts[upper_of[email]] = contact.pk
                 self.extra["customers_created"] += 1
 
     def _lines(self, group: list[Row]) -> list[dict[str, Any]]:

@@ -18,6 +18,7 @@ from typing import Any
 from django.db.models import F
 from django.utils import timezone
 
+from rapport.accounts.contact_methods import emails_upper
 from rapport.imports.services.base import (
     NOT_EDITABLE,
     EventKind,
@@ -32,15 +33,6 @@ from rapport.imports.services.cleaning import Row
 from rapport.records.models import OwnedRecord
 from rapport.records.services import jsonable
 from rapport.records.visibility import editable
-
-
-def email_variants(emails) -> list[str]:
-    """Stored emails keep the case of their local part: look both forms up."""
-    out = set()
-    for e in emails:
-        out.add(e)
-        out.add(e.lower())
-    return list(out)
 
 
 def _name(text: str | None) -> str:
@@ -74,18 +66,22 @@ def match_person(
     phone_column: str,
 ) -> dict[int, list[int]]:
     """Row number → the one record (contact, lead) the row is about, never a different
-    person: its email (any case) decides; a phone alone, which a switchboard or a family
-    shares, only for a row without email, or when the names agree too. Several records
+    person: its email decides, compared case-insensitively as `UPPER(email)` (the form the
+    functional indexes serve; `emails_sql` selects that form and its id, `email_column` is
+    the UPPER expression), so a row finds a record whose address differs only in case,
+    whichever was written first (in an earlier run or by an earlier row of the file); a
+    phone alone, which a switchboard or a family shares, only for a row without email, or
+    when the names agree too. Several records
     that fit equally fail the row as ambiguous (nothing is written for it); a phone whose
     records all bear other names matches nothing (a new person). Three queries per batch."""
     by_email: dict[str, set[int]] = {}
-    emails = {r.values["email"] for r in rows if r.values.get("email")}
-    for email, pk in pairs_where_in(emails_sql, email_column, email_variants(emails)):
-        by_email.setdefault(email.lower(), set()).add(pk)
+    upper_of = emails_upper({r.values["email"] for r in rows if r.values.get("email")})
+    for upper, pk in pairs_where_in(emails_sql, email_column, set(upper_of.values())):
+        by_email.setdefault(upper, set()).add(pk)
     phones = {
         r.values["phone"]
         for r in rows
-        if r.values.get("phone") and r.values.get("email", "").lower() not in by_email
+        if r.values.get("phone") and upper_of.get(r.values.get("email")) not in by_email
     }
     by_phone: dict[str, set[int]] = {}
     for number, pk in pairs_where_in(phones_sql, phone_column, phones):
@@ -101,9 +97,9 @@ def match_person(
             names[pk] = (first, last)
     out: dict[int, list[int]] = {}
     for row in rows:
-        email = row.values.get("email", "").lower()
+        email = row.values.get("email", "")
         phone = row.values.get("phone", "")
-        found = by_email.get(email)
+        found = by_email.get(upper_of.get(email))
         how = "email"
         if not found and phone in by_phone:
             found, how = by_phone[phone], "phone"
@@ -120,7 +116,7 @@ def match_person(
             elif how == "phone" and all(v is False for v in verdicts.values()):
                 continue  # every record on that line is someone else
         if len(ids) > 1:
-            key = email if how == "email" else phone
+            key = email.lower() if how == "email" else phone
             row.fail(
                 f"Ambiguous: {len(ids)} {model._meta.verbose_name_plural} have the {how} {key}"
                 " and nothing in the row tells which one it is (add an email or the names); "

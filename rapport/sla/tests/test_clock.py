@@ -18,12 +18,12 @@ from rapport.calendars.clock import (
     is_open_at,
     next_opening,
 )
+from rapport.conftest import TWO_PERIODS
 from rapport.sla.clock import MET, PAUSED, RUNNING, STOPPED, ClockInput, ClockRules, compute_clock
 
 PARIS = datetime.timezone(datetime.timedelta(hours=2))  # CEST, for readable summer rows
 CET = datetime.timezone(datetime.timedelta(hours=1))
 UTC = datetime.UTC
-TWO_PERIODS = [(datetime.time(9), datetime.time(12)), (datetime.time(13), datetime.time(17))]
 OFFICE = CalendarSpec(
     time_zone="Europe/Paris", periods={d: TWO_PERIODS for d in range(5)}, holiday_country="FR"
 )

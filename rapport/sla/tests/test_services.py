@@ -9,11 +9,12 @@ from django.core.exceptions import ValidationError
 
 from rapport.calendars.services import calendar_save
 from rapport.cases.models import CaseCategory
+from rapport.conftest import TWO_PERIODS
 from rapport.records.exceptions import PermissionDenied
 from rapport.sla.models import SlaClock, SlaEvent, SlaPolicy
 from rapport.sla.policies import sla_policy_save
 from rapport.sla.services import policy_for_case, sla_on_case_event, sla_recompute
-from rapport.sla.tests.conftest import TWO_PERIODS, UTC, paris
+from rapport.sla.tests.conftest import UTC, paris
 
 pytestmark = pytest.mark.django_db
 
