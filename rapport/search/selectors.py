@@ -365,7 +365,10 @@ def _estimated_shares(parts: dict[str, list[QuerySet]]) -> dict[str, float | Non
     for object_type, type_parts in parts.items():
         base = type_parts[0].model.objects.all()
         for qs in (base, *type_parts):
-            sql, qs_params = qs.order_by().values("pk").query.get_compiler(using).as_sql()
+            try:
+                sql, qs_params = qs.order_by().values("pk").query.get_compiler(using).as_sql()
+            except EmptyResultSet:  # a grant that can match nothing: no estimate
+                return found
             sqls.append(f"SELECT * FROM ({sql}) AS q{len(sqls)}")  # noqa: S608
             params += qs_params
         sizes.append((object_type, len(type_parts) + 1))
@@ -374,7 +377,7 @@ def _estimated_shares(parts: dict[str, list[QuerySet]]) -> dict[str, float | Non
         plan = cursor.fetchone()[0]
     if isinstance(plan, str):
         plan = json.loads(plan)
-    top = plan[0]["Plan"]
+    top = plan[0].get("Plan", {}) if plan else {}
     rows = [child.get("Plan Rows", 0) for child in top.get("Plans", [])]
     if top.get("Node Type") != "Append" or len(rows) != len(sqls):
         return found
