@@ -625,6 +625,9 @@ class CandidateBatch:
     # are cut off at `per_source`, not their opportunities).
     counted: tuple[bool, ...]
     short: Q  # the short terms' name-prefix conditions, for the caller to apply
+    # PostgreSQL: the ways (their positions) reading rows under the record (emails,
+    # phones) that could apply the short terms too (candidate_batch's `narrow`) and did not.
+    narrowable: tuple[int, ...] = ()
 
     def complete(self, rows: list[tuple[int, int]]) -> bool:
         """Whether `rows` (this batch's result) hold every record matching the query: no
@@ -634,22 +637,58 @@ class CandidateBatch:
             per_way[way] += 1
         return self.complete_counts(per_way)
 
-    def complete_counts(self, per_way: list[int]) -> bool:
-        """`complete`, given how many rows each way returned."""
+    def complete_counts(self, per_way: list[int], *, but: tuple[int, ...] = ()) -> bool:
+        """`complete`, given how many rows each way returned (`but`: those ways aside)."""
         return all(
             counted and n < self.per_source
-            for counted, n in zip(self.counted, per_way, strict=True)
+            for way, (counted, n) in enumerate(zip(self.counted, per_way, strict=True))
+            if way not in but
         )
 
 
-def candidate_batch(qs: QuerySet, q: str | None, *, per_source: int) -> CandidateBatch | None:
+def _rows_ids(
+    index: SearchIndex, source: Source, terms: list[Term], long_terms: list[Term], cap: int
+) -> tuple[str, list]:
+    """PostgreSQL, candidate_batch: SQL selecting the record ids of at most `cap` rows of
+    `source` (rows under the record: its emails, its phones) matching the long terms,
+    straight from the source's index, and, when `terms` has short terms, only rows whose
+    record's name starts with them (checked on the record by its primary key, row by row
+    as the index yields them). Without that check ("an bab": the emails containing "bab",
+    whoever's name starts with "an"), the way is cut off at `cap` rows of which few may be
+    the query's matches, so it never proved that every match was in: a user who sees a
+    share of the records paid every batch size and the per-grant plan after them."""
+    sql, params = _source_ids(index, source, long_terms, "postgresql")
+    shorts = [t for t in terms if t.short]
+    if shorts:
+        conds = []
+        for term in shorts:
+            names = [like_sql(f"m.{f}", "postgresql") for f in index.name_fields]
+            conds.append("(" + " OR ".join(names) + ")")
+            params = [*params, *[escape_like(term.text) + "%"] * len(names)]
+        # A scalar subquery: never turned into a join. As EXISTS, PostgreSQL merge-joined
+        # the emails and the records in id order under the LIMIT (tens of thousands of
+        # rows of each read for "pa ini" at 1M contacts).
+        column = source.table.record_column
+        sql = (
+            f"SELECT s.{column} FROM ({sql}) AS s WHERE (SELECT {' AND '.join(conds)} "
+            f"FROM {index.main.table} AS m WHERE m.id = s.{column})"
+        )
+    return f"{sql} LIMIT {int(cap)}", params
+
+
+def candidate_batch(
+    qs: QuerySet, q: str | None, *, per_source: int, narrow: bool = False
+) -> CandidateBatch | None:
     """The ways of matching of `search_candidates(qs, q, per_source=…)`, each tagged, for a
     queryset without visibility (the index-first typeahead): the caller picks the visible
     ones among the ids, and asks a bigger batch when a way was cut off before enough were
     visible. On PostgreSQL an email or phone way selects the matching rows' record ids
     straight from the index (deleted records and the short terms are the caller's to
     filter, with `short`), so that its count is the index's: fewer than `per_source` means
-    every match is in. None when `q` has no words."""
+    every match is in. With `narrow` and short terms, those ways keep only rows whose
+    record's name starts with the short terms (_rows_ids: a primary-key lookup per row the
+    index yields, up to thousands for a common word, so the caller asks it only when a
+    batch without it fell short). None when `q` has no words."""
     index = index_for(qs)
     terms = parse_query(q, phones=index is not None)
     if index is None or not terms:
@@ -659,6 +698,7 @@ def candidate_batch(qs: QuerySet, q: str | None, *, per_source: int) -> Candidat
     short = _short_filters(index, terms)
     long_terms = [t for t in terms if not t.short]
     ways: list[tuple[str, list, bool]] = []
+    narrowable: list[int] = []
 
     def add(part: QuerySet, counted: bool = True) -> None:
         sql, params = part[:per_source].query.get_compiler(using=qs.db).as_sql()
@@ -669,7 +709,10 @@ def candidate_batch(qs: QuerySet, q: str | None, *, per_source: int) -> Candidat
     else:
         for source in sources(index):
             if vendor == "postgresql" and source.path and source.table.record_column != "id":
-                sql, params = _source_ids(index, source, long_terms, vendor, cap=per_source)
+                shorts = terms if narrow else []
+                if not narrow and len(long_terms) < len(terms):
+                    narrowable.append(len(ways))
+                sql, params = _rows_ids(index, source, shorts, long_terms, per_source)
                 ways.append((sql, params, True))
             else:
                 counted = vendor == "sqlite" or not source.path
@@ -684,5 +727,10 @@ def candidate_batch(qs: QuerySet, q: str | None, *, per_source: int) -> Candidat
         sqls.append(f"SELECT *, {n} AS way FROM ({sql}) AS way{n}")
         params += way_params
     return CandidateBatch(
-        " UNION ALL ".join(sqls), params, per_source, tuple(w[2] for w in ways), short
+        " UNION ALL ".join(sqls),
+        params,
+        per_source,
+        tuple(w[2] for w in ways),
+        short,
+        tuple(narrowable),
     )
