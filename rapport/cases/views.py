@@ -18,7 +18,6 @@ from rapport.cases import selectors, services
 from rapport.cases.models import (
     OPEN_STATUSES,
     AgentAvailability,
-    AgentStatus,
     AssignmentMode,
     CaseCategory,
     CaseChannel,
@@ -57,14 +56,16 @@ class AgentChoice(NamedTuple):
     name: str
 
 
+def _agent_choice(pk: int, username: str, first: str, last: str) -> AgentChoice:
+    return AgentChoice(pk, f"{first} {last}".strip() or username)
+
+
 def _agent_choices() -> list[AgentChoice]:
     """The owner pickers' options as plain (pk, name) pairs: one narrow read, no model
     instances (every agent of the desk is listed on every case page and workspace)."""
     return [
-        AgentChoice(pk, f"{first} {last}".strip() or username)
-        for pk, username, first, last in _agents().values_list(
-            "pk", "username", "first_name", "last_name"
-        )
+        _agent_choice(*row)
+        for row in _agents().values_list("pk", "username", "first_name", "last_name")
     ]
 
 
@@ -109,7 +110,9 @@ def workspace(request):
         "queue", "owner", "account", "contact", "sla_clock__policy__calendar"
     )
     rows = list(qs.order_by(F("due_at").asc(nulls_last=True), "-created_at", "-id")[:PAGE])
-    status = AgentStatus.objects.filter(user=request.user).first()
+    # Availability, pickers and the bell's count in one statement (the bell's own read is
+    # then skipped: the view's context wins over the context processor's).
+    header = selectors.workspace_pickers(request.user)
     return render(
         request,
         "cases/workspace.html",
@@ -119,10 +122,13 @@ def workspace(request):
             "rows": rows,
             "q": q,
             "more": len(rows) == PAGE,
-            "queues": _queue_choices(),
-            "agents": _agent_choices(),
+            "queues": [QueueChoice(*row) for row in header.queues],
+            "agents": [_agent_choice(*row) for row in header.agents],
             "statuses": CaseStatus.choices,
-            "availability": status.availability if status else AgentAvailability.OFFLINE,
+            "availability": (
+                AgentAvailability.OFFLINE if header.availability is None else header.availability
+            ),
+            "unread_notifications": header.unread_notifications,
             "availabilities": AgentAvailability.choices,
             "can_work": not request.user.is_read_only,
             "can_configure": request.user.is_admin or request.user.role == "manager",
