@@ -47,6 +47,30 @@ PAGE = 50
 CASE_PAGE_RELATED = ("category", "subcategory", "sla_clock__policy__calendar")
 
 
+# What a workspace row shows (cases_ui.case_rows) and nothing else: the columns of the case
+# and of the five joined tables it reads; the rest (descriptions, every column of the user,
+# account and contact rows) was ~1 ms of CPU a page to decode and set on 50 × 6 instances.
+# test_workspace_rows.py checks the page reads nothing lazily.
+WORKSPACE_RELATED = ("queue", "owner", "account", "contact", "sla_clock__policy__calendar")
+WORKSPACE_ROW_FIELDS = (
+    "number",
+    "subject",
+    "tier",
+    "status",
+    "priority",
+    "due_at",
+    "queue__name",
+    "owner__username",
+    "owner__first_name",
+    "owner__last_name",
+    "account__name",
+    "contact__first_name",
+    "contact__last_name",
+    "sla_clock__policy__pause_statuses",
+    "sla_clock__policy__calendar__updated_at",
+)
+
+
 def _agents():
     return User.objects.filter(is_active=True).exclude(role="read_only").order_by("username")
 
@@ -106,9 +130,7 @@ def workspace(request):
     # The next SLA target first; cases with none (paused, met, no policy) after, on both
     # backends (SQLite sorts NULL first by default, PostgreSQL last).
     # The rows show the customer, queue, owner and SLA due time (not the categories).
-    qs = qs.select_related(None).select_related(
-        "queue", "owner", "account", "contact", "sla_clock__policy__calendar"
-    )
+    qs = qs.select_related(None).select_related(*WORKSPACE_RELATED).only(*WORKSPACE_ROW_FIELDS)
     rows = list(qs.order_by(F("due_at").asc(nulls_last=True), "-created_at", "-id")[:PAGE])
     # Availability, pickers and the bell's count in one statement (the bell's own read is
     # then skipped: the view's context wins over the context processor's).
