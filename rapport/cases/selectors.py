@@ -477,3 +477,52 @@ _RESOLUTION_CODES_USED = Prepared(
         .values_list("resolution_code")[:RESOLUTION_CODES_FROM]
     )
 )
+
+
+class WorkspacePickers(NamedTuple):
+    """What the workspace shows besides its rows, read in one statement."""
+
+    availability: str | None  # the user's AgentStatus, None without one
+    queues: list[tuple[int, str]]  # active queues (pk, name), in Queue's order (name, id)
+    agents: list[tuple[int, str, str, str]]  # (pk, username, first, last), by username
+    unread_notifications: int  # the bell's count (notifications.selectors.unread_count)
+
+
+def workspace_pickers(user: User) -> WorkspacePickers:
+    """The agent's availability, the queue and owner pickers' options and the bell's unread
+    count in ONE statement (four before: ~0.6 ms of ORM compilation each on every workspace
+    view). The same rows as `AgentStatus.objects.filter(user=…).first()`,
+    `Queue.objects.filter(is_active=True)`, the active agents who are not read-only by
+    username, and `unread_count` (test_workspace_pickers.py compares them)."""
+    from django.db import connection
+
+    from rapport.cases.models import AgentStatus
+    from rapport.notifications.selectors import unread_count_sql
+
+    q = connection.ops.quote_name
+    status_t, queue_t, user_t = (q(m._meta.db_table) for m in (AgentStatus, Queue, User))
+    unread_sql, unread_params = unread_count_sql(user)
+    sql = (
+        f"SELECT 0, NULL, {status_t}.{q('availability')}, NULL, NULL FROM {status_t}"  # noqa: S608 - our names; values are parameters
+        f" WHERE {status_t}.{q('user_id')} = %s"
+        f" UNION ALL SELECT 1, {queue_t}.{q('id')}, {queue_t}.{q('name')}, NULL, NULL"
+        f" FROM {queue_t} WHERE {queue_t}.{q('is_active')}"
+        f" UNION ALL SELECT 2, {user_t}.{q('id')}, {user_t}.{q('username')},"
+        f" {user_t}.{q('first_name')}, {user_t}.{q('last_name')} FROM {user_t}"
+        f" WHERE {user_t}.{q('is_active')} AND NOT ({user_t}.{q('role')} = %s)"
+        f" UNION ALL SELECT 3, {unread_sql}, NULL, NULL, NULL"
+        " ORDER BY 1, 3, 2"
+    )
+    availability, queues, agents, unread = None, [], [], 0
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [user.pk, Role.READ_ONLY.value, *unread_params])
+        for kind, pk, a, b, c in cursor.fetchall():
+            if kind == 0:
+                availability = a
+            elif kind == 1:
+                queues.append((pk, a))
+            elif kind == 2:
+                agents.append((pk, a, b, c))
+            else:
+                unread = pk
+    return WorkspacePickers(availability, queues, agents, unread)

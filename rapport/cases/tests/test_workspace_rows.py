@@ -121,3 +121,30 @@ def test_case_page_joins_only_what_it_shows_and_reads_nothing_lazily(personas, d
         if (m := re.search(r'WHERE "(\w+)"\."id" = \d+ LIMIT 21$', q["sql"]))
     ]
     assert lazy == ["identity_user"], lazy
+
+
+@pytest.mark.parametrize("who", ["admin", "owner", "teammate"])
+def test_workspace_reads_only_the_row_columns_and_nothing_lazily(personas, desk, office, who):
+    """The workspace loads WORKSPACE_ROW_FIELDS only: a column the rows read that is not in
+    it would be one more statement per row (a deferred field or a relation loaded by key)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    _variety(personas, desk, office)
+    client = Client()
+    client.force_login(getattr(personas, who))
+    assert client.get("/cases/?view=all").status_code == 200  # the calendar spec's cache
+    for view in ("all", "mine", "unassigned", "open", "breaching"):
+        with CaptureQueriesContext(connection) as ctx:
+            page = client.get(f"/cases/?view={view}")
+        assert page.status_code == 200
+        lazy = [
+            m.group(1)
+            for q in ctx.captured_queries
+            if (m := re.search(r'WHERE "(\w+)"\."id" = \d+ LIMIT 21$', q["sql"]))
+        ]
+        assert lazy == ["identity_user"], (view, lazy)
+        assert not any('"cases_case"."description"' in q["sql"] for q in ctx.captured_queries)
+    client.force_login(personas.admin)
+    html = client.get("/cases/?view=all").content.decode()
+    assert html.count('<td class="num"><a href="/cases/') == 4 and "breached " in html

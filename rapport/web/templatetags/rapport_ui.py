@@ -2,7 +2,9 @@
 navigation state and toast parsing. Every helper returns text that the template
 escapes; none marks user data safe."""
 
+import re
 from decimal import Decimal
+from html import unescape
 
 from django import template
 from django.utils import formats
@@ -54,17 +56,63 @@ def query(context, **changes) -> str:
     return f"?{encoded}" if encoded else "?"
 
 
+def _is_current(path: str, href: str) -> bool:
+    return path == "/" if href == "/" else path.startswith(href)
+
+
 @register.simple_tag(takes_context=True)
 def nav_link(context, href: str, label: str) -> str:
     """A sidebar link, marked aria-current="page" when the request is under `href`."""
-    path = context["request"].path
-    current = path == "/" if href == "/" else path.startswith(href)
+    current = _is_current(context["request"].path, href)
     return format_html(
         '<a class="nav-link" href="{}"{}>{}</a>',
         href,
         mark_safe(' aria-current="page"') if current else "",  # noqa: S308 - constant
         label,
     )
+
+
+# What web/_sidebar.html may read besides nav_link and {% url %}: these abilities (`can.…`).
+# The sidebar is the same text for everyone with the same answers, but for the current link.
+SIDEBAR_ABILITIES = ("view_marketing_reports", "import_records", "view_settings")
+_NAV_LINK = re.compile(r'<a class="nav-link" href="([^"]*)">')
+_sidebars: dict[tuple, str] = {}
+
+
+class _NoPage:
+    """A request under no link (nav_link marks nothing current for it)."""
+
+    path = ""
+
+
+@register.simple_tag(takes_context=True)
+def sidebar(context) -> str:
+    """web/_sidebar.html, rendered once per process for each combination of the
+    SIDEBAR_ABILITIES answers with no link current, then the links the request is under
+    marked aria-current="page" by nav_link's own rule. The same text as the include
+    (test_sidebar.py renders both for every persona and section); ~25 nav_link tags and
+    their template nodes were ~0.5 ms of CPU on every page."""
+    template = context.template.engine.get_template("web/_sidebar.html")
+    can = context.get("can")
+    if can is None or "request" not in context:
+        return template.render(context)
+    answers = tuple(bool(getattr(can, name)) for name in SIDEBAR_ABILITIES)
+    key = (template, answers)
+    html = _sidebars.get(key)
+    if html is None:
+        fixed = {name: answer for name, answer in zip(SIDEBAR_ABILITIES, answers, strict=True)}
+        html = template.render(context.new({"request": _NoPage, "can": fixed}))
+        if len(_sidebars) > 64:  # old templates of a development server's reloads
+            _sidebars.clear()
+        _sidebars[key] = html
+    path = context["request"].path
+
+    def mark(match: re.Match) -> str:
+        if _is_current(path, unescape(match.group(1))):
+            return f'{match.group(0)[:-1]} aria-current="page">'
+        return match.group(0)
+
+    return mark_safe(_NAV_LINK.sub(mark, html))  # noqa: S308 - the template's own output
 
 
 @register.filter
