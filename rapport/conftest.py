@@ -50,7 +50,11 @@ def django_db_setup(
     run_id = workerinput.get("testrunuid") or _RUN_ID
     aliases, serialized_aliases = _get_databases_for_setup(request.session.items)
     with contextlib.ExitStack() as stack, django_db_blocker.unblock():
-        if django_db_use_migrations and os.environ.get("RAPPORT_TEST_DB_TEMPLATE") != "0":
+        if not django_db_use_migrations:  # --nomigrations
+            from pytest_django.fixtures import _disable_migrations
+
+            _disable_migrations()
+        elif os.environ.get("RAPPORT_TEST_DB_TEMPLATE") != "0":
             key = migrations_key()
             for alias in aliases:
                 clone = TemplateClone(
@@ -62,10 +66,6 @@ def django_db_setup(
                 )
                 if clone.supported():
                     stack.enter_context(clone.active())
-        else:
-            from pytest_django.fixtures import _disable_migrations
-
-            _disable_migrations()
         db_cfg = setup_databases(
             verbosity=request.config.option.verbose,
             interactive=False,
