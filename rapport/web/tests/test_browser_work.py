@@ -12,30 +12,25 @@ from django.utils import timezone
 from rapport.accounts.services import account_create, contact_create
 from rapport.activities.models import Activity
 from rapport.activities.services import activity_log
+from rapport.conftest import restore_migration_data
 from rapport.identity.models import Role
 from rapport.identity.services import team_create, user_create
 from rapport.orders.models import Order
 from rapport.records.models import CustomFieldDefinition
 from rapport.sales.services import product_create
 
-# Transactional tests end with a flush that also empties what the migrations wrote (the
-# default pipeline …): restore it before each test here and after the module, so the
-# tests that run next in this process still find it.
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
 ]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _migration_data_back_afterwards(django_db_blocker):
-    yield
-    from django.db import connection
-
-    contents = getattr(connection, "_test_serialized_contents", None)
-    if contents:
-        with django_db_blocker.unblock():
-            connection.creation.deserialize_db_from_string(contents)
+@pytest.fixture(autouse=True)
+def _migration_data(transactional_db):
+    """The migrations' rows (the default pipeline …), which the flush that ends an earlier
+    transactional test removes. (Not serialized_rollback: its reload collides with the
+    content types such a flush recreates, on PostgreSQL.)"""
+    restore_migration_data()
 
 
 PASSWORD = "browser-Pass-2024"
