@@ -36,13 +36,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 
-def migrations_key() -> str:
-    """A hash of Django's version and the content of every installed app's migration files."""
+def migrations_key(configs=None) -> str:
+    """A hash of Django's version and the content of every installed app's (or `configs`')
+    migration files."""
     import django
     from django.apps import apps
 
     digest = hashlib.sha256(django.get_version().encode())
-    for config in sorted(apps.get_app_configs(), key=lambda c: c.label):
+    for config in sorted(configs or apps.get_app_configs(), key=lambda c: c.label):
         folder = Path(config.path) / "migrations"
         if not folder.is_dir():
             continue
@@ -108,9 +109,6 @@ class TemplateClone:
         self.connection.close()
         settings.DATABASES[self.connection.alias]["NAME"] = name
         self.connection.settings_dict["NAME"] = name
-        if not self.is_postgresql:
-            self.connection.ensure_connection()
-            self._sqlite_read_template()
         if serialize:  # setup_databases passes False and serializes itself
             self.connection._test_serialized_contents = self.creation.serialize_db_to_string()
         call_command("createcachetable", database=self.connection.alias)
@@ -141,6 +139,10 @@ class TemplateClone:
     # ----- PostgreSQL ------------------------------------------------------------------------
 
     def template_name(self) -> str:
+        return f"{self.template_family()}{self.key}"
+
+    def template_family(self) -> str:
+        """The name of this test database's templates without the key."""
         base = self.connection.settings_dict["NAME"]
         test_name = self.connection.settings_dict["TEST"].get("NAME")
         # xdist's suffix (`_gw0`) belongs to the worker's database, not to the template.
@@ -148,15 +150,15 @@ class TemplateClone:
         worker = os.environ.get("PYTEST_XDIST_WORKER")
         if worker and base.endswith(f"_{worker}"):
             base = base[: -len(worker) - 1]
-        return f"{base[:48]}_tpl{self.key}"
+        return f"{base[:48]}_tpl"
 
     def _postgresql_clone(self, verbosity: int) -> str:
         worker_name = self.creation._get_test_db_name()
-        template = self.template_name()
+        template, family = self.template_name(), self.template_family()
         quote = self.connection.ops.quote_name
         with self.creation._nodb_cursor() as cursor:
             # One builder at a time per template family; freed when this session ends.
-            cursor.execute("SELECT pg_advisory_lock(%s)", [_lock_id(template[:-10])])
+            cursor.execute("SELECT pg_advisory_lock(%s)", [_lock_id(family)])
             try:
                 cursor.execute(
                     "SELECT shobj_description(oid, 'pg_database') FROM pg_database"
@@ -172,7 +174,7 @@ class TemplateClone:
                     # Templates of other migrations (older runs of this test name) go.
                     cursor.execute(
                         "SELECT datname FROM pg_database WHERE datname LIKE %s AND datname <> %s",
-                        [template[:-10].replace("_", r"\_") + "%", template],
+                        [family.replace("_", r"\_") + "%", template],
                     )
                     for (stale,) in cursor.fetchall():
                         try:
@@ -184,7 +186,7 @@ class TemplateClone:
                 cursor.execute(f"DROP DATABASE IF EXISTS {quote(worker_name)}")
                 cursor.execute(f"CREATE DATABASE {quote(worker_name)} TEMPLATE {quote(template)}")
             finally:
-                cursor.execute("SELECT pg_advisory_unlock(%s)", [_lock_id(template[:-10])])
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [_lock_id(family)])
         return worker_name
 
     # ----- SQLite ------------------------------------------------------------------------------
@@ -214,15 +216,22 @@ class TemplateClone:
                         target.close()
                     os.replace(partial, path)
                     marker.write_text(f"{self.key} {self.run_id}")
+                else:  # read under the lock: another run may be replacing the file
+                    self._sqlite_read(path)
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
-        self._sqlite_template = path
         return self.creation._get_test_db_name()
 
-    def _sqlite_read_template(self) -> None:
-        if self.built:  # this process's in-memory database is the template already
-            return
-        source = sqlite3.connect(f"file:{self._sqlite_template}?mode=ro", uri=True)
+    def _sqlite_read(self, path: Path) -> None:
+        """Fill this process's in-memory test database from the template file."""
+        from django.conf import settings
+
+        name = self.creation._get_test_db_name()
+        self.connection.close()
+        settings.DATABASES[self.connection.alias]["NAME"] = name
+        self.connection.settings_dict["NAME"] = name
+        self.connection.ensure_connection()
+        source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
             source.backup(self.connection.connection)
         finally:
