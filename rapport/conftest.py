@@ -201,6 +201,15 @@ def _migration_data(request):
     restore_migration_data()
 
 
+@pytest.fixture
+def migration_data_restored(transactional_db):
+    """For transactional tests that need the migrations' rows (the default pipeline …),
+    which the flush ending an earlier transactional test removes:
+    `pytest.mark.usefixtures("migration_data_restored")`. Rather than serialized_rollback,
+    whose reload collides with the content types such a flush re-creates (PostgreSQL)."""
+    restore_migration_data()
+
+
 def restore_migration_data() -> None:
     """Put back the rows data migrations create (the default "Sales" pipeline, the website
     tracking consent purpose) if a transactional test's flush removed them; a transactional

@@ -5,7 +5,7 @@ suggestion panel (the case page's spot is simulated: the cases branch owns that 
 import pytest
 from django.utils import timezone
 
-from rapport.conftest import restore_migration_data, sign_in
+from rapport.conftest import sign_in
 from rapport.identity.models import Role
 from rapport.identity.services import user_create
 from rapport.knowledge.models import Article, ArticleCaseUse
@@ -13,15 +13,8 @@ from rapport.knowledge.models import Article, ArticleCaseUse
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("migration_data_restored"),
 ]
-
-
-@pytest.fixture(autouse=True)
-def _migration_data(transactional_db):
-    """The migrations' rows (the default pipeline …), which the flush that ends an earlier
-    transactional test removes. (Not serialized_rollback: its reload collides with the
-    content types such a flush recreates, on PostgreSQL.)"""
-    restore_migration_data()
 
 
 def test_write_an_article_find_it_vote_and_insert_it_into_a_reply(page, screenshot):

@@ -9,22 +9,15 @@ from playwright.sync_api import expect
 
 from rapport.accounts.services import account_create
 from rapport.activities.services import activity_log
-from rapport.conftest import restore_migration_data, sign_in
+from rapport.conftest import sign_in
 from rapport.notifications.reminders import reminders_send_due
 from rapport.notifications.services import notify
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("migration_data_restored"),
 ]
-
-
-@pytest.fixture(autouse=True)
-def _migration_data(transactional_db):
-    """The migrations' rows (the default pipeline …), which the flush that ends an earlier
-    transactional test removes. (Not serialized_rollback: its reload collides with the
-    content types such a flush recreates, on PostgreSQL.)"""
-    restore_migration_data()
 
 
 def test_bell_list_and_marking_read(page, personas, screenshot):

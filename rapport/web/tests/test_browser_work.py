@@ -12,7 +12,6 @@ from django.utils import timezone
 from rapport.accounts.services import account_create, contact_create
 from rapport.activities.models import Activity
 from rapport.activities.services import activity_log
-from rapport.conftest import restore_migration_data
 from rapport.identity.models import Role
 from rapport.identity.services import team_create, user_create
 from rapport.orders.models import Order
@@ -22,15 +21,8 @@ from rapport.sales.services import product_create
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("migration_data_restored"),
 ]
-
-
-@pytest.fixture(autouse=True)
-def _migration_data(transactional_db):
-    """The migrations' rows (the default pipeline …), which the flush that ends an earlier
-    transactional test removes. (Not serialized_rollback: its reload collides with the
-    content types such a flush recreates, on PostgreSQL.)"""
-    restore_migration_data()
 
 
 PASSWORD = "browser-Pass-2024"
