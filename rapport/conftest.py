@@ -5,11 +5,13 @@ Browser tests drive Debian's chromium (/usr/bin/chromium) through Playwright aga
 pytest-django's live server. Playwright's sync API runs an event loop in the test thread,
 so Django's async-safety check must be told that the ORM calls there are fine."""
 
+import contextlib
 import datetime
 import json
 import os
 import shutil
 import time
+import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import import_module
@@ -22,6 +24,63 @@ from rapport.identity.models import Role, User
 from rapport.identity.services import api_token_create, team_create, user_create, user_deactivate
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(
+    request,
+    django_test_environment,
+    django_db_blocker,
+    django_db_use_migrations,
+    django_db_keepdb,
+    django_db_createdb,
+    django_db_modify_db_settings,
+):
+    """pytest-django's database set-up, but every worker's test database is a copy of one
+    template migrated once per run (rapport/testdb.py) instead of migrating on its own.
+    RAPPORT_TEST_DB_TEMPLATE=0: each worker migrates its own (pytest-django's way; the
+    baseline of bench/bench_test_db_setup.py)."""
+    from django.db import connections
+    from django.test.utils import setup_databases, teardown_databases
+    from pytest_django.fixtures import _get_databases_for_setup
+
+    from rapport.testdb import TemplateClone, migrations_key
+
+    keepdb = django_db_keepdb and not django_db_createdb
+    workerinput = getattr(request.config, "workerinput", {})
+    run_id = workerinput.get("testrunuid") or _RUN_ID
+    aliases, serialized_aliases = _get_databases_for_setup(request.session.items)
+    with contextlib.ExitStack() as stack, django_db_blocker.unblock():
+        if not django_db_use_migrations:  # --nomigrations
+            from pytest_django.fixtures import _disable_migrations
+
+            _disable_migrations()
+        elif os.environ.get("RAPPORT_TEST_DB_TEMPLATE") != "0":
+            key = migrations_key()
+            for alias in aliases:
+                clone = TemplateClone(
+                    connections[alias],
+                    run_id=run_id,
+                    key=key,
+                    rebuild=django_db_createdb,
+                    reuse=keepdb,
+                )
+                if clone.supported():
+                    stack.enter_context(clone.active())
+        db_cfg = setup_databases(
+            verbosity=request.config.option.verbose,
+            interactive=False,
+            aliases=aliases,
+            serialized_aliases=serialized_aliases,
+            keepdb=keepdb,
+        )
+    yield
+    if not django_db_keepdb:
+        with django_db_blocker.unblock():
+            teardown_databases(db_cfg, verbosity=request.config.option.verbose)
+
+
+_RUN_ID = uuid.uuid4().hex  # a run without xdist
 
 
 @dataclass
@@ -162,6 +221,15 @@ def _migration_data(request):
     restore_migration_data()
 
 
+@pytest.fixture
+def migration_data_restored(transactional_db):
+    """For transactional tests that need the migrations' rows (the default pipeline …),
+    which the flush ending an earlier transactional test removes:
+    `pytest.mark.usefixtures("migration_data_restored")`. Rather than serialized_rollback,
+    whose reload collides with the content types such a flush re-creates (PostgreSQL)."""
+    restore_migration_data()
+
+
 def restore_migration_data() -> None:
     """Put back the rows data migrations create (the default "Sales" pipeline, the website
     tracking consent purpose) if a transactional test's flush removed them; a transactional
@@ -253,7 +321,10 @@ def page(browser, live_server):
 
 def shots_at_both_sizes(page, screenshot, name: str) -> None:
     """Full-page screenshots `<name>-desktop` (1440×900) and `<name>-phone` (390×844); the
-    phone width never scrolls sideways. Leaves the tab at 1440×900."""
+    page scrolls sideways at neither width. Leaves the tab at 1440×900."""
+    page.set_viewport_size({"width": 1440, "height": 900})
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 1440, f"{name}: {width}px wide on a 1440px screen"
     screenshot(page, f"{name}-desktop", full_page=True)
     page.set_viewport_size({"width": 390, "height": 844})
     width = page.evaluate("document.documentElement.scrollWidth")

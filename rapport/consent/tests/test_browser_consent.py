@@ -2,13 +2,11 @@
 the history; the double opt-in page confirms by itself (script + POST) while a plain GET
 does nothing; the person opens their preference-centre link and opts out."""
 
-from pathlib import Path
-
 import pytest
 from django.urls import get_resolver
 from playwright.sync_api import expect
 
-from rapport.conftest import sign_in
+from rapport.conftest import shots_at_both_sizes, sign_in
 from rapport.consent import selectors, services
 from rapport.consent.links import preferences_url
 from rapport.consent.models import ConsentPurpose, ConsentRecord
@@ -16,7 +14,6 @@ from rapport.consent.tests.conftest import confirm_token_from_outbox, make_conta
 from rapport.identity.services import user_create
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-SHOTS = Path("/tmp/shots/consent")
 
 
 @pytest.fixture
@@ -36,19 +33,7 @@ def purposes(transactional_db):
     return news, offers
 
 
-def _shoot(page, name):
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    for width, height, size in ((1440, 900, "desktop"), (390, 844, "phone")):
-        page.set_viewport_size({"width": width, "height": height})
-        page.screenshot(path=str(SHOTS / f"{name}-{size}.png"), full_page=True)
-        overflow = page.evaluate(
-            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-        )
-        assert overflow <= 1, f"{name} is wider than the {size} screen by {overflow}px"
-    page.set_viewport_size({"width": 1440, "height": 900})
-
-
-def test_agent_records_consent_and_sees_it_in_the_history(page, rep, purposes):
+def test_agent_records_consent_and_sees_it_in_the_history(page, rep, purposes, screenshot):
     news, offers = purposes
     contact = make_contact(rep, "nora@example.com", first="Nora", last="Berg")
     sign_in(page, rep)
@@ -70,11 +55,11 @@ def test_agent_records_consent_and_sees_it_in_the_history(page, rep, purposes):
     expect(row.locator('li[data-channel="phone"] .status')).to_have_text("Opted in")
     assert selectors.current_status(contact, purpose=offers, channel="phone") == "opted_in"
     assert page.errors == []
-    _shoot(page, "contact-consent-card")
+    shots_at_both_sizes(page, screenshot, "consent-contact-consent-card")
 
 
 def test_double_opt_in_confirms_in_one_click_and_preference_centre_opts_out(
-    browser, live_server, rep, purposes
+    browser, live_server, rep, purposes, screenshot
 ):
     news, offers = purposes
     contact = make_contact(rep, "nora@example.com", first="Nora", last="Berg")
@@ -95,11 +80,11 @@ def test_double_opt_in_confirms_in_one_click_and_preference_centre_opts_out(
     tab.goto(f"{live_server.url}/consent/confirm/{token}")
     expect(tab.get_by_role("heading", name="Thank you — confirmed")).to_be_visible()
     assert selectors.current_status(contact, purpose=news, channel="email") == "opted_in"
-    _shoot(tab, "double-opt-in-confirmed")
+    shots_at_both_sizes(tab, screenshot, "consent-double-opt-in-confirmed")
 
     tab.goto(preferences_url(contact).replace("http://localhost:8000", live_server.url))
     expect(tab.get_by_role("heading", name="Your preferences")).to_be_visible()
-    _shoot(tab, "preference-centre")
+    shots_at_both_sizes(tab, screenshot, "consent-preference-centre")
     newsletter = tab.locator("fieldset", has_text="Newsletter")
     email_box = newsletter.get_by_label("Email")
     expect(email_box).to_be_checked()

@@ -15,19 +15,9 @@ from rapport.notifications.services import notify
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("migration_data_restored"),
 ]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _migration_data_back_afterwards(django_db_blocker):
-    yield
-    from django.db import connection
-
-    contents = getattr(connection, "_test_serialized_contents", None)
-    if contents:
-        with django_db_blocker.unblock():
-            connection.creation.deserialize_db_from_string(contents)
 
 
 def test_bell_list_and_marking_read(page, personas, screenshot):

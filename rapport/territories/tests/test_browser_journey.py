@@ -2,23 +2,17 @@
 to the territory's rep, gets a score with reasons; the rep opens it and sees all three; the
 territory manager reads it too (the one visibility layer)."""
 
-import os
-from pathlib import Path
-
 import pytest
 
-from rapport.conftest import ApiClient, sign_in
+from rapport.conftest import ApiClient, shots_at_both_sizes, sign_in
 from rapport.scoring.models import ScoringRule
 from rapport.territories import services
 from rapport.territories.models import AssignmentRule, Strategy
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-SHOTS = Path(os.environ.get("RAPPORT_SHOTS", "/tmp/shots/sfa"))
 
-
-def test_an_api_lead_is_routed_to_the_territory_rep_and_scored(page, personas):
-    SHOTS.mkdir(parents=True, exist_ok=True)
+def test_an_api_lead_is_routed_to_the_territory_rep_and_scored(page, personas, screenshot):
     page.set_default_timeout(60_000)  # a loaded shared machine
     admin = personas.admin
     france = services.territory_save(actor=admin, fields={"name": "France"})
@@ -57,13 +51,9 @@ def test_an_api_lead_is_routed_to_the_territory_rep_and_scored(page, personas):
     assert "France" in page.locator(".fact-list").inner_text()
     timeline = page.locator("text=by rule “Territory rep”")
     timeline.first.wait_for()
-    page.screenshot(path=str(SHOTS / "journey-lead-1440.png"), full_page=True)
-    page.set_viewport_size({"width": 390, "height": 844})
-    assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
-    page.screenshot(path=str(SHOTS / "journey-lead-390.png"), full_page=True)
+    shots_at_both_sizes(page, screenshot, "territories-journey-lead")
 
     # The rep's list sorts by score; the territory manager (another team) reads the lead.
-    page.set_viewport_size({"width": 1440, "height": 900})
     page.goto("/leads/?sort=-score")
     assert "Dupont" in page.locator("table").inner_text()
     page.context.clear_cookies()

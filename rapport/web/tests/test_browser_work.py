@@ -18,24 +18,11 @@ from rapport.orders.models import Order
 from rapport.records.models import CustomFieldDefinition
 from rapport.sales.services import product_create
 
-# Transactional tests end with a flush that also empties what the migrations wrote (the
-# default pipeline …): restore it before each test here and after the module, so the
-# tests that run next in this process still find it.
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("migration_data_restored"),
 ]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _migration_data_back_afterwards(django_db_blocker):
-    yield
-    from django.db import connection
-
-    contents = getattr(connection, "_test_serialized_contents", None)
-    if contents:
-        with django_db_blocker.unblock():
-            connection.creation.deserialize_db_from_string(contents)
 
 
 PASSWORD = "browser-Pass-2024"

@@ -5,7 +5,6 @@ in the segment that matches the city they gave, receives the campaign sent to th
 (the RFC 8058 one-click POST without a session, and the page's button)."""
 
 import re
-from pathlib import Path
 
 import pytest
 from django.urls import get_resolver
@@ -13,7 +12,7 @@ from playwright.sync_api import expect
 
 from rapport.accounts.models import Contact
 from rapport.campaigns.models import Campaign, CampaignRecipient, RecipientState
-from rapport.conftest import sign_in
+from rapport.conftest import shots_at_both_sizes, sign_in
 from rapport.consent import selectors as consent_selectors
 from rapport.consent.models import ConsentPurpose
 from rapport.identity.models import Role
@@ -26,19 +25,6 @@ from rapport.segments.services import segment_create
 from rapport.webforms.models import WebForm
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-SHOTS = Path("/tmp/shots/forms")
-
-
-def _shoot(page, name):
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    for width, height, size in ((1440, 900, "desktop"), (390, 844, "phone")):
-        page.set_viewport_size({"width": width, "height": height})
-        page.screenshot(path=str(SHOTS / f"{name}-{size}.png"), full_page=True)
-        overflow = page.evaluate(
-            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-        )
-        assert overflow <= 1, f"{name} is wider than the {size} screen by {overflow}px"
-    page.set_viewport_size({"width": 1440, "height": 900})
 
 
 def test_form_to_segment_to_campaign_click_and_unsubscribe(
@@ -46,6 +32,7 @@ def test_form_to_segment_to_campaign_click_and_unsubscribe(
     live_server,
     settings,
     smtp_server,  # noqa: F811
+    screenshot,
 ):
     get_resolver().reverse_dict  # noqa: B018 - import every view before the first page
     settings.RAPPORT_BASE_URL = live_server.url
@@ -78,11 +65,11 @@ def test_form_to_segment_to_campaign_click_and_unsubscribe(
     expect(page.get_by_role("heading", name="Fair sign-up")).to_be_visible()
     expect(page.locator(".wf-qr")).to_be_visible()
     assert page.errors == []
-    _shoot(page, "form-detail")
+    shots_at_both_sizes(page, screenshot, "forms-form-detail")
 
     page.goto(f"/forms/{WebForm.objects.get(slug='fair-sign-up').pk}/edit")
     expect(page.get_by_role("button", name="Save", exact=True)).to_be_visible()
-    _shoot(page, "form-builder")
+    shots_at_both_sizes(page, screenshot, "forms-form-builder")
 
     visitor = page.context.browser.new_context(viewport={"width": 390, "height": 844})
     tab = visitor.new_page()
@@ -126,7 +113,7 @@ def test_form_to_segment_to_campaign_click_and_unsubscribe(
     expect(page.get_by_role("link", name=re.compile("Lund"))).to_be_visible()
     page.goto("/forms/")
     expect(page.locator("table")).to_contain_text("Fair sign-up")
-    _shoot(page, "form-list")
+    shots_at_both_sizes(page, screenshot, "forms-form-list")
 
     # A campaign to the segment, built and started in the UI; the dispatcher hands it to the
     # outbox and the outbox's sender delivers it (the task backend runs them at once here).
