@@ -26,10 +26,10 @@ import django  # noqa: E402
 
 django.setup()
 
-from django.db.models import Count  # noqa: E402
 from django.test import Client  # noqa: E402
 
 from bench.timing import p50_p95 as timed  # noqa: E402
+from bench.top_rep import top_rep_id  # noqa: E402
 from rapport.accounts.models import Account, Contact  # noqa: E402
 from rapport.identity.models import Role, User  # noqa: E402
 from rapport.identity.services import team_create, user_create  # noqa: E402
@@ -107,15 +107,7 @@ def admin_and_top_rep() -> tuple[User, User]:
     """The first active admin, and the active sales rep who owns the most contacts (not a
     bench-made user; `REP=<id>` picks another): the search benches' admin and typical rep."""
     admin = User.objects.filter(role=Role.ADMIN, is_active=True).order_by("id").first()
-    top = (
-        Contact.objects.filter(owner__role=Role.SALES_REP, owner__is_active=True)
-        .exclude(owner__username__startswith="bench-")
-        .values("owner_id")
-        .annotate(n=Count("id"))
-        .order_by("-n")
-        .first()
-    )
-    return admin, User.objects.get(pk=int(os.environ.get("REP", top["owner_id"])))
+    return admin, User.objects.get(pk=int(os.environ.get("REP", top_rep_id())))
 
 
 def main() -> None:

@@ -45,10 +45,10 @@ django.setup()
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
-from django.db.models import Count  # noqa: E402
 from django.test import Client  # noqa: E402
 
 from bench.timing import p50_p95  # noqa: E402
+from bench.top_rep import top_rep_id  # noqa: E402
 from rapport.accounts.models import Account, Contact, ContactEmail, ContactPhone  # noqa: E402
 from rapport.identity.models import Role, Team, User  # noqa: E402
 from rapport.identity.services import api_token_create, team_create, user_create  # noqa: E402
@@ -115,15 +115,8 @@ def bench_users() -> tuple[User, User]:
 def typical_rep(member: User) -> User:
     """The active sales rep who owns the most contacts (a demo_data database: one of the
     demo reps, ~1/6 of a million contacts), else `member` (this script's data)."""
-    top = (
-        Contact.objects.filter(owner__role=Role.SALES_REP, owner__is_active=True)
-        .exclude(owner__username__startswith="bench-")
-        .values("owner_id")
-        .annotate(n=Count("id"))
-        .order_by("-n")
-        .first()
-    )
-    return User.objects.get(pk=top["owner_id"]) if top else member
+    top = top_rep_id()
+    return User.objects.get(pk=top) if top is not None else member
 
 
 def fill(target: int, seed: int) -> dict[str, float]:
