@@ -84,6 +84,15 @@ def _due_cell(case, now) -> str:
     )
 
 
+def _around_key(name: str, *args) -> tuple[str, str]:
+    """The URL `name` with `args` and a last key, split around that key: one reverse() for a
+    page whose links differ only by their last key (head + str(key) + tail)."""
+    from django.urls import reverse
+
+    head, _, tail = reverse(name, args=[*args, 0]).rpartition("0")
+    return head, tail
+
+
 def _escaped_labels(model, name: str) -> dict:
     """A choice field's labels by value, escaped, in the active language."""
     return {value: _esc(label) for value, label in model._meta.get_field(name).flatchoices}
@@ -101,14 +110,13 @@ def case_rows(rows, can_work=False):
     (kept byte for byte; rapport/cases/tests/test_workspace_rows.py compares them), at a
     fraction of the CPU — 50 rows through the template engine cost ~10 ms a page (variable
     lookups, per-value localisation, a reverse() per row)."""
-    from django.urls import reverse
     from django.utils.safestring import mark_safe
 
     from rapport.cases.models import Case
     from rapport.web.templatetags.rapport_ui import person
 
     # One reverse() for the page; every row's link differs only by its key.
-    url_head, _, url_tail = reverse("cases:detail", args=[0]).rpartition("0")
+    url_head, url_tail = _around_key("cases:detail")
     now = timezone.now()
     # The choice labels escaped once a page (what get_<field>_display returns, a value
     # without a label as it is): ~100 get_..._display calls a page cost ~1 ms of CPU.
@@ -203,7 +211,6 @@ def case_entries(context, entries):
     test_case_page_render.py compares them), without the template engine's per-entry cost
     (variable lookups, filters, a reverse() per link)."""
     from django.template.defaultfilters import filesizeformat, linebreaksbr
-    from django.urls import reverse
     from django.utils.safestring import mark_safe
 
     from rapport.web.dates import format_moment
@@ -212,11 +219,9 @@ def case_entries(context, entries):
     case_pk = int(case.pk)
     splits = bool(context.get("can_work")) and bool(context.get("splittable"))
     # One reverse() per kind of link for the page; the links differ only by their keys.
-    thread_head, _, thread_tail = reverse("mail_threads:thread", args=[0]).rpartition("0")
-    file_url = reverse("cases:attachment", args=[case_pk, 0])
-    file_head, _, file_tail = file_url.rpartition("0")
-    split_url = reverse("cases:split", args=[case_pk, 0])
-    split_head, _, split_tail = split_url.rpartition("0")
+    thread_head, thread_tail = _around_key("mail_threads:thread")
+    file_head, file_tail = _around_key("cases:attachment", case_pk)
+    split_head, split_tail = _around_key("cases:split", case_pk)
     csrf = _csrf_input(context) if splits else ""
     out = []
     for e in entries:
