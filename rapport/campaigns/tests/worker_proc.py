@@ -4,14 +4,15 @@ run:    print "ready", then dispatch and send until the campaign is fully handed
         outbox is empty (waiting out the leases of killed predecessors), then print a summary.
 serve:  load Django and the URL configuration once, print "ready", then for every "run" line
         on stdin fork a worker process that does what `run` does (no start-up of its own:
-        a kill lands in the sending), print its pid, and print its exit status when it ends
-        (killed or done). Every line is a JSON object: {"ready"}, {"pid"}, {"summary"},
+        a kill lands in the sending), print its pid, and when it ends print its summary (if it
+        finished) and its exit status (killed or done). Every line is a JSON object: {"ready"}, {"pid"}, {"summary"},
         {"exited", "status"}.
 """
 
 import json
 import os
 import sys
+import tempfile
 import time
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rapport.settings_test")
@@ -78,11 +79,17 @@ def serve() -> None:
         if command.strip() != "run":
             continue
         sys.stdout.flush()
+        # The worker hands its summary over in a file, never on stdout: only this process
+        # writes stdout, so a worker that finishes at once cannot interleave its (100 kB)
+        # summary with the pid line (the pipe makes no promise for writes over 4 kB).
+        result = tempfile.NamedTemporaryFile(prefix="worker-summary-", delete=False)
+        result.close()
         pid = os.fork()
         if pid == 0:  # the worker: it sends, and ends without running the server's exit code
             status = 0
             try:
-                _say(summary=send_all())
+                with open(result.name, "w") as out:
+                    json.dump(send_all(), out)
             except BaseException:
                 import traceback
 
@@ -93,7 +100,13 @@ def serve() -> None:
                 os._exit(status)
         _say(pid=pid)
         _, status = os.waitpid(pid, 0)
-        _say(exited=pid, status=os.waitstatus_to_exitcode(status))
+        with open(result.name) as written:
+            text = written.read()
+        os.unlink(result.name)
+        status = os.waitstatus_to_exitcode(status)
+        if status == 0 and text:  # killed mid-write leaves a partial file: no summary then
+            _say(summary=json.loads(text))
+        _say(exited=pid, status=status)
 
 
 def main(mode: str) -> None:
