@@ -7,11 +7,12 @@ product's warranty months, as by hand."""
 
 from typing import Any
 
-from rapport.accounts.models import Account, Contact, ContactEmail
+from rapport.accounts.contact_methods import emails_upper
+from rapport.accounts.models import Account, Contact
 from rapport.assets.models import Asset
 from rapport.assets.selectors import assets_visible_to
 from rapport.assets.services import EDITABLE, asset_create, asset_update
-from rapport.imports.services.base import NOT_EDITABLE
+from rapport.imports.services.base import NOT_EDITABLE, contact_ids_by_email
 from rapport.imports.services.cleaning import Row
 from rapport.imports.services.through_services import ServiceImporter
 from rapport.records.visibility import visible
@@ -45,13 +46,11 @@ class AssetImporter(ServiceImporter):
             ).order_by("id"):
                 accounts_by_name.setdefault(account.name, account)
                 accounts_by_id[account.pk] = account
-        emails = {r.values["contact_email"] for r in rows if r.values.get("contact_email")}
+        upper_of = emails_upper(
+            {r.values["contact_email"] for r in rows if r.values.get("contact_email")}
+        )
         contact_ids = {r.values["contact_id"] for r in rows if r.values.get("contact_id")}
-        by_email: dict[str, int] = {}
-        for email in ContactEmail.objects.filter(
-            email__in=emails, contact__deleted_at__isnull=True
-        ).order_by("contact_id"):
-            by_email.setdefault(email.email, email.contact_id)
+        by_email = contact_ids_by_email(upper_of.values())  # case-insensitively
         contacts = {
             c.pk: c
             for c in visible(
@@ -84,7 +83,7 @@ class AssetImporter(ServiceImporter):
                 if contact is None:
                     self._fail(row, "contact_id", "No such contact", "invalid_contact")
             elif values.get("contact_email"):
-                contact = contacts.get(by_email.get(values["contact_email"], 0))
+                contact = contacts.get(by_email.get(upper_of[values["contact_email"]], 0))
                 if contact is None:
                     self._fail(
                         row,

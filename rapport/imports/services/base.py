@@ -4,9 +4,10 @@ helpers for tags and timeline events."""
 from collections import Counter
 
 from django.db.models import Model
-from django.db.models.functions import Lower
+from django.db.models.functions import Lower, Upper
 from django.utils import timezone
 
+from rapport.accounts.models import ContactEmail
 from rapport.identity.models import User
 from rapport.imports.models import ImportJob
 from rapport.imports.services.bulk_sql import BulkInsert, where_in
@@ -17,6 +18,23 @@ from rapport.timeline.hooks import events_written
 from rapport.timeline.models import EventKind, TimelineEvent
 
 NOT_EDITABLE = "Matches a record you cannot change"
+
+
+def contact_ids_by_email(uppers) -> dict[str, int]:
+    """The contact each email belongs to, case-insensitively: upper-cased address (as
+    `emails_upper` gives it, the form the contactemail_email_upper index holds) → the id of
+    the oldest contact not deleted that has it, as any of its emails. Orders and assets
+    name their customer this way; deleted contacts never take a row."""
+    found: dict[str, int] = {}
+    if uppers:
+        for upper, pk in (
+            ContactEmail.objects.annotate(upper=Upper("email"))
+            .filter(where_in("upper", set(uppers)), contact__deleted_at__isnull=True)
+            .order_by("-contact_id")  # the oldest wins
+            .values_list("upper", "contact_id")
+        ):
+            found[upper] = pk
+    return found
 
 
 class Importer:

@@ -11,13 +11,10 @@ from collections import OrderedDict
 from decimal import Decimal
 from typing import Any
 
-from django.db.models.functions import Upper
-
 from rapport.accounts import services as account_services
 from rapport.accounts.contact_methods import emails_upper
-from rapport.accounts.models import Account, Contact, ContactEmail
-from rapport.imports.services.base import NOT_EDITABLE
-from rapport.imports.services.bulk_sql import where_in
+from rapport.accounts.models import Account, Contact
+from rapport.imports.services.base import NOT_EDITABLE, contact_ids_by_email
 from rapport.imports.services.cleaning import Row
 from rapport.imports.services.through_services import ServiceImporter
 from rapport.orders import services as order_services
@@ -141,21 +138,13 @@ class OrderImporter(ServiceImporter):
                 .values_list("name", "pk")
             ):
                 accounts.setdefault(name, pk)
-        # Contacts by email, case-insensitively: UPPER(email) (the contactemail_email_upper
-        # index), keyed by that form.
+        # Contacts by email, case-insensitively, keyed by the upper-case form.
         upper_of = emails_upper(
             {r.values["contact_email"] for r in heads if r.values.get("contact_email")}
         )
         contacts: dict[str, int] = {}
         if upper_of:
-            ids: dict[str, int] = {}
-            for upper, pk in (
-                ContactEmail.objects.annotate(upper=Upper("email"))
-                .filter(where_in("upper", set(upper_of.values())))
-                .order_by("-contact_id")  # the oldest wins
-                .values_list("upper", "contact_id")
-            ):
-                ids[upper] = pk
+            ids = contact_ids_by_email(upper_of.values())
             seen = set(
                 visible(Contact.objects.filter(pk__in=ids.values()), self.actor).values_list(
                     "pk", flat=True

@@ -184,3 +184,63 @@ def test_an_account_domain_matches_a_stored_account_whatever_the_spelling(person
     assert _counts(job) == (0, 1, 0, 0)
     acme.refresh_from_db()
     assert acme.name == "Acme GmbH"
+
+
+def test_an_asset_file_finds_its_contact_by_email_in_any_case(personas, upload, run):
+    from decimal import Decimal
+
+    from rapport.assets.models import Asset
+    from rapport.sales.models import Product
+
+    Product.objects.create(sku="PRN-1", name="Printer", unit_price=Decimal("100"), is_tracked=True)
+    ann = contact_create(
+        actor=personas.owner, fields={"last_name": "Lee"}, emails=[{"email": "Ann@x.org"}]
+    )
+    data = csv_bytes(
+        [
+            ["Serial number", "SKU", "Email"],
+            ["SN-1", "PRN-1", "ANN@x.org"],
+            ["SN-2", "PRN-1", "ann@X.ORG"],
+        ]
+    )
+    job = run(upload(personas.owner, data, object_type="assets"))
+    assert (job.created, job.failed) == (2, 0)
+    assert set(Asset.objects.values_list("contact_id", flat=True)) == {ann.pk}
+
+
+@pytest.mark.parametrize("object_type", ["orders", "assets"])
+def test_a_deleted_contact_never_takes_a_row_by_its_email(personas, upload, run, object_type):
+    """The oldest contact holding an address wins, among those not deleted: an order or an
+    asset is never attached to a contact in the trash."""
+    from decimal import Decimal
+
+    from rapport.accounts.services import contact_delete
+    from rapport.assets.models import Asset
+    from rapport.sales.models import Product
+
+    Product.objects.create(sku="PRN-1", name="Printer", unit_price=Decimal("100"), is_tracked=True)
+    gone = contact_create(
+        actor=personas.owner, fields={"last_name": "Old"}, emails=[{"email": "ann@x.org"}]
+    )
+    contact_delete(contact=gone, actor=personas.owner)
+    if object_type == "orders":
+        data = csv_bytes(
+            [
+                ["Transaction id", "Date", "Customer email", "Amount"],
+                ["T-1", "2025-03-01", "Ann@x.org", "5"],
+            ]
+        )
+    else:
+        data = csv_bytes([["Serial number", "SKU", "Email"], ["SN-1", "PRN-1", "Ann@x.org"]])
+    job = run(upload(personas.owner, data, object_type=object_type))
+    assert (job.created, job.failed) == (0, 1)
+    assert _errors(job) == [(2, "invalid_contact")]
+    assert not Order.objects.exists() and not Asset.objects.exists()
+    # A live contact with the address, newer than the deleted one, takes the row.
+    ann = contact_create(
+        actor=personas.owner, fields={"last_name": "Lee"}, emails=[{"email": "ANN@x.org"}]
+    )
+    job = run(upload(personas.owner, data, object_type=object_type))
+    assert (job.created, job.failed) == (1, 0)
+    model = Order if object_type == "orders" else Asset
+    assert model.objects.get().contact_id == ann.pk
