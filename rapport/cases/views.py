@@ -249,6 +249,11 @@ def case_new(request):
     return render(request, "cases/case_new.html", {"form": form})
 
 
+# The pickers' fixed choices as plain pairs, built once (`.choices` makes a new list per call).
+_STATUS_PAIRS = tuple(CaseStatus.choices)
+_PRIORITY_PAIRS = tuple(CasePriority.choices)
+
+
 def _case_context(request, case) -> dict:
     from django.utils import timezone
 
@@ -284,8 +289,8 @@ def _case_context(request, case) -> dict:
         "can_set_tier": account is not None and can_edit(account, request.user),
         "tiers": ServiceTier.choices,
         "macros": selectors.macro_choices(),
-        "statuses": CaseStatus.choices,
-        "priorities": CasePriority.choices,
+        "statuses": _STATUS_PAIRS,
+        "priorities": _PRIORITY_PAIRS,
         "queues": _queue_choices(),
         "agents": _agent_choices(),
         "can_work": not request.user.is_read_only and not case.merged_into_id,
