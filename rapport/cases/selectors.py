@@ -365,12 +365,12 @@ def customer_panel(*, case: Case, user: User) -> dict:
             out["orders"] = list(Order.objects.filter(account=account).order_by("-id")[:5])
         except Exception:  # noqa: BLE001 - orders without an account link: none shown
             out["orders"] = []
-    out["recent_cases"] = list(
-        cases_of_customer(
+    out["recent_cases"] = []
+    if account is not None or out["contact"] is not None:  # else nothing to read (or compile)
+        recent = cases_of_customer(
             user=user, account=account, contact=out["contact"] if not account else None, limit=6
         )
-    )
-    out["recent_cases"] = [c for c in out["recent_cases"] if c.pk != case.pk][:5]
+        out["recent_cases"] = [c for c in recent if c.pk != case.pk][:5]
     return out
 
 

@@ -88,11 +88,21 @@ def _agent_choice(pk: int, username: str, first: str, last: str) -> AgentChoice:
     return AgentChoice(pk, f"{first} {last}".strip() or username)
 
 
-def _agent_choices() -> list[AgentChoice]:
+_AGENT_CHOICES: dict[tuple, tuple[AgentChoice, ...]] = {}
+
+
+def _agent_choices() -> tuple[AgentChoice, ...]:
     """The owner pickers' options as plain (pk, name) pairs: one narrow read (compiled
     once), no model instances (every agent of the desk is listed on every case page and
-    workspace)."""
-    return [_agent_choice(*row) for row in _AGENT_ROWS()]
+    workspace). The pairs are made once per process for the same rows (~200 names joined
+    on every case page otherwise)."""
+    rows = tuple(_AGENT_ROWS())
+    choices = _AGENT_CHOICES.get(rows)
+    if choices is None:
+        if len(_AGENT_CHOICES) >= 8:
+            _AGENT_CHOICES.clear()
+        choices = _AGENT_CHOICES[rows] = tuple(_agent_choice(*row) for row in rows)
+    return choices
 
 
 class QueueChoice(NamedTuple):
@@ -249,6 +259,11 @@ def case_new(request):
     return render(request, "cases/case_new.html", {"form": form})
 
 
+# The pickers' fixed choices as plain pairs, built once (`.choices` makes a new list per call).
+_STATUS_PAIRS = tuple(CaseStatus.choices)
+_PRIORITY_PAIRS = tuple(CasePriority.choices)
+
+
 def _case_context(request, case) -> dict:
     from django.utils import timezone
 
@@ -284,8 +299,8 @@ def _case_context(request, case) -> dict:
         "can_set_tier": account is not None and can_edit(account, request.user),
         "tiers": ServiceTier.choices,
         "macros": selectors.macro_choices(),
-        "statuses": CaseStatus.choices,
-        "priorities": CasePriority.choices,
+        "statuses": _STATUS_PAIRS,
+        "priorities": _PRIORITY_PAIRS,
         "queues": _queue_choices(),
         "agents": _agent_choices(),
         "can_work": not request.user.is_read_only and not case.merged_into_id,

@@ -1,5 +1,7 @@
 """Template filters of the service desk pages."""
 
+from html import escape
+
 from django import template
 from django.utils import timezone
 
@@ -36,32 +38,75 @@ def case_status_class(value) -> str:
 @register.simple_tag
 def agent_options(agents, selected=None):
     """The `<option>`s of an owner picker (every agent of the desk, on every case page and
-    workspace): one string built in one pass. `format_html` per option cost ~3 ms of CPU a
-    page for ~200 agents; `html.escape` is what Django's `escape` runs underneath."""
-    return pair_options([(int(a.pk), a.name) for a in agents], selected)
+    workspace): the agents are `AgentChoice` (pk, name) pairs, written by `pair_options`."""
+    return pair_options(agents, selected)
 
 
 @register.simple_tag
 def pair_options(pairs, selected=None):
     """The `<option>`s of a picker from (value, label) pairs, the one equal to `selected`
     marked: what `{% for v, l in pairs %}<option value="{{ v }}"{% if v == selected %}
-    selected{% endif %}>{{ l }}</option>{% endfor %}` wrote, in one pass (the case page has
-    seven pickers; the template loop cost ~1 ms of CPU a page)."""
+    selected{% endif %}>{{ l }}</option>{% endfor %}` wrote. The markup of a list of plain
+    pairs (int or str values and str labels: the pickers' agents, queues, macros, statuses)
+    is built once per process and list (`_options`), and only the selected option is marked
+    on each call: escaping ~250 options cost ~1 ms of CPU a case page."""
     from django.utils.safestring import mark_safe
 
-    return mark_safe(  # noqa: S308 - every value is escaped, the rest is constant
-        "".join(
+    built = _options(pairs)
+    if built is None:
+        html = "".join(
             f'<option value="{_esc(v)}"{" selected" if v == selected else ""}>{_esc(label)}</option>'
             for v, label in pairs
         )
-    )
+    else:
+        html, marks = built
+        try:
+            at = marks.get(selected, ())
+        except TypeError:  # an unhashable value equals none of the plain values
+            at = ()
+        for offset in reversed(at):
+            html = f"{html[:offset]} selected{html[offset:]}"
+    return mark_safe(html)  # noqa: S308 - every value is escaped, the rest is constant
+
+
+_PLAIN = (int, str)
+_OPTIONS: dict[tuple, tuple[str, dict]] = {}
+_OPTIONS_KEPT = 64  # distinct lists kept (a desk's pickers change when its agents do)
+
+
+def _options(pairs) -> tuple[str, dict] | None:
+    """The options of plain `pairs` unselected, and where " selected" goes for each value
+    (the offsets after its `value="…"`), or None for pairs that are not plain. Built once
+    per distinct list: an equal list (same values, labels and types) is the same markup."""
+    key = tuple(pairs)
+    if not all(
+        type(pair) is not str
+        and len(pair) == 2
+        and type(pair[0]) in _PLAIN
+        and type(pair[1]) is str
+        for pair in key
+    ):
+        return None
+    built = _OPTIONS.get(key)
+    if built is None:
+        parts, marks, offset = [], {}, 0
+        for value, label in key:
+            head = f'<option value="{_esc(value)}"'
+            offset += len(head)
+            marks.setdefault(value, []).append(offset)
+            part = f"{head}>{_esc(label)}</option>"
+            offset += len(part) - len(head)
+            parts.append(part)
+        built = ("".join(parts), {value: tuple(at) for value, at in marks.items()})
+        if len(_OPTIONS) >= _OPTIONS_KEPT:
+            _OPTIONS.clear()
+        _OPTIONS[key] = built
+    return built
 
 
 def _esc(value) -> str:
     """`conditional_escape` without its lazy-wrapper cost: safe strings as they are, the rest
     through `html.escape` (what Django's `escape` runs)."""
-    from html import escape
-
     if type(value) is int:
         return str(value)
     if hasattr(value, "__html__"):
@@ -84,13 +129,51 @@ def _due_cell(case, now) -> str:
     )
 
 
-def _around_key(name: str, *args) -> tuple[str, str]:
-    """The URL `name` with `args` and a last key, split around that key: one reverse() for a
-    page whose links differ only by their last key (head + str(key) + tail)."""
-    from django.urls import reverse
+# Keys no URL of the desk is reversed with: where each one lands in the reversed URL is where
+# the caller's key goes.
+_URL_MARK = 987_654_321_000
+_URL_PARTS: dict[tuple, tuple[str, ...]] = {}
 
-    head, _, tail = reverse(name, args=[*args, 0]).rpartition("0")
-    return head, tail
+
+def _url_parts(name: str, nargs: int) -> tuple[str, ...]:
+    """The URL `name` reversed once per process (script prefix and URLconf) with `nargs`
+    marker keys, split around them: the text before, between and after the keys."""
+    from django.urls import get_script_prefix, get_urlconf, reverse
+
+    key = (name, nargs, get_script_prefix(), get_urlconf())
+    parts = _URL_PARTS.get(key)
+    if parts is None:
+        rest, found = reverse(name, args=[_URL_MARK + i for i in range(nargs)]), []
+        for i in range(nargs):
+            before, mark, rest = rest.partition(str(_URL_MARK + i))
+            if not mark:
+                raise ValueError(f"the URL {name} does not carry its keys as written")
+            found.append(before)
+        parts = _URL_PARTS.setdefault(key, (*found, rest))
+    return parts
+
+
+@register.simple_tag
+def cached_url(name: str, *keys) -> str:
+    """`{% url name key… %}` for URLs whose arguments are integer keys, reversed once per
+    process: each `{% url %}` resolved the pattern again (~15 of them on a case page)."""
+    parts = _url_parts(name, len(keys))
+    out = [parts[0]]
+    for key, part in zip(keys, parts[1:], strict=True):
+        out.append(str(int(key)))
+        out.append(part)
+    return "".join(out)
+
+
+def _around_key(name: str, *args) -> tuple[str, str]:
+    """The URL `name` with `args` and a last key, split around that key: the page's links
+    differ only by their last key (head + str(key) + tail)."""
+    parts = _url_parts(name, len(args) + 1)
+    head = [parts[0]]
+    for arg, part in zip(args, parts[1:-1], strict=True):
+        head.append(str(int(arg)))
+        head.append(part)
+    return "".join(head), parts[-1]
 
 
 def _escaped_labels(model, name: str) -> dict:

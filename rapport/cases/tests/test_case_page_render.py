@@ -226,9 +226,13 @@ def test_prepared_reads_return_what_the_querysets_return(personas, desk):
             getattr(theirs.message, "delivery", None), "state", None
         )
     assert selectors.queue_ids_of(personas.teammate) == [desk["queue"].pk]
-    assert _agent_choices() == [
+    assert list(_agent_choices()) == [
         (u.pk, u.get_full_name() or u.username) for u in _agents().order_by("username")
     ]
+    # the pairs kept for the same rows follow a renamed agent
+    personas.teammate.first_name = "Renamed"
+    personas.teammate.save(update_fields=["first_name"])
+    assert (personas.teammate.pk, personas.teammate.get_full_name()) in _agent_choices()
     assert [tuple(c) for c in _queue_choices()] == list(
         Queue.objects.filter(is_active=True).values_list("pk", "name")
     )
