@@ -122,7 +122,7 @@ class PreparedUnion:
 
     Every part is a `values_list` read taking the union's arguments (its build receives the
     same sentinels). The parts' columns must line up by type (position 1 of every part an
-    integer, say); shorter parts are padded with NULLs. Each part keeps its own ordering and
+    integer, say); shorter parts are padded with NULLs of the widest part's types. Each part keeps its own ordering and
     slice: it is numbered by a window over its own ORDER BY, and the union is sorted by part
     and that number. A call returns one list per part, each what the part's queryset would
     return (its converters applied)."""
@@ -135,22 +135,28 @@ class PreparedUnion:
         self._lock = threading.Lock()
 
     def _compile(self, using: str) -> tuple:
-        from django.db.models import Field, Value, Window
-        from django.db.models.functions import RowNumber
+        from django.db.models import Value, Window
+        from django.db.models.functions import Cast, RowNumber
 
         connection = connections[using]
         sentinels = [_SENTINEL_BASE - i for i in range(self._nargs)]
         querysets = [part._build(*sentinels[: part._nargs]) for part in self._parts]
         if any(qs._iterable_class.__name__ != "ValuesListIterable" for qs in querysets):
             raise ValueError("every part of a prepared union is a values_list read")
-        width = max(len(qs._fields) for qs in querysets)
+        widest = max(querysets, key=lambda qs: len(qs._fields))
+        width = len(widest._fields)
+        # Padding NULLs typed as the widest part's columns (PostgreSQL reads an untyped NULL
+        # in a subquery as text, which a boolean or integer column cannot be unioned with).
+        probe = widest.query.get_compiler(using=using)
+        probe.setup_query()
+        types = [col.output_field for col, _, _ in probe.select]
         sqls, params, compilers = [], [], []
         for kind, qs in enumerate(querysets):
             query = qs.query
             ordering = query.order_by or (qs.model._meta.ordering if query.default_ordering else ())
             padded = qs.values_list(
                 *qs._fields,
-                *[Value(None, output_field=Field())] * (width - len(qs._fields)),
+                *[Cast(Value(None), types[i]) for i in range(len(qs._fields), width)],
                 Value(kind),
                 # The part's own order (none: any order, as its queryset gives).
                 Window(RowNumber(), order_by=list(ordering)) if ordering else Value(0),

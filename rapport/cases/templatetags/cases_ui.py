@@ -38,7 +38,29 @@ def agent_options(agents, selected=None):
     """The `<option>`s of an owner picker (every agent of the desk, on every case page and
     workspace): one string built in one pass. `format_html` per option cost ~3 ms of CPU a
     page for ~200 agents; `html.escape` is what Django's `escape` runs underneath."""
-    return pair_options([(int(a.pk), a.name) for a in agents], selected)
+    key = tuple(agents)  # (pk, name) values (AgentChoice), compared by value
+    if (selected is not None and type(selected) is not int) or not all(
+        isinstance(a, tuple) for a in key
+    ):
+        return pair_options([(int(a.pk), a.name) for a in key], selected)
+    from django.utils.safestring import mark_safe
+
+    # The options without a selection, built once for the same agents (the list only
+    # changes when an agent is added, renamed or deactivated); the selected one is marked by
+    # its unique `value="<pk>"` (~1.5 ms of CPU a page for ~200 agents).
+    global _agent_options_last
+    last = _agent_options_last
+    if last is None or last[0] != key:
+        last = _agent_options_last = (key, str(pair_options([(int(a.pk), a.name) for a in key])))
+    html = last[1]
+    if selected is not None:
+        html = html.replace(
+            f'<option value="{selected}">', f'<option value="{selected}" selected>', 1
+        )
+    return mark_safe(html)  # noqa: S308 - pair_options escaped every value
+
+
+_agent_options_last: tuple[tuple, str] | None = None
 
 
 @register.simple_tag
