@@ -5,6 +5,7 @@ from django.http import HttpResponse
 from ninja import File, Form, Query, Router, Status, UploadedFile
 
 from rapport.accounts.selectors import account_get_for_user, contact_get_for_user
+from rapport.api import fast
 from rapport.api.pagination import keyset_page
 from rapport.api.patch import PatchDict
 from rapport.api.versioning import expected_version, set_etag
@@ -115,7 +116,13 @@ def cases_list(request, filters: Query[CaseListParams]):
     key = sort.replace("due_at", "due_sort")
     allowed = {"due_sort", "created_at", "updated_at", "number"}
     page = keyset_page(qs, sort=key, allowed=allowed, cursor=filters.cursor, limit=filters.limit)
-    return page_response(page)
+    # Rendered straight to JSON (rapport.api.fast): the bytes ninja renders for CasePage,
+    # without its per-field getters (~40% of the endpoint's CPU for 50 cases;
+    # test_cases_api_output.py compares them).
+    items = fast.dump_many(CaseOut, page.items, request=request)
+    return fast.json_response(
+        request, {"items": items, "next_cursor": page.next_cursor, "count": page.count}
+    )
 
 
 @router.post("", response={200: CaseOut, 201: CaseOut, **ERRORS}, operation_id="case_create")

@@ -29,9 +29,7 @@ from rapport.cases.models import (
     RoutingRule,
     ServiceTier,
 )
-from rapport.identity.models import User
 from rapport.records.exceptions import RecordNotFound
-from rapport.records.prepared import Prepared
 from rapport.web.decorators import ui_view
 
 TABS = [
@@ -72,16 +70,12 @@ WORKSPACE_ROW_FIELDS = (
 )
 
 
-def _agents():
-    return User.objects.filter(is_active=True).exclude(role="read_only").order_by("username")
+_agents = selectors.agents
 
 
 class AgentChoice(NamedTuple):
     pk: int
     name: str
-
-
-_AGENT_ROWS = Prepared(lambda: _agents().values_list("pk", "username", "first_name", "last_name"))
 
 
 def _agent_choice(pk: int, username: str, first: str, last: str) -> AgentChoice:
@@ -96,7 +90,7 @@ def _agent_choices() -> tuple[AgentChoice, ...]:
     once), no model instances (every agent of the desk is listed on every case page and
     workspace). The pairs are made once per process for the same rows (~200 names joined
     on every case page otherwise)."""
-    rows = tuple(_AGENT_ROWS())
+    rows = tuple(selectors.AGENT_ROWS())
     choices = _AGENT_CHOICES.get(rows)
     if choices is None:
         if len(_AGENT_CHOICES) >= 8:
@@ -113,10 +107,7 @@ class QueueChoice(NamedTuple):
 def _queue_choices() -> list[QueueChoice]:
     """The queue pickers' options (active queues, in the model's order) as (pk, name) pairs:
     the pickers show nothing else, and model instances cost CPU on every case page."""
-    return [QueueChoice(pk, name) for pk, name in _QUEUE_ROWS()]
-
-
-_QUEUE_ROWS = Prepared(lambda: Queue.objects.filter(is_active=True).values_list("pk", "name"))
+    return [QueueChoice(pk, name) for pk, name in selectors.QUEUE_ROWS()]
 
 
 def _errors(exc: ValidationError) -> str:

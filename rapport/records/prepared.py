@@ -141,3 +141,90 @@ def _values(compiled: _Compiled, rows: list) -> Any:
     if compiled.converters or compiled.composite:
         rows = map(tuple, rows)
     return rows
+
+
+class PreparedUnion:
+    """Several `Prepared` reads run as ONE statement (UNION ALL), still compiled once per
+    process and database from the same querysets: each part's SQL is the ORM's for its
+    queryset, so a page that reads several small fixed lists pays one round trip without
+    a hand-written twin of any of them.
+
+    Every part is a `values_list` read taking the union's arguments (its build receives the
+    same sentinels). The parts' columns must line up by type (position 1 of every part an
+    integer, say); shorter parts are padded with NULLs of the widest part's types. Each part keeps its own ordering and
+    slice: it is numbered by a window over its own ORDER BY, and the union is sorted by part
+    and that number. A call returns one list per part, each what the part's queryset would
+    return (its converters applied)."""
+
+    def __init__(self, *parts: Prepared, nargs: int = 0):
+        if any(part._nargs > nargs for part in parts):
+            raise ValueError("a part of a prepared union takes the union's first arguments")
+        self._parts, self._nargs = parts, nargs
+        self._compiled: dict[tuple[str, str], tuple] = {}
+        self._lock = threading.Lock()
+
+    def _compile(self, using: str) -> tuple:
+        from django.db.models import Value, Window
+        from django.db.models.functions import Cast, RowNumber
+
+        connection = connections[using]
+        sentinels = [_SENTINEL_BASE - i for i in range(self._nargs)]
+        querysets = [part._build(*sentinels[: part._nargs]) for part in self._parts]
+        if any(qs._iterable_class.__name__ != "ValuesListIterable" for qs in querysets):
+            raise ValueError("every part of a prepared union is a values_list read")
+        widest = max(querysets, key=lambda qs: len(qs._fields))
+        width = len(widest._fields)
+        # Padding NULLs typed as the widest part's columns (PostgreSQL reads an untyped NULL
+        # in a subquery as text, which a boolean or integer column cannot be unioned with).
+        probe = widest.query.get_compiler(using=using)
+        probe.setup_query()
+        types = [col.output_field for col, _, _ in probe.select]
+        sqls, params, compilers = [], [], []
+        for kind, qs in enumerate(querysets):
+            query = qs.query
+            ordering = query.order_by or (qs.model._meta.ordering if query.default_ordering else ())
+            padded = qs.values_list(
+                *qs._fields,
+                *[Cast(Value(None), types[i]) for i in range(len(qs._fields), width)],
+                Value(kind),
+                # The part's own order (none: any order, as its queryset gives).
+                Window(RowNumber(), order_by=list(ordering)) if ordering else Value(0),
+            )
+            if not query.is_sliced:
+                padded = padded.order_by()  # the window numbers the rows
+            compiler = padded.query.get_compiler(using=using)
+            sql, part_params = compiler.as_sql()
+            sqls.append(f"SELECT * FROM ({sql}) {connection.ops.quote_name(f'u{kind}')}")  # noqa: S608 - ORM SQL
+            params.extend(part_params)
+            compilers.append((compiler, len(qs._fields)))
+        sql = " UNION ALL ".join(sqls) + f" ORDER BY {width + 1}, {width + 2}"
+        positions = {_SENTINEL_BASE - i: i for i in range(self._nargs)}
+        slots = [
+            (pos, positions[p]) for pos, p in enumerate(params) if type(p) is int and p in positions
+        ]
+        return sql, params, slots, compilers, width
+
+    def __call__(self, *args: Any, using: str = "default") -> list[list]:
+        if len(args) != self._nargs:
+            raise TypeError(f"expected {self._nargs} arguments, got {len(args)}")
+        key = (using, connections[using].vendor)
+        compiled = self._compiled.get(key)
+        if compiled is None:
+            with self._lock:
+                compiled = self._compiled.get(key) or self._compile(using)
+                self._compiled[key] = compiled
+        sql, params, slots, compilers, width = compiled
+        if slots:
+            params = list(params)
+            for pos, arg in slots:
+                params[pos] = args[arg]
+        with connections[using].cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        by_part: list[list] = [[] for _ in compilers]
+        for row in rows:
+            by_part[row[width]].append(row)
+        return [
+            [values[:n] for values in compiler.results_iter([part], tuple_expected=True)]
+            for (compiler, n), part in zip(compilers, by_part, strict=True)
+        ]

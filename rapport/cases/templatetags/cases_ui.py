@@ -5,6 +5,8 @@ from html import escape
 from django import template
 from django.utils import timezone
 
+from rapport.web.templatetags.rapport_ui import _url_parts
+
 register = template.Library()
 
 
@@ -127,42 +129,6 @@ def _due_cell(case, now) -> str:
         f'<span class="status {_esc(due_class(case.due_at, now))}"'
         f' title="{_esc(format_moment(case.due_at))}">{phrase}</span>'
     )
-
-
-# Keys no URL of the desk is reversed with: where each one lands in the reversed URL is where
-# the caller's key goes.
-_URL_MARK = 987_654_321_000
-_URL_PARTS: dict[tuple, tuple[str, ...]] = {}
-
-
-def _url_parts(name: str, nargs: int) -> tuple[str, ...]:
-    """The URL `name` reversed once per process (script prefix and URLconf) with `nargs`
-    marker keys, split around them: the text before, between and after the keys."""
-    from django.urls import get_script_prefix, get_urlconf, reverse
-
-    key = (name, nargs, get_script_prefix(), get_urlconf())
-    parts = _URL_PARTS.get(key)
-    if parts is None:
-        rest, found = reverse(name, args=[_URL_MARK + i for i in range(nargs)]), []
-        for i in range(nargs):
-            before, mark, rest = rest.partition(str(_URL_MARK + i))
-            if not mark:
-                raise ValueError(f"the URL {name} does not carry its keys as written")
-            found.append(before)
-        parts = _URL_PARTS.setdefault(key, (*found, rest))
-    return parts
-
-
-@register.simple_tag
-def cached_url(name: str, *keys) -> str:
-    """`{% url name key… %}` for URLs whose arguments are integer keys, reversed once per
-    process: each `{% url %}` resolved the pattern again (~15 of them on a case page)."""
-    parts = _url_parts(name, len(keys))
-    out = [parts[0]]
-    for key, part in zip(keys, parts[1:], strict=True):
-        out.append(str(int(key)))
-        out.append(part)
-    return "".join(out)
 
 
 def _around_key(name: str, *args) -> tuple[str, str]:

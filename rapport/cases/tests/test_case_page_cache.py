@@ -1,5 +1,5 @@
 """What the case page builds once per process gives what the template tags wrote on every
-request: `{% cached_url %}` is `{% url %}` (with the script prefix of the request), and
+request: `{% fixed_url %}` is `{% url %}` (with the script prefix of the request), and
 `pair_options`' kept markup marks the selected option as the template loop did, whatever
 was selected on an earlier call with the same list."""
 
@@ -23,11 +23,11 @@ URLS = [
 
 
 def _render(source: str, **context) -> str:
-    return Template("{% load cases_ui %}" + source).render(Context(context))
+    return Template("{% load cases_ui rapport_ui %}" + source).render(Context(context))
 
 
 @pytest.mark.parametrize("prefix", ["/", "/desk/"])
-def test_cached_url_is_the_url_tag(prefix):
+def test_fixed_url_is_the_url_tag(prefix):
     set_script_prefix(prefix)
     try:
         for name, keys in URLS:
@@ -35,10 +35,10 @@ def test_cached_url_is_the_url_tag(prefix):
             context = {f"k{i}": key for i, key in enumerate(keys)}
             expected = _render(f"{{% url '{name}' {args} %}}", **context)
             assert expected.startswith(prefix)
-            assert _render(f"{{% cached_url '{name}' {args} %}}", **context) == expected
+            assert _render(f"{{% fixed_url '{name}' {args} %}}", **context) == expected
             # the same URL with other keys, from the kept parts
             other = {k: v + 1 for k, v in context.items()}
-            assert _render(f"{{% cached_url '{name}' {args} %}}", **other) == _render(
+            assert _render(f"{{% fixed_url '{name}' {args} %}}", **other) == _render(
                 f"{{% url '{name}' {args} %}}", **other
             )
         head, tail = cases_ui._around_key("cases:split", 31)

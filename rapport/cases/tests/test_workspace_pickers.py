@@ -1,6 +1,7 @@
 """The workspace reads the agent's availability, the queue and owner pickers and the bell's
-count in one statement (`selectors.workspace_pickers`): the same rows, in the same order, as
-the four ORM reads it replaced, and the page shows them."""
+count in one statement (`selectors.workspace_pickers`, a `PreparedUnion` of the reads the other
+pages run one by one): the expected rows, in the pickers' order, for each persona, and the page
+shows them."""
 
 import pytest
 from django.db import connection
@@ -10,27 +11,9 @@ from django.utils import timezone
 
 from rapport.cases import selectors
 from rapport.cases.models import AgentAvailability, AgentStatus, Queue
-from rapport.identity.models import User
 from rapport.notifications.models import Notification
-from rapport.notifications.selectors import unread_count
 
 pytestmark = pytest.mark.django_db
-
-
-def _orm(user):
-    status = AgentStatus.objects.filter(user=user).first()
-    agents = (
-        User.objects.filter(is_active=True)
-        .exclude(role="read_only")
-        .order_by("username")
-        .values_list("pk", "username", "first_name", "last_name")
-    )
-    return selectors.WorkspacePickers(
-        status.availability if status else None,
-        list(Queue.objects.filter(is_active=True).values_list("pk", "name")),
-        list(agents),
-        unread_count(user),
-    )
 
 
 @pytest.fixture
@@ -52,18 +35,40 @@ def busy_desk(personas, desk):
     return desk
 
 
-def test_one_statement_reads_what_the_four_reads_read(personas, busy_desk):
-    for user in (personas.admin, personas.owner, personas.teammate, personas.reader):
+def test_one_statement_reads_the_expected_rows(personas, busy_desk):
+    queues = [
+        (q.pk, q.name)
+        for q in sorted(Queue.objects.filter(is_active=True), key=lambda q: (q.name, q.pk))
+    ]
+    assert [name for _, name in queues] == ["Alpha", "Billing", "Support", "Zeta"]
+    p = personas
+    agents = [
+        (p.admin.pk, "admin", "", ""),
+        (p.manager.pk, "manager", "Mia", "Manager"),
+        (p.outsider.pk, "outsider", "", ""),
+        (p.owner.pk, "owner", "Olga", "Owner"),
+        (p.teammate.pk, "teammate", "", ""),
+    ]
+    expected = {
+        p.admin: (None, 0),
+        p.owner: (AgentAvailability.AWAY, 1),
+        p.teammate: (AgentAvailability.AVAILABLE, 0),
+        p.reader: (None, 0),
+    }
+    for user, (availability, unread) in expected.items():
         with CaptureQueriesContext(connection) as ctx:
             read = selectors.workspace_pickers(user)
         assert len(ctx.captured_queries) == 1
-        assert read == _orm(user), user.username
-    owner = selectors.workspace_pickers(personas.owner)
-    assert owner.availability == AgentAvailability.AWAY and owner.unread_notifications == 1
-    assert [name for _, name in owner.queues] == ["Alpha", "Billing", "Support", "Zeta"]
-    assert "reader" not in [a[1] for a in owner.agents]
-    assert "deactivated" not in [a[1] for a in owner.agents]
-    assert selectors.workspace_pickers(personas.admin).availability is None
+        assert read == (availability, queues, agents, unread), user.username
+    # The pickers are the same reads the case page runs alone.
+    assert selectors.QUEUE_ROWS() == queues and selectors.AGENT_ROWS() == agents
+    # The bell's part keeps its cap.
+    now = timezone.now()
+    Notification.objects.bulk_create(
+        Notification(recipient=p.teammate, kind="assigned_to_you", title=f"n{i}", created_at=now)
+        for i in range(150)
+    )
+    assert selectors.workspace_pickers(p.teammate).unread_notifications == 100
 
 
 def test_the_workspace_shows_them(personas, busy_desk):

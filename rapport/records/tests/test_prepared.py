@@ -7,7 +7,7 @@ from django.db.models import Count, Exists, OuterRef
 
 from rapport.cases.models import Queue, QueueMember
 from rapport.identity.models import User
-from rapport.records.prepared import Prepared
+from rapport.records.prepared import Prepared, PreparedUnion
 
 pytestmark = pytest.mark.django_db
 
@@ -73,3 +73,38 @@ def test_prepared_refuses_arguments_that_do_not_reach_the_sql():
         ignored(1)
     with pytest.raises(TypeError):
         Prepared(lambda pk: User.objects.filter(pk=pk), 1)()
+
+
+def test_prepared_union_returns_each_parts_rows_in_its_order_in_one_statement():
+    """Parts of different widths, orders (explicit, the model's, none), a slice, arguments
+    shared by the parts, converted columns (booleans and datetimes on SQLite)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for name in ("Zeta", "alpha", "Beta", "Gamma"):
+        Queue.objects.create(name=name)
+    users = [User.objects.create(username=u, is_active=u != "bo") for u in ("cy", "bo", "al")]
+    first = users[0].pk
+    union = PreparedUnion(
+        Prepared(
+            lambda pk: (
+                User.objects.filter(pk__gte=pk)
+                .order_by("-username")
+                .values_list("pk", "username", "is_active", "date_joined")[:2]
+            ),
+            1,
+        ),
+        Prepared(lambda: Queue.objects.values_list("pk", "name")),
+        Prepared(lambda pk: User.objects.filter(pk=pk).order_by().values_list("pk"), 1),
+        nargs=1,
+    )
+    with CaptureQueriesContext(connection) as ctx:
+        tops, queues, one = union(first)
+    assert len(ctx.captured_queries) == 1
+    assert [(u, a) for _, u, a, _ in tops] == [("cy", True), ("bo", False)]
+    assert tops[0][3] == users[0].date_joined
+    assert [n for _, n in queues] == [n for _, n in Queue.objects.values_list("pk", "name")]
+    assert one == [(first,)]
+    tops, queues, one = union(users[2].pk)
+    assert [u for _, u, _, _ in tops] == ["al"] and one == [(users[2].pk,)]
+    assert union(10**9)[0] == [] and union(10**9)[2] == []

@@ -218,3 +218,59 @@ def form_label(form, name) -> str:
     from rapport.web.forms import field_label
 
     return field_label(str(name), form)
+
+
+# Keys no URL is reversed with: where each one lands in the reversed URL is where the
+# caller's key goes.
+_URL_MARK = 987_654_321_000
+_URL_PARTS: dict[tuple, tuple[str, ...]] = {}
+
+
+def _url_parts(name: str, nargs: int) -> tuple[str, ...]:
+    """The URL `name` reversed once per process (script prefix and URLconf) with `nargs`
+    marker keys, split around them: the text before, between and after the keys."""
+    from django.urls import get_script_prefix, get_urlconf, reverse
+
+    key = (name, nargs, get_script_prefix(), get_urlconf())
+    parts = _URL_PARTS.get(key)
+    if parts is None:
+        rest, found = reverse(name, args=[_URL_MARK + i for i in range(nargs)]), []
+        for i in range(nargs):
+            before, mark, rest = rest.partition(str(_URL_MARK + i))
+            if not mark:
+                raise ValueError(f"the URL {name} does not carry its keys as written")
+            found.append(before)
+        parts = _URL_PARTS.setdefault(key, (*found, rest))
+    return parts
+
+
+@register.simple_tag
+def fixed_url(name: str, *keys) -> str:
+    """`{% url name key… %}` for routes without arguments or with integer keys, reversed
+    once per process, script prefix and URLconf, the keys filled in: each `{% url %}`
+    resolved the pattern again (the top bar has ten on every page, the case page ~15)."""
+    parts = _url_parts(name, len(keys))
+    if not keys:
+        return parts[0]
+    out = [parts[0]]
+    for key, part in zip(keys, parts[1:], strict=True):
+        out.append(str(int(key)))
+        out.append(part)
+    return "".join(out)
+
+
+_FIXED_STATIC: dict[tuple, str] = {}
+
+
+@register.simple_tag
+def fixed_static(path: str) -> str:
+    """`{% static path %}` computed once per process and STATIC_URL (the layout links fifteen
+    assets on every page)."""
+    from django.conf import settings
+    from django.templatetags.static import static
+
+    key = (path, settings.STATIC_URL)  # the script prefix is in it
+    found = _FIXED_STATIC.get(key)
+    if found is None:
+        found = _FIXED_STATIC[key] = static(path)
+    return found
