@@ -468,15 +468,21 @@ def resolution_codes() -> list[str]:
     """Suggestions for a case's resolution code: the usual ones and those in use on the
     latest 500 cases that have one (the partial index case_resolution_code_idx, read
     backwards: a bounded read whatever the number of cases), at most 50 of those."""
-    used = dict.fromkeys(code for (code,) in _RESOLUTION_CODES_USED())
+    return _resolution_codes(_RESOLUTION_CODES_USED())
+
+
+def _resolution_codes(rows) -> list[str]:
+    used = dict.fromkeys(code for _, code in rows)
     return sorted(set(DEFAULT_RESOLUTION_CODES) | set(list(used)[:50]))
 
 
+# (id, code): the key first, so that the read lines up with the other pickers' (pk, name)
+# rows in the case page's union.
 _RESOLUTION_CODES_USED = Prepared(
     lambda: (
         Case.objects.exclude(resolution_code="")
         .order_by("-id")
-        .values_list("resolution_code")[:RESOLUTION_CODES_FROM]
+        .values_list("id", "resolution_code")[:RESOLUTION_CODES_FROM]
     )
 )
 
@@ -525,3 +531,33 @@ def workspace_pickers(user: User) -> WorkspacePickers:
     (QUEUE_ROWS, AGENT_ROWS, notifications' UNREAD_IDS), compiled once per process."""
     status, queues, agent_rows, unread = _WORKSPACE_HEADER(user.pk)
     return WorkspacePickers(status[0][1] if status else None, queues, agent_rows, len(unread))
+
+
+class CasePagePickers(NamedTuple):
+    """What the case page shows besides the case, its conversation and its customer, read
+    in one statement."""
+
+    queues: list[tuple[int, str]]  # QUEUE_ROWS
+    agents: list[tuple[int, str, str, str]]  # AGENT_ROWS
+    macros: list[MacroChoice]  # macro_choices()
+    resolution_codes: list[str]  # resolution_codes()
+    unread_notifications: int  # the bell's count (notifications.selectors.unread_count)
+
+
+_CASE_PAGE_HEADER = PreparedUnion(
+    UNREAD_IDS, QUEUE_ROWS, AGENT_ROWS, _MACRO_CHOICES, _RESOLUTION_CODES_USED, nargs=1
+)
+
+
+def case_page_pickers(user: User) -> CasePagePickers:
+    """The case page's queue, owner, macro and resolution-code pickers and the bell's
+    unread count in ONE statement (five round trips before): a `PreparedUnion` of the
+    reads `macro_choices`, `resolution_codes`, the workspace and the bell run alone."""
+    unread, queues, agent_rows, macros, codes = _CASE_PAGE_HEADER(user.pk)
+    return CasePagePickers(
+        queues,
+        agent_rows,
+        [MacroChoice(pk, name) for pk, name in macros],
+        _resolution_codes(codes),
+        len(unread),
+    )

@@ -85,12 +85,12 @@ def _agent_choice(pk: int, username: str, first: str, last: str) -> AgentChoice:
 _AGENT_CHOICES: dict[tuple, tuple[AgentChoice, ...]] = {}
 
 
-def _agent_choices() -> tuple[AgentChoice, ...]:
-    """The owner pickers' options as plain (pk, name) pairs: one narrow read (compiled
-    once), no model instances (every agent of the desk is listed on every case page and
-    workspace). The pairs are made once per process for the same rows (~200 names joined
-    on every case page otherwise)."""
-    rows = tuple(selectors.AGENT_ROWS())
+def _agent_choices(rows=None) -> tuple[AgentChoice, ...]:
+    """The owner pickers' options as plain (pk, name) pairs from AGENT_ROWS (read here
+    unless given): one narrow read (compiled once), no model instances (every agent of the
+    desk is listed on every case page and workspace). The pairs are made once per process
+    for the same rows (~200 names joined on every case page otherwise)."""
+    rows = tuple(selectors.AGENT_ROWS() if rows is None else rows)
     choices = _AGENT_CHOICES.get(rows)
     if choices is None:
         if len(_AGENT_CHOICES) >= 8:
@@ -272,13 +272,15 @@ def _case_context(request, case) -> dict:
         tier_override = AccountServiceTier.objects.filter(account=account).first()
     from rapport.fieldservice.selectors import work_orders_of_case
 
+    pickers = selectors.case_page_pickers(request.user)
+
     return {
         "case": case,
         "entries": entries,
         "has_older": has_older,
         "splittable": has_older or len(entries) > 1,
         "work_orders": work_orders_of_case(case=case, user=request.user),
-        "resolution_code_pairs": [(code, "") for code in selectors.resolution_codes()],
+        "resolution_code_pairs": [(code, "") for code in pickers.resolution_codes],
         "customer": customer,
         "asset": asset,
         # warranty_end >= today (the assets branch's rule); None: no warranty date known
@@ -289,11 +291,12 @@ def _case_context(request, case) -> dict:
         "tier_override": tier_override,
         "can_set_tier": account is not None and can_edit(account, request.user),
         "tiers": ServiceTier.choices,
-        "macros": selectors.macro_choices(),
+        "macros": pickers.macros,
         "statuses": _STATUS_PAIRS,
         "priorities": _PRIORITY_PAIRS,
-        "queues": _queue_choices(),
-        "agents": _agent_choices(),
+        "queues": [QueueChoice(pk, name) for pk, name in pickers.queues],
+        "agents": _agent_choices(pickers.agents),
+        "unread_notifications": pickers.unread_notifications,
         "can_work": not request.user.is_read_only and not case.merged_into_id,
         "is_open": case.status in OPEN_STATUSES,
     }

@@ -83,3 +83,29 @@ def test_the_workspace_shows_them(personas, busy_desk):
     html = client.get("/cases/?view=mine").content.decode()
     assert '<option value="offline" selected>' in html
     assert 'aria-label="Notifications"' in html
+
+
+def test_the_case_page_reads_its_pickers_and_the_bell_in_one_statement(personas, busy_desk):
+    """The case page's union: the same rows as the reads run alone, resolution codes in use
+    (the latest first, deduplicated, with the usual ones) and active macros only."""
+    from rapport.cases.models import Case, Macro
+
+    p = personas
+    Macro.objects.create(name="Thanks", body="Thank you")
+    Macro.objects.create(name="Old", body="x", is_active=False)
+    from rapport.cases.services import case_create
+
+    for code in ("refund-x", "fixed", "refund-x"):
+        case = case_create(actor=p.owner, fields={"subject": code, "queue": busy_desk["queue"]})
+        Case.objects.filter(pk=case.pk).update(resolution_code=code)
+    for user, unread in ((p.owner, 1), (p.teammate, 0), (p.admin, 0)):
+        with CaptureQueriesContext(connection) as ctx:
+            read = selectors.case_page_pickers(user)
+        assert len(ctx.captured_queries) == 1
+        assert read.queues == selectors.QUEUE_ROWS()
+        assert read.agents == selectors.AGENT_ROWS()
+        assert [m.name for m in read.macros] == ["Thanks"]
+        assert read.macros == selectors.macro_choices()
+        assert read.resolution_codes == selectors.resolution_codes()
+        assert read.unread_notifications == unread
+    assert {"refund-x", "fixed"} <= set(read.resolution_codes)
