@@ -423,9 +423,19 @@ def _demo_200_closed_refreshed(restore) -> None:
     assert run.status == RunStatus.SUCCEEDED, run.error
 
 
+def _demo_users(restore) -> None:
+    from rapport.demo.builder import demo_build
+
+    # What the bulk generator makes first on an empty database (rapport/demo/bulk/build.py,
+    # seed 42): the users and teams, the pipeline, the catalogue, the service desk's set-up
+    # and its 300 cases (most of the time of a small `demo_data --contacts N`).
+    demo_build(accounts=0, seed=42)
+
+
 def _generated_150(restore) -> None:
     from django.core.management import call_command
 
+    restore("demo-users")
     call_command("demo_data", "--contacts", "150", "--activities", "900", "--orders", "40")
 
 
@@ -434,6 +444,8 @@ DEMO_SNAPSHOTS = {
     "demo-200": _demo_200,
     # … then close_demo_accounts(seed=7) and a full analytics refresh (scores, model fits)
     "demo-200-closed-refreshed": _demo_200_closed_refreshed,
+    # demo_build(accounts=0, seed=42): what the bulk generator builds on an empty database
+    "demo-users": _demo_users,
     # the bulk generator: demo_data --contacts 150 --activities 900 --orders 40
     "generated-150": _generated_150,
 }
