@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from django.test import Client
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from rapport.identity.models import Role, User
 from rapport.identity.services import api_token_create, team_create, user_create, user_deactivate
@@ -319,15 +320,25 @@ def page(browser, live_server):
     context.close()
 
 
+def _width_at(page, width: int, height: int) -> int:
+    """The page's scroll width once resized to `width`: scripts that follow the size (Chart.js
+    redraws its canvases on a ResizeObserver, a frame later) get up to 10 s to settle under
+    it; a page that stays wider is measured as it stays."""
+    page.set_viewport_size({"width": width, "height": height})
+    with contextlib.suppress(PlaywrightTimeout):
+        page.wait_for_function(
+            "w => document.documentElement.scrollWidth <= w", arg=width, timeout=10_000
+        )
+    return page.evaluate("document.documentElement.scrollWidth")
+
+
 def shots_at_both_sizes(page, screenshot, name: str) -> None:
     """Full-page screenshots `<name>-desktop` (1440×900) and `<name>-phone` (390×844); the
     page scrolls sideways at neither width. Leaves the tab at 1440×900."""
-    page.set_viewport_size({"width": 1440, "height": 900})
-    width = page.evaluate("document.documentElement.scrollWidth")
+    width = _width_at(page, 1440, 900)
     assert width <= 1440, f"{name}: {width}px wide on a 1440px screen"
     screenshot(page, f"{name}-desktop", full_page=True)
-    page.set_viewport_size({"width": 390, "height": 844})
-    width = page.evaluate("document.documentElement.scrollWidth")
+    width = _width_at(page, 390, 844)
     assert width <= 390, f"{name}: {width}px wide on a phone"
     screenshot(page, f"{name}-phone", full_page=True)
     page.set_viewport_size({"width": 1440, "height": 900})
@@ -423,9 +434,19 @@ def _demo_200_closed_refreshed(restore) -> None:
     assert run.status == RunStatus.SUCCEEDED, run.error
 
 
+def _demo_users(restore) -> None:
+    from rapport.demo.builder import demo_build
+
+    # What the bulk generator makes first on an empty database (rapport/demo/bulk/build.py,
+    # seed 42): the users and teams, the pipeline, the catalogue, the service desk's set-up
+    # and its 300 cases (most of the time of a small `demo_data --contacts N`).
+    demo_build(accounts=0, seed=42)
+
+
 def _generated_150(restore) -> None:
     from django.core.management import call_command
 
+    restore("demo-users")
     call_command("demo_data", "--contacts", "150", "--activities", "900", "--orders", "40")
 
 
@@ -434,6 +455,8 @@ DEMO_SNAPSHOTS = {
     "demo-200": _demo_200,
     # … then close_demo_accounts(seed=7) and a full analytics refresh (scores, model fits)
     "demo-200-closed-refreshed": _demo_200_closed_refreshed,
+    # demo_build(accounts=0, seed=42): what the bulk generator builds on an empty database
+    "demo-users": _demo_users,
     # the bulk generator: demo_data --contacts 150 --activities 900 --orders 40
     "generated-150": _generated_150,
 }

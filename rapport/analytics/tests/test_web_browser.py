@@ -4,7 +4,7 @@ accounts and the "Customer value" card of a scored account (screenshots under sc
 import pytest
 
 from rapport.analytics.models import CustomerScore, RunStatus, WarehouseRun
-from rapport.conftest import sign_in
+from rapport.conftest import shots_at_both_sizes, sign_in
 from rapport.identity.models import User
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -62,17 +62,11 @@ def test_manager_reads_the_analytics_overview_and_a_scored_account(
     assert "Probability alive" in card.inner_text()
     screenshot(page, "analytics-account-card")
 
-    page.set_viewport_size({"width": 390, "height": 844})
     page.goto("/analytics/")
     page.wait_for_selector("#chart-clv", state="visible")
-    overflow = page.evaluate(
-        "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
-    )
-    assert overflow <= 1, "the phone layout scrolls sideways"
-    screenshot(page, "analytics-overview-phone")
+    shots_at_both_sizes(page, screenshot, "analytics-overview")
     assert page.errors == []
 
-    page.set_viewport_size({"width": 1440, "height": 900})
     for path, name in [
         ("/analytics/cohorts/?months=24", "analytics-cohorts"),
         ("/analytics/model-fit/", "analytics-model-fit"),

@@ -82,8 +82,8 @@ def serve() -> None:
         # The worker hands its summary over in a file, never on stdout: only this process
         # writes stdout, so a worker that finishes at once cannot interleave its (100 kB)
         # summary with the pid line (the pipe makes no promise for writes over 4 kB).
-        result = tempfile.NamedTemporaryFile(prefix="worker-summary-", delete=False)
-        result.close()
+        with tempfile.NamedTemporaryFile(prefix="worker-summary-", delete=False) as result:
+            pass  # only its name: the worker writes it, this process reads and removes it
         pid = os.fork()
         if pid == 0:  # the worker: it sends, and ends without running the server's exit code
             status = 0

@@ -9,7 +9,7 @@ from rapport.accounts.models import Contact
 from rapport.accounts.services import contact_create
 from rapport.activities.models import Activity
 from rapport.activities.services import activity_log
-from rapport.conftest import sign_in
+from rapport.conftest import shots_at_both_sizes, sign_in
 from rapport.duplicates.models import CandidateStatus, DuplicateCandidate, MergeLog
 from rapport.identity.services import team_create, user_create
 
@@ -100,9 +100,9 @@ def test_review_a_pair_pick_a_value_merge_and_undo(page, rep, screenshot):
     page.wait_for_selector(f"#merge-{MergeLog.objects.get().pk}:has-text('Undone')")
     screenshot(page, "duplicates-history")
 
-    page.set_viewport_size({"width": 390, "height": 844})
     page.goto(f"/duplicates/{pair.pk}/")
-    screenshot(page, "duplicates-compare-phone", full_page=True)
+    shots_at_both_sizes(page, screenshot, "duplicates-compare")
+    page.set_viewport_size({"width": 390, "height": 844})  # dismissed on a phone
 
     page.click("button:has-text('Not a duplicate')")
     page.wait_for_selector(".toast:has-text('Marked as not duplicates')")

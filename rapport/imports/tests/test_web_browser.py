@@ -5,7 +5,7 @@ rejected rows (screenshots under screenshots/)."""
 import pytest
 
 from rapport.accounts.models import Contact
-from rapport.conftest import sign_in
+from rapport.conftest import shots_at_both_sizes, sign_in
 from rapport.identity.services import user_create
 from rapport.imports.models import ImportJob
 from rapport.imports.services import import_job_read, import_run
@@ -133,12 +133,11 @@ def test_import_a_csv_with_a_bad_row_from_upload_to_rejected_rows(
     assert "q=Lee&format=xlsx" in page.get_attribute("a:has-text('Excel .xlsx')", "href")
     screenshot(page, "import-7-list-actions")
 
-    page.set_viewport_size({"width": 390, "height": 844})
     page.goto(f"/imports/{job.pk}/mapping")
-    screenshot(page, "import-6-mapping-phone", full_page=True)
+    shots_at_both_sizes(page, screenshot, "import-6-mapping")
     failed = ImportJob.objects.get(original_name="fair.pdf")
     page.goto(f"/imports/{failed.pk}/mapping")
-    screenshot(page, "import-6b-reading-error-phone", full_page=True)
+    shots_at_both_sizes(page, screenshot, "import-6b-reading-error")
     assert page.errors == []
 
 

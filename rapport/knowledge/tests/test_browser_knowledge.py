@@ -5,7 +5,7 @@ suggestion panel (the case page's spot is simulated: the cases branch owns that 
 import pytest
 from django.utils import timezone
 
-from rapport.conftest import sign_in
+from rapport.conftest import shots_at_both_sizes, sign_in
 from rapport.identity.models import Role
 from rapport.identity.services import user_create
 from rapport.knowledge.models import Article, ArticleCaseUse
@@ -85,8 +85,5 @@ def test_write_an_article_find_it_vote_and_insert_it_into_a_reply(page, screensh
         page.wait_for_timeout(100)
     assert page.errors == []
 
-    page.set_viewport_size({"width": 390, "height": 844})
     page.goto(f"/knowledge/articles/{article.pk}/")
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= 390
-    screenshot(page, "knowledge-article-phone")
+    shots_at_both_sizes(page, screenshot, "knowledge-article")

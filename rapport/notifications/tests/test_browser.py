@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from rapport.accounts.services import account_create
 from rapport.activities.services import activity_log
-from rapport.conftest import sign_in
+from rapport.conftest import shots_at_both_sizes, sign_in
 from rapport.notifications.reminders import reminders_send_due
 from rapport.notifications.services import notify
 
@@ -57,14 +57,11 @@ def test_bell_list_and_marking_read(page, personas, screenshot):
     page.wait_for_load_state()
     assert "/activities/" in page.url
     assert page.locator("#notification-bell .bell-count").count() == 0
-    page.set_viewport_size({"width": 390, "height": 844})
     page.goto("/notifications/")
-    assert page.evaluate("document.documentElement.scrollWidth") <= 390
-    screenshot(page, "notifications-list-phone", full_page=True)
+    shots_at_both_sizes(page, screenshot, "notifications-list")
     page.goto("/notifications/settings")
-    screenshot(page, "notifications-settings-phone", full_page=True)
+    shots_at_both_sizes(page, screenshot, "notifications-settings")
     # @mention suggestions in a note's body: type, choose with Enter.
-    page.set_viewport_size({"width": 1440, "height": 900})
     page.goto("/activities/new?kind=note")
     body = page.locator("#id_body")
     body.click()

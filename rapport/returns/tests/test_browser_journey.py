@@ -3,7 +3,6 @@ the form and moves the return through approval, receipt, inspection and resoluti
 checks the new-return page on a phone is not wider than the screen."""
 
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from django.urls import get_resolver
@@ -11,14 +10,13 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from rapport.accounts.services import account_create, contact_create
-from rapport.conftest import sign_in
+from rapport.conftest import shots_at_both_sizes, sign_in
 from rapport.identity.services import user_create
 from rapport.orders.models import Order, OrderLine
 from rapport.returns.models import ReturnRequest
 from rapport.sales.models import Product
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-SHOTS = Path("/tmp/shots/returns")
 SLOW = 30_000
 
 
@@ -40,7 +38,7 @@ def order(transactional_db):
     return agent, order, line
 
 
-def test_agent_starts_a_return_from_the_order_and_resolves_it(page, order):
+def test_agent_starts_a_return_from_the_order_and_resolves_it(page, order, screenshot):
     agent, order, line = order
     page.set_default_timeout(SLOW)
     sign_in(page, agent)
@@ -67,15 +65,9 @@ def test_agent_starts_a_return_from_the_order_and_resolves_it(page, order):
     row.refresh_from_db()
     assert row.status == "replaced" and row.order_line_id == line.pk and row.quantity == 1
     expect(page.get_by_role("heading", name="Next step")).to_have_count(0)
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / "return-done.png"), full_page=True)
+    screenshot(page, "return-done", full_page=True)
 
-    page.set_viewport_size({"width": 390, "height": 844})
     page.goto(f"/returns/new/?order_line={line.pk}")
     page.wait_for_load_state("load")
-    page.screenshot(path=str(SHOTS / "return-new-phone.png"), full_page=True)
-    overflow = page.evaluate(
-        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-    )
-    assert overflow <= 1, f"the new-return page is wider than the phone by {overflow}px"
+    shots_at_both_sizes(page, screenshot, "return-new")
     assert page.errors == []

@@ -200,7 +200,8 @@ def test_the_admins_pipeline_kpi_reads_the_totals_and_equals_the_aggregate(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_bulk_loader_keeps_the_totals(capsys):
+def test_the_bulk_loader_keeps_the_totals(capsys, demo_snapshot):
+    demo_snapshot("demo-users")  # the users and pipeline the loader would make first
     call_command("demo_data", "--contacts", "60", "--activities", "60", "--orders", "10")
     assert Opportunity.objects.exists()
     assert_consistent()
