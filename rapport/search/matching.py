@@ -344,23 +344,71 @@ class DocumentLike(Func):
         super().__init__(*(F(prefix + c.name) for c in source.table.columns))
         self.source, self.terms, self.scan, self.part = source, terms, scan, part
 
-    def as_sql(self, compiler, connection, **extra):
-        values, digits, params = [], [], []
+    def document(self, compiler) -> tuple[str, list[str]]:
+        """The indexed expression (schema.pg_document) with this query's column references,
+        and its phone columns' digits expressions."""
+        values, digits = [], []
         for column, expression in zip(
             self.source.table.columns, self.source_expressions, strict=True
         ):
-            sql, p = compiler.compile(expression)
+            sql, params = compiler.compile(expression)
+            if params:
+                raise ValueError("document columns take no parameters")
             values.append(pg_value(column, sql))
             if column.digits:
                 digits.append(pg_value(column, sql))
-            params += p
-        if params:
-            raise ValueError("document columns take no parameters")
-        document = "lower(" + " || ' ' || ".join(values) + ")"
-        only = len(digits) == len(values)
+        return "lower(" + " || ' ' || ".join(values) + ")", digits
+
+    def as_sql(self, compiler, connection, **extra):
+        document, digits = self.document(compiler)
+        only = len(digits) == len(self.source.table.columns)
         return _pg_where(
             document, self.terms, digits, scan=self.scan, digits_only=only, part=self.part
         )
+
+
+class DocumentWordStarts(DocumentLike):
+    """PostgreSQL: the record's own document (schema.pg_document) has a word starting with
+    each of `terms` at its start or after a space: `document ~ '(^| )pa'`. A name field that
+    starts with "pa" makes the document match it, since every name field is a column of the
+    document (the first one, or one after the ' ' that joins them), so ANDed with the name
+    prefixes it changes no result; the trigram index reads it (the padded trigrams "  p",
+    " pa" of word starts) together with the long words' trigrams, in the same scan. For
+    "an woodb" at 1M contacts the index then gives the 113 rows whose name may start with
+    "an" among the 2,325 holding "woodb", instead of all 2,325 read from the table to test
+    their names (word_start_terms says which terms it can take)."""
+
+    def __init__(self, source: Source, terms: list[Term]):
+        super().__init__(source, terms)
+
+    def as_sql(self, compiler, connection, **extra):
+        document, _ = self.document(compiler)
+        conds = [f"{document} ~ %s" for _ in self.terms]
+        return " AND ".join(conds), ["(^| )" + t.text for t in self.terms]
+
+
+_WORD_START = re.compile(r"[a-z0-9]+")
+
+
+def word_start_terms(index: SearchIndex, terms: list[Term]) -> list[Term]:
+    """The `terms` DocumentWordStarts can ask of `index`'s own document: words of ASCII
+    letters and digits (their trigrams are the ones pg_trgm pads at a word start; a regular
+    expression it draws no trigram from would read the whole index), when every name field
+    is a text column of the document (else "a name starts with" would not imply it)."""
+    text = {c.name for c in index.main.columns if not c.digits}
+    if not set(index.name_fields) <= text:
+        return []
+    return [t for t in terms if not t.phone and _WORD_START.fullmatch(t.text)]
+
+
+def _with_word_starts(index: SearchIndex, terms: list[Term], cond: Q) -> Q:
+    """PostgreSQL: `cond` (a condition on the record's own document holding the long words)
+    AND the document has a word starting with each of `terms` (DocumentWordStarts) — only
+    beside such a condition, which already rules out a NULL document."""
+    usable = word_start_terms(index, terms)
+    if not usable:
+        return cond
+    return cond & Q(DocumentWordStarts(sources(index)[0], usable))
 
 
 def candidate_filters(
@@ -540,8 +588,20 @@ def _name_starts(index: SearchIndex, terms: list[Term], vendor: str, cap: int) -
         return Q(search_document__document__match=query)
     cond = name_prefix(index, terms[0].text)
     if terms[1:]:
-        cond &= candidate_filter(index, sources(index)[0], terms[1:], vendor, cap)
+        other = candidate_filter(index, sources(index)[0], terms[1:], vendor, cap)
+        cond &= _with_word_starts(index, terms[:1], other)
     return cond
+
+
+def _own_filter(index: SearchIndex, source: Source, terms: list[Term], cond: Q, vendor: str) -> Q:
+    """A candidate condition `cond` of `source`, with the short terms' word starts on the
+    record's own document (PostgreSQL: _with_word_starts). The name prefixes stay beside
+    it: without them, where every document has such a word ("co": every ".com" email),
+    PostgreSQL rechecked every row holding the long word instead of ANDing the names'
+    b-tree ranges (1.7 s for "co man" at 1M contacts, 0.44 s with them)."""
+    if vendor != "postgresql" or source.path:
+        return cond
+    return _with_word_starts(index, [t for t in terms if t.short], cond)
 
 
 def search_candidates(
@@ -580,7 +640,7 @@ def search_candidates(
         all_sources = sources(index)
         for source in all_sources:
             for cond in candidate_filters(index, source, long_terms, vendor, per_source):
-                conditions.append(short & cond)
+                conditions.append(short & _own_filter(index, source, terms, cond, vendor))
         if not terms[0].short and not terms[0].phone:
             conditions.append(short & _name_starts(index, long_terms, vendor, per_source))
     subqueries = [base.filter(cond)[:per_source] for base in bases for cond in conditions]
@@ -717,7 +777,8 @@ def candidate_batch(
             else:
                 counted = vendor == "sqlite" or not source.path
                 for cond in candidate_filters(index, source, long_terms, vendor, per_source):
-                    add(base.filter(short & cond), counted)
+                    own = _own_filter(index, source, terms, cond, vendor)
+                    add(base.filter(short & own), counted)
         if not terms[0].short and not terms[0].phone:
             add(base.filter(short & _name_starts(index, long_terms, vendor, per_source)))
     if index.through and len(long_terms) > 1:
