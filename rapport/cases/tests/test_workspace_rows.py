@@ -148,3 +148,41 @@ def test_workspace_reads_only_the_row_columns_and_nothing_lazily(personas, desk,
     client.force_login(personas.admin)
     html = client.get("/cases/?view=all").content.decode()
     assert html.count('<td class="num"><a href="/cases/') == 4 and "breached " in html
+
+
+def test_the_default_page_compiled_once_reads_what_case_list_reads(personas, desk, office):
+    """ "My cases" of an agent who does not see every case runs a statement compiled once per
+    process (`_MY_OPEN_ROWS`): the same rows, in the same order, with the same columns and
+    related rows as `case_list(view="mine")` shaped for the workspace, and the same page."""
+    from rapport.cases import selectors
+    from rapport.cases.views import _MY_OPEN_ROWS, WORKSPACE_ROW_FIELDS, _workspace_rows
+
+    _variety(personas, desk, office)
+    Case.objects.filter(number__in=[102, 104]).update(owner=personas.teammate)
+    for user in (personas.teammate, personas.owner, personas.reader):
+        expected = list(_workspace_rows(selectors.case_list(user=user, view="mine")))
+        got = _MY_OPEN_ROWS(user.pk)
+        assert [c.pk for c in got] == [c.pk for c in expected], user.username
+        for a, b in zip(got, expected, strict=True):
+            assert a.get_deferred_fields() == b.get_deferred_fields()
+            for path in ("pk", *WORKSPACE_ROW_FIELDS):
+                assert _walk(a, path) == _walk(b, path), path
+    assert [c.number for c in _MY_OPEN_ROWS(personas.teammate.pk)] != []
+    client = Client()
+    client.force_login(personas.teammate)
+    html = client.get("/cases/?view=mine").content.decode()
+    assert html.count('<td class="num"><a href="/cases/') == len(
+        _MY_OPEN_ROWS(personas.teammate.pk)
+    )
+
+
+def _walk(row, path: str):
+    """The value at `queue__name`-like paths, None past a missing related row."""
+    for name in path.split("__"):
+        try:
+            row = getattr(row, name)
+        except Exception:  # a reverse one-to-one without a row
+            return None
+        if row is None:
+            return None
+    return row
