@@ -58,3 +58,34 @@ def test_a_time_character_on_a_plain_date_is_refused_like_django(settings):
         formats.date_format(datetime.date(2026, 1, 5), "SHORT_DATE_FORMAT")
     with translation.override(None), pytest.raises(TypeError):
         dates._date_format(datetime.date(2026, 1, 5), "SHORT_DATE_FORMAT")
+
+
+def test_datetimes_written_once_read_back_the_same_for_each_zone_locale_and_setting(settings):
+    """`_format` keeps what it wrote for a datetime: asked again (in any order of locales and
+    zones) it returns what Django writes; the same instant in two zones is two texts, and a
+    changed format setting is seen at once."""
+    new_york = zoneinfo.ZoneInfo("America/New_York")
+    instant = datetime.datetime(2026, 3, 29, 12, 0, tzinfo=datetime.UTC)
+    values = [instant, instant.astimezone(PARIS), instant.astimezone(new_york), *VALUES[2:]]
+    for _ in range(2):
+        for language in ("en", "de", "fr", "en-gb"):
+            token = dates._locale.set(language)
+            try:
+                for value in values:
+                    with translation.override(language):
+                        expected = formats.date_format(value, "SHORT_DATETIME_FORMAT")
+                    assert dates._format(value, "SHORT_DATETIME_FORMAT") == expected, (
+                        language,
+                        value,
+                    )
+            finally:
+                dates._locale.reset(token)
+    token = dates._locale.set("de")
+    try:
+        texts = {dates._format(v, "SHORT_DATETIME_FORMAT") for v in values[:3]}
+        assert len(texts) == 3  # one instant, three zones
+        settings.FORMAT_MODULE_PATH = None
+        settings.USE_THOUSAND_SEPARATOR = False  # any change empties what was kept
+        assert dates._WRITTEN == {}
+    finally:
+        dates._locale.reset(token)
