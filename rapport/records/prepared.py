@@ -31,6 +31,48 @@ from django.db.models.query import get_related_populators
 _SENTINEL_BASE = -(2**62) - 1_000_003
 
 
+def _argument_slots(params, nargs: int) -> list[tuple[int, int]]:
+    """(position among `params`, argument number) of each argument's sentinel."""
+    sentinels = {_SENTINEL_BASE - i: i for i in range(nargs)}
+    return [
+        (pos, sentinels[p]) for pos, p in enumerate(params) if type(p) is int and p in sentinels
+    ]
+
+
+def _fetch(using: str, sql: str, params: list, slots: list, args: tuple) -> list:
+    """Run compiled `sql` with the call's arguments in their slots."""
+    if slots:
+        params = list(params)
+        for pos, arg in slots:
+            params[pos] = args[arg]
+    with connections[using].cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+class _RowReader:
+    """What `compiler.results_iter([rows], tuple_expected=True)` gives, with what it works out
+    on every call worked out once: the selected columns' converters (`get_converters`
+    compared ~250 fields a case page, on each read)."""
+
+    __slots__ = ("compiler", "columns", "converters", "composite")
+
+    def __init__(self, compiler):
+        self.compiler = compiler
+        self.columns = [s[0] for s in compiler.select[0 : compiler.col_count]]
+        self.converters = compiler.get_converters(self.columns)
+        self.composite = compiler.has_composite_fields(self.columns)
+
+    def __call__(self, rows: list) -> Any:
+        if self.converters:
+            rows = self.compiler.apply_converters(rows, self.converters)
+        if self.composite:
+            rows = self.compiler.composite_fields_to_tuples(rows, self.columns)
+        if self.converters or self.composite:
+            rows = map(tuple, rows)
+        return rows
+
+
 class _Compiled:
     __slots__ = (
         "compiler",
@@ -40,26 +82,17 @@ class _Compiled:
         "instances",
         "populators",
         "fields",
-        "columns",
-        "converters",
-        "composite",
+        "reader",
     )
 
     def __init__(self, queryset: QuerySet, nargs: int, using: str):
         compiler = queryset.query.get_compiler(using=using)
         sql, params = compiler.as_sql()
-        sentinels = {_SENTINEL_BASE - i: i for i in range(nargs)}
-        self.slots = [
-            (pos, sentinels[p]) for pos, p in enumerate(params) if type(p) is int and p in sentinels
-        ]
+        self.slots = _argument_slots(params, nargs)
         if sorted({arg for _, arg in self.slots}) != list(range(nargs)):
             raise ValueError("every argument of a prepared read must reach the SQL as a parameter")
         self.compiler, self.sql, self.params = compiler, sql, list(params)
-        # What `results_iter` works out on every call, worked out once: the selected columns'
-        # converters (`get_converters` compared ~250 fields a case page, on each read).
-        self.columns = [s[0] for s in compiler.select[0 : compiler.col_count]]
-        self.converters = compiler.get_converters(self.columns)
-        self.composite = compiler.has_composite_fields(self.columns)
+        self.reader = _RowReader(compiler)
         klass_info = compiler.klass_info
         self.instances = klass_info is not None and queryset._iterable_class.__name__ == (
             "ModelIterable"
@@ -106,15 +139,7 @@ class Prepared:
         if len(args) != self._nargs:
             raise TypeError(f"expected {self._nargs} arguments, got {len(args)}")
         compiled = self._get(using)
-        params = compiled.params
-        if compiled.slots:
-            params = list(params)
-            for pos, arg in compiled.slots:
-                params[pos] = args[arg]
-        with connections[using].cursor() as cursor:
-            cursor.execute(compiled.sql, params)
-            rows = cursor.fetchall()
-        values = _values(compiled, rows)
+        values = compiled.reader(_fetch(using, compiled.sql, compiled.params, compiled.slots, args))
         if not compiled.instances:
             return list(values)
         model, start, end, init_list, annotations = compiled.fields
@@ -128,19 +153,6 @@ class Prepared:
                 setattr(obj, name, row[pos])
             out.append(obj)
         return out
-
-
-def _values(compiled: _Compiled, rows: list) -> Any:
-    """What `compiler.results_iter([rows], tuple_expected=True)` gives, with the converters
-    found at compile time."""
-    compiler = compiled.compiler
-    if compiled.converters:
-        rows = compiler.apply_converters(rows, compiled.converters)
-    if compiled.composite:
-        rows = compiler.composite_fields_to_tuples(rows, compiled.columns)
-    if compiled.converters or compiled.composite:
-        rows = map(tuple, rows)
-    return rows
 
 
 class PreparedUnion:
@@ -179,7 +191,7 @@ class PreparedUnion:
         probe = widest.query.get_compiler(using=using)
         probe.setup_query()
         types = [col.output_field for col, _, _ in probe.select]
-        sqls, params, compilers = [], [], []
+        sqls, params, readers = [], [], []
         for kind, qs in enumerate(querysets):
             query = qs.query
             ordering = query.order_by or (qs.model._meta.ordering if query.default_ordering else ())
@@ -196,13 +208,9 @@ class PreparedUnion:
             sql, part_params = compiler.as_sql()
             sqls.append(f"SELECT * FROM ({sql}) {connection.ops.quote_name(f'u{kind}')}")  # noqa: S608 - ORM SQL
             params.extend(part_params)
-            compilers.append((compiler, len(qs._fields)))
+            readers.append((_RowReader(compiler), len(qs._fields)))
         sql = " UNION ALL ".join(sqls) + f" ORDER BY {width + 1}, {width + 2}"
-        positions = {_SENTINEL_BASE - i: i for i in range(self._nargs)}
-        slots = [
-            (pos, positions[p]) for pos, p in enumerate(params) if type(p) is int and p in positions
-        ]
-        return sql, params, slots, compilers, width
+        return sql, params, _argument_slots(params, self._nargs), readers, width
 
     def __call__(self, *args: Any, using: str = "default") -> list[list]:
         if len(args) != self._nargs:
@@ -213,18 +221,11 @@ class PreparedUnion:
             with self._lock:
                 compiled = self._compiled.get(key) or self._compile(using)
                 self._compiled[key] = compiled
-        sql, params, slots, compilers, width = compiled
-        if slots:
-            params = list(params)
-            for pos, arg in slots:
-                params[pos] = args[arg]
-        with connections[using].cursor() as cursor:
-            cursor.execute(sql, params)
-            rows = cursor.fetchall()
-        by_part: list[list] = [[] for _ in compilers]
-        for row in rows:
+        sql, params, slots, readers, width = compiled
+        by_part: list[list] = [[] for _ in readers]
+        for row in _fetch(using, sql, params, slots, args):
             by_part[row[width]].append(row)
         return [
-            [values[:n] for values in compiler.results_iter([part], tuple_expected=True)]
-            for (compiler, n), part in zip(compilers, by_part, strict=True)
+            [values[:n] for values in reader(part)]
+            for (reader, n), part in zip(readers, by_part, strict=True)
         ]
