@@ -106,10 +106,13 @@ class QueueChoice(NamedTuple):
     name: str
 
 
-def _queue_choices() -> list[QueueChoice]:
-    """The queue pickers' options (active queues, in the model's order) as (pk, name) pairs:
-    the pickers show nothing else, and model instances cost CPU on every case page."""
-    return [QueueChoice(pk, name) for pk, name in selectors.QUEUE_ROWS()]
+def _queue_choices(rows=None) -> list[QueueChoice]:
+    """The queue pickers' options (active queues, in the model's order) as (pk, name) pairs
+    from QUEUE_ROWS (read here unless given): the pickers show nothing else, and model
+    instances cost CPU on every case page."""
+    return [
+        QueueChoice(pk, name) for pk, name in (selectors.QUEUE_ROWS() if rows is None else rows)
+    ]
 
 
 def _errors(exc: ValidationError) -> str:
@@ -165,7 +168,7 @@ def workspace(request):
         rows = list(_workspace_rows(qs))
     # Availability, pickers and the bell's count in one statement (the bell's own read is
     # then skipped: the view's context wins over the context processor's).
-    header = selectors.workspace_pickers(request.user)
+    header = selectors.workspace_pickers(user)
     return render(
         request,
         "cases/workspace.html",
@@ -175,7 +178,7 @@ def workspace(request):
             "rows": rows,
             "q": q,
             "more": len(rows) == PAGE,
-            "queues": [QueueChoice(*row) for row in header.queues],
+            "queues": _queue_choices(header.queues),
             "agents": _agent_choices(header.agents),
             "statuses": CaseStatus.choices,
             "availability": (
@@ -322,7 +325,7 @@ def _case_context(request, case) -> dict:
         "macros": pickers.macros,
         "statuses": _STATUS_PAIRS,
         "priorities": _PRIORITY_PAIRS,
-        "queues": [QueueChoice(pk, name) for pk, name in pickers.queues],
+        "queues": _queue_choices(pickers.queues),
         "agents": _agent_choices(pickers.agents),
         "unread_notifications": pickers.unread_notifications,
         "can_work": not request.user.is_read_only and not case.merged_into_id,

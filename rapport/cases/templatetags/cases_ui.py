@@ -5,7 +5,7 @@ from html import escape
 from django import template
 from django.utils import timezone
 
-from rapport.web.templatetags.rapport_ui import _url_parts
+from rapport.web.templatetags.rapport_ui import _url_parts, _with_keys
 
 register = template.Library()
 
@@ -135,11 +135,7 @@ def _around_key(name: str, *args) -> tuple[str, str]:
     """The URL `name` with `args` and a last key, split around that key: the page's links
     differ only by their last key (head + str(key) + tail)."""
     parts = _url_parts(name, len(args) + 1)
-    head = [parts[0]]
-    for arg, part in zip(args, parts[1:-1], strict=True):
-        head.append(str(int(arg)))
-        head.append(part)
-    return "".join(head), parts[-1]
+    return _with_keys(parts[:-1], args), parts[-1]
 
 
 def _escaped_labels(model, name: str) -> dict:

@@ -249,9 +249,11 @@ def fixed_url(name: str, *keys) -> str:
     """`{% url name key… %}` for routes without arguments or with integer keys, reversed
     once per process, script prefix and URLconf, the keys filled in: each `{% url %}`
     resolved the pattern again (the top bar has ten on every page, the case page ~15)."""
-    parts = _url_parts(name, len(keys))
-    if not keys:
-        return parts[0]
+    return _with_keys(_url_parts(name, len(keys)), keys)
+
+
+def _with_keys(parts: tuple[str, ...], keys) -> str:
+    """`parts` (from `_url_parts`) with the integer `keys` between them."""
     out = [parts[0]]
     for key, part in zip(keys, parts[1:], strict=True):
         out.append(str(int(key)))
