@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from rapport.identity.models import ApiToken, Role, Team, User
 from rapport.records.exceptions import PermissionDenied
+from rapport.records.prepared import Prepared
 
 TOKEN_PREFIX = "rpt_"
 
@@ -126,17 +127,24 @@ def user_password_set(*, user: User, password: str) -> int:
         return api_tokens_revoke_all(user=user)
 
 
+# Every API request asks this (its SQL compiled once: the ORM's compilation was ~0.9 ms of
+# the ~1 ms of CPU the lookup cost a request).
+_TOKEN_BY_DIGEST = Prepared(
+    lambda digest: ApiToken.objects.select_related("user").filter(
+        digest=digest, revoked_at__isnull=True, user__is_active=True
+    )[:1],
+    1,
+)
+
+
 def api_token_authenticate(secret: str) -> User | None:
     """The active user owning this unrevoked token, or None; records the last use."""
     if not secret or not secret.startswith(TOKEN_PREFIX) or len(secret) > 100:
         return None
-    token = (
-        ApiToken.objects.select_related("user")
-        .filter(digest=_digest(secret), revoked_at__isnull=True, user__is_active=True)
-        .first()
-    )
-    if token is None:
+    tokens = _TOKEN_BY_DIGEST(_digest(secret))
+    if not tokens:
         return None
+    token = tokens[0]
     now = timezone.now()
     # Write last-used at most once a minute: a busy token must not write on every call.
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:

@@ -32,10 +32,15 @@ _SENTINEL_BASE = -(2**62) - 1_000_003
 
 
 def _argument_slots(params, nargs: int) -> list[tuple[int, int]]:
-    """(position among `params`, argument number) of each argument's sentinel."""
+    """(position among `params`, argument number) of each argument's sentinel: the integer
+    itself (a key), or its decimal text where the argument is compared with a text column
+    (the field turned the sentinel into a string, as it will the call's text argument)."""
     sentinels = {_SENTINEL_BASE - i: i for i in range(nargs)}
+    texts = {str(s): i for s, i in sentinels.items()}
     return [
-        (pos, sentinels[p]) for pos, p in enumerate(params) if type(p) is int and p in sentinels
+        (pos, sentinels[p] if type(p) is int else texts[p])
+        for pos, p in enumerate(params)
+        if (type(p) is int and p in sentinels) or (type(p) is str and p in texts)
     ]
 
 
@@ -113,7 +118,8 @@ class _Compiled:
 class Prepared:
     """A read whose SQL is compiled once: `build(*sentinels)` returns the queryset (model
     instances, or `values_list` tuples) with each argument given as the sentinel received.
-    Arguments are integers (keys): each must reach the SQL as a parameter unchanged."""
+    Arguments are integers (keys), or strings compared with a text column (a token's digest):
+    each must reach the SQL as a parameter, unchanged or as its text."""
 
     def __init__(self, build: Callable[..., QuerySet], nargs: int = 0):
         self._build, self._nargs = build, nargs

@@ -108,3 +108,21 @@ def test_prepared_union_returns_each_parts_rows_in_its_order_in_one_statement():
     tops, queues, one = union(users[2].pk)
     assert [u for _, u, _, _ in tops] == ["al"] and one == [(users[2].pk,)]
     assert union(10**9)[0] == [] and union(10**9)[2] == []
+
+
+def test_prepared_text_argument_and_key_together():
+    """A text argument (compared with a text column: the field turns the sentinel into its
+    decimal text) takes its slot beside an integer one; other texts find other rows."""
+    amy = User.objects.create(username="amy")
+    bob = User.objects.create(username="bob")
+
+    def build(username, pk):
+        return User.objects.filter(username=username, pk__gte=pk).values_list("pk", "username")
+
+    rows = Prepared(build, 2)
+    assert rows("amy", 0) == list(build("amy", 0)) == [(amy.pk, "amy")]
+    assert rows("bob", 0) == [(bob.pk, "bob")]
+    assert rows("bob", bob.pk + 1) == []
+    assert rows("nobody", 0) == []
+    # a text that looks like a sentinel's is a value like any other
+    assert rows(str(-(2**62) - 1_000_003), 0) == []
