@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from django.test import Client
+from django.urls import get_resolver
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from rapport.identity.models import Role, User
@@ -297,6 +298,9 @@ def screenshot():
 def page(browser, live_server):
     """A fresh tab (1440×900, downloads allowed) on the live server: dialogs are dismissed
     and recorded in `page.dialogs`, script errors in `page.errors`."""
+    # Import every view before the first navigation: on a loaded machine the live server's
+    # first request otherwise spends most of the navigation timeout importing the URLconf.
+    get_resolver().reverse_dict  # noqa: B018
     context = browser.new_context(
         viewport={"width": 1440, "height": 900}, base_url=live_server.url, accept_downloads=True
     )
@@ -332,16 +336,21 @@ def _width_at(page, width: int, height: int) -> int:
     return page.evaluate("document.documentElement.scrollWidth")
 
 
-def shots_at_both_sizes(page, screenshot, name: str) -> None:
+PHONE_SIZE = {"width": 390, "height": 844}
+
+
+def shots_at_both_sizes(page, screenshot, name: str, leave_at_phone: bool = False) -> None:
     """Full-page screenshots `<name>-desktop` (1440×900) and `<name>-phone` (390×844); the
-    page scrolls sideways at neither width. Leaves the tab at 1440×900."""
+    page scrolls sideways at neither width. Leaves the tab at 1440×900 (at 390×844 with
+    `leave_at_phone`, for a journey walked on a phone)."""
     width = _width_at(page, 1440, 900)
     assert width <= 1440, f"{name}: {width}px wide on a 1440px screen"
     screenshot(page, f"{name}-desktop", full_page=True)
     width = _width_at(page, 390, 844)
     assert width <= 390, f"{name}: {width}px wide on a phone"
     screenshot(page, f"{name}-phone", full_page=True)
-    page.set_viewport_size({"width": 1440, "height": 900})
+    if not leave_at_phone:
+        page.set_viewport_size({"width": 1440, "height": 900})
 
 
 def sign_in(page, user, url: str | None = None) -> None:
@@ -438,8 +447,8 @@ def _demo_users(restore) -> None:
     from rapport.demo.builder import demo_build
 
     # What the bulk generator makes first on an empty database (rapport/demo/bulk/build.py,
-    # seed 42): the users and teams, the pipeline, the catalogue, the service desk's set-up
-    # and its 300 cases (most of the time of a small `demo_data --contacts N`).
+    # seed 42): the users and teams, the pipeline, the catalogue and the service desk's set-up
+    # (no cases: their number follows the accounts, rapport/demo/cases.py).
     demo_build(accounts=0, seed=42)
 
 

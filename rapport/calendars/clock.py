@@ -73,7 +73,7 @@ def spec_of(calendar) -> CalendarSpec:
     return CalendarSpec(
         time_zone=calendar.time_zone,
         periods={k: sorted(v) for k, v in periods.items()},
-        closed_days=frozenset(calendar.holidays.values_list("date", flat=True)),
+        closed_days=frozenset(h.date for h in calendar.holidays.all()),  # prefetched or not
         holiday_country=calendar.holiday_country,
         holiday_subdivision=calendar.holiday_subdivision,
     )

@@ -361,9 +361,16 @@ def demo_build(*, accounts: int = 200, seed: int = 42, progress=None) -> DemoRes
 
         _orders_and_activities(rng, now, account_rows, contact_rows, products, say)
 
-        from rapport.demo.cases import demo_cases
+        from rapport.demo.cases import demo_case_count, demo_cases
 
-        demo_cases(admin=admin, agents=sellers[:4], contacts=contact_rows[:40], seed=seed, say=say)
+        demo_cases(
+            admin=admin,
+            agents=sellers[:4],
+            contacts=contact_rows[:40],
+            count=demo_case_count(accounts),
+            seed=seed,
+            say=say,
+        )
         from rapport.demo.knowledge import demo_knowledge
 
         say(f"{demo_knowledge(admin=admin, writers=sellers)} knowledge articles")

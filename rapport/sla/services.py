@@ -199,11 +199,16 @@ def sla_on_case_event(
         raise ValueError(f"unknown SLA case event {event!r}")
     at = at or timezone.now()
     with transaction.atomic():
-        clock, _ = SlaClock.objects.get_or_create(case=case)
-        clock = SlaClock.objects.select_for_update().get(pk=clock.pk)
-        existing = list(
-            SlaEvent.objects.filter(case=case, kind__in=INPUT_KINDS).order_by("at", "id")
-        )
+        clock, _ = SlaClock.objects.select_for_update().get_or_create(case=case)
+        # The clock's inputs and its claimed escalations, in one read.
+        existing, claimed = [], set()
+        for row in SlaEvent.objects.filter(
+            case=case, kind__in=INPUT_KINDS + ESCALATION_KINDS
+        ).order_by("at", "id"):
+            if row.kind in ESCALATION_KINDS:
+                claimed.add((row.metric, row.cycle, row.kind))
+            else:
+                existing.append(row)
         new_inputs: list[SlaEvent] = []
 
         def add_input(kind, when, status=""):
@@ -230,7 +235,7 @@ def sla_on_case_event(
             add_input(SlaEventKind.CUSTOMER_REPLY, at)
 
         policy = policy_for_case(case)
-        policy_changed = existing and policy != clock.policy
+        policy_changed = existing and (policy.pk if policy else None) != clock.policy_id
         rules = rules_of(policy)
         before = compute_clock(clock_inputs(existing), rules, at) if existing else {}
         for row in new_inputs:
@@ -256,7 +261,8 @@ def sla_on_case_event(
         _write_due_fields(case, after)
         clock.policy = policy
         clock.status = case.status
-        clock.next_check_at = _next_check(after, _claimed([case.pk]).get(case.pk, set()), at)
+        # No row written above is an escalation, so `claimed` is still the full set.
+        clock.next_check_at = _next_check(after, claimed, at)
         clock.save(update_fields=["policy", "status", "next_check_at", "updated_at"])
 
 

@@ -27,7 +27,7 @@ from rapport.cases.tests.journey import (
     support_mailbox,
     support_queue,
 )
-from rapport.conftest import sign_in
+from rapport.conftest import shots_at_both_sizes, sign_in
 from rapport.identity.models import Role
 from rapport.identity.services import user_create
 from rapport.knowledge.models import ArticleCaseUse
@@ -106,7 +106,6 @@ def test_mail_case_kb_answer_customer_reply_resolved_metrics(
         # machine): done here, before any navigation is timed.
         reverse("cases:workspace")
         page.set_default_timeout(60_000)
-        widths: list[tuple[str, int]] = []  # at 390 px: nothing wider than the screen
         page.set_default_navigation_timeout(120_000)
         problems: list[str] = []
         page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
@@ -182,11 +181,7 @@ def test_mail_case_kb_answer_customer_reply_resolved_metrics(
         case.refresh_from_db()
         assert case.status == "resolved" and case.resolved_at is not None
         expect(page.locator(".case-controls select[name=status]")).to_have_value("resolved")
-        screenshot(page, "cases-kb-journey-resolved-1440", full_page=True)
-        page.set_viewport_size({"width": 390, "height": 844})
-        screenshot(page, "cases-kb-journey-resolved-390", full_page=True)
-        widths.append(("case", page.evaluate("document.documentElement.scrollWidth")))
-        page.set_viewport_size({"width": 1440, "height": 900})
+        shots_at_both_sizes(page, screenshot, "cases-kb-journey-resolved")
 
         # 5. The Service dashboard counts it: one case, first response and resolution
         # within their SLA targets (1 of 1 decided), no backlog.
@@ -201,10 +196,7 @@ def test_mail_case_kb_answer_customer_reply_resolved_metrics(
         )
         expect(stats.locator(".stat").filter(has_text="Cases").first).to_contain_text("1")
         expect(stats.locator(".stat").filter(has_text="Open backlog")).to_contain_text("0")
-        screenshot(page, "cases-kb-journey-metrics-1440", full_page=True)
-        page.set_viewport_size({"width": 390, "height": 844})
-        screenshot(page, "cases-kb-journey-metrics-390", full_page=True)
-        widths.append(("metrics", page.evaluate("document.documentElement.scrollWidth")))
+        shots_at_both_sizes(page, screenshot, "cases-kb-journey-metrics")
 
         # The article's usage now counts a resolved case; nothing was answered twice.
         page.goto(f"/cases/{case.pk}/")
@@ -217,4 +209,3 @@ def test_mail_case_kb_answer_customer_reply_resolved_metrics(
         assert len([s for s in to_customer if s.startswith("How did we do?")]) <= 1
         assert len(to_customer) - len([s for s in to_customer if "How did we do?" in s]) == 1
     assert problems == [] and page.errors == []
-    assert all(w <= 390 for _, w in widths), widths

@@ -2,7 +2,7 @@
 columns, timeline events and search, on whichever database the tests run on.
 
 The first test loads on an empty database, so the generator makes the demo users, pipeline and
-catalogue itself (`demo_build(accounts=0)`, 300 service cases: the slow part of a small load).
+catalogue itself (`demo_build(accounts=0)`: the service desk's set-up, no cases).
 The others start from a saved copy of exactly that build (the `demo-users` snapshot, built once
 a run), which is the state the generator itself would have reached before its own rows."""
 

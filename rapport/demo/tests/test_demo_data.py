@@ -29,9 +29,13 @@ def test_demo_data_builds_a_small_company_once_where_every_persona_has_records(c
     assert Order.objects.exists() and Activity.objects.exists() and Opportunity.objects.exists()
     assert TimelineEvent.objects.filter(kind="stage_changed").exists()
     # Key accounts with a manual service tier (the account page's Cases card shows it).
-    from rapport.cases.models import AccountServiceTier
+    from rapport.cases.models import AccountServiceTier, Case
+    from rapport.demo.cases import demo_case_count
 
     assert AccountServiceTier.objects.filter(tier="platinum").count() == 2
+    # The service desk follows the demo's size: a few cases here, 300 in the default demo.
+    assert Case.objects.count() == demo_case_count(12) == 18
+    assert demo_case_count(200) == 300
     sam, nick, rita = (User.objects.get(username=name) for name in ("sam", "nick", "rita"))
     # Spread over users and teams: reps of different teams see different accounts.
     assert set(visible(Account.objects.all(), sam)).isdisjoint(visible(Account.objects.all(), nick))

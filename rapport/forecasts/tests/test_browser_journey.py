@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from rapport.activities.models import Activity
-from rapport.conftest import ApiClient, restore_migration_data, sign_in
+from rapport.conftest import ApiClient, restore_migration_data, shots_at_both_sizes, sign_in
 from rapport.forecasts.periods import QUARTER, period_containing
 from rapport.playbooks.services import step_add
 from rapport.quotes import services as quotes
@@ -126,7 +126,7 @@ def test_lead_to_accepted_quote_moves_the_forecast(
     page.select_option(f"#move-{deal.pk}", label="Proposal")
     page.click(".board-move-form button:has-text('Move')")
     page.wait_for_selector(f'.board-cards[data-stage-id="{proposal.pk}"] #card-{deal.pk}')
-    screenshot(page, "sfa-journey-board")
+    shots_at_both_sizes(page, screenshot, "sfa-journey-board")
 
     # The stage's playbook step, ticked on the deal.
     page.goto(f"/opportunities/{deal.pk}/")
@@ -162,10 +162,6 @@ def test_lead_to_accepted_quote_moves_the_forecast(
     assert "20,000.00" in page.locator("[data-figure='won']").inner_text()
     stats = page.locator(".analytics-stats").inner_text()
     assert "20 % of the quota" in stats and "100,000.00" in stats
-    screenshot(page, "sfa-journey-forecast-1440", full_page=True)
-    page.set_viewport_size({"width": 390, "height": 844})
-    page.wait_for_load_state("load")
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-    screenshot(page, "sfa-journey-forecast-390", full_page=True)
+    shots_at_both_sizes(page, screenshot, "sfa-journey-forecast")
     assert not page.errors, page.errors
     assert not [c for c in console if "Content Security Policy" in c], console

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from rapport.accounts.services import account_create, contact_create
 from rapport.cases.models import Case, Queue, QueueMember
-from rapport.conftest import sign_in
+from rapport.conftest import PHONE_SIZE, shots_at_both_sizes, sign_in
 from rapport.identity.services import user_create
 from rapport.mail.models import Mailbox, MailboxPurpose, Security
 from rapport.mail.sender import send_due
@@ -62,9 +62,7 @@ def test_magic_link_case_answer_and_csat(browser, live_server, screenshot):
 
         RoutingRule.objects.create(name="All", queue=queue)
 
-        phone = browser.new_context(
-            viewport={"width": 390, "height": 844}, base_url=live_server.url
-        )
+        phone = browser.new_context(viewport=PHONE_SIZE, base_url=live_server.url)
         phone.set_default_timeout(60_000)
         phone.add_init_script(CSP_LISTENER)
         customer = phone.new_page()
@@ -90,8 +88,7 @@ def test_magic_link_case_answer_and_csat(browser, live_server, screenshot):
         customer.get_by_role("link", name="New request").click()
         customer.get_by_label("Subject").fill("Printer shows E42")
         customer.get_by_label("Description").fill("Since this morning the printer shows E42.")
-        _no_overflow(customer)
-        screenshot(customer, "portal-journey-new-request", full_page=True)
+        shots_at_both_sizes(customer, screenshot, "portal-journey-new-request", leave_at_phone=True)
         customer.get_by_role("button", name="Send").click()
         customer.wait_for_url(re.compile(r".*/portal/cases/\d+/$"))
         case = Case.objects.get()
@@ -119,8 +116,7 @@ def test_magic_link_case_answer_and_csat(browser, live_server, screenshot):
         customer.reload()
         expect(customer.locator(".portal-thread")).to_contain_text("switch it off and on again")
         expect(customer.locator("#case-status")).to_have_text("Resolved")
-        _no_overflow(customer)
-        screenshot(customer, "portal-journey-answer", full_page=True)
+        shots_at_both_sizes(customer, screenshot, "portal-journey-answer", leave_at_phone=True)
         assert phone.request.get("/cases/", max_redirects=0).status == 404  # portal cookie only
 
         # 5. The CSAT mail's "5" link: a confirmation page, then one answer.

@@ -6,7 +6,7 @@ from rapport.accounts.models import Account, Contact
 from rapport.accounts.services import account_create, contact_create
 from rapport.activities.models import Activity
 from rapport.activities.services import activity_log
-from rapport.conftest import sign_in
+from rapport.conftest import shots_at_both_sizes, sign_in
 from rapport.identity.services import team_create, user_create
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -89,11 +89,11 @@ def test_sign_in_create_account_and_contact_then_log_a_call_in_place(
     page.wait_for_selector("#timeline-list .event-summary:has-text('Changed industry')")
     account.refresh_from_db()
     assert account.industry == "Shipping"
-    screenshot(page, "account-page")
+    shots_at_both_sizes(page, screenshot, "account-page")
 
     page.goto("/accounts/")
     page.wait_for_selector("td a:has-text('Northwind Traders')")
-    screenshot(page, "accounts-list")
+    shots_at_both_sizes(page, screenshot, "accounts-list")
 
     page.goto("/")
     page.keyboard.press("/")
@@ -102,7 +102,7 @@ def test_sign_in_create_account_and_contact_then_log_a_call_in_place(
     page.wait_for_selector("h1:has-text('Results for')")
     page.wait_for_selector(".card a:has-text('Northwind Traders')")
     page.wait_for_selector(".card a:has-text('Nora Lindqvist')")
-    screenshot(page, "search-results")
+    shots_at_both_sizes(page, screenshot, "search-results")
 
     page.goto("/")
     screenshot(page, "home")
@@ -141,7 +141,7 @@ def test_script_names_and_html_notes_render_inert(page, rep, live_server, screen
     page.fill("#field-title input[name=value]", '<img src=y onerror="alert(3)">')
     page.keyboard.press("Enter")
     page.wait_for_selector("#field-title .field-value:has-text('onerror')")
-    screenshot(page, "contact-page")
+    shots_at_both_sizes(page, screenshot, "contact-page")
     assert page.dialogs == []
 
 

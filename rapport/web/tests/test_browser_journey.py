@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from rapport.accounts.services import account_create, contact_create
 from rapport.activities.services import activity_log
+from rapport.conftest import PHONE_SIZE, shots_at_both_sizes
 from rapport.identity.services import team_create, user_create
 from rapport.records.models import RecordShare
 from rapport.sales.models import Opportunity, Pipeline, Stage
@@ -21,7 +22,6 @@ from rapport.sales.services import opportunity_create, opportunity_move_stage
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PASSWORD = "journey-Pass-2024"
-PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture
@@ -185,7 +185,7 @@ def test_dashboard_draws_its_charts_and_completes_a_task_in_place(
     page.wait_for_function("Chart.getChart('chart-pipeline').tooltip.opacity > 0")
     # The data tables stay under the charts.
     assert page.locator("#table-pipeline tbody tr").count() == 4
-    screenshot(page, "home-dashboard", full_page=True)
+    shots_at_both_sizes(page, screenshot, "home-dashboard")
 
     page.evaluate("window.__stillHere = true")
     due_before = int(page.inner_text("#stat-tasks .stat-value").rstrip("+"))
@@ -201,10 +201,10 @@ def test_dashboard_draws_its_charts_and_completes_a_task_in_place(
     page.wait_for_selector(".dash-task:not(.dash-task-done):has-text('Send the Northwind quote')")
     page.wait_for_selector(f"#stat-tasks .stat-value:text-is('{due_before}')")
 
-    page.set_viewport_size(PHONE)
+    # Loaded on a phone (not resized to one), the charts are drawn too.
+    page.set_viewport_size(PHONE_SIZE)
     page.goto("/")
     page.wait_for_selector('[data-chart="won"]:not([hidden]) canvas')
-    screenshot(page, "home-dashboard-phone", full_page=True)
     assert page.dialogs == [] and page.errors == []
     context.close()
 
@@ -289,9 +289,8 @@ def test_access_panel_shares_and_unshares_in_place(
     page.click("#record-access a:has-text('Done')")
     page.wait_for_selector("#record-access form.access-form", state="detached")
     assert page.evaluate("window.__stillHere") is True
-    page.set_viewport_size(PHONE)
     page.goto(f"/records/account/{account.pk}/access?manage=1")
-    screenshot(page, "shares-page-phone", full_page=True)
+    shots_at_both_sizes(page, screenshot, "shares-page")
     assert page.dialogs == [] and page.errors == []
 
 

@@ -8,6 +8,7 @@ import pytest
 from django.test import Client
 from playwright.sync_api import expect
 
+from rapport.conftest import shots_at_both_sizes
 from rapport.identity.models import Role
 from rapport.identity.services import team_create, user_create
 from rapport.leads.models import Lead, LeadStatus
@@ -109,7 +110,7 @@ def test_lead_to_won_by_dragging_on_the_board(page, rep, stages, live_server, sc
     page.click("button:has-text('Create lead')")
     page.wait_for_selector("h1:has-text('Grace Hopper')")
     lead = Lead.objects.get()
-    screenshot(page, "lead-page")
+    shots_at_both_sizes(page, screenshot, "lead-page")
 
     # Convert it through the dialog, with an opportunity.
     page.evaluate("window.__stillHere = true")
@@ -136,7 +137,7 @@ def test_lead_to_won_by_dragging_on_the_board(page, rep, stages, live_server, sc
 
     page.goto("/leads/")
     page.wait_for_selector("td a:has-text('Grace Hopper')")
-    screenshot(page, "leads-list")
+    shots_at_both_sizes(page, screenshot, "leads-list")
 
     # Products on the opportunity: added in place, the amount follows.
     product_create(
@@ -152,7 +153,7 @@ def test_lead_to_won_by_dragging_on_the_board(page, rep, stages, live_server, sc
     page.wait_for_selector("#line-items td:has-text('Compiler licence')")
     assert page.evaluate("window.__stillHere") is True
     assert "5,000.00 EUR" in page.locator("#line-items tfoot").inner_text()
-    screenshot(page, "opportunity-page")
+    shots_at_both_sizes(page, screenshot, "opportunity-page")
     page.click("#line-items a:has-text('Edit')")
     page.wait_for_selector("#line-items tr.line-item-editing input[name=quantity]")
     screenshot(page, "opportunity-line-item-edit")
@@ -177,7 +178,7 @@ def test_lead_to_won_by_dragging_on_the_board(page, rep, stages, live_server, sc
     assert discovery.locator("[data-count]").inner_text() == "0"
     opportunity.refresh_from_db()
     assert opportunity.stage == won
-    screenshot(page, "board")
+    shots_at_both_sizes(page, screenshot, "board")
 
     # The opportunity's timeline shows the move.
     page.click(f"#card-{opportunity.pk} .board-card-title")

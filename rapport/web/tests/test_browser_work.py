@@ -12,6 +12,7 @@ from django.utils import timezone
 from rapport.accounts.services import account_create, contact_create
 from rapport.activities.models import Activity
 from rapport.activities.services import activity_log
+from rapport.conftest import shots_at_both_sizes
 from rapport.identity.models import Role
 from rapport.identity.services import team_create, user_create
 from rapport.orders.models import Order
@@ -131,7 +132,7 @@ def test_my_tasks_calendar_and_an_order_with_two_lines(page, people, work, live_
     page.wait_for_selector("h1:has-text('My tasks')")
     overdue = page.locator("#tasks-overdue").locator("xpath=ancestor::section")
     assert "Send the signed contract" in overdue.inner_text()
-    screenshot(page, "work-tasks")
+    shots_at_both_sizes(page, screenshot, "work-tasks")
 
     # Complete a task in place: htmx swaps the row, the page stays, a toast offers undo.
     page.evaluate("window.__stillHere = true")
@@ -155,7 +156,7 @@ def test_my_tasks_calendar_and_an_order_with_two_lines(page, people, work, live_
     box = workshop.bounding_box()
     assert column["x"] <= box["x"] < column["x"] + column["width"], today_column
     assert page.locator(".hour-item:has-text('Contract signing')").count() == 0
-    screenshot(page, "work-calendar-week")
+    shots_at_both_sizes(page, screenshot, "work-calendar-week")
     page.click("a[rel='next']")
     page.wait_for_selector(".hour-item:has-text('Contract signing')")
     page.click(".segmented a:has-text('Month')")
@@ -163,13 +164,13 @@ def test_my_tasks_calendar_and_an_order_with_two_lines(page, people, work, live_
     page.click("a:has-text('Today')")
     page.wait_for_selector("td.is-today")
     assert "Pricing workshop" in page.locator("td.is-today").inner_text()
-    screenshot(page, "work-calendar-month")
+    shots_at_both_sizes(page, screenshot, "work-calendar-month")
     page.click("td.is-today a:has-text('Pricing workshop')")
     page.wait_for_selector("h1:has-text('Pricing workshop')")
-    screenshot(page, "work-activity-page")
+    shots_at_both_sizes(page, screenshot, "work-activity-page")
     page.click("a:has-text('All activities about Northwind Traders')")
     page.wait_for_selector(".chip:has-text('Account: Northwind Traders')")
-    screenshot(page, "work-activities-list")
+    shots_at_both_sizes(page, screenshot, "work-activities-list")
 
     # An order with two lines: one row added in place; the server computes the total.
     account = work["account"]
@@ -185,14 +186,14 @@ def test_my_tasks_calendar_and_an_order_with_two_lines(page, people, work, live_
     page.fill("#id_line1-quantity", "1")
     page.fill("#id_line1-unit_price", "250")
     page.select_option("#id_channel", "phone")
-    screenshot(page, "work-order-form", full_page=True)
+    shots_at_both_sizes(page, screenshot, "work-order-form")
     page.click("button:has-text('Create order')")
     page.wait_for_selector("h1:has-text('Order #')")
     order = Order.objects.get()
     assert order.total == Decimal("397.00")
     assert page.locator(".order-total").inner_text() == "397.00 EUR"
     assert page.locator("table.line-items tbody tr").count() == 2
-    screenshot(page, "work-order-page")
+    shots_at_both_sizes(page, screenshot, "work-order-page")
 
     # The status changes in place.
     page.select_option("#order-status-select", "shipped")
@@ -203,7 +204,7 @@ def test_my_tasks_calendar_and_an_order_with_two_lines(page, people, work, live_
 
     page.goto("/orders/")
     page.wait_for_selector("td.cell-money:has-text('397.00 EUR')")
-    screenshot(page, "work-orders-list")
+    shots_at_both_sizes(page, screenshot, "work-orders-list")
     assert page.dialogs == []
 
 
@@ -223,7 +224,7 @@ def test_admin_adds_a_custom_field_and_sees_it_on_the_account_form(
     page.click("button:has-text('Add field')")
     page.wait_for_selector(".toast:has-text('Custom field Customer tier added')", state="attached")
     assert CustomFieldDefinition.objects.get().key == "tier"
-    screenshot(page, "settings-custom-fields")
+    shots_at_both_sizes(page, screenshot, "settings-custom-fields")
 
     page.goto("/accounts/new")
     page.wait_for_selector("label:has-text('Customer tier')")
@@ -241,7 +242,7 @@ def test_admin_adds_a_custom_field_and_sees_it_on_the_account_form(
     ):
         page.goto(url)
         page.wait_for_selector(".settings-main h1")
-        screenshot(page, name, full_page=True)
+        shots_at_both_sizes(page, screenshot, name)
     # A pipeline with the usual stages; a stage moves up with a plain form button.
     page.goto("/settings/pipelines/")
     page.click("summary:has-text('Add a pipeline')")
@@ -250,7 +251,7 @@ def test_admin_adds_a_custom_field_and_sees_it_on_the_account_form(
     page.wait_for_selector(".stages-table")
     page.click("button:has-text('Move Qualified up')")
     page.wait_for_selector(".stages-table tbody tr:first-child input[value='Qualified']")
-    screenshot(page, "settings-pipeline", full_page=True)
+    shots_at_both_sizes(page, screenshot, "settings-pipeline")
 
     # The catalogue: a price book gets a price for the seat licence.
     page.goto("/products/price-books/new")
@@ -263,10 +264,10 @@ def test_admin_adds_a_custom_field_and_sees_it_on_the_account_form(
     page.wait_for_selector(
         "#entries input[value='39.00'], table.entries-table input[value='39.00']"
     )
-    screenshot(page, "catalog-price-book")
+    shots_at_both_sizes(page, screenshot, "catalog-price-book")
     page.goto("/products/")
     page.wait_for_selector("td a:has-text('Seat licence')")
-    screenshot(page, "catalog-products")
+    shots_at_both_sizes(page, screenshot, "catalog-products")
 
     # A role changes in place.
     rep = people["rep"]
