@@ -188,9 +188,9 @@ def pg_trigram_statistics_sql() -> list[tuple[str, str]]:
     """(index, statement) setting the statistics target of each trigram index's expression
     (migration 0009): PostgreSQL estimates `document LIKE '%eva%'` from that expression's
     histogram, and with the default 100 buckets a word in 0.3–0.6% of the rows hit two of
-    them, was estimated at 2%, and the typeahead's `LIMIT 240` ran as a sequential scan
-    through 45,000–70,000 rows (40–100 ms) instead of the bitmap of its 3,000–6,000 matches
-    (2–19 ms). With 1,000 buckets the estimates are ten times finer."""
+    them, was estimated at 2%, and the typeahead's `LIMIT` ran as a sequential scan
+    through 18,000–70,000 rows (40–100 ms at 1M) instead of the bitmap of its 3,000–6,000
+    matches (2–19 ms). With 1,000 buckets the estimates are ten times finer."""
     return [
         (t.trgm_index, f"ALTER INDEX {t.trgm_index} ALTER COLUMN 1 SET STATISTICS 1000")
         for t in all_tables()
