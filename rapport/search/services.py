@@ -50,7 +50,10 @@ def search_schema_ensure(*, using: str = DEFAULT_DB_ALIAS) -> list[str]:
         else:
             wanted = schema.pg_index_names()
             broken = [t for t in schema.all_tables() if t.trgm_index not in existing]
-            statements = schema.pg_schema_sql()
+            # A re-created trigram index also needs its statistics target back (0009).
+            statements = schema.pg_schema_sql() + [
+                sql for _, sql in schema.pg_trigram_statistics_sql()
+            ]
         if not wanted - existing:
             return []
         for sql in statements:

@@ -49,6 +49,9 @@ def test_the_migration_holds_exactly_the_sql_schema_builds():
     digits = importlib.import_module("rapport.search.migrations.0005_phone_digit_grams")
     assert schema.pg_schema_sql() == migration.PG_CREATE + articles.PG_CREATE + digits.PG_CREATE
     assert schema.pg_drop_sql() == migration.PG_DROP + articles.PG_DROP + digits.PG_DROP
+    statistics = importlib.import_module("rapport.search.migrations.0009_trigram_statistics")
+    assert [sql for _, sql in schema.pg_trigram_statistics_sql()] == statistics.PG_STATISTICS
+    assert {t.table for t in schema.all_tables()} == set(statistics.TABLES)
 
 
 @pytest.mark.django_db
@@ -89,6 +92,30 @@ def test_a_dropped_trigram_index_is_recreated():
     assert "search_contact_trgm" not in objects_present()
     assert search_schema_ensure() == ["contact"]
     assert "search_contact_trgm" in objects_present()
+    assert statistics_targets()["search_contact_trgm"] == 1000  # put back (0009)
+
+
+def statistics_targets() -> dict[str, int]:
+    """The statistics target of each search index's expression (-1: the default)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname, a.attstattarget FROM pg_attribute a "
+            "JOIN pg_class c ON c.oid = a.attrelid "
+            "WHERE c.relname LIKE 'search\\_%' AND a.attnum = 1"
+        )
+        return dict(cursor.fetchall())
+
+
+@postgres_only
+@pytest.mark.django_db
+def test_trigram_and_ngram_indexes_have_fine_histograms():
+    """Every trigram and n-gram index's expression has 1,000 statistics buckets after
+    migrate: the planner picks between the bitmap of a word's matches and a sequential scan
+    under the typeahead's LIMIT from them."""
+    targets = statistics_targets()
+    for name, _ in schema.pg_statistics_sql():
+        assert targets[name] == 1000, name
+    assert {t.trgm_index for t in schema.all_tables()} <= {n for n, _ in schema.pg_statistics_sql()}
 
 
 @pytest.mark.django_db(transaction=True)
