@@ -185,3 +185,29 @@ def test_the_emails_way_reads_the_names_on_the_rows(quokkas):
     assert len(named) == 5
     assert {pk for pk, way in rows if way == 1} == named  # of 14 rows holding "quokka"
     assert batch.complete(rows)
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_the_bulk_loader_leaves_every_row_with_its_contacts_names(
+    capsys, monkeypatch, demo_snapshot
+):
+    """demo_data's COPY path, indexes dropped and built again (a large load): the rows are
+    written after their contacts, through the same triggers."""
+    from django.core.management import call_command
+
+    from rapport.demo.bulk import build as bulk
+
+    demo_snapshot("demo-users")
+    monkeypatch.setattr(bulk, "REBUILD_MIN_ROWS", 10)
+    call_command("demo_data", "--contacts", "150", "--activities", "0", "--orders", "0")
+    capsys.readouterr()
+    for table in (ContactEmail._meta.db_table, ContactPhone._meta.db_table):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT count(*), count(*) FILTER (WHERE r.record_last_name IS DISTINCT FROM "  # noqa: S608
+                "c.last_name OR r.record_first_name IS DISTINCT FROM c.first_name) "
+                f"FROM {table} AS r JOIN accounts_contact AS c ON c.id = r.contact_id"
+            )
+            rows, wrong = cursor.fetchone()
+        assert rows >= 150 and wrong == 0, (table, rows, wrong)
