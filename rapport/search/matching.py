@@ -26,9 +26,12 @@ from rapport.search.indexes import BY_MODEL, INDEXES, IndexedTable, SearchIndex
 from rapport.search.schema import (
     GRAM_MAX,
     GRAM_MIN,
+    carried_column,
+    carried_names,
     digits_columns,
     pg_document,
     pg_grams,
+    pg_names_document,
     pg_value,
 )
 
@@ -600,15 +603,26 @@ def _name_starts(index: SearchIndex, terms: list[Term], vendor: str, cap: int) -
     return cond
 
 
-def _own_filter(index: SearchIndex, source: Source, terms: list[Term], cond: Q, vendor: str) -> Q:
+def _own_filter(
+    index: SearchIndex, source: Source, terms: list[Term], cond: Q, vendor: str, cap: int
+) -> Q:
     """A candidate condition `cond` of `source`, with the short terms' word starts on the
     record's own document (PostgreSQL: _with_word_starts). The name prefixes stay beside
     it: without them, where every document has such a word ("co": every ".com" email),
     PostgreSQL rechecked every row holding the long word instead of ANDing the names'
-    b-tree ranges (1.7 s for "co man" at 1M contacts, 0.44 s with them)."""
-    if vendor != "postgresql" or source.path:
+    b-tree ranges (1.7 s for "co man" at 1M contacts, 0.44 s with them). Rows under the
+    record that carry its names (emails, phones) take the short terms on themselves: the
+    first `cap` such rows whose names start with them (_carried_starts), not the first
+    `cap` holding the long words, most of them someone else's name."""
+    if vendor != "postgresql":
         return cond
-    return _with_word_starts(index, [t for t in terms if t.short], cond)
+    shorts = [t for t in terms if t.short]
+    if source.path and shorts and carried_names(source.table):
+        long_terms = [t for t in terms if not t.short]
+        return Q(InCapped(F("pk"), *_carried_starts(index, source.table, shorts, long_terms, cap)))
+    if source.path:
+        return cond
+    return _with_word_starts(index, shorts, cond)
 
 
 def search_candidates(
@@ -647,7 +661,9 @@ def search_candidates(
         all_sources = sources(index)
         for source in all_sources:
             for cond in candidate_filters(index, source, long_terms, vendor, per_source):
-                conditions.append(short & _own_filter(index, source, terms, cond, vendor))
+                conditions.append(
+                    short & _own_filter(index, source, terms, cond, vendor, per_source)
+                )
         if not terms[0].short and not terms[0].phone:
             conditions.append(short & _name_starts(index, long_terms, vendor, per_source))
     subqueries = [base.filter(cond)[:per_source] for base in bases for cond in conditions]
@@ -692,8 +708,8 @@ class CandidateBatch:
     # are cut off at `per_source`, not their opportunities).
     counted: tuple[bool, ...]
     short: Q  # the short terms' name-prefix conditions, for the caller to apply
-    # PostgreSQL: the ways (their positions) reading rows under the record (emails,
-    # phones) that could apply the short terms too (candidate_batch's `narrow`) and did not.
+    # The ways that could apply the short terms too and did not: none since the rows under
+    # the record carry its names (candidate_batch); kept for selectors.py.
     narrowable: tuple[int, ...] = ()
 
     def complete(self, rows: list[tuple[int, int]]) -> bool:
@@ -719,27 +735,42 @@ def _rows_ids(
     """PostgreSQL, candidate_batch: SQL selecting the record ids of at most `cap` rows of
     `source` (rows under the record: its emails, its phones) matching the long terms,
     straight from the source's index, and, when `terms` has short terms, only rows whose
-    record's name starts with them (checked on the record by its primary key, row by row
-    as the index yields them). Without that check ("an bab": the emails containing "bab",
-    whoever's name starts with "an"), the way is cut off at `cap` rows of which few may be
-    the query's matches, so it never proved that every match was in: a user who sees a
-    share of the records paid every batch size and the per-grant plan after them."""
-    sql, params = _source_ids(index, source, long_terms, "postgresql")
+    record's name starts with them, asked of the names the rows carry (_carried_starts).
+    Without that check ("an bab": the emails containing "bab", whoever's name starts with
+    "an"), the way is cut off at `cap` rows of which few may be the query's matches, so it
+    never proved that every match was in; checked on the record instead (a primary-key
+    lookup per row the index yields: 2,325 for "woodb" at 1M contacts), it was most of the
+    rep's slowest two-word queries."""
     shorts = [t for t in terms if t.short]
     if shorts:
-        conds = []
-        for term in shorts:
-            names = [like_sql(f"m.{f}", "postgresql") for f in index.name_fields]
-            conds.append("(" + " OR ".join(names) + ")")
-            params = [*params, *[escape_like(term.text) + "%"] * len(names)]
-        # A scalar subquery: never turned into a join. As EXISTS, PostgreSQL merge-joined
-        # the emails and the records in id order under the LIMIT (tens of thousands of
-        # rows of each read for "pa ini" at 1M contacts).
-        column = source.table.record_column
-        sql = (
-            f"SELECT s.{column} FROM ({sql}) AS s WHERE (SELECT {' AND '.join(conds)} "
-            f"FROM {index.main.table} AS m WHERE m.id = s.{column})"
-        )
+        return _carried_starts(index, source.table, shorts, long_terms, cap)
+    sql, params = _source_ids(index, source, long_terms, "postgresql")
+    return f"{sql} LIMIT {int(cap)}", params
+
+
+def _carried_starts(
+    index: SearchIndex, t: IndexedTable, shorts: list[Term], long_terms: list[Term], cap: int
+) -> tuple[str, list]:
+    """PostgreSQL: the record ids of at most `cap` rows of `t` (rows carrying their record's
+    names, schema.pg_names_sql) that match the long terms and whose carried names start with
+    every short term: each name prefix as on the record (name_prefix), and, for the terms
+    DocumentWordStarts can take, a word start of the carried names (`~ '(^| )an'`), which
+    the prefixes imply and the second column of the rows' trigram index answers together
+    with the long terms ("an woodb": the 113 rows of the 2,325 holding "woodb" at 1M
+    contacts, none read to be dropped). No phone term here: a phone query is one term."""
+    digits = [pg_value(c) for c in digits_columns(t)]
+    only = len(digits) == len(t.columns)
+    where, params = _pg_where(pg_document(t), long_terms, digits, digits_only=only)
+    conds = [where]
+    for term in shorts:
+        pattern = escape_like(term.text) + "%"
+        names = [like_sql(carried_column(f), "postgresql") for f in index.name_fields]
+        conds.append("(" + " OR ".join(names) + ")")
+        params += [pattern] * len(names)
+    for term in word_start_terms(index, shorts):
+        conds.append(f"{pg_names_document(t)} ~ %s")
+        params.append("(^| )" + term.text)
+    sql = f"SELECT {t.record_column} FROM {t.table} WHERE {' AND '.join(conds)}"
     return f"{sql} LIMIT {int(cap)}", params
 
 
@@ -752,10 +783,11 @@ def candidate_batch(
     visible. On PostgreSQL an email or phone way selects the matching rows' record ids
     straight from the index (deleted records and the short terms are the caller's to
     filter, with `short`), so that its count is the index's: fewer than `per_source` means
-    every match is in. With `narrow` and short terms, those ways keep only rows whose
-    record's name starts with the short terms (_rows_ids: a primary-key lookup per row the
-    index yields, up to thousands for a common word, so the caller asks it only when a
-    batch without it fell short). None when `q` has no words."""
+    every match is in. With short terms, those ways keep only rows whose record's name
+    starts with them, from the names the rows carry (_rows_ids), so they are never
+    `narrowable` any more and `narrow` changes nothing (both kept for the caller in
+    selectors.py, whose second, narrowed batch this made unneeded). None when `q` has no
+    words."""
     index = index_for(qs)
     terms = parse_query(q, phones=index is not None)
     if index is None or not terms:
@@ -765,7 +797,6 @@ def candidate_batch(
     short = _short_filters(index, terms)
     long_terms = [t for t in terms if not t.short]
     ways: list[tuple[str, list, bool]] = []
-    narrowable: list[int] = []
 
     def add(part: QuerySet, counted: bool = True) -> None:
         sql, params = part[:per_source].query.get_compiler(using=qs.db).as_sql()
@@ -776,15 +807,12 @@ def candidate_batch(
     else:
         for source in sources(index):
             if vendor == "postgresql" and source.path and source.table.record_column != "id":
-                shorts = terms if narrow else []
-                if not narrow and len(long_terms) < len(terms):
-                    narrowable.append(len(ways))
-                sql, params = _rows_ids(index, source, shorts, long_terms, per_source)
+                sql, params = _rows_ids(index, source, terms, long_terms, per_source)
                 ways.append((sql, params, True))
             else:
                 counted = vendor == "sqlite" or not source.path
                 for cond in candidate_filters(index, source, long_terms, vendor, per_source):
-                    own = _own_filter(index, source, terms, cond, vendor)
+                    own = _own_filter(index, source, terms, cond, vendor, per_source)
                     add(base.filter(short & own), counted)
         if not terms[0].short and not terms[0].phone:
             add(base.filter(short & _name_starts(index, long_terms, vendor, per_source)))
@@ -800,5 +828,4 @@ def candidate_batch(
         per_source,
         tuple(w[2] for w in ways),
         short,
-        tuple(narrowable),
     )

@@ -198,17 +198,25 @@ def pg_trigram_statistics_sql() -> list[tuple[str, str]]:
 
 
 def pg_schema_sql() -> list[str]:
-    return _pg_base_sql() + pg_digits_sql()
+    # The carried-name columns first: the trigram indexes of their tables include them.
+    return pg_names_sql() + _pg_base_sql() + pg_digits_sql()
+
+
+def pg_trgm_index_sql(t: IndexedTable) -> str:
+    """The trigram index of `t`: its document, and for rows carrying their record's names
+    (pg_names_sql) those names as a second column of the same GIN index, so that "the email
+    holds 'woodb' and a name starts with 'an'" is one index scan."""
+    columns = f"({pg_document(t)}) gin_trgm_ops"
+    if carried_names(t):
+        columns += f", ({pg_names_document(t)}) gin_trgm_ops"
+    return f"CREATE INDEX IF NOT EXISTS {t.trgm_index} ON {t.table} USING gin ({columns})"
 
 
 def _pg_base_sql() -> list[str]:
     statements = ["CREATE EXTENSION IF NOT EXISTS pg_trgm"]
     for index in INDEXES.values():
         for t in index.tables:
-            statements.append(
-                f"CREATE INDEX IF NOT EXISTS {t.trgm_index} ON {t.table} "
-                f"USING gin (({pg_document(t)}) gin_trgm_ops)"
-            )
+            statements.append(pg_trgm_index_sql(t))
         for field in index.name_fields:
             statements.append(
                 f"CREATE INDEX IF NOT EXISTS {index.prefix_index(field)} "
@@ -226,7 +234,7 @@ def pg_digits_drop_sql() -> list[str]:
 
 
 def pg_drop_sql() -> list[str]:
-    return _pg_base_drop_sql() + pg_digits_drop_sql()
+    return _pg_base_drop_sql() + pg_digits_drop_sql() + pg_names_drop_sql()
 
 
 def _pg_base_drop_sql() -> list[str]:
@@ -245,3 +253,141 @@ def pg_index_names() -> set[str]:
         names |= {index.prefix_index(f) for f in index.name_fields}
     names |= {pg_digits_index(t, c) for t in all_tables() for c in digits_columns(t)}
     return names
+
+
+# ----- PostgreSQL: the record's names on the rows under it ---------------------------------
+# A two-word typeahead whose short word starts a name ("an woodb": a name starting with "an",
+# "woodb" in an email) asked the contact's names of every email row holding "woodb", one
+# primary-key lookup each (2,325 for "woodb" at 1M contacts: 11k buffers, most of the rep's
+# slowest queries). The rows under a record (its emails, its phones) carry the record's
+# name fields instead, in columns `record_<field>` kept by triggers in the same transaction
+# as any write (services, merges, imports' COPY, bulk loaders, raw UPDATEs alike):
+# - a row written or moved to another record takes that record's names (BEFORE INSERT OR
+#   UPDATE OF the record column); a row written before its record (foreign keys are
+#   deferred) gets NULLs, and a deferred trigger fills them at commit;
+# - a record renamed passes its new names to its rows (AFTER UPDATE OF the name fields).
+# The names are a second column of the rows' trigram index (pg_trgm_index_sql). SQLite has
+# none of this (its emails way joins the FTS table).
+
+
+def carried_names(t: IndexedTable) -> tuple[str, ...]:
+    """The name fields of its record that rows of `t` carry (PostgreSQL): those of a table
+    of rows under a record (record_column is not the row's id), else none."""
+    if t.record_column == "id":
+        return ()
+    for index in INDEXES.values():
+        if t in index.tables[1:]:
+            return index.name_fields
+    return ()
+
+
+def carried_column(field: str) -> str:
+    return f"record_{field}"
+
+
+def pg_names_document(t: IndexedTable, alias: str = "") -> str:
+    """The carried names of `t` as one lower-cased text, indexed (pg_trgm_index_sql): every
+    name field starts it or follows a space, so a name starting with "an" implies a word of
+    it starting with "an" (matching.DocumentWordStarts' reasoning)."""
+    prefix = f"{alias}." if alias else ""
+    return "lower(" + " || ' ' || ".join(prefix + carried_column(f) for f in carried_names(t)) + ")"
+
+
+def _owner_index(t: IndexedTable):
+    return next(index for index in INDEXES.values() if t in index.tables)
+
+
+def _carrying_tables() -> list[IndexedTable]:
+    return [t for t in all_tables() if carried_names(t)]
+
+
+def pg_names_sql() -> list[str]:
+    """The carried-name columns, the triggers that keep them and nothing else: the index is
+    pg_trgm_index_sql's, the first fill pg_names_fill_sql's. Idempotent."""
+    statements: list[str] = []
+    renamed: dict[str, list[IndexedTable]] = {}
+    for t in _carrying_tables():
+        main = _owner_index(t).main
+        names = carried_names(t)
+        columns = [carried_column(f) for f in names]
+        found = ", ".join(f"m.{f}" for f in names)
+        statements += [
+            f"ALTER TABLE {t.table} "
+            + ", ".join(f"ADD COLUMN IF NOT EXISTS {c} text" for c in columns),
+            f"CREATE OR REPLACE FUNCTION {t.trigger('names')}() RETURNS trigger "
+            f"LANGUAGE plpgsql AS $$ BEGIN SELECT {found} "
+            f"INTO {', '.join('NEW.' + c for c in columns)} FROM {main.table} AS m "
+            f"WHERE m.id = NEW.{t.record_column}; RETURN NEW; END $$",
+            f"DROP TRIGGER IF EXISTS {t.trigger('names')} ON {t.table}",
+            f"CREATE TRIGGER {t.trigger('names')} BEFORE INSERT OR UPDATE OF {t.record_column} "
+            f"ON {t.table} FOR EACH ROW EXECUTE FUNCTION {t.trigger('names')}()",
+            # Only rows whose record did not exist yet when written: NULL names.
+            f"CREATE OR REPLACE FUNCTION {t.trigger('names_later')}() RETURNS trigger "
+            f"LANGUAGE plpgsql AS $$ BEGIN UPDATE {t.table} SET ({', '.join(columns)}) = "
+            f"(SELECT {found} FROM {main.table} AS m WHERE m.id = NEW.{t.record_column}) "
+            f"WHERE id = NEW.id; RETURN NULL; END $$",
+            f"DROP TRIGGER IF EXISTS {t.trigger('names_later')} ON {t.table}",
+            f"CREATE CONSTRAINT TRIGGER {t.trigger('names_later')} AFTER INSERT OR UPDATE OF "
+            f"{t.record_column} ON {t.table} DEFERRABLE INITIALLY DEFERRED FOR EACH ROW "
+            f"WHEN (NEW.{columns[0]} IS NULL) EXECUTE FUNCTION {t.trigger('names_later')}()",
+        ]
+        renamed.setdefault(main.table, []).append(t)
+    for table, rows in renamed.items():
+        main = next(i.main for i in INDEXES.values() if i.main.table == table)
+        names = carried_names(rows[0])
+        updates = " ".join(
+            f"UPDATE {t.table} SET "
+            + ", ".join(f"{carried_column(f)} = NEW.{f}" for f in names)
+            + f" WHERE {t.record_column} = NEW.id;"
+            for t in rows
+        )
+        changed = " OR ".join(f"OLD.{f} IS DISTINCT FROM NEW.{f}" for f in names)
+        statements += [
+            f"CREATE OR REPLACE FUNCTION {main.trigger('names')}() RETURNS trigger "
+            f"LANGUAGE plpgsql AS $$ BEGIN {updates} RETURN NULL; END $$",
+            f"DROP TRIGGER IF EXISTS {main.trigger('names')} ON {table}",
+            f"CREATE TRIGGER {main.trigger('names')} AFTER UPDATE OF {', '.join(names)} "
+            f"ON {table} FOR EACH ROW WHEN ({changed}) "
+            f"EXECUTE FUNCTION {main.trigger('names')}()",
+        ]
+    return statements
+
+
+def pg_names_fill_sql() -> list[str]:
+    """Fill the carried names of every row from its record (after pg_names_sql adds the
+    columns to a table that has rows)."""
+    statements = []
+    for t in _carrying_tables():
+        main = _owner_index(t).main
+        names = carried_names(t)
+        statements.append(
+            f"UPDATE {t.table} AS r SET "
+            + ", ".join(f"{carried_column(f)} = m.{f}" for f in names)
+            + f" FROM {main.table} AS m WHERE m.id = r.{t.record_column}"
+        )
+    return statements
+
+
+def pg_names_drop_sql() -> list[str]:
+    statements: list[str] = []
+    mains = []
+    for t in _carrying_tables():
+        statements += [
+            f"DROP TRIGGER IF EXISTS {t.trigger(e)} ON {t.table}" for e in ("names", "names_later")
+        ]
+        statements += [
+            f"DROP FUNCTION IF EXISTS {t.trigger(e)}()" for e in ("names", "names_later")
+        ]
+        statements.append(
+            f"ALTER TABLE {t.table} "
+            + ", ".join(f"DROP COLUMN IF EXISTS {carried_column(f)}" for f in carried_names(t))
+        )
+        main = _owner_index(t).main
+        if main not in mains:
+            mains.append(main)
+    for main in mains:
+        statements += [
+            f"DROP TRIGGER IF EXISTS {main.trigger('names')} ON {main.table}",
+            f"DROP FUNCTION IF EXISTS {main.trigger('names')}()",
+        ]
+    return statements

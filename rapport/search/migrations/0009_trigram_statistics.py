@@ -2,8 +2,8 @@
 (schema.pg_trigram_statistics_sql), then ANALYZE of the indexed tables, so that the planner
 estimates `document LIKE '%…%'` from ten times finer histograms. SQLite: nothing.
 
-Numbered 0009 beside a parallel branch's 0006–0008 (search: record names); it depends on
-0005 here — at the merge it depends on the last of those instead.
+After 0008, which made the email and phone rows' trigram indexes again (a re-created index
+starts at the default target).
 """
 
 from django.db import migrations
@@ -36,6 +36,6 @@ ANALYZE = [f"ANALYZE {table}" for table in TABLES]
 
 
 class Migration(migrations.Migration):
-    dependencies = [("search", "0005_phone_digit_grams")]
+    dependencies = [("search", "0008_record_names_index")]
 
     operations = [VendorRunSQL("postgresql", PG_STATISTICS + ANALYZE, PG_DEFAULT + ANALYZE)]
