@@ -18,6 +18,8 @@ queryset that depends on the user's role or data (visibility conditions) is not 
 
 from __future__ import annotations
 
+import datetime
+import json
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -29,27 +31,70 @@ from django.db.models.query import get_related_populators
 # Values no key or size takes: each argument's position among the compiled parameters is
 # found by its sentinel.
 _SENTINEL_BASE = -(2**62) - 1_000_003
+# A datetime argument's sentinel (+ its number in days): no stored or computed instant.
+_SENTINEL_INSTANT = datetime.datetime(2, 1, 1, 0, 0, 0, 123_457, tzinfo=datetime.UTC)
+
+KEY, INSTANT, IDS = "key", "instant", "ids"
 
 
-def _argument_slots(params, nargs: int) -> list[tuple[int, int]]:
-    """(position among `params`, argument number) of each argument's sentinel: the integer
-    itself (a key), or its decimal text where the argument is compared with a text column
-    (the field turned the sentinel into a string, as it will the call's text argument)."""
-    sentinels = {_SENTINEL_BASE - i: i for i in range(nargs)}
-    texts = {str(s): i for s, i in sentinels.items()}
-    return [
-        (pos, sentinels[p] if type(p) is int else texts[p])
-        for pos, p in enumerate(params)
-        if (type(p) is int and p in sentinels) or (type(p) is str and p in texts)
-    ]
+def _sentinels(kinds: tuple[str, ...]) -> list:
+    """What `build` receives for each argument, by its kind: KEY an integer (a key, or a
+    string compared with a text column), INSTANT an aware datetime, IDS a list of keys (for
+    a one-parameter `IN`, e.g. `= ANY(%s)` or a JSON list)."""
+    values: list = []
+    for i, kind in enumerate(kinds):
+        if kind == INSTANT:
+            values.append(_SENTINEL_INSTANT + datetime.timedelta(days=i))
+        elif kind == IDS:
+            values.append([_SENTINEL_BASE - i])
+        else:
+            values.append(_SENTINEL_BASE - i)
+    return values
+
+
+def _keys(values) -> list[int]:
+    return [int(v) for v in values]
+
+
+def _json_keys(values) -> str:
+    return json.dumps(_keys(values))
+
+
+def _argument_slots(params, kinds: tuple[str, ...], connection) -> list[tuple[int, int, Any]]:
+    """(position among `params`, argument number, how the call's value is written there) of
+    each argument's sentinel, in whatever form the ORM put it in the SQL's parameters: the
+    integer itself or its decimal text (a text column); the datetime, or the text the
+    backend writes it as (SQLite); the list, or its JSON text."""
+    forms: dict[Any, tuple[int, Any]] = {}
+    lists: list[tuple[list, int]] = []
+    for i, value in enumerate(_sentinels(kinds)):
+        if isinstance(value, datetime.datetime):
+            forms[value] = (i, None)
+            written = connection.ops.adapt_datetimefield_value(value)
+            if written is not value:
+                forms.setdefault(written, (i, connection.ops.adapt_datetimefield_value))
+        elif isinstance(value, list):
+            lists.append((value, i))
+            forms[json.dumps(value)] = (i, _json_keys)
+        else:
+            forms[value] = (i, None)
+            forms[str(value)] = (i, str)
+    slots = []
+    for pos, p in enumerate(params):
+        if type(p) is list:
+            slots += [(pos, i, _keys) for value, i in lists if p == value]
+        elif type(p) in (int, str, datetime.datetime) and p in forms:
+            arg, write = forms[p]
+            slots.append((pos, arg, write))
+    return slots
 
 
 def _fetch(using: str, sql: str, params: list, slots: list, args: tuple) -> list:
     """Run compiled `sql` with the call's arguments in their slots."""
     if slots:
         params = list(params)
-        for pos, arg in slots:
-            params[pos] = args[arg]
+        for pos, arg, write in slots:
+            params[pos] = args[arg] if write is None else write(args[arg])
     with connections[using].cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
@@ -90,11 +135,11 @@ class _Compiled:
         "reader",
     )
 
-    def __init__(self, queryset: QuerySet, nargs: int, using: str):
+    def __init__(self, queryset: QuerySet, kinds: tuple[str, ...], using: str):
         compiler = queryset.query.get_compiler(using=using)
         sql, params = compiler.as_sql()
-        self.slots = _argument_slots(params, nargs)
-        if sorted({arg for _, arg in self.slots}) != list(range(nargs)):
+        self.slots = _argument_slots(params, kinds, connections[using])
+        if sorted({arg for _, arg, _ in self.slots}) != list(range(len(kinds))):
             raise ValueError("every argument of a prepared read must reach the SQL as a parameter")
         self.compiler, self.sql, self.params = compiler, sql, list(params)
         self.reader = _RowReader(compiler)
@@ -118,11 +163,18 @@ class _Compiled:
 class Prepared:
     """A read whose SQL is compiled once: `build(*sentinels)` returns the queryset (model
     instances, or `values_list` tuples) with each argument given as the sentinel received.
-    Arguments are integers (keys), or strings compared with a text column (a token's digest):
-    each must reach the SQL as a parameter, unchanged or as its text."""
+    Arguments are integers (keys), or strings compared with a text column (a token's digest);
+    `kinds` may name others (INSTANT: an aware datetime; IDS: a list of keys sent as one
+    parameter). Each must reach the SQL as a parameter, as it is or as the backend writes it.
+    """
 
-    def __init__(self, build: Callable[..., QuerySet], nargs: int = 0):
+    def __init__(
+        self, build: Callable[..., QuerySet], nargs: int = 0, *, kinds: tuple[str, ...] = ()
+    ):
+        if kinds and len(kinds) != nargs:
+            raise ValueError("one kind per argument")
         self._build, self._nargs = build, nargs
+        self._kinds = kinds or (KEY,) * nargs
         self._compiled: dict[tuple[str, str], _Compiled] = {}
         self._lock = threading.Lock()
 
@@ -133,9 +185,8 @@ class Prepared:
             with self._lock:
                 compiled = self._compiled.get(key)
                 if compiled is None:
-                    sentinels = [_SENTINEL_BASE - i for i in range(self._nargs)]
-                    queryset = self._build(*sentinels)
-                    compiled = _Compiled(queryset, self._nargs, using)
+                    queryset = self._build(*_sentinels(self._kinds))
+                    compiled = _Compiled(queryset, self._kinds, using)
                     self._compiled[key] = compiled
         return compiled
 
@@ -186,7 +237,7 @@ class PreparedUnion:
         from django.db.models.functions import Cast, RowNumber
 
         connection = connections[using]
-        sentinels = [_SENTINEL_BASE - i for i in range(self._nargs)]
+        sentinels = _sentinels((KEY,) * self._nargs)
         querysets = [part._build(*sentinels[: part._nargs]) for part in self._parts]
         if any(qs._iterable_class.__name__ != "ValuesListIterable" for qs in querysets):
             raise ValueError("every part of a prepared union is a values_list read")
@@ -216,7 +267,8 @@ class PreparedUnion:
             params.extend(part_params)
             readers.append((_RowReader(compiler), len(qs._fields)))
         sql = " UNION ALL ".join(sqls) + f" ORDER BY {width + 1}, {width + 2}"
-        return sql, params, _argument_slots(params, self._nargs), readers, width
+        slots = _argument_slots(params, (KEY,) * self._nargs, connection)
+        return sql, params, slots, readers, width
 
     def __call__(self, *args: Any, using: str = "default") -> list[list]:
         if len(args) != self._nargs:

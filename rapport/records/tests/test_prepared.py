@@ -3,7 +3,7 @@ queryset returns for each set of arguments: values, model instances with their j
 records and annotations, converted values (datetimes and booleans on SQLite)."""
 
 import pytest
-from django.db.models import Count, Exists, OuterRef
+from django.db.models import Count, Exists, F, OuterRef
 
 from rapport.cases.models import Queue, QueueMember
 from rapport.identity.models import User
@@ -126,3 +126,34 @@ def test_prepared_text_argument_and_key_together():
     assert rows("nobody", 0) == []
     # a text that looks like a sentinel's is a value like any other
     assert rows(str(-(2**62) - 1_000_003), 0) == []
+
+
+def test_prepared_instant_and_ids_arguments():
+    """INSTANT and IDS arguments take their slots in whatever form the backend writes them
+    (a datetime, or its text on SQLite; a list, or its JSON): the rows equal the queryset's
+    for other instants and other id lists."""
+    import datetime
+
+    from django.utils import timezone
+
+    from rapport.records.prepared import IDS, INSTANT
+    from rapport.segments.lifecycle import _IdIn
+
+    users = [User.objects.create(username=f"u{i}") for i in range(4)]
+    base = timezone.now()
+    for i, user in enumerate(users):
+        User.objects.filter(pk=user.pk).update(date_joined=base - datetime.timedelta(days=i))
+
+    def build(since, ids):
+        return (
+            User.objects.filter(_IdIn(F("pk"), ids), date_joined__gte=since)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+
+    rows = Prepared(build, 2, kinds=(INSTANT, IDS))
+    pks = [u.pk for u in users]
+    for days, ids in [(0, pks), (1.5, pks), (10, pks[1:3]), (10, []), (2.5, pks[::2])]:
+        since = base - datetime.timedelta(days=days, seconds=1)
+        assert [r[0] for r in rows(since, ids)] == list(build(since, ids))
+    assert len(rows(base - datetime.timedelta(days=10), pks)) == 4
