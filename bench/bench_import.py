@@ -375,15 +375,15 @@ IMPORTED_TABLES = (
 )
 
 
-def _droppables() -> list[tuple[str, str, str]]:
-    """PostgreSQL: (table, name, drop statement) of every index and constraint on the tables
-    the import writes, primary keys excepted (foreign keys point at them)."""
+def _droppables() -> list[tuple[str, str, str, str]]:
+    """PostgreSQL: (table, name, drop statement, group) of every index and constraint on the
+    tables the import writes, primary keys excepted (foreign keys point at them)."""
     from django.db import connection
 
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            SELECT t.relname, i.relname, c.conname
+            SELECT t.relname, i.relname, c.conname, pg_get_indexdef(x.indexrelid)
             FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
             JOIN pg_class t ON t.oid = x.indrelid
             LEFT JOIN pg_constraint c ON c.conindid = x.indexrelid AND c.conrelid = t.oid
@@ -392,12 +392,7 @@ def _droppables() -> list[tuple[str, str, str]]:
             """,
             [list(IMPORTED_TABLES)],
         )
-        found = [
-            (table, index, f'ALTER TABLE {table} DROP CONSTRAINT "{constraint}"')
-            if constraint
-            else (table, index, f'DROP INDEX "{index}"')
-            for table, index, constraint in cursor.fetchall()
-        ]
+        indexes = cursor.fetchall()
         cursor.execute(
             """
             SELECT t.relname, c.conname FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid
@@ -405,20 +400,57 @@ def _droppables() -> list[tuple[str, str, str]]:
             """,
             [list(IMPORTED_TABLES)],
         )
-        found += [
-            (table, f"FK {name}", f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
-            for table, name in cursor.fetchall()
-        ]
+        fks = cursor.fetchall()
+    columns = {(t, n): d.split(" USING ", 1)[1] for t, n, _c, d in indexes}
+    found = []
+    for table, index, constraint, definition in indexes:
+        using = columns[(table, index)]
+        if constraint or " UNIQUE " in definition:
+            group = "unique indexes and constraints"
+        elif index.startswith("search_") and "trgm" in index:
+            group = "search: trigram GIN"
+        elif "grams" in index:
+            group = "search: phone digit-gram GIN"
+        elif index.startswith("search_"):
+            group = "search: name-prefix btrees"
+        elif "_pattern_ops" in using:
+            group = "varchar_pattern_ops (_like) btrees"
+        elif (
+            using.startswith("btree (")
+            and "," not in using
+            and any(
+                other.startswith(using[:-1] + ",")
+                for (t, n), other in columns.items()
+                if t == table and n != index
+            )
+        ):
+            group = "one-column btrees another index starts with"
+        elif "occurred_at" in using:
+            group = "timeline (subject, occurred_at, id) btrees"
+        else:
+            group = "other btrees"
+        drop = (
+            f'ALTER TABLE {table} DROP CONSTRAINT "{constraint}"'
+            if constraint
+            else f'DROP INDEX "{index}"'
+        )
+        found.append((table, index, drop, group))
+    found += [
+        (table, f"FK {name}", f'ALTER TABLE {table} DROP CONSTRAINT "{name}"', "foreign keys")
+        for table, name in fks
+    ]
     return found
 
 
 def index_costs(path: Path, user, rounds: int, only: str = "") -> None:
-    """PostgreSQL: what each index and constraint of the imported tables costs the COPY
-    baseline, in server CPU per imported row. Each measurement runs in a transaction that is
-    rolled back: drop the object (nothing when measuring the reference), run the baseline,
-    read the server's CPU. Foreign-key checks are made immediate, so they run (deferred,
-    they would run at the commit that never comes). References and drops alternate; the
-    reference is the median of its runs."""
+    """PostgreSQL: what the indexes and constraints of the imported tables cost the COPY
+    baseline, in server CPU per imported row, by group (and, with `only`, each object whose
+    name or table contains it). Each measurement runs in a transaction that is rolled back:
+    drop the objects (nothing for the reference), run the baseline, read the server's CPU;
+    the tables are vacuumed after each, so no run pays for the dead rows of the ones before
+    (without it the later runs of a round grew dearer whatever they dropped). Foreign-key
+    checks are made immediate, so they run (deferred, they would run at the commit that
+    never comes). References and drops alternate; the reference is the median of its runs."""
     import statistics
 
     from django.db import connection, transaction
@@ -430,51 +462,52 @@ def index_costs(path: Path, user, rounds: int, only: str = "") -> None:
         n = sum(1 for _ in f) - 1
     cpu = CpuMeter()
 
-    def run(drop: str | None) -> float:
+    def run(drops: list[str]) -> float:
         try:
             with transaction.atomic():
                 with connection.cursor() as cursor:
                     cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-                    if drop:
+                    for drop in drops:
                         cursor.execute(drop)
                 with cpu.measure():
                     baseline_same_tables(path, user)
                 raise _Undo()
         except _Undo:
             pass
-        return cpu.last[1] or 0.0
+        used = cpu.last[1] or 0.0
+        with connection.cursor() as cursor:
+            cursor.execute(f"VACUUM {', '.join(IMPORTED_TABLES)}")
+        return used
 
-    objects = [o for o in _droppables() if only in o[1] or only in o[0]]
-    everything = "; ".join(drop for _t, _n, drop in _droppables())
-    run(None)  # warm-up: the first run pays for reading the catalog and the sequences
+    objects = _droppables()
+    groups: dict[str, list[str]] = {}
+    for _table, _name, drop, group in objects:
+        groups.setdefault(group, []).append(drop)
+    measured = {f"{group} ({len(drops)})": drops for group, drops in groups.items()}
+    if only:
+        measured.update(
+            {f"{table}.{name}": [drop] for table, name, drop, _g in objects if only in table + name}
+        )
+    measured["everything above"] = [drop for _t, _n, drop, _g in objects]
+    run([])  # warm-up: the first run pays for reading the catalog and the sequences
     reference: list[float] = []
     costs: dict[str, list[float]] = {}
-    floor: list[float] = []
     for _ in range(rounds):
-        reference.append(run(None))
-        floor.append(run(everything))
-        for _table, name, drop in objects:
-            costs.setdefault(name, []).append(run(drop))
-            if len(costs[name]) == 1 and len(costs) % 8 == 0:
-                reference.append(run(None))
+        for label, drops in measured.items():
+            reference.append(run([]))
+            costs.setdefault(label, []).append(run(drops))
     ref = statistics.median(reference)
     print(f"\nServer CPU of the COPY baseline, {n:,} contacts, {rounds} round(s)")
     print(
         f"reference (every index and constraint): {ref:.2f} s = {ref / n * 1e6:.0f} µs per "
         f"contact (runs: {', '.join(f'{r:.2f}' for r in reference)})"
     )
-    low = statistics.median(floor)
-    print(
-        f"without any secondary index or constraint: {low:.2f} s = {low / n * 1e6:.0f} µs per "
-        "contact"
-    )
-    print(f"{'table':<28} {'index or constraint':<48} {'saves s':>8} {'µs/contact':>10}")
-    rows = []
-    for table, name, _drop in objects:
-        saved = ref - statistics.median(costs[name])
-        rows.append((saved, table, name))
-    for saved, table, name in sorted(rows, reverse=True):
-        print(f"{table:<28} {name[:48]:<48} {saved:8.2f} {saved / n * 1e6:10.0f}")
+    print(f"{'dropped':<60} {'saves s':>8} {'µs/contact':>10} {'share':>6}")
+    for label, runs in costs.items():
+        saved = ref - statistics.median(runs)
+        print(f"{label[:60]:<60} {saved:8.2f} {saved / n * 1e6:10.0f} {saved / ref:6.0%}")
+    for table, name, _drop, group in objects:
+        print(f"  {group}: {table}.{name}")
 
 
 def gin_settings(path: Path, user, rounds: int) -> None:
@@ -582,7 +615,9 @@ def main() -> None:
         metavar="ROUNDS",
         help="PostgreSQL: only measure what each index and constraint costs the COPY baseline",
     )
-    parser.add_argument("--only", default="", help="with --index-costs: names containing this")
+    parser.add_argument(
+        "--only", default="", help="with --index-costs: also each object whose name contains this"
+    )
     parser.add_argument(
         "--gin-settings",
         type=int,
