@@ -442,42 +442,51 @@ def _droppables() -> list[tuple[str, str, str, str]]:
     return found
 
 
+class _Undo(Exception):
+    """Ends a measurement's transaction (rolled back)."""
+
+
+def _baseline_server_cpu(path: Path, user, before: list[str], after: str = "") -> float:
+    """PostgreSQL: the server CPU seconds of the COPY baseline (and of `after`) run after the
+    statements `before` in a transaction that is then rolled back, foreign-key checks made
+    immediate (deferred, they would run at the commit that never comes). The tables are
+    vacuumed after it, so no run pays for the dead rows of the ones before (without it the
+    later runs of a series grew dearer whatever they changed)."""
+    from django.db import connection, transaction
+
+    cpu = CpuMeter()
+    try:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+                for sql in before:
+                    cursor.execute(sql)
+            with cpu.measure():
+                baseline_same_tables(path, user)
+                if after:
+                    with connection.cursor() as cursor:
+                        cursor.execute(after)
+            raise _Undo()
+    except _Undo:
+        pass
+    with connection.cursor() as cursor:
+        cursor.execute(f"VACUUM {', '.join(IMPORTED_TABLES)}")
+    return cpu.last[1] or 0.0
+
+
 def index_costs(path: Path, user, rounds: int, only: str = "") -> None:
     """PostgreSQL: what the indexes and constraints of the imported tables cost the COPY
     baseline, in server CPU per imported row, by group (and, with `only`, each object whose
-    name or table contains it). Each measurement runs in a transaction that is rolled back:
-    drop the objects (nothing for the reference), run the baseline, read the server's CPU;
-    the tables are vacuumed after each, so no run pays for the dead rows of the ones before
-    (without it the later runs of a round grew dearer whatever they dropped). Foreign-key
-    checks are made immediate, so they run (deferred, they would run at the commit that
-    never comes). References and drops alternate; the reference is the median of its runs."""
+    name or table contains it): the baseline without them against the baseline with them
+    (`_baseline_server_cpu`), references and drops alternating; the reference is the median
+    of its runs."""
     import statistics
-
-    from django.db import connection, transaction
-
-    class _Undo(Exception):
-        pass
 
     with open(path, encoding="utf-8") as f:
         n = sum(1 for _ in f) - 1
-    cpu = CpuMeter()
 
     def run(drops: list[str]) -> float:
-        try:
-            with transaction.atomic():
-                with connection.cursor() as cursor:
-                    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-                    for drop in drops:
-                        cursor.execute(drop)
-                with cpu.measure():
-                    baseline_same_tables(path, user)
-                raise _Undo()
-        except _Undo:
-            pass
-        used = cpu.last[1] or 0.0
-        with connection.cursor() as cursor:
-            cursor.execute(f"VACUUM {', '.join(IMPORTED_TABLES)}")
-        return used
+        return _baseline_server_cpu(path, user, drops)
 
     objects = _droppables()
     groups: dict[str, list[str]] = {}
@@ -515,13 +524,10 @@ def gin_settings(path: Path, user, rounds: int) -> None:
     the imported tables, each in a transaction that is rolled back. Every run ends by
     merging the GIN pending lists (`gin_clean_pending_list`), which fastupdate leaves for a
     later insert, a vacuum or the searches to pay: the settings are compared on the whole
-    work, not on the part they postpone."""
+    work, not on the part they postpone (`_baseline_server_cpu`)."""
     import statistics
 
-    from django.db import connection, transaction
-
-    class _Undo(Exception):
-        pass
+    from django.db import connection
 
     with connection.cursor() as cursor:
         cursor.execute(
@@ -544,24 +550,10 @@ def gin_settings(path: Path, user, rounds: int) -> None:
         ],
     }
     clean = "SELECT " + ", ".join(f"gin_clean_pending_list('\"{g}\"'::regclass)" for g in gins)
-    cpu = CpuMeter()
     seen: dict[str, list[float]] = {name: [] for name in variants}
     for _ in range(rounds):
         for name, statements in variants.items():
-            try:
-                with transaction.atomic():
-                    with connection.cursor() as cursor:
-                        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-                        for sql in statements:
-                            cursor.execute(sql)
-                    with cpu.measure():
-                        baseline_same_tables(path, user)
-                        with connection.cursor() as cursor:
-                            cursor.execute(clean)
-                    raise _Undo()
-            except _Undo:
-                pass
-            seen[name].append(cpu.last[1] or 0.0)
+            seen[name].append(_baseline_server_cpu(path, user, statements, after=clean))
     print(f"\nServer CPU of the COPY baseline + merging the GIN pending lists ({', '.join(gins)})")
     for name, runs in seen.items():
         print(
