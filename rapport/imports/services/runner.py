@@ -185,14 +185,18 @@ class _RowProducer:
     """Reads and cleans the file's rows in a thread while the caller writes batches: the
     database releases the GIL while it works (SQLite's search-index triggers are most of an
     import's time), so parsing and validating the next rows costs nearly nothing. The
-    thread never touches the database; the queue bounds the rows held in memory."""
+    thread never touches the database; the queue bounds the rows held in memory: a whole
+    batch and a chunk more, so the rows of the next batch are ready when the database has
+    written this one (a shallower queue left the thread idle while the database worked, and
+    the database idle while the thread read the rest of the next batch)."""
 
     _END = object()
 
-    def __init__(self, job: ImportJob, reader: RowReader, chunk: int = 500, depth: int = 8):
+    def __init__(self, job: ImportJob, reader: RowReader, chunk: int = 500, depth: int = 0):
         self.job = job
         self.reader = reader
         self.chunk = chunk
+        depth = depth or -(-BATCH_SIZE // chunk) + 1
         self.queue: queue.Queue = queue.Queue(maxsize=depth)
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, name=f"import-{job.pk}", daemon=True)

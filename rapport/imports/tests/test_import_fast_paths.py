@@ -150,3 +150,17 @@ def test_cells_read_once_per_distinct_text_give_each_row_what_a_fresh_reader_giv
         "country": "DE",
         "owner": "maria",
     }
+
+
+def test_the_reading_thread_can_hold_the_whole_next_batch():
+    """While the database writes one batch, the reading thread prepares the next one: its
+    queue holds a whole batch (a shallower one stopped it short, and the database then
+    waited for the rest of the batch to be read)."""
+    from types import SimpleNamespace
+
+    from rapport.imports.services.runner import BATCH_SIZE, _RowProducer
+
+    producer = _RowProducer(SimpleNamespace(pk=1), _reader())
+    assert producer.queue.maxsize * producer.chunk >= BATCH_SIZE + producer.chunk
+    small = _RowProducer(SimpleNamespace(pk=1), _reader(), chunk=64)
+    assert small.queue.maxsize * small.chunk >= BATCH_SIZE + small.chunk
