@@ -708,9 +708,6 @@ class CandidateBatch:
     # are cut off at `per_source`, not their opportunities).
     counted: tuple[bool, ...]
     short: Q  # the short terms' name-prefix conditions, for the caller to apply
-    # The ways that could apply the short terms too and did not: none since the rows under
-    # the record carry its names (candidate_batch); kept for selectors.py.
-    narrowable: tuple[int, ...] = ()
 
     def complete(self, rows: list[tuple[int, int]]) -> bool:
         """Whether `rows` (this batch's result) hold every record matching the query: no
@@ -720,12 +717,11 @@ class CandidateBatch:
             per_way[way] += 1
         return self.complete_counts(per_way)
 
-    def complete_counts(self, per_way: list[int], *, but: tuple[int, ...] = ()) -> bool:
-        """`complete`, given how many rows each way returned (`but`: those ways aside)."""
+    def complete_counts(self, per_way: list[int]) -> bool:
+        """`complete`, given how many rows each way returned."""
         return all(
             counted and n < self.per_source
-            for way, (counted, n) in enumerate(zip(self.counted, per_way, strict=True))
-            if way not in but
+            for counted, n in zip(self.counted, per_way, strict=True)
         )
 
 
@@ -774,9 +770,7 @@ def _carried_starts(
     return f"{sql} LIMIT {int(cap)}", params
 
 
-def candidate_batch(
-    qs: QuerySet, q: str | None, *, per_source: int, narrow: bool = False
-) -> CandidateBatch | None:
+def candidate_batch(qs: QuerySet, q: str | None, *, per_source: int) -> CandidateBatch | None:
     """The ways of matching of `search_candidates(qs, q, per_source=…)`, each tagged, for a
     queryset without visibility (the index-first typeahead): the caller picks the visible
     ones among the ids, and asks a bigger batch when a way was cut off before enough were
@@ -784,10 +778,8 @@ def candidate_batch(
     straight from the index (deleted records and the short terms are the caller's to
     filter, with `short`), so that its count is the index's: fewer than `per_source` means
     every match is in. With short terms, those ways keep only rows whose record's name
-    starts with them, from the names the rows carry (_rows_ids), so they are never
-    `narrowable` any more and `narrow` changes nothing (both kept for the caller in
-    selectors.py, whose second, narrowed batch this made unneeded). None when `q` has no
-    words."""
+    starts with them, from the names the rows carry (_rows_ids), from the first batch on.
+    None when `q` has no words."""
     index = index_for(qs)
     terms = parse_query(q, phones=index is not None)
     if index is None or not terms:

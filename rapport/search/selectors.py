@@ -278,8 +278,7 @@ def _typeahead_rows(
     `limit` rows, or no way was cut off (every match was a candidate: the visible ones are the answer, exactly), that
     is the answer (fewer than `limit` rows while some way was cut off would be fewer than
     the plain selector gives); otherwise a batch up to BATCH_GROWTH times bigger (up to
-    MAX_BATCH per way; the emails and phones ways narrowed to the short words' names from
-    then on: candidate_batch `narrow`), then the candidates one
+    MAX_BATCH per way), then the candidates one
     grant at a time (visible_parts), so a match is never lost to others' records filling
     a source's LIMIT (an emails source cuts off email rows, before the owner is known).
     Visibility is read at query time, never copied into the search documents: no key to
@@ -310,21 +309,15 @@ def _typeahead_rows(
         by_grant = search_candidates(visible(base, user), q, per_source=CANDIDATES, parts=parts)
         return ranked(kind.model.all_objects.filter(pk__in=by_grant))
     per_source = _first_batch(limit, _shares(user).get(kind.model.OBJECT_TYPE))
-    narrow = False
     while True:
-        batch = candidate_batch(base, q, per_source=per_source, narrow=narrow)
+        batch = candidate_batch(base, q, per_source=per_source)
         in_batch = base.filter(pk__in=RawSQL(IN_BATCH, [])).filter(batch.short)  # noqa: S611
         qs = visible(in_batch, user).annotate(_rank=rank)
         qs = qs.order_by("_rank", *(Lower(f) for f in kind.order), "id")
         rows, per_way = _ranked_in_batch(batch, kind.rows(qs, user, "_rank")[:limit], kind)
         if len(rows) >= limit or batch.complete_counts(per_way):
             return rows
-        if batch.narrowable:  # next: the emails and phones of the short words' names only
-            narrow = True
-            # At the same size when only those were cut off (the rest holds every match).
-            if per_source >= MAX_BATCH or batch.complete_counts(per_way, but=batch.narrowable):
-                continue
-        elif per_source >= MAX_BATCH:
+        if per_source >= MAX_BATCH:
             break
         # Sized by what is missing: twice the share of visible candidates the limit needs
         # (17 of 100 visible for a limit of 20: 300), BATCH_GROWTH× when none was visible.
