@@ -1,6 +1,6 @@
 """Lifecycle stages: derived in SQL from orders, activities and analytics by admin-tuned rules.
 
-`stage_expression(rules, now)` is one CASE over correlated subqueries, so recomputing one
+`_stage_case(rules, *cut-offs)` is one CASE over correlated subqueries, so recomputing one
 contact (an order placed) or every contact (the nightly pass) is the same single statement
 plus writes for the contacts whose stage changed. A change is kept as a LifecycleChange row
 and an `updated` timeline event whose changes name `lifecycle.stage` — so the automation
@@ -63,12 +63,9 @@ def _cutoffs(rules: LifecycleRules, now: datetime.datetime) -> tuple:
     )
 
 
-def stage_expression(rules: LifecycleRules, now: datetime.datetime):
-    """The stage each contact of a queryset should have now, as one SQL expression."""
-    return _stage_case(rules, *_cutoffs(rules, now))
-
-
 def _stage_case(rules: LifecycleRules, lost_since, at_risk_since, loyal_since):
+    """The stage each contact of a queryset should have, as one SQL expression, given the
+    rules' cut-off instants (_cutoffs)."""
     from rapport.activities.models import Activity
 
     orders = order_aggregate("COUNT", "id", IntegerField())
