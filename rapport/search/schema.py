@@ -275,10 +275,7 @@ def carried_names(t: IndexedTable) -> tuple[str, ...]:
     of rows under a record (record_column is not the row's id), else none."""
     if t.record_column == "id":
         return ()
-    for index in INDEXES.values():
-        if t in index.tables[1:]:
-            return index.name_fields
-    return ()
+    return _owner_index(t).name_fields
 
 
 def carried_column(field: str) -> str:
@@ -301,11 +298,18 @@ def _carrying_tables() -> list[IndexedTable]:
     return [t for t in all_tables() if carried_names(t)]
 
 
+def _carrying_by_main() -> dict[IndexedTable, list[IndexedTable]]:
+    """The carrying tables under each record table, in all_tables() order."""
+    by_main: dict[IndexedTable, list[IndexedTable]] = {}
+    for t in _carrying_tables():
+        by_main.setdefault(_owner_index(t).main, []).append(t)
+    return by_main
+
+
 def pg_names_sql() -> list[str]:
     """The carried-name columns, the triggers that keep them and nothing else: the index is
     pg_trgm_index_sql's, the first fill pg_names_fill_sql's. Idempotent."""
     statements: list[str] = []
-    renamed: dict[str, list[IndexedTable]] = {}
     for t in _carrying_tables():
         main = _owner_index(t).main
         names = carried_names(t)
@@ -331,9 +335,8 @@ def pg_names_sql() -> list[str]:
             f"{t.record_column} ON {t.table} DEFERRABLE INITIALLY DEFERRED FOR EACH ROW "
             f"WHEN (NEW.{columns[0]} IS NULL) EXECUTE FUNCTION {t.trigger('names_later')}()",
         ]
-        renamed.setdefault(main.table, []).append(t)
-    for table, rows in renamed.items():
-        main = next(i.main for i in INDEXES.values() if i.main.table == table)
+    for main, rows in _carrying_by_main().items():
+        table = main.table
         names = carried_names(rows[0])
         updates = " ".join(
             f"UPDATE {t.table} SET "
@@ -370,7 +373,6 @@ def pg_names_fill_sql() -> list[str]:
 
 def pg_names_drop_sql() -> list[str]:
     statements: list[str] = []
-    mains = []
     for t in _carrying_tables():
         statements += [
             f"DROP TRIGGER IF EXISTS {t.trigger(e)} ON {t.table}" for e in ("names", "names_later")
@@ -382,10 +384,7 @@ def pg_names_drop_sql() -> list[str]:
             f"ALTER TABLE {t.table} "
             + ", ".join(f"DROP COLUMN IF EXISTS {carried_column(f)}" for f in carried_names(t))
         )
-        main = _owner_index(t).main
-        if main not in mains:
-            mains.append(main)
-    for main in mains:
+    for main in _carrying_by_main():
         statements += [
             f"DROP TRIGGER IF EXISTS {main.trigger('names')} ON {main.table}",
             f"DROP FUNCTION IF EXISTS {main.trigger('names')}()",
