@@ -24,12 +24,14 @@ from django.db.models.expressions import RawSQL
 from rapport.accounts.contact_methods import PhoneProblem, phone_e164
 from rapport.search.indexes import BY_MODEL, INDEXES, IndexedTable, SearchIndex
 from rapport.search.schema import (
+    BUCKETED,
     GRAM_MAX,
     GRAM_MIN,
     carried_column,
     carried_names,
     digits_columns,
     pg_document,
+    pg_first_bucket,
     pg_grams,
     pg_names_document,
     pg_value,
@@ -180,21 +182,33 @@ def _gram_codes(digits: str) -> list[int]:
     return [int("1" + digits[i : i + GRAM_MAX]) for i in dict.fromkeys(starts)]
 
 
-def _digits_where(digits: list[str], variant: str) -> tuple[list[str], list]:
-    """The phone columns (`digits`: their digits expressions) contain `variant`: one key of
-    their n-gram index (schema.pg_grams) up to GRAM_MAX digits; longer numbers look up a
-    few keys and check the digits themselves."""
+def _digits_where(
+    digits: list[str], variant: str, row_id: str = "id", first_bucket: bool = False
+) -> tuple[list[str], list]:
+    """The phone columns (`digits`: their digits expressions, of the row whose id is
+    `row_id`) contain `variant`: one key of their n-gram index (schema.pg_grams) up to
+    GRAM_MAX digits; longer numbers look up a few keys and check the digits themselves.
+    `first_bucket`: only the rows of the first bucket, for a code that has buckets
+    (schema.BUCKETED); any other is asked whole."""
     codes = _gram_codes(variant)
+    if first_bucket and len(variant) <= BUCKETED:
+        codes = [pg_first_bucket(code) for code in codes]
     contains = f"ARRAY[{', '.join(['%s'] * len(codes))}]::int[]"
     likes, params = [], []
     for d in digits:
-        sql = f"{pg_grams(d)} @> {contains}"
+        sql = f"{pg_grams(d, row_id)} @> {contains}"
         params += codes
         if len(variant) > GRAM_MAX:
             sql = f"({sql} AND {d} LIKE %s)"
             params.append("%" + variant + "%")
         likes.append(sql)
     return likes, params
+
+
+def _bucketed(term: Term, digits: list[str], digits_only: bool) -> bool:
+    """Whether a digit variant of phone `term` asked of a table has a first bucket."""
+    variants = _useful_variants(term, digits, digits_only=digits_only)
+    return any(GRAM_MIN <= len(v) <= BUCKETED for v in variants if v.isdigit())
 
 
 def _useful_variants(term: Term, digits: list[str], *, digits_only: bool) -> tuple[str, ...]:
@@ -237,6 +251,8 @@ def _pg_where(
     scan: bool = False,
     digits_only: bool = False,
     part: str | None = None,
+    row_id: str = "id",
+    first_bucket: bool = False,
 ) -> tuple[str, list]:
     """Every term matches `document`; a phone-number term of a table with phone columns
     (`digits`: their digits expressions) matches those columns' digit n-grams instead
@@ -252,7 +268,8 @@ def _pg_where(
     document's trigrams could not prove (most rows of a common digit trigram) was checked
     again with the whole condition, n-gram function included: 0.4-0.5 s of CPU for a
     fragment like "008-429" at 1M. Apart, the n-gram part is exact (no recheck) and the
-    document part rechecks its LIKE only. A part with no condition matches nothing."""
+    document part rechecks its LIKE only. A part with no condition matches nothing.
+    `row_id` and `first_bucket`: _digits_where's."""
     conds, params = [], []
     for term in terms:
         likes, values = [], []
@@ -264,7 +281,7 @@ def _pg_where(
                     likes += [f"{d} LIKE %s" for d in digits]
                     values += ["%" + variant + "%"] * len(digits)
                     continue
-                sqls, p = _digits_where(digits, variant)
+                sqls, p = _digits_where(digits, variant, row_id, first_bucket)
                 likes += sqls
                 values += p
             else:
@@ -298,11 +315,18 @@ def _parts(t: IndexedTable, terms: list[Term], scan: bool = False) -> list[str |
 
 
 def _table_ids(
-    t: IndexedTable, terms: list[Term], vendor: str, *, scan: bool = False
+    t: IndexedTable,
+    terms: list[Term],
+    vendor: str,
+    *,
+    scan: bool = False,
+    capped: bool = False,
+    parts: tuple[str, ...] | None = None,
 ) -> tuple[str, list]:
     """SQL selecting the record ids of rows of `t` matching every term (`scan`: _pg_where;
     a phone query on a table with phone columns: its _parts with UNION ALL, so an id may
-    come twice)."""
+    come twice; `parts`: only those of them). `capped`: the caller takes the first rows
+    under a LIMIT, and the digits part asks its first bucket first (_digits_capped)."""
     if vendor == "sqlite":
         ids = f"SELECT rowid FROM {t.fts} WHERE {t.fts} MATCH %s"
         params: list = [_fts_query(terms)]
@@ -313,10 +337,37 @@ def _table_ids(
     only = len(digits) == len(t.columns)
     sqls, params = [], []
     for part in _parts(t, terms, scan):
-        where, p = _pg_where(pg_document(t), terms, digits, scan=scan, digits_only=only, part=part)
-        sqls.append(f"SELECT {t.record_column} FROM {t.table} WHERE {where}")
-        params += p
+        if parts is not None and part not in parts:
+            continue
+        steps = [False]
+        if capped and part == "digits" and _bucketed(terms[0], digits, only):
+            steps = [True, False]  # the first bucket, then every row (again: ids twice)
+        for first_bucket in steps:
+            where, p = _pg_where(
+                pg_document(t),
+                terms,
+                digits,
+                scan=scan,
+                digits_only=only,
+                part=part,
+                first_bucket=first_bucket,
+            )
+            sqls.append(f"SELECT {t.record_column} FROM {t.table} WHERE {where}")
+            params += p
     return " UNION ALL ".join(sqls), params
+
+
+def _digits_capped(t: IndexedTable, terms: list[Term], cap: int) -> tuple[str, list]:
+    """PostgreSQL: SQL selecting the ids of at most `cap` rows of `t` (a record's own
+    table) whose phone digits contain the phone term, for a typeahead way that wants any
+    `cap` of the matches: the rows of the code's first bucket (schema.BUCKETS), then all of
+    its rows, under one LIMIT, which stops reading as soon as it has `cap` rows. A code in
+    more than BUCKETS × `cap` numbers fills it from the first bucket's key; any other has
+    fewer than BUCKETS × `cap` entries in all. The first bucket's rows come twice when the
+    second step runs, so fewer than `cap` rows still means every match (and `cap` rows
+    may hold them all)."""
+    sql, params = _table_ids(t, terms, "postgresql", capped=True, parts=("digits",))
+    return f"{sql} LIMIT {int(cap)}", params
 
 
 def _source_ids(
@@ -327,10 +378,12 @@ def _source_ids(
     cap: int | None = None,
     *,
     scan: bool = False,
+    capped: bool = False,
 ) -> tuple[str, list]:
     """SQL selecting ids of records of `index` whose `source` rows match every term (with
-    `cap`, from at most that many matching rows of the source)."""
-    sql, params = _table_ids(source.table, terms, vendor, scan=scan)
+    `cap`, from at most that many matching rows of the source; `capped`: the caller puts
+    the LIMIT, _table_ids)."""
+    sql, params = _table_ids(source.table, terms, vendor, scan=scan, capped=capped or bool(cap))
     if cap is not None:
         sql = f"{sql} LIMIT {int(cap)}"
     if source.path and source.table.record_column == "id":  # a parent: the records under it
@@ -350,15 +403,21 @@ class DocumentLike(Func):
         self, source: Source, terms: list[Term], *, scan: bool = False, part: str | None = None
     ):
         prefix = f"{source.path}__" if source.path else ""
-        super().__init__(*(F(prefix + c.name) for c in source.table.columns))
+        columns = (c.name for c in source.table.columns)
+        super().__init__(*(F(prefix + c) for c in (*columns, "id")))
         self.source, self.terms, self.scan, self.part = source, terms, scan, part
+
+    def row_id(self, compiler) -> str:
+        """The row's id, as this query refers to it (the phone n-gram keys take it)."""
+        sql, _ = compiler.compile(self.source_expressions[-1])
+        return sql
 
     def document(self, compiler) -> tuple[str, list[str]]:
         """The indexed expression (schema.pg_document) with this query's column references,
         and its phone columns' digits expressions."""
         values, digits = [], []
         for column, expression in zip(
-            self.source.table.columns, self.source_expressions, strict=True
+            self.source.table.columns, self.source_expressions[:-1], strict=True
         ):
             sql, params = compiler.compile(expression)
             if params:
@@ -372,7 +431,13 @@ class DocumentLike(Func):
         document, digits = self.document(compiler)
         only = len(digits) == len(self.source.table.columns)
         return _pg_where(
-            document, self.terms, digits, scan=self.scan, digits_only=only, part=self.part
+            document,
+            self.terms,
+            digits,
+            scan=self.scan,
+            digits_only=only,
+            part=self.part,
+            row_id=self.row_id(compiler),
         )
 
 
@@ -426,6 +491,8 @@ def candidate_filters(
     terms: list[Term],
     vendor: str,
     cap: int,
+    *,
+    capped: bool = False,
 ) -> list[Q]:
     """Records whose `source` rows match every term, as conditions that stream from the
     index under a LIMIT (typeahead candidates): one per way of asking it, each to be its own
@@ -436,12 +503,19 @@ def candidate_filters(
     `id IN (SELECT rowid …)` collects every match first. PostgreSQL filters the record's own
     table with the indexed expression; for other tables (emails, phones, the account) it
     takes the first `cap` matching rows before visibility, because joining them under a
-    LIMIT invites merge-join plans that read whole tables."""
+    LIMIT invites merge-join plans that read whole tables. `capped` (the queryset is not
+    narrowed by visibility: its first `cap` matches are as good as any): a record's own
+    phone digits are asked the same way, first bucket first (_digits_capped)."""
     if vendor == "sqlite":
         prefix = f"{source.path}__" if source.path else ""
         return [Q(**{f"{prefix}search_document__document__match": _fts_query(terms)})]
     if not source.path:
-        return [Q(DocumentLike(source, terms, part=p)) for p in _parts(source.table, terms)]
+        return [
+            Q(InCapped(F("pk"), *_digits_capped(source.table, terms, cap)))
+            if capped and p == "digits"
+            else Q(DocumentLike(source, terms, part=p))
+            for p in _parts(source.table, terms)
+        ]
     return [Q(InCapped(F("pk"), *_source_ids(index, source, terms, vendor, cap=cap)))]
 
 
@@ -660,7 +734,9 @@ def search_candidates(
     else:
         all_sources = sources(index)
         for source in all_sources:
-            for cond in candidate_filters(index, source, long_terms, vendor, per_source):
+            for cond in candidate_filters(
+                index, source, long_terms, vendor, per_source, capped=parts is None
+            ):
                 conditions.append(
                     short & _own_filter(index, source, terms, cond, vendor, per_source)
                 )
@@ -740,7 +816,7 @@ def _rows_ids(
     shorts = [t for t in terms if t.short]
     if shorts:
         return _carried_starts(index, source.table, shorts, long_terms, cap)
-    sql, params = _source_ids(index, source, long_terms, "postgresql")
+    sql, params = _source_ids(index, source, long_terms, "postgresql", capped=True)
     return f"{sql} LIMIT {int(cap)}", params
 
 
@@ -801,6 +877,14 @@ def candidate_batch(qs: QuerySet, q: str | None, *, per_source: int) -> Candidat
             if vendor == "postgresql" and source.path and source.table.record_column != "id":
                 sql, params = _rows_ids(index, source, terms, long_terms, per_source)
                 ways.append((sql, params, True))
+            elif (
+                vendor == "postgresql"
+                and not source.path
+                and "digits" in _parts(source.table, long_terms)
+            ):  # a phone term: its digits straight from the index, as the rows ways
+                ways.append((*_digits_capped(source.table, long_terms, per_source), True))
+                if "text" in _parts(source.table, long_terms):
+                    add(base.filter(DocumentLike(source, long_terms, part="text")))
             else:
                 counted = vendor == "sqlite" or not source.path
                 for cond in candidate_filters(index, source, long_terms, vendor, per_source):

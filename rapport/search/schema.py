@@ -121,29 +121,55 @@ def pg_document(t: IndexedTable) -> str:
 
 # Phone numbers (PostgreSQL): every run of GRAM_MIN..GRAM_MAX consecutive digits of the
 # number, each as the integer "1" || digits (the leading 1 keeps "0042" apart from "042"),
-# in a GIN array index. "Contains these digits" is then one key of the index for a query of
-# up to GRAM_MAX digits, whose posting list is exactly the numbers that contain it; longer
-# queries intersect a few keys and check the digits. Digit strings have ten letters, so
-# trigrams of digits were shared by most numbers (110,000 index entries read for "2000").
+# in a GIN array index. "Contains these digits" is then one code for a query of up to
+# GRAM_MAX digits, whose numbers are exactly those that contain it; longer queries
+# intersect a few codes and check the digits. Digit strings have ten letters, so trigrams
+# of digits were shared by most numbers (110,000 index entries read for "2000").
+#
+# A code of up to BUCKETED digits is also stored as one of BUCKETS negative keys, picked by
+# the row's id: -1 - (code * BUCKETS + id % BUCKETS) (migration 0010). A GIN scan builds the
+# bitmap of every entry of a key before it returns one row: a code in a tenth of a million
+# numbers cost 5 ms a scan, one in all of them 45 ms, and PostgreSQL often took a
+# sequential scan instead, computing the function on every row until it had its rows
+# (80-540 ms where the matches sat together in the table). A typeahead, which wants any
+# `cap` of the matches, now asks the first bucket's key and then the code's
+# (matching._table_ids `capped`): a code in more than BUCKETS × `cap` numbers fills the cap
+# from 1/BUCKETS of its entries, any other has fewer than BUCKETS × `cap` in all. Lists,
+# which want every match, ask the code itself, one key as before. Longer codes are rarer
+# (a million numbers hold ~6 of each 6-digit run) and are not bucketed: a bucket key for
+# each would be one more index entry for a few rows.
+#
 # The function is declared as costly as it is (~80 µs a call, COST 1000): with the default
 # cost the planner filtered a million rows through it rather than read the index (65 s for
-# a fragment in 10% of the numbers, all of them at the end of the table).
+# a fragment in 10% of the numbers, all of them at the end of the table); and PARALLEL
+# RESTRICTED: a parallel worker's bitmap scan is not stopped by the LIMIT that has its rows
+# (a way of 100 rows waited 0.9 s for a worker reading every bucket).
 GRAM_MIN, GRAM_MAX = 4, 7
-GRAMS_FUNCTION = "rapport_digit_grams"
+BUCKETED, BUCKETS = 5, 32
+GRAMS_FUNCTION = "rapport_digit_keys"
 
 
-def pg_grams(sql: str) -> str:
-    """The indexed digit n-grams of the digits expression `sql` (an int[])."""
-    return f"{GRAMS_FUNCTION}({sql})"
+def pg_grams(sql: str, row_id: str = "id") -> str:
+    """The indexed keys (int[]) of the digits expression `sql` of the row whose id is
+    `row_id`."""
+    return f"{GRAMS_FUNCTION}({sql}, {row_id})"
+
+
+def pg_first_bucket(code: int) -> int:
+    """The key of `code` (of up to BUCKETED digits) in the rows of the first bucket."""
+    return -1 - code * BUCKETS
 
 
 def pg_grams_function_sql() -> str:
     return (
-        f"CREATE OR REPLACE FUNCTION {GRAMS_FUNCTION}(digits text) RETURNS int[] "
-        "LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE COST 1000 AS $$ "
-        "SELECT coalesce(array_agg(DISTINCT ('1' || substr(digits, i, n))::int), '{}') "
+        f"CREATE OR REPLACE FUNCTION {GRAMS_FUNCTION}(digits text, row_id bigint) "
+        "RETURNS int[] LANGUAGE sql IMMUTABLE STRICT PARALLEL RESTRICTED COST 1000 AS $$ "
+        "SELECT coalesce(array_agg(DISTINCT k), '{}') FROM (SELECT n, "
+        "('1' || substr(digits, i, n))::int AS c "
         f"FROM generate_series({GRAM_MIN}, {GRAM_MAX}) AS n, "
-        "generate_series(1, length(digits) - n + 1) AS i $$"
+        "generate_series(1, length(digits) - n + 1) AS i) AS g, LATERAL (VALUES (c), "
+        f"(CASE WHEN n <= {BUCKETED} THEN -1 - (c * {BUCKETS} + (row_id % {BUCKETS})::int) "
+        "END)) AS v(k) WHERE k IS NOT NULL $$"
     )
 
 
@@ -156,9 +182,10 @@ def pg_digits_index(t: IndexedTable, column: Column) -> str:
 
 
 def pg_digits_sql() -> list[str]:
-    """The digit n-gram function and a GIN index of the n-grams of each phone column
-    (migration 0005, which replaced 0003's trigram indexes of the digits): a number typed in
-    any format is looked up there."""
+    """The digit n-gram function and a GIN index of the bucketed n-grams of each phone
+    column (migration 0010, which replaced 0005's index of the n-grams alone, itself in place
+    of 0003's trigram indexes of the digits): a number typed in any format is looked up
+    there."""
     statements = [pg_grams_function_sql()]
     statistics = dict(pg_statistics_sql())
     for t in all_tables():
@@ -230,7 +257,7 @@ def pg_digits_drop_sql() -> list[str]:
         f"DROP INDEX IF EXISTS {pg_digits_index(t, c)}"
         for t in all_tables()
         for c in digits_columns(t)
-    ] + [f"DROP FUNCTION IF EXISTS {GRAMS_FUNCTION}(text)"]
+    ] + [f"DROP FUNCTION IF EXISTS {GRAMS_FUNCTION}(text, bigint)"]
 
 
 def pg_drop_sql() -> list[str]:
