@@ -43,14 +43,12 @@ def query_shape(terms: list[Term]) -> tuple | None:
 def _marker(i: int, shape: tuple) -> str:
     short, digits, word = shape
     if digits:
-        text = str(i + 1) * 4
+        text = str(i + 1)
     elif word:
-        text = _LETTERS[i] * 4
+        text = _LETTERS[i]
     else:  # neither: a character other than a letter or a digit, like "@" in an email
-        text = _LETTERS[i] * 2 + "@" + _LETTERS[i]
-    if short:
-        text = text[0] + text[-1]
-    return text
+        return _LETTERS[i] + "@" if short else _LETTERS[i] * 2 + "@" + _LETTERS[i]
+    return text * (2 if short else 4)
 
 
 def marker_query(shape: tuple) -> tuple[str, list[Term]] | None:
