@@ -5,7 +5,7 @@ import sqlite3
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import cache
 from math import ceil
 
@@ -306,6 +306,9 @@ def _typeahead_rows(
     if reads_nothing(user):  # visible_parts() would be []
         return []
     if sees_all(kind.model.OBJECT_TYPE, user):
+        statement = _ranked_statement(kind, object_type, user, q, terms, limit, base.db)
+        if not statement.empty:
+            return _run_batch(statement, base.db)[0]
         candidates = search_candidates(base, q, per_source=CANDIDATES)
         return ranked(kind.model.all_objects.filter(pk__in=candidates))
     seen = _visible_sizes(user, [kind]).get(kind.model.OBJECT_TYPE, 0)
@@ -484,6 +487,8 @@ class _BatchStatement:
     per_source: int
     counted: tuple[bool, ...]  # CandidateBatch.counted: one per way of matching
     empty: bool = False  # the visible rows can match nothing (EmptyResultSet)
+    # The compiler's converters, for the rows (the ranked statement: the values() reads).
+    reader: Callable[[list], list] | None = field(default=None, compare=False)
 
     def complete_counts(self, per_way: list[int]) -> bool:
         """CandidateBatch.complete_counts: no way was cut off."""
@@ -497,7 +502,7 @@ class _BatchStatement:
 # user's visibility_key): rapport.search.statements. A user's grants are part of the key,
 # so a statement is never run for anyone whose conditions would differ; a rep typing a
 # few queries of a few shapes fills a few entries.
-_STATEMENTS: OrderedDict[tuple, tuple[tuple[bool, ...], Template]] = OrderedDict()
+_STATEMENTS: OrderedDict[tuple, tuple["_BatchStatement", Template]] = OrderedDict()
 _STATEMENTS_SIZE = 512
 _STATEMENTS_LOCK = threading.Lock()
 
@@ -513,34 +518,88 @@ def _index_first(
     using: str,
 ) -> _BatchStatement:
     """The statement of one batch of the index-first typeahead (_build_batch), from a
-    template kept for the query's shape and the user's grants when there is one
-    (rapport.search.statements: the ORM builds it once with stand-in words; each later
-    keystroke of that shape only puts its words in the parameters)."""
+    template kept for the query's shape and the user's grants when there is one (_kept)."""
+    return _kept(
+        ("batch", using, object_type, limit, per_source, visibility_key(user)),
+        q,
+        terms,
+        lambda q, terms: _build_batch(kind, object_type, user, q, terms, limit, per_source, using),
+    )
+
+
+def _kept(
+    key: tuple,
+    q: str | None,
+    terms: list[Term],
+    build: Callable[[str | None, list[Term]], "_BatchStatement"],
+) -> "_BatchStatement":
+    """`build(q, terms)` (a typeahead statement), from a template kept under `key` and the
+    query's shape when there is one (rapport.search.statements: the ORM builds it once with
+    stand-in words; each later keystroke of that shape only puts its words in the
+    parameters). `key` holds everything else the statement depends on, the user's
+    visibility_key among it."""
     shape = query_shape(terms)
     if shape is None:
-        return _build_batch(kind, object_type, user, q, terms, limit, per_source, using)
-    key = (using, object_type, limit, per_source, shape, visibility_key(user))
+        return build(q, terms)
+    key = (*key, shape)
     with _STATEMENTS_LOCK:
         kept = _STATEMENTS.get(key)
         if kept is not None:
             _STATEMENTS.move_to_end(key)
     if kept is not None:
-        counted, template = kept
-        return _BatchStatement(template.sql, template.fill(terms), per_source, counted)
-    built = _build_batch(kind, object_type, user, q, terms, limit, per_source, using)
+        statement, template = kept
+        return replace(statement, params=template.fill(terms))
+    built = build(q, terms)
     markers = marker_query(shape)
     if markers is None or built.empty:
         return built
-    marked = _build_batch(kind, object_type, user, markers[0], markers[1], limit, per_source, using)
-    if marked.empty or marked.counted != built.counted:
+    marked = build(*markers)
+    if marked.empty or replace(marked, sql="", params=[]) != replace(built, sql="", params=[]):
         return built
     template = Template.of(marked.sql, marked.params, markers[1])
     if template.check(built.sql, built.params, terms):  # else: built for the words each time
         with _STATEMENTS_LOCK:
-            _STATEMENTS[key] = (built.counted, template)
+            _STATEMENTS[key] = (replace(built, params=[]), template)
             while len(_STATEMENTS) > _STATEMENTS_SIZE:
                 _STATEMENTS.popitem(last=False)
     return built
+
+
+def _ranked_statement(
+    kind: Kind,
+    object_type: str,
+    user: User,
+    q: str | None,
+    terms: list[Term],
+    limit: int,
+    using: str,
+) -> _BatchStatement:
+    """The statement of the typeahead of a user who sees every record of the type: the
+    best `limit` of at most CANDIDATES text candidates per way of matching, ranked (from a
+    template kept for the query's shape, _kept)."""
+
+    def build(q: str | None, terms: list[Term]) -> _BatchStatement:
+        rank = NameRank(INDEXES[object_type].name_fields, kind.full_name, terms)
+        candidates = search_candidates(kind.model.objects.all(), q, per_source=CANDIDATES)
+        qs = kind.model.all_objects.filter(pk__in=candidates).annotate(_rank=rank)
+        qs = qs.order_by("_rank", *(Lower(f) for f in kind.order), "id")
+        compiler = kind.rows(qs, user, "_rank")[:limit].query.get_compiler(using)
+        try:
+            sql, params = compiler.as_sql()
+        except EmptyResultSet:
+            return _BatchStatement("", [], CANDIDATES, (), empty=True)
+        converters = compiler.get_converters([c[0] for c in compiler.select[: compiler.col_count]])
+        reader = None
+        if converters:  # as the queryset's values() would give them (the rank's int())
+
+            def reader(rows: list) -> list:
+                return [tuple(r) for r in compiler.apply_converters(rows, converters)]
+
+        return _BatchStatement(sql, list(params), CANDIDATES, (), reader=reader)
+
+    return _kept(
+        ("ranked", using, object_type, limit, CANDIDATES, visibility_key(user)), q, terms, build
+    )
 
 
 def _build_batch(
@@ -600,6 +659,8 @@ def _run_batch(statement: _BatchStatement, using: str) -> tuple[list[dict], list
         cursor.execute(statement.sql, statement.params)
         names = [d[0] for d in cursor.description]
         found = cursor.fetchall()
+    if statement.reader is not None:
+        found = statement.reader(found)
     per_way = list(found[0][:ways]) if found else [0] * ways
     rows = []
     for row in found:

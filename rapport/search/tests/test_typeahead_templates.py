@@ -103,6 +103,26 @@ def test_a_kept_statement_filled_with_words_is_the_orms_statement(
         )
 
 
+@pytest.mark.parametrize(("first", "second"), SAME_SHAPES)
+def test_a_kept_ranked_statement_is_the_orms_statement(
+    personas, wombats, monkeypatch, first, second
+):
+    """The same for the statement of a user who sees every record (the admin): ranked text
+    candidates, no visibility conditions; and it finds what the plain selector finds."""
+    monkeypatch.setattr(selectors, "_STATEMENTS", type(selectors._STATEMENTS)())
+    terms_1, terms_2 = parse_query(first), parse_query(second)
+    user = _fresh(personas.admin)
+    kind = KINDS["contact"]
+    selectors._ranked_statement(kind, "contact", user, first, terms_1, 20, "default")
+    assert len(selectors._STATEMENTS) == 1, "not kept"
+    kept = selectors._ranked_statement(kind, "contact", user, second, terms_2, 20, "default")
+    monkeypatch.setattr(selectors, "_STATEMENTS", type(selectors._STATEMENTS)())
+    built = selectors._ranked_statement(kind, "contact", user, second, terms_2, 20, "default")
+    assert (kept.sql, kept.params) == (built.sql, built.params)
+    assert len(selectors._STATEMENTS) == 1
+    assert _found(personas.admin, second) == _expected(personas.admin, second)
+
+
 def test_phone_queries_and_other_digits_are_never_kept():
     assert query_shape(parse_query("0700-842")) is None
     assert query_shape(parse_query("²²²")) is None
