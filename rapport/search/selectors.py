@@ -480,14 +480,16 @@ def _materialized(using: str) -> str:
 
 @dataclass(frozen=True)
 class _BatchStatement:
-    """One batch of the index-first typeahead as ONE statement (_batch_sql), ready to run."""
+    """A typeahead statement ready to run (_run_batch): one batch of the index-first plan
+    (_batch_sql), or the ranked candidates of a user who sees every record
+    (_ranked_statement: no ways of matching counted)."""
 
     sql: str
     params: list
     per_source: int
     counted: tuple[bool, ...]  # CandidateBatch.counted: one per way of matching
-    empty: bool = False  # the visible rows can match nothing (EmptyResultSet)
-    # The compiler's converters, for the rows (the ranked statement: the values() reads).
+    empty: bool = False  # the rows can match nothing (EmptyResultSet): nothing to run
+    # The compiler's converters, for the rows (the ranked statement: its values() reads).
     reader: Callable[[list], list] | None = field(default=None, compare=False)
 
     def complete_counts(self, per_way: list[int]) -> bool:
@@ -498,10 +500,10 @@ class _BatchStatement:
         )
 
 
-# Index-first statements kept by (database, type, limit, rows per way, query shape, the
-# user's visibility_key): rapport.search.statements. A user's grants are part of the key,
-# so a statement is never run for anyone whose conditions would differ; a rep typing a
-# few queries of a few shapes fills a few entries.
+# Typeahead statements kept by (plan, database, type, limit, rows per way, the user's
+# visibility_key, query shape): _kept, rapport.search.statements. A user's grants are part
+# of the key, so a statement is never run for anyone whose conditions would differ; a rep
+# typing a few queries of a few shapes fills a few entries (all admins share theirs).
 _STATEMENTS: OrderedDict[tuple, tuple["_BatchStatement", Template]] = OrderedDict()
 _STATEMENTS_SIZE = 512
 _STATEMENTS_LOCK = threading.Lock()
