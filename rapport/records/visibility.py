@@ -96,7 +96,8 @@ def _visibility_settings(user: User) -> tuple[dict[str, str], list[tuple]]:
 
 def _grant_parts(object_type: str, user: User, *, edit: bool) -> list[Q]:
     """The grants one by one: owner, managed teams (when any), managed territories (when
-    any, read only), shares (always last: `visible_parts` may drop it)."""
+    any, read only), shares (always last: `visible_parts` may drop it). What they read of
+    the user and the settings is `visibility_key`'s: a new input goes there too."""
     parts = [Q(owner_id=user.pk)]
     teams = managed_team_ids(user)
     if teams:
@@ -143,6 +144,37 @@ def visible(qs: QuerySet, user: User | None) -> QuerySet:
     return qs.filter(_grants(object_type, user, edit=False))
 
 
+def reads_nothing(user: User | None) -> bool:
+    """Whether `user` may read no record at all (anonymous or deactivated): `visible()` is
+    empty and `visible_parts()` is `[]` for every model, without reading any setting."""
+    return user is None or not user.is_authenticated or not user.is_active
+
+
+def visibility_key(user: User | None) -> tuple:
+    """Everything the SQL of `visible()`, `visible_parts()` and `visible_expr()` for `user`
+    depends on besides the tables those statements read when they run (the records, the
+    shares, the territory placements): two users with equal keys get the same SQL and
+    parameters from them, whatever the model. A statement compiled with these conditions
+    can be kept under this key and run again (the typeahead's index-first statement,
+    rapport.search.selectors._IndexFirst); a change of a user's team, managed teams or
+    territories, or of an org default, changes the key. A new input of the grants must be
+    added here. Reads what `visible()` reads (the settings, once per request)."""
+    if reads_nothing(user):
+        return ("nothing",)
+    if user.is_admin:
+        return ("admin",)
+    from rapport.territories.access import managed_territory_ids
+
+    return (
+        "grants",
+        user.pk,
+        user.team_id,
+        tuple(sorted(managed_team_ids(user))),
+        tuple(sorted(managed_territory_ids(user))),
+        tuple(sorted(_visibility_settings(user)[0].items())),
+    )
+
+
 def visible_parts(qs: QuerySet, user: User | None) -> list[QuerySet]:
     """`visible(qs, user)` as querysets whose union is exactly it, each narrowed by ONE grant
     (the owner; the managed teams; the shares): `[qs]` when the user sees every row, `[]`
@@ -150,7 +182,7 @@ def visible_parts(qs: QuerySet, user: User | None) -> list[QuerySet]:
     ORed grants of `visible()` (one of them a subquery) cannot be an index condition, so
     PostgreSQL read every text match and tested each against all the grants, whereas
     `owner_id = … AND <match>` is planned from whichever index is more selective."""
-    if user is None or not user.is_authenticated or not user.is_active:
+    if reads_nothing(user):
         return []
     if user.is_admin:
         return [qs]

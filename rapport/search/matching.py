@@ -475,6 +475,18 @@ def word_start_terms(index: SearchIndex, terms: list[Term]) -> list[Term]:
     return [t for t in terms if not t.phone and _WORD_START.fullmatch(t.text)]
 
 
+def word_shape(text: str) -> tuple[bool, bool, bool] | None:
+    """What the SQL built for a word that is not a phone number depends on besides the word,
+    which reaches it only as parameters (rapport.search.statements): whether it is short
+    (name prefixes instead of trigrams), made of digits (_useful_variants: asked of a
+    document of phone digits), made of ASCII letters and digits (word_start_terms). None
+    for digits other than 0-9 (`isdigit()` without the word pattern)."""
+    digits, word = text.isdigit(), bool(_WORD_START.fullmatch(text))
+    if digits and not word:
+        return None
+    return len(text) < TRIGRAM, digits, word
+
+
 def _with_word_starts(index: SearchIndex, terms: list[Term], cond: Q) -> Q:
     """PostgreSQL: `cond` (a condition on the record's own document holding the long words)
     AND the document has a word starting with each of `terms` (DocumentWordStarts) — only

@@ -2,8 +2,10 @@
 
 import json
 import sqlite3
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import cache
 from math import ceil
 
@@ -19,7 +21,14 @@ from rapport.accounts.selectors import accounts_visible_to, contacts_visible_to
 from rapport.identity.models import User
 from rapport.leads.models import Lead
 from rapport.leads.selectors import leads_visible_to
-from rapport.records.visibility import sees_all, shown_value, visible, visible_parts
+from rapport.records.visibility import (
+    reads_nothing,
+    sees_all,
+    shown_value,
+    visibility_key,
+    visible,
+    visible_parts,
+)
 from rapport.sales.models import Opportunity
 from rapport.sales.selectors import opportunities_visible_to
 from rapport.search.indexes import INDEXES
@@ -34,6 +43,7 @@ from rapport.search.matching import (
     search_candidates,
 )
 from rapport.search.similar import similar_rows
+from rapport.search.statements import Template, marker_query, query_shape
 from rapport.web.links import record_url
 
 MAX_LIMIT = 20
@@ -293,10 +303,12 @@ def _typeahead_rows(
 
     # `objects`: the active rows, as the *_visible_to selectors' base.
     base = kind.model.objects.all()
-    parts = visible_parts(base, user)
-    if not parts:  # sees nothing
+    if reads_nothing(user):  # visible_parts() would be []
         return []
     if sees_all(kind.model.OBJECT_TYPE, user):
+        statement = _ranked_statement(kind, object_type, user, q, terms, limit, base.db)
+        if not statement.empty:
+            return _run_batch(statement, base.db)[0]
         candidates = search_candidates(base, q, per_source=CANDIDATES)
         return ranked(kind.model.all_objects.filter(pk__in=candidates))
     seen = _visible_sizes(user, [kind]).get(kind.model.OBJECT_TYPE, 0)
@@ -306,16 +318,15 @@ def _typeahead_rows(
         ids = getattr(user, "_rapport_typeahead_ids", {}).get(kind.model.OBJECT_TYPE)
         if ids is not None and connections[base.db].vendor == "postgresql":
             return ranked(search_among(base, q, ids))
+        parts = visible_parts(base, user)
         by_grant = search_candidates(visible(base, user), q, per_source=CANDIDATES, parts=parts)
         return ranked(kind.model.all_objects.filter(pk__in=by_grant))
     per_source = _first_batch(limit, _shares(user).get(kind.model.OBJECT_TYPE))
+    using = base.db
     while True:
-        batch = candidate_batch(base, q, per_source=per_source)
-        in_batch = base.filter(pk__in=RawSQL(IN_BATCH, [])).filter(batch.short)  # noqa: S611
-        qs = visible(in_batch, user).annotate(_rank=rank)
-        qs = qs.order_by("_rank", *(Lower(f) for f in kind.order), "id")
-        rows, per_way = _ranked_in_batch(batch, kind.rows(qs, user, "_rank")[:limit], kind)
-        if len(rows) >= limit or batch.complete_counts(per_way):
+        statement = _index_first(kind, object_type, user, q, terms, limit, per_source, using)
+        rows, per_way = _run_batch(statement, using)
+        if len(rows) >= limit or statement.complete_counts(per_way):
             return rows
         if per_source >= MAX_BATCH:
             break
@@ -323,6 +334,7 @@ def _typeahead_rows(
         # (17 of 100 visible for a limit of 20: 300), BATCH_GROWTH× when none was visible.
         growth = ceil(2 * limit / len(rows)) if rows else BATCH_GROWTH
         per_source = min(MAX_BATCH, per_source * max(2, min(BATCH_GROWTH, growth)))
+    parts = visible_parts(base, user)
     by_grant = search_candidates(visible(base, user), q, per_source=CANDIDATES, parts=parts)
     return ranked(kind.model.all_objects.filter(pk__in=by_grant))
 
@@ -466,20 +478,167 @@ def _materialized(using: str) -> str:
     return "MATERIALIZED "
 
 
-def _ranked_in_batch(
-    batch: CandidateBatch, ranked: QuerySet, kind: Kind
-) -> tuple[list[dict], list[int]]:
+@dataclass(frozen=True)
+class _BatchStatement:
+    """A typeahead statement ready to run (_run_batch): one batch of the index-first plan
+    (_batch_sql), or the ranked candidates of a user who sees every record
+    (_ranked_statement: no ways of matching counted)."""
+
+    sql: str
+    params: list
+    per_source: int
+    counted: tuple[bool, ...]  # CandidateBatch.counted: one per way of matching
+    empty: bool = False  # the rows can match nothing (EmptyResultSet): nothing to run
+    # The compiler's converters, for the rows (the ranked statement: its values() reads).
+    reader: Callable[[list], list] | None = field(default=None, compare=False)
+
+    def complete_counts(self, per_way: list[int]) -> bool:
+        """CandidateBatch.complete_counts: no way was cut off."""
+        return all(
+            counted and n < self.per_source
+            for counted, n in zip(self.counted, per_way, strict=True)
+        )
+
+
+# Typeahead statements kept by (plan, database, type, limit, rows per way, the user's
+# visibility_key, query shape): _kept, rapport.search.statements. A user's grants are part
+# of the key, so a statement is never run for anyone whose conditions would differ; a rep
+# typing a few queries of a few shapes fills a few entries (all admins share theirs).
+_STATEMENTS: OrderedDict[tuple, tuple["_BatchStatement", Template]] = OrderedDict()
+_STATEMENTS_SIZE = 512
+_STATEMENTS_LOCK = threading.Lock()
+
+
+def _index_first(
+    kind: Kind,
+    object_type: str,
+    user: User,
+    q: str | None,
+    terms: list[Term],
+    limit: int,
+    per_source: int,
+    using: str,
+) -> _BatchStatement:
+    """The statement of one batch of the index-first typeahead (_build_batch), from a
+    template kept for the query's shape and the user's grants when there is one (_kept)."""
+    return _kept(
+        ("batch", using, object_type, limit, per_source, visibility_key(user)),
+        q,
+        terms,
+        lambda q, terms: _build_batch(kind, object_type, user, q, terms, limit, per_source, using),
+    )
+
+
+def _kept(
+    key: tuple,
+    q: str | None,
+    terms: list[Term],
+    build: Callable[[str | None, list[Term]], "_BatchStatement"],
+) -> "_BatchStatement":
+    """`build(q, terms)` (a typeahead statement), from a template kept under `key` and the
+    query's shape when there is one (rapport.search.statements: the ORM builds it once with
+    stand-in words; each later keystroke of that shape only puts its words in the
+    parameters). `key` holds everything else the statement depends on, the user's
+    visibility_key among it."""
+    shape = query_shape(terms)
+    if shape is None:
+        return build(q, terms)
+    key = (*key, shape)
+    with _STATEMENTS_LOCK:
+        kept = _STATEMENTS.get(key)
+        if kept is not None:
+            _STATEMENTS.move_to_end(key)
+    if kept is not None:
+        statement, template = kept
+        return replace(statement, params=template.fill(terms))
+    built = build(q, terms)
+    markers = marker_query(shape)
+    if markers is None or built.empty:
+        return built
+    marked = build(*markers)
+    if marked.empty or replace(marked, sql="", params=[]) != replace(built, sql="", params=[]):
+        return built
+    template = Template.of(marked.sql, marked.params, markers[1])
+    if template.check(built.sql, built.params, terms):  # else: built for the words each time
+        with _STATEMENTS_LOCK:
+            _STATEMENTS[key] = (replace(built, params=[]), template)
+            while len(_STATEMENTS) > _STATEMENTS_SIZE:
+                _STATEMENTS.popitem(last=False)
+    return built
+
+
+def _ranked_statement(
+    kind: Kind,
+    object_type: str,
+    user: User,
+    q: str | None,
+    terms: list[Term],
+    limit: int,
+    using: str,
+) -> _BatchStatement:
+    """The statement of the typeahead of a user who sees every record of the type: the
+    best `limit` of at most CANDIDATES text candidates per way of matching, ranked (from a
+    template kept for the query's shape, _kept)."""
+
+    def build(q: str | None, terms: list[Term]) -> _BatchStatement:
+        rank = NameRank(INDEXES[object_type].name_fields, kind.full_name, terms)
+        candidates = search_candidates(kind.model.objects.all(), q, per_source=CANDIDATES)
+        qs = kind.model.all_objects.filter(pk__in=candidates).annotate(_rank=rank)
+        qs = qs.order_by("_rank", *(Lower(f) for f in kind.order), "id")
+        compiler = kind.rows(qs, user, "_rank")[:limit].query.get_compiler(using)
+        try:
+            sql, params = compiler.as_sql()
+        except EmptyResultSet:
+            return _BatchStatement("", [], CANDIDATES, (), empty=True)
+        converters = compiler.get_converters([c[0] for c in compiler.select[: compiler.col_count]])
+        reader = None
+        if converters:  # as the queryset's values() would give them (the rank's int())
+
+            def reader(rows: list) -> list:
+                return [tuple(r) for r in compiler.apply_converters(rows, converters)]
+
+        return _BatchStatement(sql, list(params), CANDIDATES, (), reader=reader)
+
+    return _kept(
+        ("ranked", using, object_type, limit, CANDIDATES, visibility_key(user)), q, terms, build
+    )
+
+
+def _build_batch(
+    kind: Kind,
+    object_type: str,
+    user: User,
+    q: str | None,
+    terms: list[Term],
+    limit: int,
+    per_source: int,
+    using: str,
+) -> _BatchStatement:
+    """The ORM's statement for one batch of `per_source` candidates per way of matching `q`
+    (candidate_batch), ranking the best `limit` rows `user` may see among them (_batch_sql)."""
+    base = kind.model.objects.all()
+    rank = NameRank(INDEXES[object_type].name_fields, kind.full_name, terms)
+    batch = candidate_batch(base, q, per_source=per_source)
+    in_batch = base.filter(pk__in=RawSQL(IN_BATCH, [])).filter(batch.short)  # noqa: S611
+    qs = visible(in_batch, user).annotate(_rank=rank)
+    qs = qs.order_by("_rank", *(Lower(f) for f in kind.order), "id")
+    ranked = kind.rows(qs, user, "_rank")[:limit]
+    try:
+        sql, params = _batch_sql(batch, ranked, kind, using)
+    except EmptyResultSet:
+        return _BatchStatement("", [], per_source, batch.counted, empty=True)
+    return _BatchStatement(sql, params, per_source, batch.counted)
+
+
+def _batch_sql(batch: CandidateBatch, ranked: QuerySet, kind: Kind, using: str) -> tuple[str, list]:
     """ONE statement for a batch of the index-first typeahead: the batch's (id, way) rows
     as a materialised CTE, the best visible rows among them (`ranked`, which selects its
     ids from the CTE: `pk IN (SELECT pk FROM rapport_batch)`) and how many rows each way
     of matching gave, so the caller knows whether any was cut off. This was two round
     trips per batch, the second carrying every candidate id as a parameter (up to
-    3,000 placeholders compiled per keystroke)."""
-    using = ranked.db
-    try:
-        sql, params = ranked.query.get_compiler(using).as_sql()
-    except EmptyResultSet:
-        return [], [0] * len(batch.counted)
+    3,000 placeholders compiled per keystroke). Raises EmptyResultSet when `ranked` can
+    select nothing."""
+    sql, params = ranked.query.get_compiler(using).as_sql()
     ways = len(batch.counted)
     counts = ", ".join(f"count(CASE WHEN way = {n} THEN 1 END) AS way{n}" for n in range(ways))
     order = ", ".join(["r._rank", *(f"lower(r.{f})" for f in kind.order), "r.id"])
@@ -489,10 +648,21 @@ def _ranked_in_batch(
         f"SELECT c.*, r.* FROM (SELECT {counts} FROM {BATCH_CTE}) AS c "
         f"LEFT JOIN ({sql}) AS r ON 1 = 1 ORDER BY {order}"
     )
+    return statement, [*batch.params, *params]
+
+
+def _run_batch(statement: _BatchStatement, using: str) -> tuple[list[dict], list[int]]:
+    """The rows of a batch statement (the best visible ones, ranked) and how many
+    candidates each way of matching gave."""
+    ways = len(statement.counted)
+    if statement.empty:
+        return [], [0] * ways
     with connections[using].cursor() as cursor:
-        cursor.execute(statement, [*batch.params, *params])
+        cursor.execute(statement.sql, statement.params)
         names = [d[0] for d in cursor.description]
         found = cursor.fetchall()
+    if statement.reader is not None:
+        found = statement.reader(found)
     per_way = list(found[0][:ways]) if found else [0] * ways
     rows = []
     for row in found:
