@@ -153,6 +153,7 @@ def main() -> None:
             written = TriggerEvent.objects.count() - before
             assert written == (args.rows if active else 0), written
             times[active] += elapsed
+    services.rule_update(rule=rule, actor=admin, data={"is_active": True})  # for the worker
     imported = args.rows * args.rounds
     rate_without = imported / times[False]
     rate_with = imported / times[True]
