@@ -18,13 +18,13 @@ from rapport.search.operations import VendorRunSQL
 # A frozen copy of schema.pg_digits_sql() / pg_digits_drop_sql() (test_schema checks it).
 PG_CREATE = [
     "CREATE OR REPLACE FUNCTION rapport_digit_keys(digits text, row_id bigint) "
-    "RETURNS int[] LANGUAGE sql IMMUTABLE STRICT PARALLEL RESTRICTED COST 1000 AS $$ "
-    "SELECT coalesce(array_agg(DISTINCT k), '{}') FROM (SELECT n, "
-    "('1' || substr(digits, i, n))::int AS c "
-    "FROM generate_series(4, 7) AS n, "
-    "generate_series(1, length(digits) - n + 1) AS i) AS g, LATERAL (VALUES (c), "
-    "(CASE WHEN n <= 5 THEN -1 - (c * 32 + (row_id % 32)::int) "
-    "END)) AS v(k) WHERE k IS NOT NULL $$",
+    "RETURNS int[] LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL RESTRICTED COST 1000 AS $$ "
+    "DECLARE keys int[] := '{}'; code int; bucket int := (row_id % 32)::int; "
+    "BEGIN "
+    "FOR n IN 4..7 LOOP FOR i IN 1..length(digits) - n + 1 LOOP "
+    "code := ('1' || substr(digits, i, n))::int; keys := keys || code; "
+    "IF n <= 5 THEN keys := keys || (-1 - (code * 32 + bucket)); END IF; "
+    "END LOOP; END LOOP; RETURN keys; END $$",
     "CREATE INDEX IF NOT EXISTS search_contact_phone_grams ON accounts_contact "
     "USING gin (rapport_digit_keys(regexp_replace(phone, '[^0-9]+', '', 'g'), id))",
     "ALTER INDEX search_contact_phone_grams ALTER COLUMN 1 SET STATISTICS 1000",
