@@ -137,7 +137,12 @@ def listened(pairs: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
     """Which (event type, object type) pairs some active rule listens to ("" = any object)."""
     pairs = set(pairs)
     rules = _listening({t for t, _ in pairs})
-    return {(t, o) for t, o in pairs if (t, o) in rules or (t, "") in rules}
+    return {(t, o) for t, o in pairs if _hears(rules, t, o)}
+
+
+def _hears(rules: set[tuple[str, str]], trigger: str, object_type: str) -> bool:
+    """Whether a rule of `rules` (_listening) hears `trigger` on `object_type`."""
+    return (trigger, object_type) in rules or (trigger, "") in rules
 
 
 def on_timeline_events(events: list[dict[str, Any]]) -> None:
@@ -168,9 +173,7 @@ def on_timeline_events(events: list[dict[str, Any]]) -> None:
         if trigger is None:
             continue
         object_type, object_id = _subject_of(kind, event)
-        if object_id is None or (
-            (trigger, object_type) not in rules and (trigger, "") not in rules
-        ):
+        if object_id is None or not _hears(rules, trigger, object_type):
             continue
         source = event.get("payload") or _EMPTY
         key = (kind, id(source))

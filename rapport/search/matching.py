@@ -892,10 +892,10 @@ def candidate_batch(qs: QuerySet, q: str | None, *, per_source: int) -> Candidat
             elif (
                 vendor == "postgresql"
                 and not source.path
-                and "digits" in _parts(source.table, long_terms)
+                and "digits" in (parts := _parts(source.table, long_terms))
             ):  # a phone term: its digits straight from the index, as the rows ways
                 ways.append((*_digits_capped(source.table, long_terms, per_source), True))
-                if "text" in _parts(source.table, long_terms):
+                if "text" in parts:
                     add(base.filter(DocumentLike(source, long_terms, part="text")))
             else:
                 counted = vendor == "sqlite" or not source.path

@@ -282,7 +282,7 @@ def _typeahead_rows(
     (a rep who sees a sixth of a million contacts) goes text index first, visibility
     second: fetches the text candidates' ids (what
     the admin would rank), then ranks the visible ones among them, picked by primary key:
-    one statement per batch (_ranked_in_batch: the candidates as a materialised CTE, each
+    one statement per batch (_batch_sql: the candidates as a materialised CTE, each
     way of matching tagged and counted, so it is known which were cut off); the first batch
     is sized by the user's estimated visible share (_first_batch). When they give
     `limit` rows, or no way was cut off (every match was a candidate: the visible ones are the answer, exactly), that
@@ -295,11 +295,9 @@ def _typeahead_rows(
     keep current on owner changes, shares, teams, territories, org defaults. ORing
     the grants into the text query kept PostgreSQL off the trigram index for everyone but
     the admin (every text match read and tested against all the grants)."""
-    rank = NameRank(INDEXES[object_type].name_fields, kind.full_name, terms)
 
     def ranked(qs: QuerySet) -> list[dict]:
-        qs = qs.annotate(_rank=rank).order_by("_rank", *(Lower(f) for f in kind.order), "id")
-        return list(kind.rows(qs, user)[:limit])
+        return list(_ranked_rows(kind, object_type, user, terms, qs)[:limit])
 
     # `objects`: the active rows, as the *_visible_to selectors' base.
     base = kind.model.objects.all()
@@ -307,10 +305,7 @@ def _typeahead_rows(
         return []
     if sees_all(kind.model.OBJECT_TYPE, user):
         statement = _ranked_statement(kind, object_type, user, q, terms, limit, base.db)
-        if not statement.empty:
-            return _run_batch(statement, base.db)[0]
-        candidates = search_candidates(base, q, per_source=CANDIDATES)
-        return ranked(kind.model.all_objects.filter(pk__in=candidates))
+        return _run_batch(statement, base.db)[0]  # an empty statement: no rows
     seen = _visible_sizes(user, [kind]).get(kind.model.OBJECT_TYPE, 0)
     if not seen:
         return []
@@ -337,6 +332,16 @@ def _typeahead_rows(
     parts = visible_parts(base, user)
     by_grant = search_candidates(visible(base, user), q, per_source=CANDIDATES, parts=parts)
     return ranked(kind.model.all_objects.filter(pk__in=by_grant))
+
+
+def _ranked_rows(
+    kind: Kind, object_type: str, user: User, terms: list[Term], qs: QuerySet, *extra: str
+) -> QuerySet:
+    """`qs` ranked for `terms` (names equal to, then starting with, the query first; then
+    by name and id), as `kind.rows` for `user` (and `extra`, such as the rank)."""
+    rank = NameRank(INDEXES[object_type].name_fields, kind.full_name, terms)
+    qs = qs.annotate(_rank=rank).order_by("_rank", *(Lower(f) for f in kind.order), "id")
+    return kind.rows(qs, user, *extra)
 
 
 def _first_batch(limit: int, share: float | None) -> int:
@@ -581,11 +586,10 @@ def _ranked_statement(
     template kept for the query's shape, _kept)."""
 
     def build(q: str | None, terms: list[Term]) -> _BatchStatement:
-        rank = NameRank(INDEXES[object_type].name_fields, kind.full_name, terms)
         candidates = search_candidates(kind.model.objects.all(), q, per_source=CANDIDATES)
-        qs = kind.model.all_objects.filter(pk__in=candidates).annotate(_rank=rank)
-        qs = qs.order_by("_rank", *(Lower(f) for f in kind.order), "id")
-        compiler = kind.rows(qs, user, "_rank")[:limit].query.get_compiler(using)
+        qs = kind.model.all_objects.filter(pk__in=candidates)
+        rows = _ranked_rows(kind, object_type, user, terms, qs, "_rank")
+        compiler = rows[:limit].query.get_compiler(using)
         try:
             sql, params = compiler.as_sql()
         except EmptyResultSet:
@@ -617,12 +621,10 @@ def _build_batch(
     """The ORM's statement for one batch of `per_source` candidates per way of matching `q`
     (candidate_batch), ranking the best `limit` rows `user` may see among them (_batch_sql)."""
     base = kind.model.objects.all()
-    rank = NameRank(INDEXES[object_type].name_fields, kind.full_name, terms)
     batch = candidate_batch(base, q, per_source=per_source)
     in_batch = base.filter(pk__in=RawSQL(IN_BATCH, [])).filter(batch.short)  # noqa: S611
-    qs = visible(in_batch, user).annotate(_rank=rank)
-    qs = qs.order_by("_rank", *(Lower(f) for f in kind.order), "id")
-    ranked = kind.rows(qs, user, "_rank")[:limit]
+    qs = visible(in_batch, user)
+    ranked = _ranked_rows(kind, object_type, user, terms, qs, "_rank")[:limit]
     try:
         sql, params = _batch_sql(batch, ranked, kind, using)
     except EmptyResultSet:
@@ -671,12 +673,3 @@ def _run_batch(statement: _BatchStatement, using: str) -> tuple[list[dict], list
             record.pop("_rank", None)
             rows.append(record)
     return rows, per_way
-
-
-def _ids(candidates: RawSQL, using: str) -> list[int]:
-    """The ids a search_candidates() RawSQL selects (one query). (Phone numbers need no
-    planner settings since their digits have an n-gram index whose function is declared
-    as costly as it is: schema.pg_digits_sql.)"""
-    with connections[using].cursor() as cursor:
-        cursor.execute(candidates.sql, candidates.params)
-        return [row[0] for row in cursor.fetchall()]

@@ -62,10 +62,6 @@ def marker_query(shape: tuple) -> tuple[str, list[Term]] | None:
     return q, terms
 
 
-def _fill_like(text: str) -> str:
-    return escape_like(text)
-
-
 def _fill_phrase(text: str) -> str:
     return text.replace('"', '""')
 
@@ -93,7 +89,7 @@ class Template:
                 if match.start() > at:
                     pieces.append(value[at : match.start()])
                 quoted = value[match.start() - 1 : match.start()] == '"' == value[match.end() :][:1]
-                pieces.append((number[match.group()], _fill_phrase if quoted else _fill_like))
+                pieces.append((number[match.group()], _fill_phrase if quoted else escape_like))
                 at = match.end()
             if at < len(value):
                 pieces.append(value[at:])
