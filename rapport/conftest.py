@@ -349,8 +349,31 @@ def shots_at_both_sizes(page, screenshot, name: str, leave_at_phone: bool = Fals
     width = _width_at(page, 390, 844)
     assert width <= 390, f"{name}: {width}px wide on a phone"
     screenshot(page, f"{name}-phone", full_page=True)
+    size = PHONE_SIZE if leave_at_phone else {"width": 1440, "height": 900}
     if not leave_at_phone:
-        page.set_viewport_size({"width": 1440, "height": 900})
+        page.set_viewport_size(size)
+    _frames_flow(page, size)
+
+
+_FRAME_OR_TIMEOUT = """ms => new Promise(done => {
+    const timer = setTimeout(() => done(false), ms);
+    requestAnimationFrame(() => requestAnimationFrame(() => { clearTimeout(timer); done(true); }));
+})"""
+
+
+def _frames_flow(page, size: dict, wait_ms: int = 3_000) -> None:
+    """Wait until the tab paints again after the resizes and full-page screenshots. Once (CI of
+    2026-12-06, one journey among ~60 in the run), Chromium stopped producing frames on the tab after
+    them: requestAnimationFrame never fired, so the next click waited 60 s for the button
+    to be "stable" and failed (a known Chromium behaviour, not the page's). A stalled tab is
+    resized once more, which makes Chromium lay it out and paint it again; if it still
+    paints nothing, the test fails here, saying why."""
+    for _ in range(3):
+        if page.evaluate(_FRAME_OR_TIMEOUT, wait_ms):
+            return
+        page.set_viewport_size({"width": size["width"] + 1, "height": size["height"]})
+        page.set_viewport_size(size)
+    raise AssertionError("the browser tab stopped painting after the screenshots (no frames)")
 
 
 def sign_in(page, user, url: str | None = None) -> None:
