@@ -94,3 +94,26 @@ def test_filters(log, personas, account, contact, lead, opportunity):
     assert ids(lead_id=lead.pk) == {done.pk}
     assert ids(opportunity_id=opportunity.pk) == {chat.pk}
     assert ids(q="pricing") == {theirs.pk}
+
+
+def test_my_activities_skip_the_visibility_sets_and_match_the_visible_ones(log, personas, contact):
+    """`mine` and `owner_id=<me>` read the user's own rows without the "linked to a record
+    I see" sets (activities_owned_by), and give exactly what the visibility filter gives:
+    a personal task, an activity on a record the owner no longer sees; nobody else's; and
+    nothing for a deactivated owner."""
+    record_share(record=contact, actor=personas.owner, user=personas.teammate, access="edit")
+    on_lost_record = log("call", actor=personas.teammate, contact_id=contact.pk)
+    personal = log("task", actor=personas.teammate)
+    log("task", actor=personas.owner, contact_id=contact.pk)  # the owner's, visible to both
+    RecordShare.objects.all().delete()
+    teammate = personas.teammate
+    expected = {on_lost_record.pk, personal.pk}
+    visible_own = _ids(activities_visible_to(teammate).filter(owner_id=teammate.pk))
+    assert visible_own == expected
+    assert _ids(activity_list(user=teammate, mine=True)) == expected
+    assert _ids(activity_list(user=teammate, owner_id=teammate.pk)) == expected
+    assert _ids(activity_list(user=teammate, mine=True, kind=["task"])) == {personal.pk}
+    assert "records_recordshare" not in str(activity_list(user=teammate, mine=True).query)
+    assert "records_recordshare" in str(activity_list(user=teammate).query)
+    teammate.is_active = False
+    assert _ids(activity_list(user=teammate, mine=True)) == set()
