@@ -149,6 +149,14 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+
+
+def _pg_session_setting(name: str, value: str) -> None:
+    """Set a PostgreSQL setting on every connection of the app (libpq `options`)."""
+    options = DATABASES["default"].setdefault("OPTIONS", {})
+    options["options"] = f"{options.get('options', '')} -c {name}={value}".strip()
+
+
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     DATABASES["default"]["OPTIONS"] = {
@@ -163,8 +171,7 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and not e
     # PostgreSQL's JIT compiles any statement whose estimate passes jit_above_cost; for the
     # CRM's interactive statements (a forecast's open deals, a typeahead's candidates) the
     # compile alone cost 100-150 ms, more than it saved. PG_JIT=1 keeps the server's setting.
-    _pg_options = DATABASES["default"].setdefault("OPTIONS", {})
-    _pg_options["options"] = f"{_pg_options.get('options', '')} -c jit=off".strip()
+    _pg_session_setting("jit", "off")
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and (
     _work_mem := os.environ.get("PG_WORK_MEM", "16MB")
 ):
@@ -176,8 +183,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and (
     # PG_WORK_MEM sets another size; empty keeps the server's.
     if not re.fullmatch(r"\d+(kB|MB|GB)?", _work_mem):
         raise ImproperlyConfigured(f"PG_WORK_MEM={_work_mem!r}: a size such as 16MB")
-    _pg_options = DATABASES["default"].setdefault("OPTIONS", {})
-    _pg_options["options"] = f"{_pg_options.get('options', '')} -c work_mem={_work_mem}".strip()
+    _pg_session_setting("work_mem", _work_mem)
 
 AUTH_USER_MODEL = "identity.User"
 AUTHENTICATION_BACKENDS = [

@@ -11,7 +11,7 @@ from rapport.identity.models import User
 from rapport.leads.models import Lead
 from rapport.records.exceptions import RecordNotFound
 from rapport.records.selectors import text_filter
-from rapport.records.visibility import editable, visible_through_parents
+from rapport.records.visibility import editable, reads_nothing, visible_through_parents
 from rapport.sales.models import Opportunity
 
 ACTIVITY_SORTS = {"occurred_at", "created_at"}  # due_at is nullable: no keyset on it
@@ -38,7 +38,7 @@ def activities_visible_to(user: User) -> QuerySet[Activity]:
 
 def activities_owned_by(user: User) -> QuerySet[Activity]:
     """The activities `user` owns: every one of them is in activities_visible_to(user)."""
-    if user is None or not user.is_authenticated or not user.is_active:
+    if reads_nothing(user):
         return activity_base().none()
     return activity_base().filter(owner_id=user.pk)
 

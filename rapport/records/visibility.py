@@ -134,7 +134,7 @@ def _object_type(qs: QuerySet) -> str:
 
 def visible(qs: QuerySet, user: User | None) -> QuerySet:
     """Narrow `qs` (of an owned record model) to the rows `user` may read."""
-    if user is None or not user.is_authenticated or not user.is_active:
+    if reads_nothing(user):
         return qs.none()
     if user.is_admin:
         return qs
@@ -268,7 +268,7 @@ def visible_through_parents(
     `parents` maps the child's FK field name to the parent model; `own_field`, when
     given, also grants rows whose that field is the user (an activity's owner).
     """
-    if user is None or not user.is_authenticated or not user.is_active:
+    if reads_nothing(user):
         return qs.none()
     if user.is_admin:
         return qs
@@ -292,7 +292,7 @@ def visible_expr(model: type[Model], user: User, ref: str):
     them (a scan of a million contacts) for a page of fifty rows. A null `ref` is never
     visible.
     """
-    if user is None or not user.is_authenticated or not user.is_active:
+    if reads_nothing(user):
         return Value(False)
     if sees_all(model.OBJECT_TYPE, user):
         return ExpressionWrapper(Q(**{f"{ref}__isnull": False}), output_field=BooleanField())
@@ -381,7 +381,7 @@ def visible_ids(
     `visible(model.all_objects.filter(pk__in=…))` per model (no statement when nothing is
     left to ask). A model whose rows the user all sees (admin, public default) needs none."""
     out: dict[type[Model], frozenset[int]] = {}
-    if user is None or not user.is_authenticated or not user.is_active:
+    if reads_nothing(user):
         return {model: frozenset() for model in wanted}
     known = known or {}
     parts = []
