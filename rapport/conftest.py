@@ -21,6 +21,7 @@ import pytest
 from django.test import Client
 from django.urls import get_resolver
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from playwright.sync_api import expect
 
 from rapport.identity.models import Role, User
 from rapport.identity.services import api_token_create, team_create, user_create, user_deactivate
@@ -305,6 +306,9 @@ def page(browser, live_server):
         viewport={"width": 1440, "height": 900}, base_url=live_server.url, accept_downloads=True
     )
     context.set_default_timeout(20_000)
+    # expect() retries its check (a script that runs on DOMContentLoaded may hide an input
+    # after the click returned); on a loaded machine its 5 s default is too short.
+    expect.set_options(timeout=20_000)
     tab = context.new_page()
     tab.live_server_url = live_server.url
     tab.dialogs, tab.errors = [], []

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import time_machine
+from playwright.sync_api import expect
 
 from rapport.accounts.services import account_create
 from rapport.activities.calendar_grid import grid_css, hour_grid
@@ -132,10 +133,10 @@ def test_week_grid_places_a_meeting_on_its_hours(page, personas, screenshot):
     row = eleven["y"] - ten["y"]  # one hour
     assert abs(top - (ten["y"] + ten["height"] * 0.6)) < row / 2
     assert abs(meeting.bounding_box()["height"] - row) < 6
-    assert page.locator(".hour-tasks", has_text="Grid task").is_visible()
+    expect(page.locator(".hour-tasks", has_text="Grid task")).to_be_visible()
     shots_at_both_sizes(page, screenshot, "calendar-week")
     page.set_viewport_size({"width": 390, "height": 844})
     page.reload()  # the phone gets the agenda instead of the grid
-    assert page.locator(".calendar-agenda", has_text="Grid meeting").is_visible()
+    expect(page.locator(".calendar-agenda", has_text="Grid meeting")).to_be_visible()
     shots_at_both_sizes(page, screenshot, "calendar-week-agenda")
     assert page.errors == []

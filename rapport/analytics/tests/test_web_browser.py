@@ -2,6 +2,7 @@
 accounts and the "Customer value" card of a scored account (screenshots under screenshots/)."""
 
 import pytest
+from playwright.sync_api import expect
 
 from rapport.analytics.models import CustomerScore, RunStatus, WarehouseRun
 from rapport.conftest import shots_at_both_sizes, sign_in
@@ -33,7 +34,7 @@ def test_manager_reads_the_analytics_overview_and_a_scored_account(
     assert page.locator("#table-cohorts tbody tr").count() >= 1
     # Drawn charts fold their tables away; the reader can open them again.
     assert page.locator("details[data-chart-table='clv']").get_attribute("open") is None
-    assert page.locator("button:has-text('Refresh now')").is_visible()
+    expect(page.locator("button:has-text('Refresh now')")).to_be_visible()
     assert page.errors == []
     screenshot(page, "analytics-overview", full_page=True)
 
@@ -98,9 +99,9 @@ def test_the_overview_reads_without_javascript(browser, live_server, demo_snapsh
     page = context.new_page()
     sign_in(page, User.objects.get(username="sam"), live_server.url)
     page.goto("/analytics/")
-    assert page.locator("#table-segments").is_visible()
-    assert page.locator("#table-clv").is_visible()  # the table stays open without the chart
-    assert not page.locator("[data-chart='clv']").is_visible()
-    assert page.locator("#table-cohorts").is_visible()
+    expect(page.locator("#table-segments")).to_be_visible()
+    expect(page.locator("#table-clv")).to_be_visible()  # the table stays open without the chart
+    expect(page.locator("[data-chart='clv']")).to_be_hidden()
+    expect(page.locator("#table-cohorts")).to_be_visible()
     assert not page.locator("button:has-text('Refresh now')").count()  # a rep cannot refresh
     context.close()

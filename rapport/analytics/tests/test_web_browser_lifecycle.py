@@ -3,6 +3,7 @@ the sBG projection chart on Cohorts, the churn classifier on Model fit, bundles 
 on Cross-sell (screenshots under screenshots/)."""
 
 import pytest
+from playwright.sync_api import expect
 
 from rapport.accounts.models import Account
 from rapport.analytics.models import RunStatus, WarehouseRun
@@ -61,6 +62,6 @@ def test_projection_reads_without_javascript(browser, live_server, demo_snapshot
     page = context.new_page()
     sign_in(page, User.objects.get(username="sam"), live_server.url)
     page.goto("/analytics/cohorts/")
-    assert page.locator("#table-projection").is_visible()
-    assert not page.locator("[data-chart='projection']").is_visible()
+    expect(page.locator("#table-projection")).to_be_visible()
+    expect(page.locator("[data-chart='projection']")).to_be_hidden()
     context.close()

@@ -8,6 +8,7 @@ import ninja.main
 import pytest
 from django.test import Client
 from openapi_spec_validator import validate
+from playwright.sync_api import expect
 
 from rapport.api.router import api
 
@@ -93,7 +94,7 @@ def test_docs_page_renders_every_operation(page):
     page.goto("/api/docs")
     page.locator(".opblock").first.wait_for(timeout=60_000)  # Swagger UI parses ~160 paths
     assert page.locator(".opblock").count() >= 100
-    assert page.get_by_text("Rapport API").first.is_visible()
+    expect(page.get_by_text("Rapport API").first).to_be_visible()
     # Swagger UI lists parser and resolver problems in an errors box above the operations.
     assert page.locator(".errors-wrapper").count() == 0
     assert "Parser error" not in page.content()

@@ -7,6 +7,7 @@ import datetime
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from rapport.accounts.models import Contact
 from rapport.activities.models import Activity
@@ -28,13 +29,13 @@ def test_admin_builds_a_rule_that_runs_on_a_contact_made_in_the_ui(page, persona
     page.select_option("#id_trigger_type", "record.created")
     page.select_option("#id_object_type", "contact")
     # Only the inputs of the chosen trigger show.
-    assert page.locator("#id_cron").is_hidden()
+    expect(page.locator("#id_cron")).to_be_hidden()
     page.fill("#id_cond-0-field", "city")
     page.select_option("#id_cond-0-operator", "equals")
     page.fill("#id_cond-0-value", "Paris")
     page.select_option("#id_act-0-type", "create_task")
     page.fill("#id_act-0-subject", "Welcome call")
-    assert page.locator("#id_act-0-tag").is_hidden()
+    expect(page.locator("#id_act-0-tag")).to_be_hidden()
     page.select_option("#id_act-1-type", "wait")
     page.fill("#id_act-1-business_days", "2")
     screenshot(page, f"{SHOTS}-builder-filling")

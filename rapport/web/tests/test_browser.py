@@ -1,6 +1,7 @@
 """Browser journeys in Chromium: what a sales rep really does, with htmx in the loop."""
 
 import pytest
+from playwright.sync_api import expect
 
 from rapport.accounts.models import Account, Contact
 from rapport.accounts.services import account_create, contact_create
@@ -151,13 +152,13 @@ def test_phone_width_sidebar_collapses_into_a_menu(page, rep, live_server, scree
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto("/accounts/")
     sidebar = page.locator("#sidebar")
-    assert not sidebar.is_visible()
-    assert page.locator("td a:has-text('Pocket GmbH')").is_visible()
+    expect(sidebar).to_be_hidden()
+    expect(page.locator("td a:has-text('Pocket GmbH')")).to_be_visible()
     page.click("[data-nav-toggle]")
-    assert sidebar.is_visible()
+    expect(sidebar).to_be_visible()
     assert page.get_attribute("[data-nav-toggle]", "aria-expanded") == "true"
-    assert page.locator("#sidebar a:has-text('Opportunities')").is_visible()
+    expect(page.locator("#sidebar a:has-text('Opportunities')")).to_be_visible()
     screenshot(page, "phone-menu")
     page.keyboard.press("Escape")
-    assert not sidebar.is_visible()
+    expect(sidebar).to_be_hidden()
     assert page.dialogs == []

@@ -10,6 +10,7 @@ import pytest
 import time_machine
 from django.test import Client
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from rapport.accounts.services import account_create, contact_create
 from rapport.activities.services import activity_log
@@ -252,7 +253,7 @@ def test_search_typeahead_by_keyboard(page, live_server, rep, outsider, screensh
     page.wait_for_selector("#search-suggestions:not([hidden]) .suggest-option")
     page.keyboard.press("Enter")
     page.wait_for_selector("h1:has-text('Results for')")
-    assert page.locator(".card a:has-text('Nora North')").is_visible()
+    expect(page.locator(".card a:has-text('Nora North')")).to_be_visible()
     assert page.dialogs == [] and page.errors == []
 
 

@@ -121,7 +121,7 @@ def test_lead_to_won_by_dragging_on_the_board(page, rep, stages, live_server, sc
     assert page.evaluate("document.querySelector('#convert-dialog').matches(':modal')")
     assert dialog.locator("#id_account_0").is_checked()  # create the account, by default
     assert "Compiler Co" in dialog.locator("label[for=id_account_0]").inner_text()
-    assert not dialog.locator("#id_amount").is_visible()  # until "Create an opportunity"
+    expect(dialog.locator("#id_amount")).to_be_hidden()  # until "Create an opportunity"
     dialog.locator("#id_create_opportunity").check()
     dialog.locator("#id_opportunity_name").fill("Compiler Co compilers")
     dialog.locator("#id_amount").fill("5000")
@@ -274,7 +274,7 @@ def test_board_with_many_cards_fits_the_window_loads_more_and_drags_a_loaded_car
     page.evaluate("window.scrollTo(0, 4000)")
     sidebar = page.locator(".sidebar").bounding_box()
     assert sidebar["y"] <= 0 + 1 and sidebar["y"] + sidebar["height"] >= 900 - 1, sidebar
-    assert page.locator(".board-card").first.is_visible()
+    expect(page.locator(".board-card").first).to_be_visible()
     screenshot(page, "board-many-scrolled")
 
     more = page.locator(f"#more-{stages['Discovery'].pk} a")

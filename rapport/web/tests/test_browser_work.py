@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from django.test import Client
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from rapport.accounts.services import account_create, contact_create
 from rapport.activities.models import Activity
@@ -151,7 +152,7 @@ def test_my_tasks_calendar_and_an_order_with_two_lines(page, people, work, live_
     today = page.locator(".hour-day.is-today")
     today_column = today.get_attribute("class")  # the grid column of today's meetings
     workshop = page.locator(".hour-item:has-text('Pricing workshop')")
-    assert workshop.is_visible()
+    expect(workshop).to_be_visible()
     column = page.locator(".hour-column.is-today").bounding_box()
     box = workshop.bounding_box()
     assert column["x"] <= box["x"] < column["x"] + column["width"], today_column
