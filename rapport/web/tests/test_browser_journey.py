@@ -91,6 +91,7 @@ def _context(browser, live_server, viewport=None):
         viewport=viewport or {"width": 1440, "height": 900}, base_url=live_server.url
     )
     context.set_default_timeout(20_000)
+    expect.set_options(timeout=20_000)  # as rapport/conftest.py's page: a loaded machine
     return context
 
 
@@ -225,9 +226,10 @@ def test_search_typeahead_by_keyboard(page, live_server, rep, outsider, screensh
     page.keyboard.type("north")
     page.wait_for_selector("#search-suggestions:not([hidden]) .suggest-option")
     assert page.get_attribute("#global-search", "aria-expanded") == "true"
-    titles = page.locator("#search-suggestions .suggest-title").all_inner_texts()
-    assert titles == ["Northwind Traders", "Nora North"]
-    assert "Northern Secrets" not in page.inner_text("#search-suggestions")
+    expect(page.locator("#search-suggestions .suggest-title")).to_have_text(
+        ["Northwind Traders", "Nora North"], use_inner_text=True
+    )
+    expect(page.locator("#search-suggestions")).not_to_contain_text("Northern Secrets")
     page.keyboard.press("ArrowDown")
     page.keyboard.press("ArrowDown")
     active = page.get_attribute("#global-search", "aria-activedescendant")
@@ -235,8 +237,8 @@ def test_search_typeahead_by_keyboard(page, live_server, rep, outsider, screensh
     assert page.get_attribute(f"#{active}", "aria-selected") == "true"
     screenshot(page, "search-dropdown")
     page.keyboard.press("Escape")
-    assert page.is_hidden("#search-suggestions")
-    assert page.get_attribute("#global-search", "aria-expanded") == "false"
+    expect(page.locator("#search-suggestions")).to_be_hidden()
+    expect(page.locator("#global-search")).to_have_attribute("aria-expanded", "false")
     page.keyboard.press("ArrowDown")  # opens again on the first hit
     page.wait_for_selector("#search-suggestions:not([hidden])")
     page.keyboard.press("Enter")
@@ -305,7 +307,8 @@ def _drag(page, source, target):
     page.mouse.move(x + 8, y + 8, steps=4)
     to_x, to_y = end["x"] + end["width"] / 2, end["y"] + min(40, end["height"] / 2)
     page.mouse.move(to_x, to_y, steps=20)
-    page.wait_for_timeout(150)
+    # SortableJS has taken the card into the target list (its placeholder is there).
+    expect(target.locator(".board-card-ghost")).to_be_attached()
     page.mouse.move(to_x + 2, to_y + 2, steps=2)
     page.mouse.up()
 
@@ -394,7 +397,7 @@ def test_journey_from_first_call_to_won_deal_seen_by_nobody_else(
     page.keyboard.press("/")
     page.keyboard.type("berg fleet")
     page.wait_for_selector("#search-suggestions:not([hidden]) .suggest-option")
-    assert "Berg fleet deal" in page.inner_text("#search-suggestions")
+    expect(page.locator("#search-suggestions")).to_contain_text("Berg fleet deal")
     screenshot(page, "journey-search")
     page.keyboard.press("ArrowDown")
     page.keyboard.press("Enter")
