@@ -264,6 +264,10 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "screenshots"
+# expect() retries its check (a script that runs on DOMContentLoaded may hide an input after
+# the click returned); on a loaded CI machine its 5 s default is too short. Set once for the
+# whole process, so every browser test has the same timeout whichever page fixture it uses.
+expect.set_options(timeout=20_000)
 
 
 @pytest.fixture(scope="session")
@@ -306,9 +310,6 @@ def page(browser, live_server):
         viewport={"width": 1440, "height": 900}, base_url=live_server.url, accept_downloads=True
     )
     context.set_default_timeout(20_000)
-    # expect() retries its check (a script that runs on DOMContentLoaded may hide an input
-    # after the click returned); on a loaded machine its 5 s default is too short.
-    expect.set_options(timeout=20_000)
     tab = context.new_page()
     tab.live_server_url = live_server.url
     tab.dialogs, tab.errors = [], []

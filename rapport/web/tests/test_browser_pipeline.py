@@ -58,7 +58,6 @@ def _page(browser, live_server, width=1440, height=900):
         viewport={"width": width, "height": height}, base_url=live_server.url
     )
     context.set_default_timeout(20_000)
-    expect.set_options(timeout=20_000)  # as rapport/conftest.py's page: a loaded machine
     tab = context.new_page()
     tab.dialogs = []
     tab.on("dialog", lambda dialog: (tab.dialogs.append(dialog.message), dialog.dismiss()))
