@@ -3,12 +3,12 @@
 import datetime
 
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet
-from django.utils import timezone
 
 from rapport.accounts.models import Account, Contact
 from rapport.identity.models import User
 from rapport.orders.models import Order, OrderLine
 from rapport.records.exceptions import RecordNotFound
+from rapport.records.selectors import date_bound
 from rapport.records.visibility import editable, visible_through_parents
 
 ORDER_SORTS = {"ordered_at", "total", "created_at"}
@@ -41,16 +41,6 @@ def orders_of_visible_parent(*, account: Account | None = None, contact: Contact
     return order_base().filter(contact_id=contact.pk)
 
 
-def _date_bound(qs: QuerySet, field: str, value, op: str) -> QuerySet:
-    if value is None:
-        return qs
-    if isinstance(value, datetime.datetime):
-        if timezone.is_naive(value):
-            value = timezone.make_aware(value)
-        return qs.filter(**{f"{field}__{op}": value})
-    return qs.filter(**{f"{field}__date__{op}": value})
-
-
 def order_list(
     *,
     user: User,
@@ -74,8 +64,8 @@ def order_list(
         qs = qs.filter(channel__in=channel)
     if status:
         qs = qs.filter(status__in=status)
-    qs = _date_bound(qs, "ordered_at", ordered_from, "gte")
-    qs = _date_bound(qs, "ordered_at", ordered_to, "lte")
+    qs = date_bound(qs, "ordered_at", ordered_from, "gte")
+    qs = date_bound(qs, "ordered_at", ordered_to, "lte")
     if product_id is not None:
         # EXISTS rather than a join: an order with two lines of the product is listed once.
         qs = qs.filter(
