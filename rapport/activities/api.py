@@ -40,7 +40,15 @@ def activities_list(request, filters: Query[ActivityListParams]):
     data = filters.dict()
     cursor, limit, sort = data.pop("cursor"), data.pop("limit"), data.pop("sort")
     qs = selectors.activity_list(user=request.user, **data)
-    page = keyset_page(qs, sort=sort, allowed=selectors.ACTIVITY_SORTS, cursor=cursor, limit=limit)
+    own = selectors.activity_list(user=request.user, **{**data, "mine": True})
+    page = keyset_page(
+        qs,
+        sort=sort,
+        allowed=selectors.ACTIVITY_SORTS,
+        cursor=cursor,
+        limit=limit,
+        count_within=own,
+    )
     return page_response(page)
 
 

@@ -106,9 +106,10 @@ def activity_list(
 
 
 def activity_get_for_user(*, pk: int, user: User) -> Activity:
-    """The activity if `user` may see it, else RecordNotFound (404)."""
+    """The activity if `user` may see it, else RecordNotFound (404). One row: its links are
+    probed (per_row), not matched against the sets of every record the user sees."""
     try:
-        return activities_visible_to(user).get(pk=pk)
+        return activities_visible_to(user, per_row=True).get(pk=pk)
     except (Activity.DoesNotExist, ValueError, TypeError, OverflowError):
         raise RecordNotFound("activity")
 

@@ -118,6 +118,11 @@ def _list_selector(*, user, deleted=False, **filters):
     return with_visible_links(activity_list(user=user, **filters).prefetch_related(None), user)
 
 
+def _own_part(*, user, deleted=False, **filters):
+    """The user's own rows of the list (its count may stop there: capped_count)."""
+    return activity_list(user=user, **{**filters, "mine": True})
+
+
 def _about_text(activity) -> str:
     record = about(activity)
     return str(record) if record is not None else ""
@@ -131,6 +136,7 @@ ACTIVITIES = ListConfig(
     plural="Activities",
     namespace="activities",
     selector=_list_selector,
+    count_within=_own_part,
     sorts=ACTIVITY_SORTS,
     default_sort="-occurred_at",
     filter_form=ActivityFilterForm,
@@ -303,7 +309,9 @@ def _task_row(task, now=None) -> dict:
 
 def _one_activity(request, pk: int, *related: str):
     """The visible activity with its visible links marked, else RecordNotFound (404)."""
-    qs = activity_list(user=request.user).prefetch_related(None).select_related(*related)
+    # One row: its visibility probed (few), not the sets of every visible record (~0.35 s
+    # for a rep at a million contacts).
+    qs = activity_list(user=request.user, few=True).prefetch_related(None).select_related(*related)
     activity = with_visible_links(qs, request.user).filter(pk=pk).first()
     if activity is None:
         activity_get_for_user(pk=pk, user=request.user)  # raises RecordNotFound

@@ -10,6 +10,7 @@ from ninja import Field, Query, Router, Schema, Status
 
 from rapport.accounts.selectors import contact_get_for_user
 from rapport.api.pagination import keyset_page
+from rapport.api.patch import PatchDict
 from rapport.consent import selectors, services
 from rapport.consent.models import (
     Channel,
@@ -47,13 +48,16 @@ class ConsentPurposeIn(Schema):
     active: bool = True
 
 
-class ConsentPurposePatchIn(Schema):
-    name: str | None = Field(None, max_length=100)
-    description: str | None = Field(None, max_length=300)
-    policy_text: str | None = Field(None, max_length=20000)
-    policy_version: str | None = Field(None, max_length=40)
-    requires_double_opt_in: bool | None = None
-    active: bool | None = None
+class ConsentPurposeChange(Schema):
+    """What a PATCH may change (the slug stays): through PatchDict, so `null` clears a text
+    (a required one answers 422) and is refused for a flag, never reaching a NOT NULL column."""
+
+    name: str = Field(..., max_length=100)
+    description: str = Field("", max_length=300)
+    policy_text: str = Field(..., max_length=20000)
+    policy_version: str = Field("1", max_length=40)
+    requires_double_opt_in: bool = True
+    active: bool = True
 
 
 class ConsentRecordIn(Schema):
@@ -170,13 +174,11 @@ def purpose_create(request, payload: ConsentPurposeIn):
     response={200: ConsentPurposeOut, **ERRORS},
     operation_id="consent_purpose_update",
 )
-def purpose_update(request, pk: int, payload: ConsentPurposePatchIn):
+def purpose_update(request, pk: int, payload: PatchDict[ConsentPurposeChange]):
     purpose = selectors.purpose_get(pk=pk)
     if purpose is None:
         raise RecordNotFound("purpose not found")
-    return services.purpose_update(
-        actor=request.user, purpose=purpose, fields=payload.dict(exclude_unset=True)
-    )
+    return services.purpose_update(actor=request.user, purpose=purpose, fields=payload)
 
 
 # ----- the ledger -------------------------------------------------------------------------

@@ -190,6 +190,9 @@ class ListConfig:
     # A template extending web/list/page.html (its blocks: list_actions, list_nav,
     # filter_bar, empty_actions) for a list whose filters or actions differ.
     template: str = "web/list/page.html"
+    # Same arguments as `selector`: a part of its rows that an index counts cheaply (the
+    # user's own), which may answer the capped count alone (api.pagination.capped_count).
+    count_within: Callable[..., Any] | None = None
 
     def url(self, action: str, *args) -> str:
         return reverse(f"{self.namespace}:{self.object_type}_{action}", args=args)
@@ -286,12 +289,17 @@ def _page(request, config: ListConfig, form: RecordFilterForm, *, deleted=False)
         return None, sort, "Some filters are not valid: fix them above."
     try:
         qs = filtered_queryset(request, config, form, deleted=deleted)
+        within = None
+        if config.count_within is not None:
+            kwargs = form.selector_kwargs()
+            within = config.count_within(user=request.user, deleted=deleted, **kwargs)
         page = keyset_page(
             qs,
             sort=sort,
             allowed=config.sorts,
             cursor=request.GET.get("cursor") or None,
             limit=config.page_size,
+            count_within=within,
         )
     except ValidationError as exc:
         error = " ".join(m for ms in error_messages(exc).values() for m in ms)

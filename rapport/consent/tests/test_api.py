@@ -27,6 +27,24 @@ def test_purposes_admin_writes_everyone_reads(personas, api_as):
     assert sorted(p["slug"] for p in listed.data) == ["newsletter", "web-tracking"]
 
 
+def test_a_null_in_a_purpose_patch_clears_a_text_or_names_the_field(personas, api_as):
+    """Was a 500 (NOT NULL constraint failed: description), found by the schemathesis run."""
+    body = {"slug": "offers-x", "name": "Offers", "policy_text": "Now and then."}
+    created = api_as(personas.admin).post("/api/consent/purposes", body)
+    url = f"/api/consent/purposes/{created.data['id']}"
+    api = api_as(personas.admin)
+    api.patch(url, {"description": "About offers"})
+    cleared = api.patch(url, {"description": None})
+    assert cleared.status_code == 200 and cleared.data["description"] == ""
+    for field in ("name", "policy_text", "requires_double_opt_in", "active"):
+        # (A changed policy text needs a new version, or the version is what is refused.)
+        refused = api.patch(url, {field: None, "policy_version": "2"})
+        assert refused.status_code == 422 and refused.data["field"] == field, refused.data
+    assert api.get("/api/consent/purposes").status_code == 200
+    kept = api.patch(url, {"name": "Offers and news"})
+    assert kept.status_code == 200 and kept.data["policy_text"] == "Now and then."
+
+
 def test_record_ledger_and_status_through_the_api(personas, api_as, offers):
     contact = make_contact(personas.owner, "bo@example.com")
     api = api_as(personas.owner)
