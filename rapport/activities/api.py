@@ -48,6 +48,7 @@ def activities_list(request, filters: Query[ActivityListParams]):
         cursor=cursor,
         limit=limit,
         count_within=own,
+        prefix_first=selectors.activity_page_sources(user=request.user, **data),
     )
     return page_response(page)
 

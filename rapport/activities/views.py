@@ -36,6 +36,7 @@ from rapport.activities.selectors import (
     activity_editable,
     activity_get_for_user,
     activity_list,
+    activity_page_sources,
 )
 from rapport.activities.services import (
     activity_complete,
@@ -118,6 +119,14 @@ def _list_selector(*, user, deleted=False, **filters):
     return with_visible_links(activity_list(user=user, **filters).prefetch_related(None), user)
 
 
+def _page_sources(*, user, deleted=False, **filters):
+    sources = activity_page_sources(user=user, **filters)
+    if sources is None:
+        return None
+    per_row, every = sources
+    return with_visible_links(per_row.prefetch_related(None), user), every
+
+
 def _own_part(*, user, deleted=False, **filters):
     """The user's own rows of the list (its count may stop there: capped_count)."""
     return activity_list(user=user, **{**filters, "mine": True})
@@ -137,6 +146,7 @@ ACTIVITIES = ListConfig(
     namespace="activities",
     selector=_list_selector,
     count_within=_own_part,
+    page_sources=_page_sources,
     sorts=ACTIVITY_SORTS,
     default_sort="-occurred_at",
     filter_form=ActivityFilterForm,

@@ -124,6 +124,45 @@ def _after(qs: QuerySet, field: str, descending: bool, value, last_id: int) -> Q
     )
 
 
+def _upto(qs: QuerySet, field: str, descending: bool, value, last_id: int) -> QuerySet:
+    """The rows of `qs` up to and including (`field`, id) = (`value`, `last_id`) in the page
+    order (what _after leaves out)."""
+    if descending:
+        return qs.filter(**{f"{field}__gte": value}).filter(
+            Q(**{f"{field}__gt": value}) | Q(**{field: value, "id__gte": last_id})
+        )
+    return qs.filter(**{f"{field}__lte": value}).filter(
+        Q(**{f"{field}__lt": value}) | Q(**{field: value, "id__lte": last_id})
+    )
+
+
+# How many rows (of the list's filters, before visibility) the prefix-first page probes
+# before it falls back to the visibility sets: a user who sees one row in forty fills a
+# page of fifty there; one who sees less pays these probes (~10 ms) before the sets.
+PREFIX_ROWS = 2000
+
+
+def _prefix_first(
+    page_qs: QuerySet, per_row: QuerySet, every: QuerySet, wanted: int, field: str, descending
+) -> list:
+    """The first `wanted` rows of `page_qs` (ordered). `per_row` is `page_qs` with its
+    visibility probed per row, `every` the same filters and order without visibility.
+
+    Where the PREFIX_ROWS-th row of `every` stands is read first (an index walk); `per_row`
+    up to there probes at most PREFIX_ROWS rows. Every visible row is a row of `every`, so
+    when `wanted` visible rows lie before that point they are the page: any visible row
+    ahead of them would be among them. Else (a user who sees little) `page_qs` runs with
+    the visibility sets, as without this; when `every` has fewer rows than PREFIX_ROWS,
+    `per_row` holds all of them and is the answer."""
+    edge = list(every.values_list(field, "id")[PREFIX_ROWS - 1 : PREFIX_ROWS])
+    if not edge:
+        return list(per_row[:wanted])
+    rows = list(_upto(per_row, field, descending, *edge[0])[:wanted])
+    if len(rows) == wanted:
+        return rows
+    return list(page_qs[:wanted])
+
+
 KEEP_BATCH_MAX = 1000
 
 
@@ -154,6 +193,7 @@ def keyset_page(
     count_key: str | None = None,
     keep=None,
     count_within: QuerySet | None = None,
+    prefix_first: tuple[QuerySet, QuerySet] | None = None,
 ) -> Page:
     """One page of `qs` sorted by `sort` (a field in `allowed`, `-` for descending), then id.
 
@@ -170,7 +210,12 @@ def keyset_page(
     rows are kept or `qs` ends; the next cursor is the last row shown, as without it.
     Needs `with_count=False` (the count would be of `qs`, not of the kept rows).
 
-    `count_within`: a part of `qs` that may answer the count alone (capped_count)."""
+    `count_within`: a part of `qs` that may answer the count alone (capped_count).
+
+    `prefix_first`: (`per_row`, `every`): `per_row` holds the same rows as `qs` with their
+    visibility probed row by row, `every` the same filters without visibility (never
+    shown). The page is first looked for among the first PREFIX_ROWS rows of `every`
+    (_prefix_first), and `qs` runs only when too few of them are visible."""
     if keep is not None and with_count:
         raise ValueError("keyset_page(keep=…) has no count")
     descending = sort.startswith("-")
@@ -191,7 +236,13 @@ def keyset_page(
     page_qs = qs.order_by(*ordering)
     if cursor:
         page_qs = _after(page_qs, field, descending, last_value, last_id)
-    if keep is None:
+    if keep is None and prefix_first is not None:
+        per_row, every = (source.order_by(*ordering) for source in prefix_first)
+        if cursor:
+            per_row = _after(per_row, field, descending, last_value, last_id)
+            every = _after(every, field, descending, last_value, last_id)
+        items = _prefix_first(page_qs, per_row, every, limit + 1, field, descending)
+    elif keep is None:
         items = list(page_qs[: limit + 1])
     else:
         items = _walk_kept(page_qs, keep, limit + 1, field, descending)

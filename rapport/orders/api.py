@@ -32,23 +32,23 @@ router = Router(tags=["orders"])
 @router.get("", response={200: OrderPage, **ERRORS}, operation_id="orders_list")
 def orders_list(request, filters: Query[OrderListParams]):
     # Named `filters` (not `params`): errors.py strips that holder name from 422 fields.
-    qs = selectors.order_list(
-        user=request.user,
-        account_id=filters.account_id,
-        contact_id=filters.contact_id,
-        channel=filters.channel,
-        status=filters.status,
-        ordered_from=filters.ordered_from,
-        ordered_to=filters.ordered_to,
-        product_id=filters.product_id,
-        external_id=filters.external_id,
-    )
+    narrowing = {
+        "account_id": filters.account_id,
+        "contact_id": filters.contact_id,
+        "channel": filters.channel,
+        "status": filters.status,
+        "ordered_from": filters.ordered_from,
+        "ordered_to": filters.ordered_to,
+        "product_id": filters.product_id,
+        "external_id": filters.external_id,
+    }
     page = keyset_page(
-        qs,
+        selectors.order_list(user=request.user, **narrowing),
         sort=filters.sort,
         allowed=selectors.ORDER_SORTS,
         cursor=filters.cursor,
         limit=filters.limit,
+        prefix_first=selectors.order_page_sources(user=request.user, **narrowing),
     )
     return page_response(page)
 

@@ -9,7 +9,7 @@ from rapport.identity.models import User
 from rapport.orders.models import Order, OrderLine
 from rapport.records.exceptions import RecordNotFound
 from rapport.records.selectors import date_bound
-from rapport.records.visibility import editable, visible_through_parents
+from rapport.records.visibility import editable, reads_nothing, visible_through_parents
 
 ORDER_SORTS = {"ordered_at", "total", "created_at"}
 ORDER_PARENTS = {"account": Account, "contact": Contact}
@@ -52,10 +52,17 @@ def order_list(
     ordered_to: datetime.datetime | datetime.date | None = None,
     product_id: int | None = None,
     external_id: str | None = None,
+    few: bool = False,
+    _unchecked: bool = False,
 ) -> QuerySet[Order]:
     """Visible orders narrowed by customer, channel/status (any of), order time (a date
-    bound includes the whole day) and product (orders with a line of it)."""
-    qs = orders_visible_to(user)
+    bound includes the whole day) and product (orders with a line of it). `few`: check
+    visibility row by row (visible_through_parents per_row); `_unchecked`
+    (order_page_sources only): the filters without visibility."""
+    if _unchecked:
+        qs = order_base()
+    else:
+        qs = visible_through_parents(order_base(), user, ORDER_PARENTS, per_row=few)
     if account_id is not None:
         qs = qs.filter(account_id=account_id)
     if contact_id is not None:
@@ -74,6 +81,17 @@ def order_list(
     if external_id:
         qs = qs.filter(external_id=external_id)
     return qs
+
+
+def order_page_sources(*, user: User, **filters) -> tuple[QuerySet, QuerySet] | None:
+    """order_list(user=user, **filters) for keyset_page(prefix_first=…): the same rows with
+    their visibility probed row by row, and the same filters WITHOUT visibility, whose rows
+    are never shown (keyset_page reads only where its PREFIX_ROWS-th row is). None for an
+    administrator (no visibility to check) or a user who reads nothing."""
+    if reads_nothing(user) or user.is_admin:
+        return None
+    every = order_list(user=user, _unchecked=True, **filters)
+    return order_list(user=user, few=True, **filters), every
 
 
 def order_get_for_user(*, pk: int, user: User) -> Order:

@@ -28,6 +28,7 @@ from rapport.orders.selectors import (
     ORDER_SORTS,
     order_get_for_user,
     order_list,
+    order_page_sources,
     order_parents_editable,
 )
 from rapport.orders.services import order_create, order_delete, order_update
@@ -77,6 +78,14 @@ def _list_selector(*, user, deleted=False, **filters):
     return with_visible_customers(order_list(user=user, **filters), user)
 
 
+def _page_sources(*, user, deleted=False, **filters):
+    sources = order_page_sources(user=user, **filters)
+    if sources is None:
+        return None
+    per_row, every = sources
+    return with_visible_customers(per_row, user), every
+
+
 def _customer_column(field: str, label: str) -> Column:
     return Column(
         field,
@@ -92,6 +101,7 @@ ORDERS = ListConfig(
     plural="Orders",
     namespace="orders",
     selector=_list_selector,
+    page_sources=_page_sources,
     sorts=ORDER_SORTS,
     default_sort="-ordered_at",
     filter_form=OrderFilterForm,

@@ -193,6 +193,9 @@ class ListConfig:
     # Same arguments as `selector`: a part of its rows that an index counts cheaply (the
     # user's own), which may answer the capped count alone (api.pagination.capped_count).
     count_within: Callable[..., Any] | None = None
+    # Same arguments as `selector`: None, or its rows with visibility probed per row and the
+    # same filters without visibility, for a prefix-first page (api.pagination.keyset_page).
+    page_sources: Callable[..., Any] | None = None
 
     def url(self, action: str, *args) -> str:
         return reverse(f"{self.namespace}:{self.object_type}_{action}", args=args)
@@ -289,10 +292,14 @@ def _page(request, config: ListConfig, form: RecordFilterForm, *, deleted=False)
         return None, sort, "Some filters are not valid: fix them above."
     try:
         qs = filtered_queryset(request, config, form, deleted=deleted)
-        within = None
+        within = sources = None
+        kwargs = form.selector_kwargs()
         if config.count_within is not None:
-            kwargs = form.selector_kwargs()
             within = config.count_within(user=request.user, deleted=deleted, **kwargs)
+        if config.page_sources is not None:
+            sources = config.page_sources(user=request.user, deleted=deleted, **kwargs)
+            if sources is not None and config.related:
+                sources = (sources[0].select_related(*config.related), sources[1])
         page = keyset_page(
             qs,
             sort=sort,
@@ -300,6 +307,7 @@ def _page(request, config: ListConfig, form: RecordFilterForm, *, deleted=False)
             cursor=request.GET.get("cursor") or None,
             limit=config.page_size,
             count_within=within,
+            prefix_first=sources,
         )
     except ValidationError as exc:
         error = " ".join(m for ms in error_messages(exc).values() for m in ms)
