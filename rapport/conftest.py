@@ -270,6 +270,19 @@ SCREENSHOTS = Path(__file__).resolve().parents[1] / "screenshots"
 expect.set_options(timeout=20_000)
 
 
+def walk_pages(api, url: str) -> list[int]:
+    """The ids of every page of a list endpoint (`url` has a query string), following
+    next_cursor to the end."""
+    seen, cursor = [], None
+    while True:
+        response = api.get(url + (f"&cursor={cursor}" if cursor else ""))
+        assert response.status_code == 200, response.data
+        seen += [row["id"] for row in response.data["items"]]
+        cursor = response.data["next_cursor"]
+        if not cursor:
+            return seen
+
+
 @pytest.fixture(scope="session")
 def browser():
     """One headless Chromium for the whole session (a browser start costs ~1 s)."""

@@ -38,16 +38,6 @@ class ConsentPurposeOut(Schema):
     active: bool
 
 
-class ConsentPurposeIn(Schema):
-    slug: str = Field(..., max_length=50)
-    name: str = Field(..., max_length=100)
-    description: str = Field("", max_length=300)
-    policy_text: str = Field(..., max_length=20000)
-    policy_version: str = Field("1", max_length=40)
-    requires_double_opt_in: bool = True
-    active: bool = True
-
-
 class ConsentPurposeChange(Schema):
     """What a PATCH may change (the slug stays): through PatchDict, so `null` clears a text
     (a required one answers 422) and is refused for a flag, never reaching a NOT NULL column."""
@@ -58,6 +48,10 @@ class ConsentPurposeChange(Schema):
     policy_version: str = Field("1", max_length=40)
     requires_double_opt_in: bool = True
     active: bool = True
+
+
+class ConsentPurposeIn(ConsentPurposeChange):
+    slug: str = Field(..., max_length=50)
 
 
 class ConsentRecordIn(Schema):

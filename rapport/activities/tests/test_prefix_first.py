@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from rapport.activities.selectors import activity_list
 from rapport.activities.tests.conftest import AT
 from rapport.api import pagination
+from rapport.conftest import walk_pages
 from rapport.records.services import record_share
 from rapport.web.testing import text_of, ui_client
 
@@ -54,17 +55,6 @@ def mixed(log, personas, contact, outsider_contact, lead):
     return made
 
 
-def _walk(api, url: str) -> list[int]:
-    seen, cursor = [], None
-    while True:
-        response = api.get(url + (f"&cursor={cursor}" if cursor else ""))
-        assert response.status_code == 200, response.data
-        seen += [row["id"] for row in response.data["items"]]
-        cursor = response.data["next_cursor"]
-        if not cursor:
-            return seen
-
-
 @pytest.mark.parametrize("prefix_rows", [1, 3, 7, 2000])
 def test_every_page_is_the_page_of_the_visibility_sets(
     mixed, personas, api_as, monkeypatch, prefix_rows
@@ -82,7 +72,7 @@ def test_every_page_is_the_page_of_the_visibility_sets(
                 .order_by(sort, f"{sort[0] if sort[0] == '-' else ''}id")
                 .values_list("pk", flat=True)
             )
-            walked = _walk(api_as(user), f"/api/activities?limit=2&sort={sort}{query}")
+            walked = walk_pages(api_as(user), f"/api/activities?limit=2&sort={sort}{query}")
             assert walked == expected, (who, sort, query)
 
 

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 
 from rapport.api import pagination
+from rapport.conftest import walk_pages
 from rapport.orders.selectors import order_list
 from rapport.orders.tests.conftest import ORDERED_AT, line
 from rapport.records.services import record_share
@@ -43,17 +44,6 @@ def mixed(make_order, personas, account, contact, outsider_account):
     return made
 
 
-def _walk(api, url: str) -> list[int]:
-    seen, cursor = [], None
-    while True:
-        response = api.get(url + (f"&cursor={cursor}" if cursor else ""))
-        assert response.status_code == 200, response.data
-        seen += [row["id"] for row in response.data["items"]]
-        cursor = response.data["next_cursor"]
-        if not cursor:
-            return seen
-
-
 @pytest.mark.parametrize("prefix_rows", [1, 4, 2000])
 def test_every_page_is_the_page_of_the_visibility_sets(
     mixed, personas, api_as, monkeypatch, prefix_rows
@@ -68,7 +58,10 @@ def test_every_page_is_the_page_of_the_visibility_sets(
                 .order_by(sort, "-id" if desc else "id")
                 .values_list("pk", flat=True)
             )
-            assert _walk(api_as(user), f"/api/orders?limit=2&sort={sort}") == expected, (who, sort)
+            assert walk_pages(api_as(user), f"/api/orders?limit=2&sort={sort}") == expected, (
+                who,
+                sort,
+            )
 
 
 def test_the_web_list_is_the_same(mixed, personas, monkeypatch):
