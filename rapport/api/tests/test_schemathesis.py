@@ -15,12 +15,16 @@ from rapport.identity.services import api_token_create, user_create
 schema = schemathesis.openapi.from_wsgi("/api/openapi.json", get_wsgi_application())
 
 
+def _hold_connection() -> None:
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+
+
 @pytest.fixture
 def keep_test_connection():
     """Calls go through the WSGI app, not Django's test client: like the test client, keep
     Django from closing the connection (and the test's transaction) after each request."""
-    signals.request_started.disconnect(close_old_connections)
-    signals.request_finished.disconnect(close_old_connections)
+    _hold_connection()
     yield
     signals.request_started.connect(close_old_connections)
     signals.request_finished.connect(close_old_connections)
@@ -110,7 +114,7 @@ def records(admin_token, api_as, settings):
     opportunity = made("/api/opportunities", {"name": "Fuzz deal"})
     work_order = made("/api/work-orders", {"title": "Fuzz visit", "account_id": account})
     template = EmailTemplate.objects.create(name="Fuzz", subject="Hi", created_by=admin)
-    return {
+    made_ids = {
         "/api/accounts/": account,
         "/api/contacts/": made("/api/contacts", {"last_name": "Fuzz"}),
         "/api/leads/": made("/api/leads", {"last_name": "Fuzz", "company": "Fuzz"}),
@@ -177,6 +181,10 @@ def records(admin_token, api_as, settings):
         "/api/territories/": made("/api/territories", {"name": "Fuzz"}),
         "/api/campaigns/": made("/api/campaigns", {"name": "Fuzz", "send": {}}),
     }
+    # Django's test client reconnects close_old_connections after each of its requests: hold
+    # the connection again, or the WSGI calls below close the test's transaction (PostgreSQL).
+    _hold_connection()
+    return made_ids
 
 
 # PATCH operations whose path parameters no fixture record can name, each with its reason.
