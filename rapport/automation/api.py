@@ -7,6 +7,7 @@ from django.http import HttpResponse
 from ninja import Query, Router, Status
 
 from rapport.api.pagination import keyset_page
+from rapport.api.patch import PatchDict
 from rapport.api.versioning import expected_version, set_etag
 from rapport.automation import selectors, services
 from rapport.automation.actions import registry
@@ -19,7 +20,6 @@ from rapport.automation.schemas import (
     RuleIn,
     RuleOut,
     RulePage,
-    RulePatchIn,
     RunDetailOut,
     RunListParams,
     RunPage,
@@ -80,9 +80,11 @@ def rule_get(request, pk: int, response: HttpResponse):
 @router.patch(
     "/rules/{pk}", response={200: RuleOut, **ERRORS}, operation_id="automation_rule_update"
 )
-def rule_update(request, pk: int, payload: RulePatchIn, response: HttpResponse):
+def rule_update(request, pk: int, payload: PatchDict[RuleIn], response: HttpResponse):
+    """Change the given fields: `null` clears a text (a required one answers 422) and is
+    refused for the others, naming the field."""
     rule = selectors.rule_get(request.user, pk)
-    data = payload.dict(exclude_unset=True)
+    data = dict(payload)
     rule = services.rule_update(
         rule=rule, actor=request.user, data=data, expected_version=expected_version(request)
     )

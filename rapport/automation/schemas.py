@@ -29,19 +29,6 @@ class RuleIn(Schema):
     max_attempts: int = Field(3, ge=1, le=10)
 
 
-class RulePatchIn(Schema):
-    name: str | None = Field(None, min_length=1, max_length=120)
-    description: str | None = Field(None, max_length=2000)
-    is_active: bool | None = None
-    trigger_type: str | None = None
-    object_type: str | None = None
-    trigger_config: dict[str, Any] | None = None
-    conditions: dict[str, Any] | None = None
-    actions: list[dict[str, Any]] | None = None
-    max_runs_per_hour: int | None = Field(None, ge=1, le=1_000_000)
-    max_attempts: int | None = Field(None, ge=1, le=10)
-
-
 class RuleOut(Schema):
     id: int
     name: str

@@ -10,6 +10,7 @@ from django.http import HttpResponse
 from ninja import Field, Query, Router, Schema, Status
 
 from rapport.api.pagination import keyset_page
+from rapport.api.patch import PatchDict
 from rapport.api.versioning import expected_version, set_etag
 from rapport.campaigns import selectors, services
 from rapport.records.api import ERRORS, page_response
@@ -82,27 +83,25 @@ class CampaignSendOut(Schema):
     variants: list[CampaignVariantOut]
 
 
-class CampaignIn(Schema):
+class CampaignChange(Schema):
+    """What a PATCH may change (the kind stays): through PatchDict, so `null` clears the
+    description, the utm_campaign or a date, leaves the send settings as they are, and answers
+    422 naming the field for the name, the cost and the currency."""
+
     name: str = Field(..., max_length=200)
-    kind: Literal["email", "direct_mail", "sms", "web", "social", "ads", "event", "other"] = "email"
     description: str = ""
     utm_campaign: str | None = Field(None, max_length=100)
-    cost: Decimal | None = Field(None, ge=0, max_digits=14, decimal_places=2)
-    currency: str | None = Field(None, max_length=3)
+    cost: Decimal = Field(Decimal(0), ge=0, max_digits=14, decimal_places=2)
+    currency: str = Field(..., min_length=3, max_length=3)
     starts_on: datetime.date | None = None
     ends_on: datetime.date | None = None
     send: CampaignSendIn | None = None
 
 
-class CampaignPatchIn(Schema):
-    name: str | None = Field(None, max_length=200)
-    description: str | None = None
-    utm_campaign: str | None = Field(None, max_length=100)
+class CampaignIn(CampaignChange):
+    kind: Literal["email", "direct_mail", "sms", "web", "social", "ads", "event", "other"] = "email"
     cost: Decimal | None = Field(None, ge=0, max_digits=14, decimal_places=2)
     currency: str | None = Field(None, max_length=3)
-    starts_on: datetime.date | None = None
-    ends_on: datetime.date | None = None
-    send: CampaignSendIn | None = None
 
 
 class CampaignOut(Schema):
@@ -240,8 +239,8 @@ def _out(campaign) -> dict:
     return data
 
 
-def _split(payload) -> tuple[dict, dict]:
-    data = payload.dict(exclude_unset=True)
+def _split(data: dict) -> tuple[dict, dict]:
+    data = dict(data)
     send = data.pop("send", None) or {}
     if data.get("cost") is None:
         data.pop("cost", None)
@@ -269,7 +268,7 @@ def campaigns_list(request, cursor: str | None = None, limit: int = 50):
 
 @router.post("", response={201: CampaignOut, **ERRORS}, operation_id="campaign_create")
 def campaign_create(request, payload: CampaignIn, response: HttpResponse):
-    fields, send = _split(payload)
+    fields, send = _split(payload.dict(exclude_unset=True))
     campaign = services.campaign_create(actor=request.user, fields=fields, send=send)
     set_etag(response, campaign.version)
     return Status(201, _out(campaign))
@@ -283,7 +282,7 @@ def campaign_get(request, pk: int, response: HttpResponse):
 
 
 @router.patch("/{int:pk}", response={200: CampaignOut, **ERRORS}, operation_id="campaign_update")
-def campaign_update(request, pk: int, payload: CampaignPatchIn, response: HttpResponse):
+def campaign_update(request, pk: int, payload: PatchDict[CampaignChange], response: HttpResponse):
     fields, send = _split(payload)
     campaign = services.campaign_update(
         campaign=_get(request, pk),

@@ -8,6 +8,7 @@ from typing import Literal
 from django.core.exceptions import ValidationError
 from ninja import Field, Query, Router, Schema, Status
 
+from rapport.api.patch import PatchDict
 from rapport.knowledge import selectors, services
 from rapport.knowledge.models import Article, KbCategory
 from rapport.knowledge.rendering import render_markdown
@@ -29,22 +30,21 @@ class KbCategoryOut(Schema):
     article_count: int = 0
 
 
-class KbCategoryIn(Schema):
+class KbCategoryChange(Schema):
+    """What a PATCH may change: through PatchDict, so `null` clears the description, answers
+    422 for the name and the position, and empties the parent or the case category."""
+
     name: str = Field(..., max_length=120)
     description: str = Field("", max_length=300)
     parent_id: Id | None = None
     case_category_id: Id | None = Field(
         None, description="the case category whose cases get this shelf's articles suggested"
     )
-    position: int | None = Field(None, ge=0, le=100_000)
+    position: int = Field(0, ge=0, le=100_000)
 
 
-class KbCategoryPatch(Schema):
-    name: str | None = Field(None, max_length=120)
-    description: str | None = Field(None, max_length=300)
-    parent_id: Id | None = None
-    case_category_id: Id | None = None
-    position: int | None = Field(None, ge=0, le=100_000)
+class KbCategoryIn(KbCategoryChange):
+    position: int | None = Field(None, ge=0, le=100_000, description="empty: after the last")
 
 
 class KbArticleSummaryOut(Schema):
@@ -368,9 +368,9 @@ def category_create(request, payload: KbCategoryIn):
     response={200: KbCategoryOut, **ERRORS},
     operation_id="kb_category_update",
 )
-def category_update(request, category_id: int, payload: KbCategoryPatch):
+def category_update(request, category_id: int, payload: PatchDict[KbCategoryChange]):
     category = selectors.kb_category_get(pk=category_id)
-    sent = payload.dict(exclude_unset=True)
+    sent = dict(payload)
     fields = {k: v for k, v in sent.items() if k in ("name", "description", "position")}
     if "parent_id" in sent:
         fields["parent"] = _category(sent["parent_id"], "parent_id")

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from ninja import Field, Router, Schema, Status
 
+from rapport.api.patch import PatchDict
 from rapport.mail import config_services as services
 from rapport.mail import selectors
 from rapport.mail.connection import check_mailbox, summary
@@ -51,12 +52,15 @@ class MailboxOut(Schema):
         return obj.owner_id is None
 
 
-class MailboxIn(Schema):
+class MailboxChange(Schema):
+    """What a PATCH may change: through PatchDict, so `null` clears a text (a required one,
+    the address or a choice answers 422 naming the field) and is refused for a port or flag;
+    a null secret keeps the stored one."""
+
     name: str = Field(..., max_length=100)
     email_address: str = Field(..., max_length=254)
     display_name: str = Field("", max_length=100)
     signature: str = Field("", max_length=5000)
-    shared: bool = Field(False, description="A shared mailbox (administrators only)")
     purpose: str = "general"
     auth_method: str = "password"
     imap_host: str = Field("", max_length=255)
@@ -69,35 +73,18 @@ class MailboxIn(Schema):
     smtp_security: str = "ssl"
     smtp_user: str = Field("", max_length=255)
     secret: str | None = Field(
-        None, description="Password, app password or OAuth2 token; write-only", max_length=4000
+        None, description='Write-only; "" removes the stored secret', max_length=4000
     )
     sync_enabled: bool = True
     create_leads_from_unknown: bool = False
     active: bool = True
 
 
-class MailboxPatch(Schema):
-    name: str | None = Field(None, max_length=100)
-    email_address: str | None = Field(None, max_length=254)
-    display_name: str | None = Field(None, max_length=100)
-    signature: str | None = Field(None, max_length=5000)
-    purpose: str | None = None
-    auth_method: str | None = None
-    imap_host: str | None = Field(None, max_length=255)
-    imap_port: int | None = None
-    imap_security: str | None = None
-    imap_user: str | None = Field(None, max_length=255)
-    imap_folder: str | None = Field(None, max_length=255)
-    smtp_host: str | None = Field(None, max_length=255)
-    smtp_port: int | None = None
-    smtp_security: str | None = None
-    smtp_user: str | None = Field(None, max_length=255)
+class MailboxIn(MailboxChange):
+    shared: bool = Field(False, description="A shared mailbox (administrators only)")
     secret: str | None = Field(
-        None, description='Write-only; "" removes the stored secret', max_length=4000
+        None, description="Password, app password or OAuth2 token; write-only", max_length=4000
     )
-    sync_enabled: bool | None = None
-    create_leads_from_unknown: bool | None = None
-    active: bool | None = None
 
 
 class ConnectionStageOut(Schema):
@@ -139,11 +126,10 @@ def mailbox_get(request, mailbox_id: int):
     response={200: MailboxOut, **ERRORS},
     operation_id="mailbox_update",
 )
-def mailbox_update(request, mailbox_id: int, payload: MailboxPatch):
+def mailbox_update(request, mailbox_id: int, payload: PatchDict[MailboxChange]):
     mailbox = selectors.mailbox_get_managed(pk=mailbox_id, user=request.user)
-    data = payload.dict(exclude_unset=True)
+    data = dict(payload)
     secret = data.pop("secret", None)
-    data = {k: v for k, v in data.items() if v is not None}
     return services.mailbox_update(actor=request.user, mailbox=mailbox, fields=data, secret=secret)
 
 
@@ -192,15 +178,6 @@ class TemplateIn(Schema):
     body_text: str = Field("", max_length=100_000)
     body_html: str = Field("", max_length=200_000)
     active: bool = True
-
-
-class TemplatePatch(Schema):
-    name: str | None = Field(None, max_length=100)
-    purpose: str | None = None
-    subject: str | None = Field(None, max_length=998)
-    body_text: str | None = Field(None, max_length=100_000)
-    body_html: str | None = Field(None, max_length=200_000)
-    active: bool | None = None
 
 
 RecordType = Literal["contact", "account", "lead", "opportunity"]
@@ -254,10 +231,11 @@ def template_get(request, template_id: int):
     response={200: TemplateOut, **ERRORS},
     operation_id="mail_template_update",
 )
-def template_update(request, template_id: int, payload: TemplatePatch):
+def template_update(request, template_id: int, payload: PatchDict[TemplateIn]):
+    """Change the given fields: `null` clears a body and answers 422 naming the field for the
+    name, the subject, the purpose and the active flag."""
     template = selectors.template_get(pk=template_id)
-    data = {k: v for k, v in payload.dict(exclude_unset=True).items() if v is not None}
-    return services.template_update(actor=request.user, template=template, fields=data)
+    return services.template_update(actor=request.user, template=template, fields=dict(payload))
 
 
 @router.delete(

@@ -193,6 +193,8 @@ def template_create(*, actor, fields: dict) -> EmailTemplate:
 def template_update(*, actor, template: EmailTemplate, fields: dict) -> EmailTemplate:
     _require_template_editor(actor)
     cleaned = _clean_template(fields)
+    if "subject" in cleaned and not str(cleaned["subject"] or "").strip():
+        raise ValidationError({"subject": ["required"]})
     if "name" in cleaned and (
         EmailTemplate.objects.filter(name=cleaned["name"]).exclude(pk=template.pk).exists()
     ):

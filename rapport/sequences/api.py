@@ -9,6 +9,7 @@ from django.http import HttpResponse
 from ninja import Field, Query, Router, Schema, Status
 
 from rapport.api.pagination import keyset_page
+from rapport.api.patch import PatchDict
 from rapport.api.versioning import expected_version, set_etag
 from rapport.records.api import ERRORS, Id
 from rapport.sequences import selectors, services
@@ -56,16 +57,11 @@ class SequenceIn(Schema):
     description: str = Field("", max_length=4000)
     is_active: bool = True
     calendar_id: Id | None = Field(None, description="business calendar of the waits")
-    steps: list[SequenceStepIn] = Field(..., min_length=1, max_length=30)
-
-
-class SequencePatch(Schema):
-    name: str | None = Field(None, min_length=1, max_length=120)
-    description: str | None = Field(None, max_length=4000)
-    is_active: bool | None = None
-    calendar_id: Id | None = None
-    steps: list[SequenceStepIn] | None = Field(
-        None, max_length=30, description="only while nobody was ever enrolled (else 409)"
+    steps: list[SequenceStepIn] = Field(
+        ...,
+        min_length=1,
+        max_length=30,
+        description="changed by a PATCH only while nobody was ever enrolled (else 409)",
     )
 
 
@@ -246,9 +242,11 @@ def sequence_get(request, pk: int, response: HttpResponse):
 
 
 @router.patch("/{int:pk}", response={200: SequenceOut, **ERRORS}, operation_id="sequence_update")
-def sequence_update(request, pk: int, payload: SequencePatch, response: HttpResponse):
+def sequence_update(request, pk: int, payload: PatchDict[SequenceIn], response: HttpResponse):
+    """Change the given fields: `null` clears the description or the calendar and answers
+    422 naming the field for the others (a null `is_active` was stored as False)."""
     sequence = selectors.sequence_get(pk=pk, user=request.user)
-    data = payload.dict(exclude_unset=True)
+    data = dict(payload)
     steps = data.pop("steps", None)
     sequence = services.sequence_update(
         sequence=sequence,

@@ -4,6 +4,7 @@ rules and reps' availability. Thin over services and selectors."""
 from django.shortcuts import get_object_or_404
 from ninja import Router, Status
 
+from rapport.api.patch import PatchDict
 from rapport.identity.models import User
 from rapport.records.api import ERRORS
 from rapport.records.exceptions import RecordNotFound
@@ -16,7 +17,6 @@ from rapport.territories.schemas import (
     RepAvailabilityOut,
     TerritoryIn,
     TerritoryOut,
-    TerritoryPatchIn,
     TerritoryPreviewOut,
     TerritoryRealignmentOut,
     TerritoryReportOut,
@@ -101,9 +101,11 @@ def territory_get(request, pk: int):
 
 
 @router.patch("/{int:pk}", response={200: TerritoryOut, **ERRORS}, operation_id="territory_update")
-def territory_update(request, pk: int, payload: TerritoryPatchIn):
+def territory_update(request, pk: int, payload: PatchDict[TerritoryIn]):
+    """Change the given fields: `null` clears the description, empties rules or members, and
+    answers 422 naming the field for the name, the priority and the active flag."""
     territory = selectors.territory_get(pk)
-    return _out(_apply(request, territory, payload.dict(exclude_unset=True)))
+    return _out(_apply(request, territory, dict(payload)))
 
 
 @router.delete("/{int:pk}", response={204: None, **ERRORS}, operation_id="territory_delete")

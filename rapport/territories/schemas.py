@@ -34,17 +34,6 @@ class TerritoryIn(Schema):
     manager_ids: list[int] = Field(default_factory=list, max_length=200)
 
 
-class TerritoryPatchIn(Schema):
-    name: str | None = Field(None, min_length=1, max_length=120)
-    parent_id: int | None = None
-    priority: int | None = None
-    description: str | None = Field(None, max_length=300)
-    is_active: bool | None = None
-    rules: list[TerritoryRuleIn] | None = Field(None, max_length=50)
-    rep_ids: list[int] | None = Field(None, max_length=200)
-    manager_ids: list[int] | None = Field(None, max_length=200)
-
-
 class TerritoryOut(Schema):
     id: int
     name: str

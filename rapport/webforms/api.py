@@ -6,6 +6,7 @@ from django.http import HttpResponse
 from ninja import Query, Router, Status
 
 from rapport.api.pagination import keyset_page
+from rapport.api.patch import PatchDict
 from rapport.api.versioning import expected_version, set_etag
 from rapport.campaigns.models import Campaign
 from rapport.consent.models import ConsentPurpose
@@ -16,7 +17,6 @@ from rapport.webforms.schemas import (
     WebFormIn,
     WebFormOut,
     WebFormPage,
-    WebFormPatchIn,
     WebFormSubmissionPage,
 )
 from rapport.webforms.views import public_url
@@ -91,9 +91,11 @@ def webform_get(request, pk: int, response: HttpResponse):
 
 
 @router.patch("/{int:pk}", response={200: WebFormOut, **ERRORS}, operation_id="webform_update")
-def webform_update(request, pk: int, payload: WebFormPatchIn, response: HttpResponse):
+def webform_update(request, pk: int, payload: PatchDict[WebFormIn], response: HttpResponse):
+    """Change the given fields: `null` clears a text, the field list (back to the address) or
+    the purposes, and answers 422 naming the field where a value is required."""
     form = selectors.form_get_for_user(pk=pk, user=request.user)
-    data, purposes = _refs(payload.dict(exclude_unset=True))
+    data, purposes = _refs(dict(payload))
     form = services.form_update(
         form=form,
         actor=request.user,

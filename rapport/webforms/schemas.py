@@ -61,26 +61,6 @@ class WebFormIn(Schema):
     is_active: bool = True
 
 
-class WebFormPatchIn(Schema):
-    name: str | None = None
-    slug: str | None = None
-    title: str | None = None
-    intro: str | None = None
-    submit_label: str | None = None
-    target: str | None = None
-    fields: list[WebFormFieldSpec] | None = None
-    consent_purpose_ids: list[int] | None = None
-    assign_mode: str | None = None
-    assign_user_id: int | None = None
-    assign_team_id: int | None = None
-    campaign_id: int | None = None
-    lead_source: str | None = None
-    thank_you_message: str | None = None
-    redirect_url: str | None = None
-    min_fill_seconds: int | None = Field(None, ge=0, le=600)
-    is_active: bool | None = None
-
-
 class WebFormSubmissionOut(Schema):
     id: int
     form_id: int

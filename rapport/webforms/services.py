@@ -139,7 +139,13 @@ def _clean(data: dict, current: WebForm | None = None) -> dict:
             + (", ".join(tracked_domains()) or "none set")
             + ")"
         ]
+    if "submit_label" in data:
+        data["submit_label"] = (data["submit_label"] or "").strip()
+        if not data["submit_label"]:
+            errors["submit_label"] = ["Give the button a label"]
     mode = data.get("assign_mode", getattr(current, "assign_mode", AssignMode.USER))
+    if mode not in AssignMode.values:
+        errors["assign_mode"] = [f"must be one of {', '.join(AssignMode.values)}"]
     team = data.get("assign_team", getattr(current, "assign_team", None))
     if mode == AssignMode.ROUND_ROBIN and team is None:
         errors["assign_team"] = ["Round robin needs a team"]

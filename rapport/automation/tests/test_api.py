@@ -172,3 +172,19 @@ def test_nested_branches_are_stored_and_walked_to_the_right_leaf(personas, api_a
     assert list(rome.tags.values_list("name", flat=True)) == ["elsewhere"]
     paths = sorted(runs[0].steps.values_list("path", flat=True))
     assert paths == ["0", "0.then.0", "0.then.0.else.0"]
+
+
+def test_a_null_in_a_rule_patch_clears_a_text_or_names_the_field(personas, api_as):
+    """Was a 500 (NOT NULL constraint failed: description, is_active, object_type), found by
+    the null-per-PATCH-field fuzz."""
+    api = api_as(personas.admin)
+    pk = api.post("/api/automation/rules", {**RULE, "description": "About Paris"}).data["id"]
+    url = f"/api/automation/rules/{pk}"
+    cleared = api.patch(url, {"description": None})
+    assert cleared.status_code == 200 and cleared.data["description"] == "", cleared.data
+    for field in ("name", "is_active", "trigger_type", "max_attempts", "trigger_config"):
+        refused = api.patch(url, {field: None})
+        assert refused.status_code == 422 and refused.data["field"] == field, (field, refused.data)
+    kept = api.get(url).data
+    assert kept["name"] == "Tag new contacts" and kept["is_active"] is True
+    assert kept["trigger_type"] == "record.created" and kept["object_type"] == "contact"

@@ -65,3 +65,23 @@ def test_campaign_api_round_trip(api_as, personas, offers, template, mailbox, sm
     assert admin.get("/api/campaigns/999999").status_code == 404
     listing = admin.get("/api/campaigns")
     assert [c["id"] for c in listing.data["items"]] == [pk]
+
+
+@pytest.mark.django_db
+def test_a_null_in_a_campaign_patch_clears_a_text_or_names_the_field(api_as, personas):
+    """Was a 500 (NOT NULL constraint failed: description), found by the null-per-PATCH-field
+    fuzz; a null cost or currency was silently ignored."""
+    admin = api_as(personas.admin)
+    body = {"name": "Spring", "description": "Tulips", "utm_campaign": "spring", "cost": "10"}
+    body |= {"currency": "EUR", "starts_on": "2025-03-01"}
+    url = f"/api/campaigns/{admin.post('/api/campaigns', body).data['id']}"
+    cleared = admin.patch(url, {"description": None, "utm_campaign": None, "starts_on": None})
+    assert cleared.status_code == 200, cleared.data
+    assert cleared.data["description"] == "" and cleared.data["utm_campaign"] is None
+    assert cleared.data["starts_on"] is None
+    for field in ("name", "cost", "currency"):
+        refused = admin.patch(url, {field: None})
+        assert refused.status_code == 422 and refused.data["field"] == field, (field, refused.data)
+    kept = admin.get(url).data
+    assert kept["name"] == "Spring" and kept["cost"] == "10.00" and kept["currency"] == "EUR"
+    assert admin.patch(url, {"send": None}).status_code == 200

@@ -140,3 +140,21 @@ def test_categories_crud_for_managers(api_as, personas, make_article):
     assert [c["name"] for c in listed] == ["Billing & payments", "Invoices"]
     assert manager.delete(f"{BASE}/categories/{billing}").status_code == 409
     assert manager.delete(f"{BASE}/categories/{r.data['id'] + 1}").status_code == 204
+
+
+def test_a_null_in_a_category_patch_clears_a_text_or_names_the_field(api_as, personas):
+    """Was a 500 (NOT NULL constraint failed: description, position), found by the
+    null-per-PATCH-field fuzz."""
+    manager = api_as(personas.manager)
+    top = manager.post(f"{BASE}/categories", {"name": "Top"}).data["id"]
+    body = {"name": "Billing", "description": "Invoices", "parent_id": top, "position": 4}
+    url = f"{BASE}/categories/{manager.post(f'{BASE}/categories', body).data['id']}"
+    cleared = manager.patch(url, {"description": None, "parent_id": None})
+    assert cleared.status_code == 200, cleared.data
+    assert cleared.data["description"] == "" and cleared.data["parent_id"] is None
+    for field in ("name", "position"):
+        refused = manager.patch(url, {field: None})
+        assert refused.status_code == 422 and refused.data["field"] == field, (field, refused.data)
+    kept = manager.get(f"{BASE}/categories").data
+    kept = next(c for c in kept if c["name"] == "Billing")
+    assert kept["position"] == 4

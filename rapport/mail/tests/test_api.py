@@ -336,3 +336,34 @@ def test_send_renders_markdown_and_attaches_files_of_the_record(
     assert "**Hello** Bo" in text
     (attached,) = got.message.iter_attachments()
     assert attached.get_filename() == "offer.txt" and attached.get_content() == "the offer"
+
+
+@pytest.mark.django_db
+def test_a_null_in_a_mailbox_or_template_patch_clears_a_text_or_names_the_field(personas, api_as):
+    """A null was dropped (a 200 that changed nothing): now it clears a text, keeps the
+    secret, and answers 422 naming the field where the value is required."""
+    api = api_as(personas.owner)
+    body = {"name": "Sales", "email_address": "sales@example.com", "signature": "Bo"}
+    url = (
+        f"/api/mail/mailboxes/{api.post('/api/mail/mailboxes', {**body, 'secret': 's'}).data['id']}"
+    )
+    cleared = api.patch(url, {"signature": None, "secret": None})
+    assert cleared.status_code == 200 and cleared.data["signature"] == "", cleared.data
+    assert cleared.data["has_secret"] is True
+    for field in ("name", "email_address", "purpose", "imap_folder", "smtp_port", "active"):
+        refused = api.patch(url, {field: None})
+        assert refused.status_code == 422 and refused.data["field"] == field, (field, refused.data)
+    kept = api.get(url).data
+    assert kept["name"] == "Sales" and kept["imap_folder"] == "INBOX" and kept["active"] is True
+
+    admin = api_as(personas.admin)
+    body = {"name": "Hello", "subject": "Hi", "body_text": "Dear you", "body_html": "<p>x</p>"}
+    url = f"/api/mail/templates/{admin.post('/api/mail/templates', body).data['id']}"
+    cleared = admin.patch(url, {"body_text": None, "body_html": None})
+    assert cleared.status_code == 200, cleared.data
+    assert cleared.data["body_text"] == "" and cleared.data["body_html"] == ""
+    for field in ("name", "subject", "purpose", "active"):
+        refused = admin.patch(url, {field: None})
+        assert refused.status_code == 422 and refused.data["field"] == field, (field, refused.data)
+    kept = admin.get(url).data
+    assert kept["name"] == "Hello" and kept["subject"] == "Hi" and kept["active"] is True

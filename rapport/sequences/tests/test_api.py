@@ -116,3 +116,19 @@ def test_enrolments_follow_their_persons_visibility(personas, template, ann, who
     assert (pk in ids, detail.status_code) == ((True, 200) if sees else (False, 404))
     by_contact = client.get("/api/sequences/enrolments", contact_id=ann.pk).json()["items"]
     assert bool(by_contact) is sees
+
+
+def test_a_null_in_a_sequence_patch_clears_a_text_or_names_the_field(personas, template):
+    """A null `is_active` was stored as False (the sequence silently stopped), found by the
+    null-per-PATCH-field fuzz; a null name or steps was ignored."""
+    api = ApiClient(personas.owner)
+    body = {"name": "Outbound", "description": "Q3", "steps": _steps(template)}
+    url = f"/api/sequences/{api.post('/api/sequences', body).json()['id']}"
+    cleared = api.patch(url, {"description": None, "calendar_id": None})
+    assert cleared.status_code == 200, cleared.data
+    assert cleared.data["description"] == "" and cleared.data["calendar_id"] is None
+    for field in ("name", "is_active", "steps"):
+        refused = api.patch(url, {field: None})
+        assert refused.status_code == 422 and refused.data["field"] == field, (field, refused.data)
+    kept = api.get(url).data
+    assert kept["name"] == "Outbound" and kept["is_active"] is True and len(kept["steps"]) == 3

@@ -121,3 +121,25 @@ def test_scoring_api(personas, api_as, django_capture_on_commit_callbacks):
     assert opp.status_code == 201, opp.data
     assert opp.data["win_probability_source"] == "stage"
     assert opp.data["win_probability"] == opp.data["probability"]
+
+
+def test_a_null_in_a_territory_patch_clears_a_text_or_names_the_field(personas, api_as):
+    """Was a 500 (NOT NULL constraint failed: description), found by the null-per-PATCH-field
+    fuzz. A null list empties it."""
+    admin = api_as(personas.admin)
+    body = {
+        "name": "Benelux",
+        "description": "BE, NL, LU",
+        "rules": [{"field": "country", "values": ["BE"]}],
+        "rep_ids": [personas.owner.pk],
+    }
+    url = f"/api/territories/{admin.post('/api/territories', body).data['id']}"
+    cleared = admin.patch(url, {"description": None, "rules": None})
+    assert cleared.status_code == 200, cleared.data
+    assert cleared.data["description"] == "" and cleared.data["rules"] == []
+    assert cleared.data["rep_ids"] == [personas.owner.pk]
+    for field in ("name", "priority", "is_active"):
+        refused = admin.patch(url, {field: None})
+        assert refused.status_code == 422 and refused.data["field"] == field, (field, refused.data)
+    kept = admin.get(url).data
+    assert kept["name"] == "Benelux" and kept["priority"] == 100 and kept["is_active"] is True
